@@ -1,0 +1,460 @@
+//! Applies controls to the evidence store.
+//!
+//! For each control and each scope item (account, or account × region) it binds
+//! the evidence the control declares, computes its `define`s, then checks every
+//! assertion. Evidence that is missing or whose call failed is never bound: every
+//! expression that reads it is NOT_ASSESSED, with the reason, so nothing missing
+//! can become a pass.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use cel::{Context, Value};
+use serde_json::Value as Json;
+
+use super::control::{AccountRef, Assertion, Control, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty};
+use super::expr::{display_value, json_to_cel, register_functions, Expr};
+use super::results::*;
+use super::{AccountSelector, RegionSelector, Status};
+use crate::config::{Config, Decision};
+use crate::discovery::{Account, Org};
+use crate::evidence::{EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION};
+
+/// Failures beyond this many per assertion are counted, not listed, in messages.
+const MAX_LISTED_FINDINGS: usize = 10;
+
+/// Evaluates every control over the evidence; disabled controls are listed with their reason.
+pub fn evaluate(controls: &[Control], config: &Config, store: &EvidenceStore, org: &Org, run: &RunInfo) -> Results {
+    let globals = Globals {
+        org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
+        run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
+        home_region: run.home_region.clone(),
+    };
+    let evaluator = Evaluator { store, org, run, globals };
+    let mut results: Vec<ControlResult> = controls
+        .iter()
+        .map(|control| match config.decide(control) {
+            Decision::Evaluate(params) => evaluator.control(control, params),
+            Decision::Disabled(reason) => disabled_result(control, reason),
+        })
+        .collect();
+    results.sort_by(|a, b| a.id.cmp(&b.id));
+    Results {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo { name: crate::TOOL_NAME.into(), version: crate::TOOL_VERSION.into() },
+        organization_id: org.organization.id.clone(),
+        management_account_id: org.organization.management_account_id.clone(),
+        period: run.period.clone(),
+        generated_at: run.finished_at.clone(),
+        collection_window: CollectionWindow { start: run.started_at.clone(), end: run.finished_at.clone() },
+        home_region: run.home_region.clone(),
+        regions: run.regions.clone(),
+        summary: Summary {
+            controls: Counts::of(results.iter().map(|c| c.status)),
+            items: Counts::of(results.iter().flat_map(|c| c.results.iter().map(|r| r.status))),
+        },
+        controls: results,
+    }
+}
+
+/// Values shared by every scope item, converted to CEL once.
+struct Globals {
+    org: Value,
+    run: Value,
+    home_region: String,
+}
+
+struct Evaluator<'a> {
+    store: &'a EvidenceStore,
+    org: &'a Org,
+    run: &'a RunInfo,
+    globals: Globals,
+}
+
+/// The names bound for one scope item: values, or why they are unavailable.
+#[derive(Default)]
+struct Bindings {
+    values: Vec<(String, Value)>,
+    unavailable: HashMap<String, String>,
+    evidence: BTreeSet<EvidenceRef>,
+}
+
+impl Bindings {
+    fn missing_reasons(&self, names: &BTreeSet<String>) -> Vec<String> {
+        let mut reasons: Vec<String> = names.iter().filter_map(|n| self.unavailable.get(n).cloned()).collect();
+        reasons.sort();
+        reasons.dedup();
+        reasons
+    }
+}
+
+impl Evaluator<'_> {
+    fn control(&self, control: &Control, params: BTreeMap<String, Json>) -> ControlResult {
+        let mut result = control_header(control, params.clone());
+        let items = match self.scope_items(control) {
+            Ok(items) => items,
+            Err(reason) => {
+                result.status = Status::NotAssessed;
+                result.message = Some(reason);
+                return result;
+            }
+        };
+        let params = json_to_cel(&Json::Object(params.into_iter().collect()));
+        result.results = items.into_iter().map(|(account, region)| self.item(control, &params, account, region)).collect();
+        result.status = Status::all_of(result.results.iter().map(|r| r.status));
+        result
+    }
+
+    /// The accounts (× regions) a control applies to. An empty population is an
+    /// error, not a pass: a control that looked at nothing has shown nothing.
+    fn scope_items(&self, control: &Control) -> Result<Vec<(&Account, Option<String>)>, String> {
+        let accounts: Vec<&Account> = match control.accounts {
+            AccountSelector::All => self.org.active_accounts().collect(),
+            AccountSelector::Role(role) => self.org.accounts_with_role(role).collect(),
+        };
+        if accounts.is_empty() {
+            let who = match control.accounts {
+                AccountSelector::All => "no active account in org.json".to_string(),
+                AccountSelector::Role(role) => format!("no active account has the role '{role}' (assign it in auditpack.toml)"),
+            };
+            return Err(format!("Not assessed: {who}."));
+        }
+        let regions: Vec<Option<String>> = match control.regions {
+            RegionSelector::Global => vec![None],
+            RegionSelector::Home => vec![Some(self.run.home_region.clone())],
+            RegionSelector::Each => self.run.regions.iter().cloned().map(Some).collect(),
+        };
+        Ok(accounts.iter().flat_map(|a| regions.iter().map(move |r| (*a, r.clone()))).collect())
+    }
+
+    fn item(&self, control: &Control, params: &Value, account: &Account, region: Option<String>) -> ItemResult {
+        let mut bindings = Bindings::default();
+        bindings.values.push(("account".into(), json_to_cel(&serde_json::to_value(account).expect("account serialises"))));
+        bindings.values.push(("region".into(), region.clone().map_or(Value::Null, |r| Value::String(Arc::new(r)))));
+        bindings.values.push(("home_region".into(), Value::String(Arc::new(self.globals.home_region.clone()))));
+        bindings.values.push(("org".into(), self.globals.org.clone()));
+        bindings.values.push(("run".into(), self.globals.run.clone()));
+        bindings.values.push(("params".into(), params.clone()));
+        for binding in &control.evidence {
+            self.bind(binding, account, region.as_deref(), &mut bindings);
+        }
+        self.compute_defines(control, &mut bindings);
+
+        let place = match &region {
+            Some(r) => format!("{}/{}", account.id, r),
+            None => account.id.clone(),
+        };
+        let assertions: Vec<AssertionResult> =
+            control.assertions.iter().map(|a| check_assertion(a, &bindings, &place)).collect();
+        let status = Status::all_of(assertions.iter().map(|a| a.status));
+        ItemResult {
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            region,
+            status,
+            message: item_message(status, &assertions),
+            assertions,
+            evidence: bindings.evidence.into_iter().collect(),
+        }
+    }
+
+    fn bind(&self, binding: &EvidenceBinding, scope_account: &Account, scope_region: Option<&str>, out: &mut Bindings) {
+        let source = binding.operation.source_name();
+        let account_id = match binding.account {
+            AccountRef::Scope => scope_account.id.clone(),
+            AccountRef::Role(role) => {
+                let holders: Vec<&Account> = self.org.accounts_with_role(role).collect();
+                match holders.as_slice() {
+                    [one] => one.id.clone(),
+                    [] => {
+                        out.unavailable.insert(binding.name.clone(), format!("{source}: no active account has the role '{role}'"));
+                        return;
+                    }
+                    _ => {
+                        let reason = format!("{source}: several accounts have the role '{role}'; scope the control to that role instead");
+                        out.unavailable.insert(binding.name.clone(), reason);
+                        return;
+                    }
+                }
+            }
+        };
+        let region = match binding.region {
+            RegionRef::Global => RegionDir::Global,
+            RegionRef::Home => RegionDir::Region(self.run.home_region.clone()),
+            RegionRef::Scope => RegionDir::from_region(scope_region),
+        };
+        let key = EvidenceKey {
+            account_id,
+            region,
+            service: binding.operation.service.to_string(),
+            operation: binding.operation.operation.to_string(),
+            qualifier: None,
+        };
+        let bound = match binding.qualifier {
+            QualifierRef::None => self.bind_single(&key, out),
+            QualifierRef::All => self.bind_all(&key, out),
+        };
+        match bound {
+            Ok(value) => out.values.push((binding.name.clone(), value)),
+            Err(reason) => {
+                out.unavailable.insert(binding.name.clone(), reason);
+            }
+        }
+    }
+
+    fn bind_single(&self, key: &EvidenceKey, out: &mut Bindings) -> Result<Value, String> {
+        let Some(doc) = self.store.get(key) else {
+            return Err(format!("evidence {} was not collected", key.relative_path()));
+        };
+        record(&doc, out);
+        usable_data(&doc)
+    }
+
+    /// Binds every qualified document as a map qualifier → data. If any of them
+    /// is unusable the whole map is, so an iteration over it cannot skip a
+    /// resource whose evidence failed.
+    fn bind_all(&self, key: &EvidenceKey, out: &mut Bindings) -> Result<Value, String> {
+        let mut map = serde_json::Map::new();
+        let mut problems = Vec::new();
+        for doc in self.store.list_qualified(key) {
+            record(&doc, out);
+            let qualifier = doc.envelope.as_ref().ok().and_then(|e| e.call.qualifier.clone()).unwrap_or_default();
+            match (usable_json(&doc), doc.unusable_reason()) {
+                (Some(data), None) => {
+                    map.insert(qualifier, data.clone());
+                }
+                (_, reason) => problems.push(format!("{} ({})", reason.unwrap_or_default(), doc.path)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(json_to_cel(&Json::Object(map)))
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    fn compute_defines(&self, control: &Control, bindings: &mut Bindings) {
+        for define in &control.defines {
+            let missing = bindings.missing_reasons(define.expr.free_variables());
+            if !missing.is_empty() {
+                bindings.unavailable.insert(define.name.clone(), missing.join("; "));
+                continue;
+            }
+            let ctx = context_for(&bindings.values);
+            match define.expr.eval(&ctx) {
+                Ok(value) => bindings.values.push((define.name.clone(), value)),
+                Err(e) => {
+                    bindings.unavailable.insert(define.name.clone(), format!("could not compute '{}': {e}", define.name));
+                }
+            }
+        }
+    }
+}
+
+fn record(doc: &EvidenceDoc, out: &mut Bindings) {
+    out.evidence.insert(EvidenceRef { path: doc.path.clone(), sha256: doc.sha256.clone() });
+}
+
+fn usable_json(doc: &EvidenceDoc) -> Option<&Json> {
+    doc.envelope.as_ref().ok().map(|e| &e.data)
+}
+
+/// The data a control sees: the answer for `ok`, an empty object for `not_found`
+/// (so `has(x.Field)` is false and the control can FAIL on the absence).
+fn usable_data(doc: &EvidenceDoc) -> Result<Value, String> {
+    if let Some(reason) = doc.unusable_reason() {
+        return Err(reason);
+    }
+    let env = doc.envelope.as_ref().expect("usable evidence parsed");
+    Ok(match env.status {
+        crate::evidence::Status::NotFound => json_to_cel(&Json::Object(Default::default())),
+        _ => json_to_cel(&env.data),
+    })
+}
+
+fn context_for(values: &[(String, Value)]) -> Context<'static, 'static> {
+    let mut ctx = Context::default();
+    register_functions(&mut ctx);
+    for (name, value) in values {
+        ctx.add_variable_from_value(name.clone(), value.clone());
+    }
+    ctx
+}
+
+/// The outcome of checking one assertion: failures found and gaps met.
+#[derive(Default)]
+struct Findings {
+    failures: Vec<String>,
+    gaps: Vec<String>,
+    checked: usize,
+}
+
+fn check_assertion(assertion: &Assertion, bindings: &Bindings, place: &str) -> AssertionResult {
+    let names: BTreeSet<String> = assertion.expressions().flat_map(|e| e.free_variables().iter().cloned()).collect();
+    let missing = bindings.missing_reasons(&names);
+    let findings = if missing.is_empty() {
+        run_assertion(assertion, &context_for(&bindings.values), place)
+    } else {
+        Findings { gaps: missing, ..Default::default() }
+    };
+    let status = if !findings.failures.is_empty() {
+        Status::Fail
+    } else if !findings.gaps.is_empty() {
+        Status::NotAssessed
+    } else {
+        Status::Pass
+    };
+    AssertionResult { id: assertion.id.clone(), status, message: assertion_message(assertion, status, &findings) }
+}
+
+fn run_assertion(assertion: &Assertion, ctx: &Context, place: &str) -> Findings {
+    let mut findings = Findings::default();
+    let Some(for_each) = &assertion.for_each else {
+        check_one(assertion, ctx, None, place, &mut findings);
+        return findings;
+    };
+    let items = match for_each.eval(ctx) {
+        Ok(Value::List(items)) => items.iter().cloned().collect::<Vec<_>>(),
+        Ok(Value::Map(map)) => map.map.keys().map(|k| Value::from(k.clone())).collect(),
+        Ok(other) => {
+            findings.gaps.push(format!("for_each gave {}, not a list", display_value(&other)));
+            return findings;
+        }
+        Err(e) => {
+            findings.gaps.push(format!("could not list the resources to check: {e}"));
+            return findings;
+        }
+    };
+    if items.is_empty() {
+        match assertion.when_empty {
+            WhenEmpty::Pass => {}
+            WhenEmpty::Fail => findings.failures.push(format!("in {place}: there is nothing to check ({})", for_each.source)),
+            WhenEmpty::NotAssessed => findings.gaps.push(format!("in {place}: there is nothing to check ({})", for_each.source)),
+        }
+    }
+    for item in items {
+        let mut inner = ctx.new_inner_scope();
+        inner.add_variable_from_value(assertion.item_var.clone(), item.clone());
+        check_one(assertion, &inner, Some(&item), place, &mut findings);
+    }
+    findings
+}
+
+fn check_one(assertion: &Assertion, ctx: &Context, item: Option<&Value>, place: &str, findings: &mut Findings) {
+    findings.checked += 1;
+    let resource = resource_name(assertion, ctx, item);
+    let subject = match &resource {
+        Some(r) => format!("{r} in {place}"),
+        None => place.to_string(),
+    };
+    match assertion.expect.eval(ctx) {
+        Ok(Value::Bool(true)) => {}
+        Ok(Value::Bool(false)) => findings.failures.push(format!("{subject}{}", quotes(assertion, ctx))),
+        Ok(other) => findings.gaps.push(format!("{subject}: the test gave {}, not true or false", display_value(&other))),
+        Err(e) => findings.gaps.push(format!("{subject}: {e}")),
+    }
+}
+
+fn resource_name(assertion: &Assertion, ctx: &Context, item: Option<&Value>) -> Option<String> {
+    match (&assertion.resource, item) {
+        (Some(expr), _) => Some(match expr.eval(ctx) {
+            Ok(Value::String(s)) => s.to_string(),
+            Ok(other) => display_value(&other),
+            Err(_) => item.map(display_value).unwrap_or_else(|| "?".into()),
+        }),
+        (None, Some(Value::String(s))) => Some(s.to_string()),
+        (None, Some(other)) => Some(display_value(other)),
+        (None, None) => None,
+    }
+}
+
+/// ` (Mode = 'GOVERNANCE', Days = 30)`: the offending values, quoted.
+fn quotes(assertion: &Assertion, ctx: &Context) -> String {
+    if assertion.quote.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = assertion
+        .quote
+        .iter()
+        .map(|(label, expr): &(String, Expr)| match expr.eval(ctx) {
+            Ok(v) => format!("{label} = {}", display_value(&v)),
+            Err(_) => format!("{label} is absent"),
+        })
+        .collect();
+    format!(" ({})", parts.join(", "))
+}
+
+fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings) -> String {
+    let list = |items: &[String]| {
+        let mut shown: Vec<String> = items.iter().take(MAX_LISTED_FINDINGS).cloned().collect();
+        if items.len() > MAX_LISTED_FINDINGS {
+            shown.push(format!("and {} more", items.len() - MAX_LISTED_FINDINGS));
+        }
+        shown.join("; ")
+    };
+    match status {
+        Status::Pass => String::new(),
+        Status::Fail => {
+            let mut m = format!("{} — not met for {}", assertion.requirement, list(&findings.failures));
+            if let Some(why) = &assertion.message {
+                m.push_str(&format!(". {}", why.trim()));
+            }
+            if !findings.gaps.is_empty() {
+                m.push_str(&format!(". Also not assessed: {}", list(&findings.gaps)));
+            }
+            m
+        }
+        _ => format!("{} — not assessed: {}", assertion.requirement, list(&findings.gaps)),
+    }
+}
+
+fn item_message(status: Status, assertions: &[AssertionResult]) -> String {
+    let with = |s: Status| assertions.iter().filter(|a| a.status == s).map(|a| a.message.clone()).collect::<Vec<_>>();
+    match status {
+        Status::Pass => format!("All {} requirement(s) met.", assertions.len()),
+        Status::Fail => {
+            let mut parts = with(Status::Fail);
+            parts.extend(with(Status::NotAssessed));
+            parts.join("\n")
+        }
+        _ => with(Status::NotAssessed).join("\n"),
+    }
+}
+
+fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlResult {
+    ControlResult {
+        id: control.id.clone(),
+        title: control.title.clone(),
+        tsc: control.tsc.clone(),
+        severity: control.severity,
+        status: Status::NotAssessed,
+        message: None,
+        objective: control.objective.trim().to_string(),
+        procedure: control.procedure.trim().to_string(),
+        scope_accounts: match control.accounts {
+            AccountSelector::All => "all".into(),
+            AccountSelector::Role(role) => role.to_string(),
+        },
+        scope_regions: serde_json::to_value(control.regions).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        params,
+        assertions: control
+            .assertions
+            .iter()
+            .map(|a| AssertionInfo {
+                id: a.id.clone(),
+                requirement: a.requirement.clone(),
+                for_each: a.for_each.as_ref().map(|e| e.source.clone()),
+                expect: a.expect.source.clone(),
+            })
+            .collect(),
+        file: control.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        results: Vec::new(),
+    }
+}
+
+fn disabled_result(control: &Control, reason: String) -> ControlResult {
+    let mut result = control_header(control, control.params.clone());
+    result.status = Status::Disabled;
+    result.message = Some(format!("Disabled in auditpack.toml: {reason}"));
+    result
+}

@@ -1,0 +1,26 @@
+//! Evaluation: control definitions (data files) applied to the evidence store,
+//! giving PASS, FAIL or NOT_ASSESSED per control and per account (× region).
+//!
+//! Pure and offline: it reads the evidence folder and the control files and
+//! returns [`Results`]; it never calls AWS and never writes files.
+
+mod control;
+mod criteria;
+mod engine;
+mod expr;
+mod loader;
+mod outcome;
+mod results;
+
+pub use control::{
+    parse_control, toml_to_json, AccountSelector, Assertion, Control, LintError, RegionSelector, Severity, WhenEmpty,
+};
+pub use criteria::is_known_criterion;
+pub use engine::evaluate;
+pub use expr::Expr;
+pub use loader::load_controls;
+pub use outcome::Status;
+pub use results::{
+    AssertionInfo,
+    AssertionResult, CollectionWindow, ControlResult, Counts, EvidenceRef, ItemResult, Results, Summary,
+};

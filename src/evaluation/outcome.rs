@@ -1,0 +1,66 @@
+//! Verdicts. Explicit outcomes rather than booleans, so that evidence that could
+//! not be read can never be mistaken for a pass.
+
+use serde::{Deserialize, Serialize};
+
+/// The verdict for a requirement, a scope item (account or account × region) or a control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Every requirement was met, on evidence that was collected completely.
+    Pass,
+    /// At least one requirement was not met (a known failure).
+    Fail,
+    /// Evidence was missing or its collection failed, and nothing failed outright.
+    NotAssessed,
+    /// Turned off in `auditpack.toml` with a written reason.
+    Disabled,
+}
+
+impl Status {
+    /// Combines the verdicts of parts that must *all* hold.
+    ///
+    /// A known failure wins over a gap (the item is FAIL, and the message still
+    /// lists what was not assessed); a gap wins over a pass; no parts at all is a
+    /// gap, because a control that looked at nothing has not shown anything.
+    pub fn all_of(parts: impl IntoIterator<Item = Status>) -> Status {
+        let mut combined: Option<Status> = None;
+        for part in parts {
+            combined = Some(match (combined, part) {
+                (_, Status::Disabled) => continue,
+                (None, p) => p,
+                (Some(Status::Fail), _) | (_, Status::Fail) => Status::Fail,
+                (Some(Status::NotAssessed), _) | (_, Status::NotAssessed) => Status::NotAssessed,
+                (Some(c), _) => c,
+            });
+        }
+        combined.unwrap_or(Status::NotAssessed)
+    }
+
+    /// The label shown to people (`NOT ASSESSED`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotAssessed => "NOT ASSESSED",
+            Status::Disabled => "DISABLED",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::*;
+    use super::*;
+
+    #[test]
+    fn all_of_is_fail_closed() {
+        assert_eq!(Status::all_of([Pass, Pass]), Pass);
+        assert_eq!(Status::all_of([Pass, NotAssessed]), NotAssessed);
+        assert_eq!(Status::all_of([NotAssessed, Fail, Pass]), Fail);
+        assert_eq!(Status::all_of([Fail, NotAssessed]), Fail);
+        assert_eq!(Status::all_of([]), NotAssessed);
+        assert_eq!(Status::all_of([Disabled]), NotAssessed);
+        assert_eq!(Status::all_of([Disabled, Pass]), Pass);
+    }
+}

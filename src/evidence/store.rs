@@ -1,0 +1,168 @@
+//! Reading the evidence store. Every document is read once, hashed as it is read
+//! (the hash is what results and manifests cite), and cached for the controls that
+//! share it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use super::{Envelope, EvidenceKey, RunInfo};
+
+/// Errors reading the store itself (not a single broken document: those become
+/// unusable evidence, so one bad file makes its controls NOT_ASSESSED instead of
+/// losing the whole run).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The evidence folder is missing or not a folder.
+    #[error("evidence folder {path} does not exist or is not a folder")]
+    NotAFolder {
+        /// The folder given.
+        path: PathBuf,
+    },
+    /// A file that must exist could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `run.json` or `org.json` is not valid.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde said.
+        message: String,
+    },
+}
+
+/// One evidence file as read: where it is, what it hashes to, and what it says.
+#[derive(Debug)]
+pub struct EvidenceDoc {
+    /// Path relative to the evidence root, `/`-separated.
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The envelope, or why the file is not a valid envelope for its path.
+    pub envelope: Result<Envelope, String>,
+}
+
+impl EvidenceDoc {
+    /// Why this document cannot support a verdict, or `None` when it can.
+    pub fn unusable_reason(&self) -> Option<String> {
+        match &self.envelope {
+            Ok(env) => env.unusable_reason(),
+            Err(problem) => Some(format!("evidence file {} is not valid: {problem}", self.path)),
+        }
+    }
+}
+
+/// Read access to one evidence folder.
+#[derive(Debug)]
+pub struct EvidenceStore {
+    root: PathBuf,
+    cache: Mutex<HashMap<String, Option<Arc<EvidenceDoc>>>>,
+}
+
+impl EvidenceStore {
+    /// Opens an evidence folder (it must exist).
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        if !root.is_dir() {
+            return Err(StoreError::NotAFolder { path: root.to_path_buf() });
+        }
+        Ok(Self { root: root.to_path_buf(), cache: Mutex::new(HashMap::new()) })
+    }
+
+    /// The folder this store reads.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Reads and validates `run.json`.
+    pub fn run_info(&self) -> Result<RunInfo, StoreError> {
+        read_json_file(&self.root.join("run.json"))
+    }
+
+    /// The document for `key`, or `None` when it was never collected.
+    pub fn get(&self, key: &EvidenceKey) -> Option<Arc<EvidenceDoc>> {
+        self.load(&key.relative_path())
+    }
+
+    /// Every qualified document of one operation in one account and region
+    /// (e.g. `GetObjectLockConfiguration` for each bucket), sorted by path.
+    pub fn list_qualified(&self, key: &EvidenceKey) -> Vec<Arc<EvidenceDoc>> {
+        let dir = key.service_dir();
+        let prefix = format!("{}.", key.operation);
+        let Ok(entries) = std::fs::read_dir(self.root.join(&dir)) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| name.starts_with(&prefix) && name.ends_with(".json"))
+            .collect();
+        names.sort();
+        names.into_iter().filter_map(|name| self.load(&format!("{dir}/{name}"))).collect()
+    }
+
+    fn load(&self, rel_path: &str) -> Option<Arc<EvidenceDoc>> {
+        if let Some(hit) = self.cache.lock().expect("evidence cache poisoned").get(rel_path) {
+            return hit.clone();
+        }
+        let doc = std::fs::read(self.root.join(rel_path)).ok().map(|bytes| {
+            let envelope = parse_envelope(&bytes).and_then(|env| check_location(env, rel_path));
+            Arc::new(EvidenceDoc { path: rel_path.to_string(), sha256: sha256_hex(&bytes), envelope })
+        });
+        self.cache.lock().expect("evidence cache poisoned").insert(rel_path.to_string(), doc.clone());
+        doc
+    }
+}
+
+/// SHA-256 of some bytes as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn parse_envelope(bytes: &[u8]) -> Result<Envelope, String> {
+    serde_json::from_slice::<Envelope>(bytes)
+        .map_err(|e| format!("line {} column {}: {e}", e.line(), e.column()))
+}
+
+/// An envelope stored under another account's or operation's path is rejected:
+/// the path is what controls look up, so a mismatch would let evidence of one
+/// account stand in for another.
+fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, String> {
+    let expected = EvidenceKey {
+        account_id: env.account_id.clone(),
+        region: super::RegionDir::from_region(env.region.as_deref()),
+        service: env.call.service.clone(),
+        operation: env.call.operation.clone(),
+        qualifier: env.call.qualifier.clone(),
+    };
+    if expected.relative_path() != rel_path {
+        return Err(format!(
+            "the envelope describes {} but is stored at {rel_path}",
+            expected.relative_path()
+        ));
+    }
+    Ok(env)
+}
+
+/// Reads a JSON file into `T`, naming file, line and column on error.
+pub fn read_json_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Read { path: path.to_path_buf(), source })?;
+    serde_json::from_slice(&bytes).map_err(|e| StoreError::Parse {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,28 @@
+//! Outputs: what people and machines read, each format in its own file, all
+//! made from [`Results`] plus the run's facts. Nothing here decides a verdict.
+
+pub mod bagit;
+pub mod evidence_index;
+pub mod report_html;
+pub mod results_json;
+
+use crate::discovery::Org;
+use crate::evaluation::Results;
+use crate::evidence::RunInfo;
+
+pub use evidence_index::{index_evidence, EvidenceIndexEntry};
+
+/// Everything the HTML report shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportInput<'a> {
+    /// The verdicts.
+    pub results: &'a Results,
+    /// The account population.
+    pub org: &'a Org,
+    /// The collection run.
+    pub run: &'a RunInfo,
+    /// Every evidence file of the run.
+    pub evidence: &'a [EvidenceIndexEntry],
+    /// Name of the bundle (zip file stem and the bag's top folder).
+    pub bundle_name: &'a str,
+}

@@ -1,0 +1,297 @@
+//! `auditpack verify`: recomputes every hash of a bundle (a zip, or an unzipped
+//! bag folder) and names each changed, missing or extra file.
+//!
+//! It never extracts anything to disk: entries are hashed as they are read, and
+//! an entry whose name could escape the bag (`../`, absolute paths, backslashes)
+//! is itself a finding. A file that is not a bag gets a clear error, not a panic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
+
+use crate::outputs::bagit::{BAGIT_TXT, MANIFEST, TAG_MANIFEST};
+
+/// Files whose bytes are kept in memory while reading (small, needed afterwards).
+fn keep_bytes(path: &str) -> bool {
+    !path.starts_with("data/") || path == "data/results.json"
+}
+
+/// One file of a bag as read.
+#[derive(Debug, Clone)]
+pub struct BagEntry {
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The bytes, for tag files and `data/results.json`.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A bag's files, keyed by their path inside the bag (`data/…`, `bagit.txt`).
+#[derive(Debug, Clone)]
+pub struct BagContents {
+    /// The bag's top folder name (zip) or folder name (directory).
+    pub name: String,
+    /// Every regular file.
+    pub entries: BTreeMap<String, BagEntry>,
+    /// Entry names that were rejected as unsafe.
+    pub unsafe_entries: Vec<String>,
+}
+
+/// Why a path could not be read as a bag at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Unreadable file or folder.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Readable, but not an auditpack bundle.
+    #[error("{path} is not an auditpack bundle: {reason}")]
+    NotABundle {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A finding: the bag does not match its manifests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The file's hash differs from its manifest line.
+    Changed {
+        /// Path in the bag.
+        path: String,
+        /// From the manifest.
+        expected: String,
+        /// Recomputed.
+        actual: String,
+    },
+    /// Listed in a manifest, absent from the bag.
+    Missing(String),
+    /// Present in the bag, listed in no manifest.
+    Extra(String),
+    /// An entry name that could escape the bag folder.
+    UnsafeEntry(String),
+    /// A manifest line that cannot be read.
+    MalformedManifest {
+        /// The manifest.
+        manifest: String,
+        /// 1-based line.
+        line: usize,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Changed { path, expected, actual } => {
+                write!(f, "changed: {path} (manifest says {expected}, file hashes to {actual})")
+            }
+            Problem::Missing(path) => write!(f, "missing: {path} (listed in the manifest, absent from the bundle)"),
+            Problem::Extra(path) => write!(f, "extra: {path} (in the bundle, listed in no manifest)"),
+            Problem::UnsafeEntry(name) => write!(f, "unsafe entry: {name} (a name that could escape the bag folder)"),
+            Problem::MalformedManifest { manifest, line } => write!(f, "malformed: {manifest} line {line}"),
+        }
+    }
+}
+
+/// The outcome of verifying a bag.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The bag.
+    pub contents: BagContents,
+    /// Payload files listed in the manifest.
+    pub payload_files: usize,
+    /// Every mismatch; empty means the bag is intact.
+    pub problems: Vec<Problem>,
+}
+
+impl Verification {
+    /// True when every hash matches and nothing is missing or extra.
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Reads and checks a bundle zip or an unzipped bag folder.
+pub fn verify_path(path: &Path) -> Result<Verification, VerifyError> {
+    let contents = read_bag(path)?;
+    Ok(check(contents))
+}
+
+/// Reads a bag from a zip or a folder, hashing every file.
+pub fn read_bag(path: &Path) -> Result<BagContents, VerifyError> {
+    let io = |source| VerifyError::Io { path: path.to_path_buf(), source };
+    let contents = if path.is_dir() { read_dir_bag(path).map_err(io)? } else { read_zip_bag(path)? };
+    if !contents.entries.contains_key(BAGIT_TXT) {
+        return Err(VerifyError::NotABundle { path: path.to_path_buf(), reason: "it has no bagit.txt".into() });
+    }
+    if !contents.entries.contains_key(MANIFEST) {
+        return Err(VerifyError::NotABundle { path: path.to_path_buf(), reason: format!("it has no {MANIFEST}") });
+    }
+    Ok(contents)
+}
+
+fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
+    let not_bundle = |reason: String| VerifyError::NotABundle { path: path.to_path_buf(), reason };
+    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io { path: path.to_path_buf(), source })?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
+    let mut top: Option<String> = None;
+    let mut entries = BTreeMap::new();
+    let mut unsafe_entries = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| not_bundle(format!("entry {i} is unreadable ({e})")))?;
+        let name = entry.name().map_err(|e| not_bundle(format!("entry {i} has an unreadable name ({e})")))?.to_string();
+        if entry.is_dir() {
+            continue;
+        }
+        if !is_safe_name(&name) || entry.enclosed_name().is_none() {
+            unsafe_entries.push(name);
+            continue;
+        }
+        let Some((first, rest)) = name.split_once('/') else {
+            return Err(not_bundle(format!("entry '{name}' is not inside the bag's top folder")));
+        };
+        match &top {
+            None => top = Some(first.to_string()),
+            Some(t) if t != first => {
+                return Err(not_bundle(format!("entries are in more than one top folder ('{t}', '{first}')")));
+            }
+            _ => {}
+        }
+        let read = hash_reader(&mut entry, keep_bytes(rest)).map_err(|e| not_bundle(format!("entry '{name}' is corrupt ({e})")))?;
+        entries.insert(rest.to_string(), read);
+    }
+    let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
+    Ok(BagContents { name, entries, unsafe_entries })
+}
+
+/// Rejects names that are absolute, contain `..` components or backslashes.
+fn is_safe_name(name: &str) -> bool {
+    !name.starts_with('/')
+        && !name.contains('\\')
+        && !name.contains('\0')
+        && name.split('/').all(|part| part != ".." && part != ".")
+}
+
+fn read_dir_bag(root: &Path) -> std::io::Result<BagContents> {
+    let mut entries = BTreeMap::new();
+    let mut unsafe_entries = Vec::new();
+    for entry in WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let rel = entry.path().strip_prefix(root).expect("walkdir stays under root");
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            unsafe_entries.push(rel);
+            continue;
+        }
+        let mut file = std::fs::File::open(entry.path())?;
+        let keep = keep_bytes(&rel);
+        entries.insert(rel, hash_reader(&mut file, keep)?);
+    }
+    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(BagContents { name, entries, unsafe_entries })
+}
+
+fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> {
+    let mut hasher = Sha256::new();
+    let mut kept = keep.then(Vec::new);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if let Some(k) = kept.as_mut() {
+            k.extend_from_slice(&buf[..n]);
+        }
+        size += n as u64;
+    }
+    Ok(BagEntry { sha256: hex::encode(hasher.finalize()), size, bytes: kept })
+}
+
+/// Compares a bag's files with both manifests.
+pub fn check(contents: BagContents) -> Verification {
+    let mut problems: Vec<Problem> = contents.unsafe_entries.iter().cloned().map(Problem::UnsafeEntry).collect();
+    let payload = parse_manifest(&contents, MANIFEST, &mut problems);
+    let tags = if contents.entries.contains_key(TAG_MANIFEST) {
+        parse_manifest(&contents, TAG_MANIFEST, &mut problems)
+    } else {
+        problems.push(Problem::Missing(TAG_MANIFEST.into()));
+        BTreeMap::new()
+    };
+    for (path, expected) in payload.iter().chain(tags.iter()) {
+        match contents.entries.get(path) {
+            None => problems.push(Problem::Missing(path.clone())),
+            Some(entry) if &entry.sha256 != expected => problems.push(Problem::Changed {
+                path: path.clone(),
+                expected: expected.clone(),
+                actual: entry.sha256.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for path in contents.entries.keys() {
+        let listed = payload.contains_key(path) || tags.contains_key(path) || path == TAG_MANIFEST;
+        if !listed {
+            problems.push(Problem::Extra(path.clone()));
+        }
+    }
+    Verification { payload_files: payload.len(), problems, contents }
+}
+
+/// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary marker).
+fn parse_manifest(contents: &BagContents, manifest: &str, problems: &mut Vec<Problem>) -> BTreeMap<String, String> {
+    let text = contents
+        .entries
+        .get(manifest)
+        .and_then(|e| e.bytes.as_ref())
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let mut lines = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = line.split_once(char::is_whitespace).and_then(|(hash, path)| {
+            let path = path.trim_start().trim_start_matches('*');
+            let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            (hash_ok && !path.is_empty()).then(|| (path.to_string(), hash.to_ascii_lowercase()))
+        });
+        match parsed {
+            Some((path, hash)) => {
+                lines.insert(path, hash);
+            }
+            None => problems.push(Problem::MalformedManifest { manifest: manifest.into(), line: i + 1 }),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names() {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "a\\b", "a/./b"] {
+            assert!(!is_safe_name(bad), "{bad}");
+        }
+        assert!(is_safe_name("bag/data/evidence/1/global/s3/ListBuckets.json"));
+    }
+}
