@@ -51,10 +51,15 @@ mod tests {
 
     #[test]
     fn codes_are_distinct_and_stable() {
-        let codes: Vec<u8> = [Outcome::Success, Outcome::CheckFailed, Outcome::InputError, Outcome::ToolFailed]
-            .iter()
-            .map(|o| o.code())
-            .collect();
+        let codes: Vec<u8> = [
+            Outcome::Success,
+            Outcome::CheckFailed,
+            Outcome::InputError,
+            Outcome::ToolFailed,
+        ]
+        .iter()
+        .map(|o| o.code())
+        .collect();
         assert_eq!(codes, [0, 1, 2, 3]);
     }
 }

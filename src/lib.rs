@@ -11,12 +11,13 @@
 //! re-run it without AWS credentials.
 #![forbid(unsafe_code)]
 
-pub mod exit_code;
 pub mod collection;
 pub mod config;
 pub mod discovery;
 pub mod evaluation;
 pub mod evidence;
+pub mod exit_code;
+pub mod gate;
 pub mod outputs;
 pub mod pipeline;
 pub mod verify;

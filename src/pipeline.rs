@@ -81,22 +81,34 @@ impl PipelineError {
     /// True for problems with what the user gave us (exit code 2), false for
     /// failures of the tool or the machine.
     pub fn is_input_error(&self) -> bool {
-        matches!(self, PipelineError::Evidence(_) | PipelineError::Lint(_) | PipelineError::Input { .. })
+        matches!(
+            self,
+            PipelineError::Evidence(_) | PipelineError::Lint(_) | PipelineError::Input { .. }
+        )
     }
 }
 
 fn join_lines(errors: &[LintError]) -> String {
-    errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Loads the controls and the config, checked against each other.
-pub fn load_controls_and_config(controls: &Path, config: Option<&Path>) -> Result<(Vec<Control>, Config), PipelineError> {
+pub fn load_controls_and_config(
+    controls: &Path,
+    config: Option<&Path>,
+) -> Result<(Vec<Control>, Config), PipelineError> {
     let controls = load_controls(controls).map_err(PipelineError::Lint)?;
     let config = match config {
         Some(path) => Config::load(path).map_err(PipelineError::Lint)?,
         None => Config::default(),
     };
-    config.check_against(&controls).map_err(PipelineError::Lint)?;
+    config
+        .check_against(&controls)
+        .map_err(PipelineError::Lint)?;
     Ok((controls, config))
 }
 
@@ -105,27 +117,50 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
     let store = EvidenceStore::open(&request.evidence)?;
     let run: RunInfo = store.run_info()?;
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;
-    let (controls, config) = load_controls_and_config(&request.controls, request.config.as_deref())?;
+    let (controls, config) =
+        load_controls_and_config(&request.controls, request.config.as_deref())?;
     let timestamp = zip_time(&run.finished_at).ok_or_else(|| PipelineError::Input {
         path: request.evidence.join("run.json"),
-        message: format!("finished_at '{}' is not an RFC 3339 time between 1980 and 2107", run.finished_at),
+        message: format!(
+            "finished_at '{}' is not an RFC 3339 time between 1980 and 2107",
+            run.finished_at
+        ),
     })?;
 
     let results = evaluate(&controls, &config, &store, &org, &run);
-    let evidence = index_evidence(&request.evidence).map_err(|source| PipelineError::Input { path: request.evidence.clone(), message: source.to_string() })?;
+    let evidence = index_evidence(&request.evidence).map_err(|source| PipelineError::Input {
+        path: request.evidence.clone(),
+        message: source.to_string(),
+    })?;
     let name = bag_name(&org.organization.id, &run.period);
     let results_bytes = render_results(&results);
-    let report = render_report(&ReportInput { results: &results, org: &org, run: &run, evidence: &evidence, bundle_name: &name })?;
+    let report = render_report(&ReportInput {
+        results: &results,
+        org: &org,
+        run: &run,
+        evidence: &evidence,
+        bundle_name: &name,
+    })?;
 
     let mut bag = Bag::default();
     for entry in &evidence {
-        bag.add(&format!("evidence/{}", entry.path), Content::File(request.evidence.join(&entry.path)));
+        bag.add(
+            &format!("evidence/{}", entry.path),
+            Content::File(request.evidence.join(&entry.path)),
+        );
     }
     bag.add("org.json", Content::File(request.evidence.join("org.json")));
     bag.add("run.json", Content::File(request.evidence.join("run.json")));
     for control in &controls {
-        let file = control.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        bag.add(&format!("controls/{file}"), Content::Bytes(control.source_text.clone().into_bytes()));
+        let file = control
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        bag.add(
+            &format!("controls/{file}"),
+            Content::Bytes(control.source_text.clone().into_bytes()),
+        );
     }
     if let Some(config) = &request.config {
         bag.add("auditpack.toml", Content::File(config.clone()));
@@ -133,7 +168,10 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
     bag.add("results.json", Content::Bytes(results_bytes.clone()));
     bag.add("report.html", Content::Bytes(report.clone().into_bytes()));
 
-    std::fs::create_dir_all(&request.out).map_err(|source| PipelineError::Output { path: request.out.clone(), source })?;
+    std::fs::create_dir_all(&request.out).map_err(|source| PipelineError::Output {
+        path: request.out.clone(),
+        source,
+    })?;
     let results_path = write_output(&request.out, "results.json", &results_bytes)?;
     let report_path = write_output(&request.out, "report.html", report.as_bytes())?;
     let info = BagInfo {
@@ -145,8 +183,17 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
     };
     let bundle_path = request.out.join(format!("{name}.zip"));
     write_bundle(&bag, &info, timestamp, &bundle_path)?;
-    let bundle_sha256 = file_sha256(&bundle_path).map_err(|source| PipelineError::Output { path: bundle_path.clone(), source })?;
-    Ok(ReportOutcome { results, results_path, report_path, bundle_path, bundle_sha256 })
+    let bundle_sha256 = file_sha256(&bundle_path).map_err(|source| PipelineError::Output {
+        path: bundle_path.clone(),
+        source,
+    })?;
+    Ok(ReportOutcome {
+        results,
+        results_path,
+        report_path,
+        bundle_path,
+        bundle_sha256,
+    })
 }
 
 fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
@@ -154,16 +201,30 @@ fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Pipelin
     let tmp = dir.join(format!(".{name}.partial"));
     std::fs::write(&tmp, bytes)
         .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|source| PipelineError::Output { path: path.clone(), source })?;
+        .map_err(|source| PipelineError::Output {
+            path: path.clone(),
+            source,
+        })?;
     Ok(path)
 }
 
-fn write_bundle(bag: &Bag, info: &BagInfo, timestamp: zip::DateTime, path: &Path) -> Result<(), PipelineError> {
+fn write_bundle(
+    bag: &Bag,
+    info: &BagInfo,
+    timestamp: zip::DateTime,
+    path: &Path,
+) -> Result<(), PipelineError> {
     let tmp = path.with_extension("zip.partial");
-    let output = |source| PipelineError::Output { path: path.to_path_buf(), source };
+    let output = |source| PipelineError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::create(&tmp).map_err(output)?;
     let file = bag.write_zip(info, timestamp, std::io::BufWriter::new(file))?;
-    file.into_inner().map_err(|e| output(e.into_error()))?.sync_all().map_err(output)?;
+    file.into_inner()
+        .map_err(|e| output(e.into_error()))?
+        .sync_all()
+        .map_err(output)?;
     std::fs::rename(&tmp, path).map_err(output)?;
     Ok(())
 }

@@ -69,6 +69,8 @@ pub enum VerifyError {
 pub enum Problem {
     /// The file's hash differs from its manifest line.
     Changed {
+        /// The manifest that lists it.
+        manifest: String,
         /// Path in the bag.
         path: String,
         /// From the manifest.
@@ -77,7 +79,12 @@ pub enum Problem {
         actual: String,
     },
     /// Listed in a manifest, absent from the bag.
-    Missing(String),
+    Missing {
+        /// The manifest that lists it.
+        manifest: String,
+        /// Path in the bag.
+        path: String,
+    },
     /// Present in the bag, listed in no manifest.
     Extra(String),
     /// An entry name that could escape the bag folder.
@@ -94,13 +101,31 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Changed { path, expected, actual } => {
-                write!(f, "changed: {path} (manifest says {expected}, file hashes to {actual})")
+            Problem::Changed {
+                manifest,
+                path,
+                expected,
+                actual,
+            } => {
+                write!(
+                    f,
+                    "changed: {path} ({manifest} says {expected}, the file hashes to {actual})"
+                )
             }
-            Problem::Missing(path) => write!(f, "missing: {path} (listed in the manifest, absent from the bundle)"),
-            Problem::Extra(path) => write!(f, "extra: {path} (in the bundle, listed in no manifest)"),
-            Problem::UnsafeEntry(name) => write!(f, "unsafe entry: {name} (a name that could escape the bag folder)"),
-            Problem::MalformedManifest { manifest, line } => write!(f, "malformed: {manifest} line {line}"),
+            Problem::Missing { manifest, path } => write!(
+                f,
+                "missing: {path} (listed in {manifest}, absent from the bundle)"
+            ),
+            Problem::Extra(path) => {
+                write!(f, "extra: {path} (in the bundle, listed in no manifest)")
+            }
+            Problem::UnsafeEntry(name) => write!(
+                f,
+                "unsafe entry: {name} (a name that could escape the bag folder)"
+            ),
+            Problem::MalformedManifest { manifest, line } => {
+                write!(f, "malformed: {manifest} line {line}")
+            }
         }
     }
 }
@@ -131,27 +156,52 @@ pub fn verify_path(path: &Path) -> Result<Verification, VerifyError> {
 
 /// Reads a bag from a zip or a folder, hashing every file.
 pub fn read_bag(path: &Path) -> Result<BagContents, VerifyError> {
-    let io = |source| VerifyError::Io { path: path.to_path_buf(), source };
-    let contents = if path.is_dir() { read_dir_bag(path).map_err(io)? } else { read_zip_bag(path)? };
+    let io = |source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let contents = if path.is_dir() {
+        read_dir_bag(path).map_err(io)?
+    } else {
+        read_zip_bag(path)?
+    };
     if !contents.entries.contains_key(BAGIT_TXT) {
-        return Err(VerifyError::NotABundle { path: path.to_path_buf(), reason: "it has no bagit.txt".into() });
+        return Err(VerifyError::NotABundle {
+            path: path.to_path_buf(),
+            reason: "it has no bagit.txt".into(),
+        });
     }
     if !contents.entries.contains_key(MANIFEST) {
-        return Err(VerifyError::NotABundle { path: path.to_path_buf(), reason: format!("it has no {MANIFEST}") });
+        return Err(VerifyError::NotABundle {
+            path: path.to_path_buf(),
+            reason: format!("it has no {MANIFEST}"),
+        });
     }
     Ok(contents)
 }
 
 fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
-    let not_bundle = |reason: String| VerifyError::NotABundle { path: path.to_path_buf(), reason };
-    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io { path: path.to_path_buf(), source })?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
+    let not_bundle = |reason: String| VerifyError::NotABundle {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
     let mut top: Option<String> = None;
     let mut entries = BTreeMap::new();
     let mut unsafe_entries = Vec::new();
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| not_bundle(format!("entry {i} is unreadable ({e})")))?;
-        let name = entry.name().map_err(|e| not_bundle(format!("entry {i} has an unreadable name ({e})")))?.to_string();
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| not_bundle(format!("entry {i} is unreadable ({e})")))?;
+        let name = entry
+            .name()
+            .map_err(|e| not_bundle(format!("entry {i} has an unreadable name ({e})")))?
+            .to_string();
         if entry.is_dir() {
             continue;
         }
@@ -160,20 +210,29 @@ fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
             continue;
         }
         let Some((first, rest)) = name.split_once('/') else {
-            return Err(not_bundle(format!("entry '{name}' is not inside the bag's top folder")));
+            return Err(not_bundle(format!(
+                "entry '{name}' is not inside the bag's top folder"
+            )));
         };
         match &top {
             None => top = Some(first.to_string()),
             Some(t) if t != first => {
-                return Err(not_bundle(format!("entries are in more than one top folder ('{t}', '{first}')")));
+                return Err(not_bundle(format!(
+                    "entries are in more than one top folder ('{t}', '{first}')"
+                )));
             }
             _ => {}
         }
-        let read = hash_reader(&mut entry, keep_bytes(rest)).map_err(|e| not_bundle(format!("entry '{name}' is corrupt ({e})")))?;
+        let read = hash_reader(&mut entry, keep_bytes(rest))
+            .map_err(|e| not_bundle(format!("entry '{name}' is corrupt ({e})")))?;
         entries.insert(rest.to_string(), read);
     }
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
-    Ok(BagContents { name, entries, unsafe_entries })
+    Ok(BagContents {
+        name,
+        entries,
+        unsafe_entries,
+    })
 }
 
 /// Rejects names that are absolute, contain `..` components or backslashes.
@@ -189,8 +248,15 @@ fn read_dir_bag(root: &Path) -> std::io::Result<BagContents> {
     let mut unsafe_entries = Vec::new();
     for entry in WalkDir::new(root).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(std::io::Error::other)?;
-        let rel = entry.path().strip_prefix(root).expect("walkdir stays under root");
-        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .expect("walkdir stays under root");
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         if entry.file_type().is_dir() {
             continue;
         }
@@ -202,8 +268,15 @@ fn read_dir_bag(root: &Path) -> std::io::Result<BagContents> {
         let keep = keep_bytes(&rel);
         entries.insert(rel, hash_reader(&mut file, keep)?);
     }
-    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(BagContents { name, entries, unsafe_entries })
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(BagContents {
+        name,
+        entries,
+        unsafe_entries,
+    })
 }
 
 fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> {
@@ -222,23 +295,43 @@ fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> 
         }
         size += n as u64;
     }
-    Ok(BagEntry { sha256: hex::encode(hasher.finalize()), size, bytes: kept })
+    Ok(BagEntry {
+        sha256: hex::encode(hasher.finalize()),
+        size,
+        bytes: kept,
+    })
 }
 
 /// Compares a bag's files with both manifests.
 pub fn check(contents: BagContents) -> Verification {
-    let mut problems: Vec<Problem> = contents.unsafe_entries.iter().cloned().map(Problem::UnsafeEntry).collect();
+    let mut problems: Vec<Problem> = contents
+        .unsafe_entries
+        .iter()
+        .cloned()
+        .map(Problem::UnsafeEntry)
+        .collect();
     let payload = parse_manifest(&contents, MANIFEST, &mut problems);
     let tags = if contents.entries.contains_key(TAG_MANIFEST) {
         parse_manifest(&contents, TAG_MANIFEST, &mut problems)
     } else {
-        problems.push(Problem::Missing(TAG_MANIFEST.into()));
+        problems.push(Problem::Missing {
+            manifest: "the bag layout".into(),
+            path: TAG_MANIFEST.into(),
+        });
         BTreeMap::new()
     };
-    for (path, expected) in payload.iter().chain(tags.iter()) {
+    let listed = payload
+        .iter()
+        .map(|l| (MANIFEST, l))
+        .chain(tags.iter().map(|l| (TAG_MANIFEST, l)));
+    for (manifest, (path, expected)) in listed {
         match contents.entries.get(path) {
-            None => problems.push(Problem::Missing(path.clone())),
+            None => problems.push(Problem::Missing {
+                manifest: manifest.into(),
+                path: path.clone(),
+            }),
             Some(entry) if &entry.sha256 != expected => problems.push(Problem::Changed {
+                manifest: manifest.into(),
                 path: path.clone(),
                 expected: expected.clone(),
                 actual: entry.sha256.clone(),
@@ -252,11 +345,19 @@ pub fn check(contents: BagContents) -> Verification {
             problems.push(Problem::Extra(path.clone()));
         }
     }
-    Verification { payload_files: payload.len(), problems, contents }
+    Verification {
+        payload_files: payload.len(),
+        problems,
+        contents,
+    }
 }
 
 /// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary marker).
-fn parse_manifest(contents: &BagContents, manifest: &str, problems: &mut Vec<Problem>) -> BTreeMap<String, String> {
+fn parse_manifest(
+    contents: &BagContents,
+    manifest: &str,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, String> {
     let text = contents
         .entries
         .get(manifest)
@@ -268,16 +369,21 @@ fn parse_manifest(contents: &BagContents, manifest: &str, problems: &mut Vec<Pro
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = line.split_once(char::is_whitespace).and_then(|(hash, path)| {
-            let path = path.trim_start().trim_start_matches('*');
-            let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-            (hash_ok && !path.is_empty()).then(|| (path.to_string(), hash.to_ascii_lowercase()))
-        });
+        let parsed = line
+            .split_once(char::is_whitespace)
+            .and_then(|(hash, path)| {
+                let path = path.trim_start().trim_start_matches('*');
+                let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+                (hash_ok && !path.is_empty()).then(|| (path.to_string(), hash.to_ascii_lowercase()))
+            });
         match parsed {
             Some((path, hash)) => {
                 lines.insert(path, hash);
             }
-            None => problems.push(Problem::MalformedManifest { manifest: manifest.into(), line: i + 1 }),
+            None => problems.push(Problem::MalformedManifest {
+                manifest: manifest.into(),
+                line: i + 1,
+            }),
         }
     }
     lines
@@ -292,6 +398,8 @@ mod tests {
         for bad in ["../x", "a/../../x", "/etc/passwd", "a\\b", "a/./b"] {
             assert!(!is_safe_name(bad), "{bad}");
         }
-        assert!(is_safe_name("bag/data/evidence/1/global/s3/ListBuckets.json"));
+        assert!(is_safe_name(
+            "bag/data/evidence/1/global/s3/ListBuckets.json"
+        ));
     }
 }

@@ -67,16 +67,22 @@ impl Fixture {
         });
         let path = self.dir.path().join(account).join("global/iam");
         std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(path.join("GetAccountSummary.json"), serde_json::to_vec_pretty(&env).unwrap()).unwrap();
+        std::fs::write(
+            path.join("GetAccountSummary.json"),
+            serde_json::to_vec_pretty(&env).unwrap(),
+        )
+        .unwrap();
     }
 
     fn summary(&self, account: &str, mfa: i64, keys: i64) {
-        let data = json!({"SummaryMap": {"AccountMFAEnabled": mfa, "AccountAccessKeysPresent": keys}});
+        let data =
+            json!({"SummaryMap": {"AccountMFAEnabled": mfa, "AccountAccessKeysPresent": keys}});
         self.envelope(account, "ok", Value::Null, data);
     }
 
     fn evaluate(&self, control_text: &str) -> Results {
-        let control = parse_control(Path::new("test.toml"), control_text).expect("control is valid");
+        let control =
+            parse_control(Path::new("test.toml"), control_text).expect("control is valid");
         let store = EvidenceStore::open(self.dir.path()).unwrap();
         let org: Org = serde_json::from_str(ORG).unwrap();
         let run: RunInfo = serde_json::from_str(RUN).unwrap();
@@ -85,7 +91,11 @@ impl Fixture {
 }
 
 fn item<'a>(results: &'a Results, account: &str) -> &'a auditpack::evaluation::ItemResult {
-    results.controls[0].results.iter().find(|r| r.account_id == account).expect("item exists")
+    results.controls[0]
+        .results
+        .iter()
+        .find(|r| r.account_id == account)
+        .expect("item exists")
 }
 
 #[test]
@@ -95,10 +105,17 @@ fn passing_evidence_passes_and_cites_its_files() {
     f.summary("222222222222", 1, 0);
     let r = f.evaluate(CONTROL);
     assert_eq!(r.controls[0].status, Status::Pass);
-    assert_eq!(r.controls[0].results.len(), 2, "suspended account is out of scope");
+    assert_eq!(
+        r.controls[0].results.len(),
+        2,
+        "suspended account is out of scope"
+    );
     let evidence = &item(&r, "222222222222").evidence;
     assert_eq!(evidence.len(), 1);
-    assert_eq!(evidence[0].path, "222222222222/global/iam/GetAccountSummary.json");
+    assert_eq!(
+        evidence[0].path,
+        "222222222222/global/iam/GetAccountSummary.json"
+    );
     assert_eq!(evidence[0].sha256.len(), 64);
 }
 
@@ -111,8 +128,16 @@ fn failing_evidence_fails_and_quotes_the_value() {
     assert_eq!(r.controls[0].status, Status::Fail);
     let dev = item(&r, "222222222222");
     assert_eq!(dev.status, Status::Fail);
-    assert!(dev.message.contains("Root MFA is enabled"), "{}", dev.message);
-    assert!(dev.message.contains("AccountMFAEnabled = 0"), "{}", dev.message);
+    assert!(
+        dev.message.contains("Root MFA is enabled"),
+        "{}",
+        dev.message
+    );
+    assert!(
+        dev.message.contains("AccountMFAEnabled = 0"),
+        "{}",
+        dev.message
+    );
     assert!(dev.message.contains("222222222222"), "{}", dev.message);
     assert_eq!(dev.assertions[1].status, Status::Pass);
     assert_eq!(item(&r, "111111111111").status, Status::Pass);
@@ -133,13 +158,18 @@ fn missing_evidence_is_not_assessed() {
 fn access_denied_is_not_assessed_never_pass() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    let error = json!({"code": "AccessDenied", "message": "not authorized", "class": "access_denied"});
+    let error =
+        json!({"code": "AccessDenied", "message": "not authorized", "class": "access_denied"});
     f.envelope("222222222222", "error", error, json!({}));
     let r = f.evaluate(CONTROL);
     let dev = item(&r, "222222222222");
     assert_eq!(dev.status, Status::NotAssessed);
     assert!(dev.message.contains("AccessDenied"), "{}", dev.message);
-    assert_eq!(dev.evidence.len(), 1, "the error envelope is cited as evidence");
+    assert_eq!(
+        dev.evidence.len(),
+        1,
+        "the error envelope is cited as evidence"
+    );
 }
 
 #[test]
@@ -147,8 +177,13 @@ fn incomplete_pagination_is_not_assessed() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
     f.summary("222222222222", 1, 0);
-    let path = f.dir.path().join("222222222222/global/iam/GetAccountSummary.json");
-    let text = std::fs::read_to_string(&path).unwrap().replace("\"complete\": true", "\"complete\": false");
+    let path = f
+        .dir
+        .path()
+        .join("222222222222/global/iam/GetAccountSummary.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"complete\": true", "\"complete\": false");
     std::fs::write(&path, text).unwrap();
     let dev_status = item(&f.evaluate(CONTROL), "222222222222").status;
     assert_eq!(dev_status, Status::NotAssessed);
@@ -158,11 +193,20 @@ fn incomplete_pagination_is_not_assessed() {
 fn a_missing_field_is_not_assessed_not_pass() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    f.envelope("222222222222", "ok", Value::Null, json!({"SummaryMap": {"AccountAccessKeysPresent": 0}}));
+    f.envelope(
+        "222222222222",
+        "ok",
+        Value::Null,
+        json!({"SummaryMap": {"AccountAccessKeysPresent": 0}}),
+    );
     let r = f.evaluate(CONTROL);
     let dev = item(&r, "222222222222");
     assert_eq!(dev.assertions[0].status, Status::NotAssessed);
-    assert!(dev.assertions[0].message.contains("AccountMFAEnabled"), "{}", dev.assertions[0].message);
+    assert!(
+        dev.assertions[0].message.contains("AccountMFAEnabled"),
+        "{}",
+        dev.assertions[0].message
+    );
     assert_eq!(dev.status, Status::NotAssessed);
 }
 
@@ -170,10 +214,19 @@ fn a_missing_field_is_not_assessed_not_pass() {
 fn a_known_failure_wins_over_a_gap_and_both_are_reported() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    f.envelope("222222222222", "ok", Value::Null, json!({"SummaryMap": {"AccountAccessKeysPresent": 1}}));
+    f.envelope(
+        "222222222222",
+        "ok",
+        Value::Null,
+        json!({"SummaryMap": {"AccountAccessKeysPresent": 1}}),
+    );
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
     assert_eq!(dev.status, Status::Fail);
-    assert!(dev.message.contains("Root has no access keys"), "{}", dev.message);
+    assert!(
+        dev.message.contains("Root has no access keys"),
+        "{}",
+        dev.message
+    );
     assert!(dev.message.contains("not assessed"), "{}", dev.message);
 }
 
@@ -186,20 +239,32 @@ fn a_corrupt_evidence_file_is_not_assessed_and_named() {
     std::fs::write(dir.join("GetAccountSummary.json"), "{ not json").unwrap();
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
     assert_eq!(dev.status, Status::NotAssessed);
-    assert!(dev.message.contains("222222222222/global/iam/GetAccountSummary.json"), "{}", dev.message);
+    assert!(
+        dev.message
+            .contains("222222222222/global/iam/GetAccountSummary.json"),
+        "{}",
+        dev.message
+    );
 }
 
 #[test]
 fn evidence_stored_under_another_account_is_rejected() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    let from = f.dir.path().join("111111111111/global/iam/GetAccountSummary.json");
+    let from = f
+        .dir
+        .path()
+        .join("111111111111/global/iam/GetAccountSummary.json");
     let to = f.dir.path().join("222222222222/global/iam");
     std::fs::create_dir_all(&to).unwrap();
     std::fs::copy(from, to.join("GetAccountSummary.json")).unwrap();
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
     assert_eq!(dev.status, Status::NotAssessed);
-    assert!(dev.message.contains("describes 111111111111"), "{}", dev.message);
+    assert!(
+        dev.message.contains("describes 111111111111"),
+        "{}",
+        dev.message
+    );
 }
 
 #[test]
@@ -225,14 +290,30 @@ fn for_each_checks_every_item_and_empty_lists_follow_when_empty() {
         "[[assertions]]\nid = \"mfa\"",
         "[[assertions]]\nid = \"each\"\nrequirement = \"every listed number is small\"\nfor_each = \"params.numbers\"\nas = \"n\"\nexpect = \"n < 10\"\nquote = { n = \"n\" }\n\n[[assertions]]\nid = \"mfa\"",
     );
-    let with = |numbers: &str| control.replace("required = 1", &format!("required = 1\nnumbers = {numbers}"));
+    let with = |numbers: &str| {
+        control.replace(
+            "required = 1",
+            &format!("required = 1\nnumbers = {numbers}"),
+        )
+    };
     let r = f.evaluate(&with("[1, 2, 30]"));
     let a = &item(&r, "111111111111").assertions[0];
     assert_eq!(a.status, Status::Fail);
-    assert!(a.message.contains("30 in 111111111111 (n = 30)"), "{}", a.message);
-    assert_eq!(item(&f.evaluate(&with("[1, 2]")), "111111111111").assertions[0].status, Status::Pass);
+    assert!(
+        a.message.contains("30 in 111111111111 (n = 30)"),
+        "{}",
+        a.message
+    );
+    assert_eq!(
+        item(&f.evaluate(&with("[1, 2]")), "111111111111").assertions[0].status,
+        Status::Pass
+    );
     let empty = f.evaluate(&with("[]"));
-    assert_eq!(item(&empty, "111111111111").assertions[0].status, Status::Fail, "empty lists fail by default");
+    assert_eq!(
+        item(&empty, "111111111111").assertions[0].status,
+        Status::Fail,
+        "empty lists fail by default"
+    );
 }
 
 #[test]
@@ -241,30 +322,63 @@ fn no_population_is_not_assessed() {
     let control = CONTROL.replace("accounts = \"all\"", "accounts = \"log-archive\"");
     let r = f.evaluate(&control);
     assert_eq!(r.controls[0].status, Status::NotAssessed);
-    assert!(r.controls[0].message.as_deref().unwrap_or("").contains("log-archive"));
+    assert!(r.controls[0]
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .contains("log-archive"));
 }
 
 #[test]
 fn bad_expressions_and_typos_are_lint_errors_with_lines() {
     let bad = CONTROL
-        .replace("summary.SummaryMap.AccountAccessKeysPresent == 0", "summary.SummaryMap.AccountAccessKeysPresent ==")
-        .replace("source = \"iam:GetAccountSummary\"", "source = \"iam:GetAccountSumary\"");
+        .replace(
+            "summary.SummaryMap.AccountAccessKeysPresent == 0",
+            "summary.SummaryMap.AccountAccessKeysPresent ==",
+        )
+        .replace(
+            "source = \"iam:GetAccountSummary\"",
+            "source = \"iam:GetAccountSumary\"",
+        );
     let errors = parse_control(Path::new("bad.toml"), &bad).unwrap_err();
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     assert!(text.iter().any(|e| e.starts_with("bad.toml:14: evidence.summary.source: unknown evidence source")), "{text:?}");
-    assert!(text.iter().any(|e| e.starts_with("bad.toml:23: assertions[1].expect: invalid CEL")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|e| e.starts_with("bad.toml:23: assertions[1].expect: invalid CEL")),
+        "{text:?}"
+    );
 
-    let typo = CONTROL.replace("summary.SummaryMap.AccountAccessKeysPresent == 0", "sumary.SummaryMap.AccountAccessKeysPresent == 0");
+    let typo = CONTROL.replace(
+        "summary.SummaryMap.AccountAccessKeysPresent == 0",
+        "sumary.SummaryMap.AccountAccessKeysPresent == 0",
+    );
     let errors = parse_control(Path::new("typo.toml"), &typo).unwrap_err();
-    assert!(errors[0].to_string().contains("unknown name 'sumary'"), "{errors:?}");
+    assert!(
+        errors[0].to_string().contains("unknown name 'sumary'"),
+        "{errors:?}"
+    );
 
-    let unknown_field = CONTROL.replace("severity = \"high\"", "severity = \"high\"\nseverity_level = 3");
+    let unknown_field = CONTROL.replace(
+        "severity = \"high\"",
+        "severity = \"high\"\nseverity_level = 3",
+    );
     let errors = parse_control(Path::new("f.toml"), &unknown_field).unwrap_err();
-    assert!(errors[0].to_string().starts_with("f.toml:6: file: unknown field `severity_level`"), "{errors:?}");
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with("f.toml:6: file: unknown field `severity_level`"),
+        "{errors:?}"
+    );
 
     let bad_tsc = CONTROL.replace("[\"CC6.1\"]", "[\"CC6.1\", \"CC7.9\"]");
     let errors = parse_control(Path::new("t.toml"), &bad_tsc).unwrap_err();
-    assert!(errors[0].to_string().contains("'CC7.9' is not a Trust Services criterion"), "{errors:?}");
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("'CC7.9' is not a Trust Services criterion"),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -277,26 +391,65 @@ fn config_overrides_params_and_disables_only_with_a_reason() {
     let org: Org = serde_json::from_str(ORG).unwrap();
     let run: RunInfo = serde_json::from_str(RUN).unwrap();
 
-    let config = Config::parse(Path::new("auditpack.toml"), "[controls.\"test.root-mfa\"]\nparams = { required = 5 }\n").unwrap();
-    config.check_against(std::slice::from_ref(&control)).unwrap();
+    let config = Config::parse(
+        Path::new("auditpack.toml"),
+        "[controls.\"test.root-mfa\"]\nparams = { required = 5 }\n",
+    )
+    .unwrap();
+    config
+        .check_against(std::slice::from_ref(&control))
+        .unwrap();
     let r = evaluate(std::slice::from_ref(&control), &config, &store, &org, &run);
     assert_eq!(r.controls[0].status, Status::Fail);
     assert_eq!(r.controls[0].params["required"], json!(5));
 
-    let wrong_type = Config::parse(Path::new("auditpack.toml"), "[controls.\"test.root-mfa\"]\nparams = { required = \"five\" }\n").unwrap();
-    let errors = wrong_type.check_against(std::slice::from_ref(&control)).unwrap_err();
-    assert!(errors[0].to_string().starts_with("auditpack.toml:2:"), "{errors:?}");
+    let wrong_type = Config::parse(
+        Path::new("auditpack.toml"),
+        "[controls.\"test.root-mfa\"]\nparams = { required = \"five\" }\n",
+    )
+    .unwrap();
+    let errors = wrong_type
+        .check_against(std::slice::from_ref(&control))
+        .unwrap_err();
+    assert!(
+        errors[0].to_string().starts_with("auditpack.toml:2:"),
+        "{errors:?}"
+    );
 
-    let no_reason = Config::parse(Path::new("auditpack.toml"), "[controls.\"test.root-mfa\"]\nenabled = false\n").unwrap();
-    let errors = no_reason.check_against(std::slice::from_ref(&control)).unwrap_err();
+    let no_reason = Config::parse(
+        Path::new("auditpack.toml"),
+        "[controls.\"test.root-mfa\"]\nenabled = false\n",
+    )
+    .unwrap();
+    let errors = no_reason
+        .check_against(std::slice::from_ref(&control))
+        .unwrap_err();
     assert!(errors[0].message.contains("written reason"), "{errors:?}");
 
-    let disabled = Config::parse(Path::new("auditpack.toml"), "[controls.\"test.root-mfa\"]\nenabled = false\nreason = \"SEC-1\"\n").unwrap();
-    disabled.check_against(std::slice::from_ref(&control)).unwrap();
-    let r = evaluate(std::slice::from_ref(&control), &disabled, &store, &org, &run);
+    let disabled = Config::parse(
+        Path::new("auditpack.toml"),
+        "[controls.\"test.root-mfa\"]\nenabled = false\nreason = \"SEC-1\"\n",
+    )
+    .unwrap();
+    disabled
+        .check_against(std::slice::from_ref(&control))
+        .unwrap();
+    let r = evaluate(
+        std::slice::from_ref(&control),
+        &disabled,
+        &store,
+        &org,
+        &run,
+    );
     assert_eq!(r.controls[0].status, Status::Disabled);
     assert!(r.controls[0].message.as_deref().unwrap().contains("SEC-1"));
 
-    let unknown = Config::parse(Path::new("auditpack.toml"), "[controls.\"nope.x\"]\nenabled = true\n").unwrap();
-    assert!(unknown.check_against(std::slice::from_ref(&control)).is_err());
+    let unknown = Config::parse(
+        Path::new("auditpack.toml"),
+        "[controls.\"nope.x\"]\nenabled = true\n",
+    )
+    .unwrap();
+    assert!(unknown
+        .check_against(std::slice::from_ref(&control))
+        .is_err());
 }

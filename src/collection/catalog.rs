@@ -36,7 +36,9 @@ impl OperationSpec {
 
 /// Every operation of every source, in source order.
 pub fn operations() -> impl Iterator<Item = &'static OperationSpec> {
-    super::sources::ALL.iter().flat_map(|ops| ops.iter())
+    super::sources::ALL
+        .iter()
+        .flat_map(|source| source.operations.iter())
 }
 
 /// Looks up `service:Operation`.
@@ -55,7 +57,9 @@ mod tests {
             for action in op.iam_actions {
                 let verb = action.split_once(':').map(|(_, v)| v).unwrap_or("");
                 assert!(
-                    ["Describe", "Get", "List"].iter().any(|p| verb.starts_with(p)),
+                    ["Describe", "Get", "List"]
+                        .iter()
+                        .any(|p| verb.starts_with(p)),
                     "{action} is not a read-only action"
                 );
             }
@@ -66,7 +70,11 @@ mod tests {
     fn names_are_unique_and_found() {
         let mut seen = std::collections::HashSet::new();
         for op in operations() {
-            assert!(seen.insert(op.source_name()), "duplicate {}", op.source_name());
+            assert!(
+                seen.insert(op.source_name()),
+                "duplicate {}",
+                op.source_name()
+            );
             assert!(find_operation(&op.source_name()).is_some());
         }
         assert!(find_operation("s3:DeleteBucket").is_none());

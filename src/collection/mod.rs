@@ -9,7 +9,15 @@
 //!
 //! Never writes: every operation here is a Describe/Get/List call.
 
+pub mod answer;
 pub mod catalog;
+pub mod classify;
+pub mod context;
+pub mod iam_policy;
+pub mod plan;
+pub mod recorder;
+pub mod runner;
+pub mod session;
 pub mod sources;
 
 pub use catalog::{find_operation, operations, CallScope, OperationSpec};

@@ -4,6 +4,7 @@
 //! themselves by these roles ("the log-archive account", "every active account"),
 //! so an account without a role is itself a finding (`org.inventory`).
 
+pub mod live;
 mod org;
 
 pub use org::{Account, AccountStatus, Org, Organization, Role};

@@ -65,10 +65,13 @@ impl FromStr for Role {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-            format!("unknown account role '{s}' (known: {})", known.join(", "))
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown account role '{s}' (known: {})", known.join(", "))
+            })
     }
 }
 

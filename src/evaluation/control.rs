@@ -16,7 +16,8 @@ use crate::collection::{find_operation, CallScope, OperationSpec};
 use crate::discovery::Role;
 
 /// Names every control can read without declaring them.
-pub const BUILTIN_VARIABLES: &[&str] = &["account", "region", "home_region", "org", "run", "params"];
+pub const BUILTIN_VARIABLES: &[&str] =
+    &["account", "region", "home_region", "org", "run", "params"];
 
 /// One problem in a control file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +34,30 @@ pub struct LintError {
 
 impl fmt::Display for LintError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file.display(), self.line, self.field, self.message)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.field,
+            self.message
+        )
     }
 }
 
 /// How severe a failure of the control is (used by `--fail-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational.
@@ -49,6 +68,18 @@ pub enum Severity {
     High,
     /// Evidence integrity or detection is at stake.
     Critical,
+}
+
+impl Severity {
+    /// The name as written in files and flags (`high`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
 }
 
 /// Which accounts a control looks at.
@@ -278,7 +309,12 @@ impl Linter<'_> {
         self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
     }
 
-    fn error(&mut self, span: std::ops::Range<usize>, field: impl Into<String>, message: impl Into<String>) {
+    fn error(
+        &mut self,
+        span: std::ops::Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         let line = self.line_of(span);
         self.errors.push(LintError {
             file: self.file.to_path_buf(),
@@ -292,18 +328,35 @@ impl Linter<'_> {
         match Expr::compile(source.get_ref()) {
             Ok(expr) => Some(expr),
             Err(message) => {
-                self.error(source.span(), field, format!("invalid CEL expression: {message}"));
+                self.error(
+                    source.span(),
+                    field,
+                    format!("invalid CEL expression: {message}"),
+                );
                 None
             }
         }
     }
 
     /// Reports names an expression reads that are not in scope (typos, undeclared evidence).
-    fn check_names(&mut self, expr: &Expr, known: &BTreeSet<String>, span: std::ops::Range<usize>, field: &str) {
+    fn check_names(
+        &mut self,
+        expr: &Expr,
+        known: &BTreeSet<String>,
+        span: std::ops::Range<usize>,
+        field: &str,
+    ) {
         for name in expr.free_variables() {
             if !known.contains(name) {
-                let hint = format!("declare it under [evidence] or [[define]], or use one of: {}", sorted(known));
-                self.error(span.clone(), field, format!("unknown name '{name}' ({hint})"));
+                let hint = format!(
+                    "declare it under [evidence] or [[define]], or use one of: {}",
+                    sorted(known)
+                );
+                self.error(
+                    span.clone(),
+                    field,
+                    format!("unknown name '{name}' ({hint})"),
+                );
             }
         }
     }
@@ -315,7 +368,11 @@ fn sorted(names: &BTreeSet<String>) -> String {
 
 /// Parses and validates one control file. On error, returns every problem found.
 pub fn parse_control(file: &Path, text: &str) -> Result<Control, Vec<LintError>> {
-    let mut linter = Linter { file, text, errors: Vec::new() };
+    let mut linter = Linter {
+        file,
+        text,
+        errors: Vec::new(),
+    };
     let raw: ControlFile = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
@@ -336,13 +393,28 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
     check_id(l, &raw.id);
     for tsc in raw.tsc.get_ref() {
         if !is_known_criterion(tsc.get_ref()) {
-            l.error(tsc.span(), "tsc", format!("'{}' is not a Trust Services criterion (e.g. CC7.2, A1.2)", tsc.get_ref()));
+            l.error(
+                tsc.span(),
+                "tsc",
+                format!(
+                    "'{}' is not a Trust Services criterion (e.g. CC7.2, A1.2)",
+                    tsc.get_ref()
+                ),
+            );
         }
     }
     if raw.tsc.get_ref().is_empty() {
-        l.error(raw.tsc.span(), "tsc", "a control must cite at least one criterion");
+        l.error(
+            raw.tsc.span(),
+            "tsc",
+            "a control must cite at least one criterion",
+        );
     }
-    for (field, value) in [("title", &raw.title), ("objective", &raw.objective), ("procedure", &raw.procedure)] {
+    for (field, value) in [
+        ("title", &raw.title),
+        ("objective", &raw.objective),
+        ("procedure", &raw.procedure),
+    ] {
         if value.get_ref().trim().is_empty() {
             l.error(value.span(), field, "must not be empty");
         }
@@ -359,7 +431,12 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
     Some(Control {
         id: raw.id.into_inner(),
         title: raw.title.into_inner(),
-        tsc: raw.tsc.into_inner().into_iter().map(Spanned::into_inner).collect(),
+        tsc: raw
+            .tsc
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         severity: raw.severity.into_inner(),
         objective: raw.objective.into_inner(),
         procedure: raw.procedure.into_inner(),
@@ -377,10 +454,20 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
 fn check_id(l: &mut Linter<'_>, id: &Spanned<String>) {
     let valid = id.get_ref().split('.').count() >= 2
         && id.get_ref().split('.').all(|part| {
-            !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         });
     if !valid {
-        l.error(id.span(), "id", format!("'{}' must look like 'service.check-name' (lowercase, dotted)", id.get_ref()));
+        l.error(
+            id.span(),
+            "id",
+            format!(
+                "'{}' must look like 'service.check-name' (lowercase, dotted)",
+                id.get_ref()
+            ),
+        );
     }
 }
 
@@ -390,9 +477,19 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn check_new_name(l: &mut Linter<'_>, name: &str, span: std::ops::Range<usize>, field: &str, known: &BTreeSet<String>) -> bool {
+fn check_new_name(
+    l: &mut Linter<'_>,
+    name: &str,
+    span: std::ops::Range<usize>,
+    field: &str,
+    known: &BTreeSet<String>,
+) -> bool {
     if !is_identifier(name) {
-        l.error(span, field, format!("'{name}' is not a valid name (lowercase letters, digits, _)"));
+        l.error(
+            span,
+            field,
+            format!("'{name}' is not a valid name (lowercase letters, digits, _)"),
+        );
         false
     } else if known.contains(name) {
         l.error(span, field, format!("'{name}' is already defined"));
@@ -409,20 +506,31 @@ fn parse_account_selector(l: &mut Linter<'_>, value: &Spanned<String>) -> Option
     match value.get_ref().parse::<Role>() {
         Ok(role) => Some(AccountSelector::Role(role)),
         Err(message) => {
-            l.error(value.span(), "scope.accounts", format!("{message}, or 'all'"));
+            l.error(
+                value.span(),
+                "scope.accounts",
+                format!("{message}, or 'all'"),
+            );
             None
         }
     }
 }
 
-fn convert_params(l: &mut Linter<'_>, raw: &BTreeMap<String, Spanned<toml::Value>>) -> BTreeMap<String, Json> {
+fn convert_params(
+    l: &mut Linter<'_>,
+    raw: &BTreeMap<String, Spanned<toml::Value>>,
+) -> BTreeMap<String, Json> {
     let mut params = BTreeMap::new();
     for (name, value) in raw {
         match toml_to_json(value.get_ref()) {
             Some(json) => {
                 params.insert(name.clone(), json);
             }
-            None => l.error(value.span(), format!("params.{name}"), "parameters must be strings, numbers, booleans or lists of them"),
+            None => l.error(
+                value.span(),
+                format!("params.{name}"),
+                "parameters must be strings, numbers, booleans or lists of them",
+            ),
         }
     }
     params
@@ -435,7 +543,9 @@ pub fn toml_to_json(value: &toml::Value) -> Option<Json> {
         toml::Value::Integer(i) => Json::from(*i),
         toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number)?,
         toml::Value::Boolean(b) => Json::Bool(*b),
-        toml::Value::Array(items) => Json::Array(items.iter().map(toml_to_json).collect::<Option<_>>()?),
+        toml::Value::Array(items) => {
+            Json::Array(items.iter().map(toml_to_json).collect::<Option<_>>()?)
+        }
         toml::Value::Table(_) | toml::Value::Datetime(_) => return None,
     })
 }
@@ -463,12 +573,21 @@ fn bind_evidence(
     ok.then_some(bindings)
 }
 
-fn bind_one(l: &mut Linter<'_>, name: &str, spec: &EvidenceFile, regions: RegionSelector, field: &str) -> Option<EvidenceBinding> {
+fn bind_one(
+    l: &mut Linter<'_>,
+    name: &str,
+    spec: &EvidenceFile,
+    regions: RegionSelector,
+    field: &str,
+) -> Option<EvidenceBinding> {
     let Some(operation) = find_operation(spec.source.get_ref()) else {
         l.error(
             spec.source.span(),
             format!("{field}.source"),
-            format!("unknown evidence source '{}' (run `auditpack controls sources` for the list)", spec.source.get_ref()),
+            format!(
+                "unknown evidence source '{}' (run `auditpack controls sources` for the list)",
+                spec.source.get_ref()
+            ),
         );
         return None;
     };
@@ -478,7 +597,11 @@ fn bind_one(l: &mut Linter<'_>, name: &str, spec: &EvidenceFile, regions: Region
         Some(v) => match v.get_ref().parse::<Role>() {
             Ok(role) => Some(AccountRef::Role(role)),
             Err(message) => {
-                l.error(v.span(), format!("{field}.account"), format!("{message}, or 'scope'"));
+                l.error(
+                    v.span(),
+                    format!("{field}.account"),
+                    format!("{message}, or 'scope'"),
+                );
                 None
             }
         },
@@ -488,57 +611,120 @@ fn bind_one(l: &mut Linter<'_>, name: &str, spec: &EvidenceFile, regions: Region
         (None, None) => Some(QualifierRef::None),
         (Some(q), Some(_)) if q.get_ref() == "*" => Some(QualifierRef::All),
         (Some(q), Some(what)) => {
-            l.error(q.span(), format!("{field}.qualifier"), format!("only \"*\" (every {what}) is supported"));
+            l.error(
+                q.span(),
+                format!("{field}.qualifier"),
+                format!("only \"*\" (every {what}) is supported"),
+            );
             None
         }
         (Some(q), None) => {
-            l.error(q.span(), format!("{field}.qualifier"), format!("{} is called once; it takes no qualifier", operation.source_name()));
+            l.error(
+                q.span(),
+                format!("{field}.qualifier"),
+                format!(
+                    "{} is called once; it takes no qualifier",
+                    operation.source_name()
+                ),
+            );
             None
         }
         (None, Some(what)) => {
-            l.error(spec.source.span(), format!("{field}.qualifier"), format!("{} is called once per {what}: add qualifier = \"*\"", operation.source_name()));
+            l.error(
+                spec.source.span(),
+                format!("{field}.qualifier"),
+                format!(
+                    "{} is called once per {what}: add qualifier = \"*\"",
+                    operation.source_name()
+                ),
+            );
             None
         }
     };
-    Some(EvidenceBinding { name: name.to_string(), operation, account: account?, region: region?, qualifier: qualifier? })
+    Some(EvidenceBinding {
+        name: name.to_string(),
+        operation,
+        account: account?,
+        region: region?,
+        qualifier: qualifier?,
+    })
 }
 
-fn bind_region(l: &mut Linter<'_>, spec: &EvidenceFile, op: &OperationSpec, regions: RegionSelector, field: &str) -> Option<RegionRef> {
+fn bind_region(
+    l: &mut Linter<'_>,
+    spec: &EvidenceFile,
+    op: &OperationSpec,
+    regions: RegionSelector,
+    field: &str,
+) -> Option<RegionRef> {
     let field = format!("{field}.region");
     match (op.scope, spec.region.as_ref().map(|r| r.get_ref().as_str())) {
         (CallScope::Global, None | Some("global")) => Some(RegionRef::Global),
         (CallScope::Global, Some(_)) => {
             let span = spec.region.as_ref().map(|r| r.span()).unwrap_or_default();
-            l.error(span, field, format!("{} is a global call; its region is 'global'", op.source_name()));
+            l.error(
+                span,
+                field,
+                format!(
+                    "{} is a global call; its region is 'global'",
+                    op.source_name()
+                ),
+            );
             None
         }
         (CallScope::Regional, Some("home")) => Some(RegionRef::Home),
-        (CallScope::Regional, None | Some("scope")) if regions != RegionSelector::Global => Some(RegionRef::Scope),
+        (CallScope::Regional, None | Some("scope")) if regions != RegionSelector::Global => {
+            Some(RegionRef::Scope)
+        }
         (CallScope::Regional, None | Some("scope")) => {
-            l.error(spec.source.span(), field, format!("{} is regional but the control's scope has no region: set region = \"home\"", op.source_name()));
+            l.error(
+                spec.source.span(),
+                field,
+                format!(
+                    "{} is regional but the control's scope has no region: set region = \"home\"",
+                    op.source_name()
+                ),
+            );
             None
         }
         (CallScope::Regional, Some(other)) => {
             let span = spec.region.as_ref().map(|r| r.span()).unwrap_or_default();
-            l.error(span, field, format!("'{other}' is not a region reference ('scope' or 'home')"));
+            l.error(
+                span,
+                field,
+                format!("'{other}' is not a region reference ('scope' or 'home')"),
+            );
             None
         }
     }
 }
 
-fn compile_defines(l: &mut Linter<'_>, raw: &[DefineFile], known: &mut BTreeSet<String>) -> Option<Vec<Define>> {
+fn compile_defines(
+    l: &mut Linter<'_>,
+    raw: &[DefineFile],
+    known: &mut BTreeSet<String>,
+) -> Option<Vec<Define>> {
     let mut defines = Vec::new();
     let mut ok = true;
     for (i, d) in raw.iter().enumerate() {
         let field = format!("define[{i}]");
-        if !check_new_name(l, d.name.get_ref(), d.name.span(), &format!("{field}.name"), known) {
+        if !check_new_name(
+            l,
+            d.name.get_ref(),
+            d.name.span(),
+            &format!("{field}.name"),
+            known,
+        ) {
             ok = false;
             continue;
         }
         match l.compile(&d.expr, &format!("{field}.expr")) {
             Some(expr) => {
                 l.check_names(&expr, known, d.expr.span(), &format!("{field}.expr"));
-                defines.push(Define { name: d.name.get_ref().clone(), expr });
+                defines.push(Define {
+                    name: d.name.get_ref().clone(),
+                    expr,
+                });
             }
             None => ok = false,
         }
@@ -547,9 +733,17 @@ fn compile_defines(l: &mut Linter<'_>, raw: &[DefineFile], known: &mut BTreeSet<
     ok.then_some(defines)
 }
 
-fn compile_assertions(l: &mut Linter<'_>, raw: Spanned<Vec<AssertionFile>>, known: &BTreeSet<String>) -> Option<Vec<Assertion>> {
+fn compile_assertions(
+    l: &mut Linter<'_>,
+    raw: Spanned<Vec<AssertionFile>>,
+    known: &BTreeSet<String>,
+) -> Option<Vec<Assertion>> {
     if raw.get_ref().is_empty() {
-        l.error(raw.span(), "assertions", "a control needs at least one assertion");
+        l.error(
+            raw.span(),
+            "assertions",
+            "a control needs at least one assertion",
+        );
         return None;
     }
     let mut ids = BTreeSet::new();
@@ -558,7 +752,11 @@ fn compile_assertions(l: &mut Linter<'_>, raw: Spanned<Vec<AssertionFile>>, know
     for (i, a) in raw.into_inner().into_iter().enumerate() {
         let field = format!("assertions[{i}]");
         if !ids.insert(a.id.get_ref().clone()) {
-            l.error(a.id.span(), format!("{field}.id"), format!("duplicate assertion id '{}'", a.id.get_ref()));
+            l.error(
+                a.id.span(),
+                format!("{field}.id"),
+                format!("duplicate assertion id '{}'", a.id.get_ref()),
+            );
         }
         match compile_assertion(l, a, known, &field) {
             Some(assertion) => assertions.push(assertion),
@@ -568,12 +766,25 @@ fn compile_assertions(l: &mut Linter<'_>, raw: Spanned<Vec<AssertionFile>>, know
     ok.then_some(assertions)
 }
 
-fn compile_assertion(l: &mut Linter<'_>, a: AssertionFile, known: &BTreeSet<String>, field: &str) -> Option<Assertion> {
-    let item_var = a.item_var.as_ref().map(|v| v.get_ref().clone()).unwrap_or_else(|| "item".to_string());
+fn compile_assertion(
+    l: &mut Linter<'_>,
+    a: AssertionFile,
+    known: &BTreeSet<String>,
+    field: &str,
+) -> Option<Assertion> {
+    let item_var = a
+        .item_var
+        .as_ref()
+        .map(|v| v.get_ref().clone())
+        .unwrap_or_else(|| "item".to_string());
     let mut inner = known.clone();
     if let Some(var) = &a.item_var {
         if a.for_each.is_none() {
-            l.error(var.span(), format!("{field}.as"), "'as' names the item of for_each; there is no for_each");
+            l.error(
+                var.span(),
+                format!("{field}.as"),
+                "'as' names the item of for_each; there is no for_each",
+            );
         }
         check_new_name(l, var.get_ref(), var.span(), &format!("{field}.as"), known);
     }
@@ -595,15 +806,26 @@ fn compile_assertion(l: &mut Linter<'_>, a: AssertionFile, known: &BTreeSet<Stri
         e
     };
     let expect = compile_inner(l, &a.expect, "expect");
-    let resource = a.resource.as_ref().map(|src| compile_inner(l, src, "resource"));
+    let resource = a
+        .resource
+        .as_ref()
+        .map(|src| compile_inner(l, src, "resource"));
     let mut quote = Vec::new();
     for (label, src) in &a.quote {
-        quote.push((label.clone(), compile_inner(l, src, &format!("quote.{label}"))));
+        quote.push((
+            label.clone(),
+            compile_inner(l, src, &format!("quote.{label}")),
+        ));
     }
     if a.requirement.get_ref().trim().is_empty() {
-        l.error(a.requirement.span(), format!("{field}.requirement"), "must not be empty");
+        l.error(
+            a.requirement.span(),
+            format!("{field}.requirement"),
+            "must not be empty",
+        );
     }
-    let quote: Option<Vec<(String, Expr)>> = quote.into_iter().map(|(k, e)| e.map(|e| (k, e))).collect();
+    let quote: Option<Vec<(String, Expr)>> =
+        quote.into_iter().map(|(k, e)| e.map(|e| (k, e))).collect();
     Some(Assertion {
         id: a.id.into_inner(),
         requirement: a.requirement.into_inner(),
@@ -613,6 +835,9 @@ fn compile_assertion(l: &mut Linter<'_>, a: AssertionFile, known: &BTreeSet<Stri
         expect: expect?,
         quote: quote?,
         message: a.message.map(Spanned::into_inner),
-        when_empty: a.when_empty.map(Spanned::into_inner).unwrap_or(WhenEmpty::Fail),
+        when_empty: a
+            .when_empty
+            .map(Spanned::into_inner)
+            .unwrap_or(WhenEmpty::Fail),
     })
 }

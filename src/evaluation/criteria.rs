@@ -33,7 +33,9 @@ pub fn is_known_criterion(id: &str) -> bool {
     let Ok(number) = number.parse::<u32>() else {
         return false;
     };
-    SERIES.iter().any(|(s, max)| *s == series && (1..=*max).contains(&number))
+    SERIES
+        .iter()
+        .any(|(s, max)| *s == series && (1..=*max).contains(&number))
 }
 
 #[cfg(test)]

@@ -12,25 +12,40 @@ use std::sync::Arc;
 use cel::{Context, Value};
 use serde_json::Value as Json;
 
-use super::control::{AccountRef, Assertion, Control, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty};
+use super::control::{
+    AccountRef, Assertion, Control, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
+};
 use super::expr::{display_value, json_to_cel, register_functions, Expr};
 use super::results::*;
 use super::{AccountSelector, RegionSelector, Status};
 use crate::config::{Config, Decision};
 use crate::discovery::{Account, Org};
-use crate::evidence::{EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION};
+use crate::evidence::{
+    EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION,
+};
 
 /// Failures beyond this many per assertion are counted, not listed, in messages.
 const MAX_LISTED_FINDINGS: usize = 10;
 
 /// Evaluates every control over the evidence; disabled controls are listed with their reason.
-pub fn evaluate(controls: &[Control], config: &Config, store: &EvidenceStore, org: &Org, run: &RunInfo) -> Results {
+pub fn evaluate(
+    controls: &[Control],
+    config: &Config,
+    store: &EvidenceStore,
+    org: &Org,
+    run: &RunInfo,
+) -> Results {
     let globals = Globals {
         org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
         run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
         home_region: run.home_region.clone(),
     };
-    let evaluator = Evaluator { store, org, run, globals };
+    let evaluator = Evaluator {
+        store,
+        org,
+        run,
+        globals,
+    };
     let mut results: Vec<ControlResult> = controls
         .iter()
         .map(|control| match config.decide(control) {
@@ -41,17 +56,27 @@ pub fn evaluate(controls: &[Control], config: &Config, store: &EvidenceStore, or
     results.sort_by(|a, b| a.id.cmp(&b.id));
     Results {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: crate::TOOL_NAME.into(), version: crate::TOOL_VERSION.into() },
+        tool: ToolInfo {
+            name: crate::TOOL_NAME.into(),
+            version: crate::TOOL_VERSION.into(),
+        },
         organization_id: org.organization.id.clone(),
         management_account_id: org.organization.management_account_id.clone(),
         period: run.period.clone(),
         generated_at: run.finished_at.clone(),
-        collection_window: CollectionWindow { start: run.started_at.clone(), end: run.finished_at.clone() },
+        collection_window: CollectionWindow {
+            start: run.started_at.clone(),
+            end: run.finished_at.clone(),
+        },
         home_region: run.home_region.clone(),
         regions: run.regions.clone(),
         summary: Summary {
             controls: Counts::of(results.iter().map(|c| c.status)),
-            items: Counts::of(results.iter().flat_map(|c| c.results.iter().map(|r| r.status))),
+            items: Counts::of(
+                results
+                    .iter()
+                    .flat_map(|c| c.results.iter().map(|r| r.status)),
+            ),
         },
         controls: results,
     }
@@ -81,7 +106,10 @@ struct Bindings {
 
 impl Bindings {
     fn missing_reasons(&self, names: &BTreeSet<String>) -> Vec<String> {
-        let mut reasons: Vec<String> = names.iter().filter_map(|n| self.unavailable.get(n).cloned()).collect();
+        let mut reasons: Vec<String> = names
+            .iter()
+            .filter_map(|n| self.unavailable.get(n).cloned())
+            .collect();
         reasons.sort();
         reasons.dedup();
         reasons
@@ -100,7 +128,10 @@ impl Evaluator<'_> {
             }
         };
         let params = json_to_cel(&Json::Object(params.into_iter().collect()));
-        result.results = items.into_iter().map(|(account, region)| self.item(control, &params, account, region)).collect();
+        result.results = items
+            .into_iter()
+            .map(|(account, region)| self.item(control, &params, account, region))
+            .collect();
         result.status = Status::all_of(result.results.iter().map(|r| r.status));
         result
     }
@@ -115,7 +146,9 @@ impl Evaluator<'_> {
         if accounts.is_empty() {
             let who = match control.accounts {
                 AccountSelector::All => "no active account in org.json".to_string(),
-                AccountSelector::Role(role) => format!("no active account has the role '{role}' (assign it in auditpack.toml)"),
+                AccountSelector::Role(role) => {
+                    format!("no active account has the role '{role}' (assign it in auditpack.toml)")
+                }
             };
             return Err(format!("Not assessed: {who}."));
         }
@@ -124,16 +157,40 @@ impl Evaluator<'_> {
             RegionSelector::Home => vec![Some(self.run.home_region.clone())],
             RegionSelector::Each => self.run.regions.iter().cloned().map(Some).collect(),
         };
-        Ok(accounts.iter().flat_map(|a| regions.iter().map(move |r| (*a, r.clone()))).collect())
+        Ok(accounts
+            .iter()
+            .flat_map(|a| regions.iter().map(move |r| (*a, r.clone())))
+            .collect())
     }
 
-    fn item(&self, control: &Control, params: &Value, account: &Account, region: Option<String>) -> ItemResult {
+    fn item(
+        &self,
+        control: &Control,
+        params: &Value,
+        account: &Account,
+        region: Option<String>,
+    ) -> ItemResult {
         let mut bindings = Bindings::default();
-        bindings.values.push(("account".into(), json_to_cel(&serde_json::to_value(account).expect("account serialises"))));
-        bindings.values.push(("region".into(), region.clone().map_or(Value::Null, |r| Value::String(Arc::new(r)))));
-        bindings.values.push(("home_region".into(), Value::String(Arc::new(self.globals.home_region.clone()))));
-        bindings.values.push(("org".into(), self.globals.org.clone()));
-        bindings.values.push(("run".into(), self.globals.run.clone()));
+        bindings.values.push((
+            "account".into(),
+            json_to_cel(&serde_json::to_value(account).expect("account serialises")),
+        ));
+        bindings.values.push((
+            "region".into(),
+            region
+                .clone()
+                .map_or(Value::Null, |r| Value::String(Arc::new(r))),
+        ));
+        bindings.values.push((
+            "home_region".into(),
+            Value::String(Arc::new(self.globals.home_region.clone())),
+        ));
+        bindings
+            .values
+            .push(("org".into(), self.globals.org.clone()));
+        bindings
+            .values
+            .push(("run".into(), self.globals.run.clone()));
         bindings.values.push(("params".into(), params.clone()));
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
@@ -144,8 +201,11 @@ impl Evaluator<'_> {
             Some(r) => format!("{}/{}", account.id, r),
             None => account.id.clone(),
         };
-        let assertions: Vec<AssertionResult> =
-            control.assertions.iter().map(|a| check_assertion(a, &bindings, &place)).collect();
+        let assertions: Vec<AssertionResult> = control
+            .assertions
+            .iter()
+            .map(|a| check_assertion(a, &bindings, &place))
+            .collect();
         let status = Status::all_of(assertions.iter().map(|a| a.status));
         ItemResult {
             account_id: account.id.clone(),
@@ -158,7 +218,13 @@ impl Evaluator<'_> {
         }
     }
 
-    fn bind(&self, binding: &EvidenceBinding, scope_account: &Account, scope_region: Option<&str>, out: &mut Bindings) {
+    fn bind(
+        &self,
+        binding: &EvidenceBinding,
+        scope_account: &Account,
+        scope_region: Option<&str>,
+        out: &mut Bindings,
+    ) {
         let source = binding.operation.source_name();
         let account_id = match binding.account {
             AccountRef::Scope => scope_account.id.clone(),
@@ -167,7 +233,10 @@ impl Evaluator<'_> {
                 match holders.as_slice() {
                     [one] => one.id.clone(),
                     [] => {
-                        out.unavailable.insert(binding.name.clone(), format!("{source}: no active account has the role '{role}'"));
+                        out.unavailable.insert(
+                            binding.name.clone(),
+                            format!("{source}: no active account has the role '{role}'"),
+                        );
                         return;
                     }
                     _ => {
@@ -204,7 +273,10 @@ impl Evaluator<'_> {
 
     fn bind_single(&self, key: &EvidenceKey, out: &mut Bindings) -> Result<Value, String> {
         let Some(doc) = self.store.get(key) else {
-            return Err(format!("evidence {} was not collected", key.relative_path()));
+            return Err(format!(
+                "evidence {} was not collected",
+                key.relative_path()
+            ));
         };
         record(&doc, out);
         usable_data(&doc)
@@ -218,12 +290,19 @@ impl Evaluator<'_> {
         let mut problems = Vec::new();
         for doc in self.store.list_qualified(key) {
             record(&doc, out);
-            let qualifier = doc.envelope.as_ref().ok().and_then(|e| e.call.qualifier.clone()).unwrap_or_default();
+            let qualifier = doc
+                .envelope
+                .as_ref()
+                .ok()
+                .and_then(|e| e.call.qualifier.clone())
+                .unwrap_or_default();
             match (usable_json(&doc), doc.unusable_reason()) {
                 (Some(data), None) => {
                     map.insert(qualifier, data.clone());
                 }
-                (_, reason) => problems.push(format!("{} ({})", reason.unwrap_or_default(), doc.path)),
+                (_, reason) => {
+                    problems.push(format!("{} ({})", reason.unwrap_or_default(), doc.path))
+                }
             }
         }
         if problems.is_empty() {
@@ -237,14 +316,19 @@ impl Evaluator<'_> {
         for define in &control.defines {
             let missing = bindings.missing_reasons(define.expr.free_variables());
             if !missing.is_empty() {
-                bindings.unavailable.insert(define.name.clone(), missing.join("; "));
+                bindings
+                    .unavailable
+                    .insert(define.name.clone(), missing.join("; "));
                 continue;
             }
             let ctx = context_for(&bindings.values);
             match define.expr.eval(&ctx) {
                 Ok(value) => bindings.values.push((define.name.clone(), value)),
                 Err(e) => {
-                    bindings.unavailable.insert(define.name.clone(), format!("could not compute '{}': {e}", define.name));
+                    bindings.unavailable.insert(
+                        define.name.clone(),
+                        format!("could not compute '{}': {e}", define.name),
+                    );
                 }
             }
         }
@@ -252,7 +336,10 @@ impl Evaluator<'_> {
 }
 
 fn record(doc: &EvidenceDoc, out: &mut Bindings) {
-    out.evidence.insert(EvidenceRef { path: doc.path.clone(), sha256: doc.sha256.clone() });
+    out.evidence.insert(EvidenceRef {
+        path: doc.path.clone(),
+        sha256: doc.sha256.clone(),
+    });
 }
 
 fn usable_json(doc: &EvidenceDoc) -> Option<&Json> {
@@ -290,12 +377,18 @@ struct Findings {
 }
 
 fn check_assertion(assertion: &Assertion, bindings: &Bindings, place: &str) -> AssertionResult {
-    let names: BTreeSet<String> = assertion.expressions().flat_map(|e| e.free_variables().iter().cloned()).collect();
+    let names: BTreeSet<String> = assertion
+        .expressions()
+        .flat_map(|e| e.free_variables().iter().cloned())
+        .collect();
     let missing = bindings.missing_reasons(&names);
     let findings = if missing.is_empty() {
         run_assertion(assertion, &context_for(&bindings.values), place)
     } else {
-        Findings { gaps: missing, ..Default::default() }
+        Findings {
+            gaps: missing,
+            ..Default::default()
+        }
     };
     let status = if !findings.failures.is_empty() {
         Status::Fail
@@ -304,7 +397,11 @@ fn check_assertion(assertion: &Assertion, bindings: &Bindings, place: &str) -> A
     } else {
         Status::Pass
     };
-    AssertionResult { id: assertion.id.clone(), status, message: assertion_message(assertion, status, &findings) }
+    AssertionResult {
+        id: assertion.id.clone(),
+        status,
+        message: assertion_message(assertion, status, &findings),
+    }
 }
 
 fn run_assertion(assertion: &Assertion, ctx: &Context, place: &str) -> Findings {
@@ -317,19 +414,30 @@ fn run_assertion(assertion: &Assertion, ctx: &Context, place: &str) -> Findings 
         Ok(Value::List(items)) => items.iter().cloned().collect::<Vec<_>>(),
         Ok(Value::Map(map)) => map.map.keys().map(|k| Value::from(k.clone())).collect(),
         Ok(other) => {
-            findings.gaps.push(format!("for_each gave {}, not a list", display_value(&other)));
+            findings.gaps.push(format!(
+                "for_each gave {}, not a list",
+                display_value(&other)
+            ));
             return findings;
         }
         Err(e) => {
-            findings.gaps.push(format!("could not list the resources to check: {e}"));
+            findings
+                .gaps
+                .push(format!("could not list the resources to check: {e}"));
             return findings;
         }
     };
     if items.is_empty() {
         match assertion.when_empty {
             WhenEmpty::Pass => {}
-            WhenEmpty::Fail => findings.failures.push(format!("in {place}: there is nothing to check ({})", for_each.source)),
-            WhenEmpty::NotAssessed => findings.gaps.push(format!("in {place}: there is nothing to check ({})", for_each.source)),
+            WhenEmpty::Fail => findings.failures.push(format!(
+                "in {place}: there is nothing to check ({})",
+                for_each.source
+            )),
+            WhenEmpty::NotAssessed => findings.gaps.push(format!(
+                "in {place}: there is nothing to check ({})",
+                for_each.source
+            )),
         }
     }
     for item in items {
@@ -340,7 +448,13 @@ fn run_assertion(assertion: &Assertion, ctx: &Context, place: &str) -> Findings 
     findings
 }
 
-fn check_one(assertion: &Assertion, ctx: &Context, item: Option<&Value>, place: &str, findings: &mut Findings) {
+fn check_one(
+    assertion: &Assertion,
+    ctx: &Context,
+    item: Option<&Value>,
+    place: &str,
+    findings: &mut Findings,
+) {
     findings.checked += 1;
     let resource = resource_name(assertion, ctx, item);
     let subject = match &resource {
@@ -349,8 +463,13 @@ fn check_one(assertion: &Assertion, ctx: &Context, item: Option<&Value>, place: 
     };
     match assertion.expect.eval(ctx) {
         Ok(Value::Bool(true)) => {}
-        Ok(Value::Bool(false)) => findings.failures.push(format!("{subject}{}", quotes(assertion, ctx))),
-        Ok(other) => findings.gaps.push(format!("{subject}: the test gave {}, not true or false", display_value(&other))),
+        Ok(Value::Bool(false)) => findings
+            .failures
+            .push(format!("{subject}{}", quotes(assertion, ctx))),
+        Ok(other) => findings.gaps.push(format!(
+            "{subject}: the test gave {}, not true or false",
+            display_value(&other)
+        )),
         Err(e) => findings.gaps.push(format!("{subject}: {e}")),
     }
 }
@@ -395,7 +514,11 @@ fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings)
     match status {
         Status::Pass => String::new(),
         Status::Fail => {
-            let mut m = format!("{} — not met for {}", assertion.requirement, list(&findings.failures));
+            let mut m = format!(
+                "{} — not met for {}",
+                assertion.requirement,
+                list(&findings.failures)
+            );
             if let Some(why) = &assertion.message {
                 m.push_str(&format!(". {}", why.trim()));
             }
@@ -404,12 +527,22 @@ fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings)
             }
             m
         }
-        _ => format!("{} — not assessed: {}", assertion.requirement, list(&findings.gaps)),
+        _ => format!(
+            "{} — not assessed: {}",
+            assertion.requirement,
+            list(&findings.gaps)
+        ),
     }
 }
 
 fn item_message(status: Status, assertions: &[AssertionResult]) -> String {
-    let with = |s: Status| assertions.iter().filter(|a| a.status == s).map(|a| a.message.clone()).collect::<Vec<_>>();
+    let with = |s: Status| {
+        assertions
+            .iter()
+            .filter(|a| a.status == s)
+            .map(|a| a.message.clone())
+            .collect::<Vec<_>>()
+    };
     match status {
         Status::Pass => format!("All {} requirement(s) met.", assertions.len()),
         Status::Fail => {
@@ -435,7 +568,10 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
             AccountSelector::All => "all".into(),
             AccountSelector::Role(role) => role.to_string(),
         },
-        scope_regions: serde_json::to_value(control.regions).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        scope_regions: serde_json::to_value(control.regions)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
         params,
         assertions: control
             .assertions
@@ -447,7 +583,11 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
                 expect: a.expect.source.clone(),
             })
             .collect(),
-        file: control.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        file: control
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         results: Vec::new(),
     }
 }

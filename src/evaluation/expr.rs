@@ -30,7 +30,11 @@ impl Expr {
         let program = Program::compile(source).map_err(|e| e.to_string())?;
         let mut free_variables = BTreeSet::new();
         collect_free_variables(program.expression(), &mut Vec::new(), &mut free_variables);
-        Ok(Expr { source: source.to_string(), program: Arc::new(program), free_variables })
+        Ok(Expr {
+            source: source.to_string(),
+            program: Arc::new(program),
+            free_variables,
+        })
     }
 
     /// Variables the expression reads that it does not bind itself.
@@ -63,12 +67,23 @@ fn collect_free_variables(node: &IdedExpr, bound: &mut Vec<String>, out: &mut BT
             if let Some(target) = &call.target {
                 collect_free_variables(target, bound, out);
             }
-            call.args.iter().for_each(|a| collect_free_variables(a, bound, out));
+            call.args
+                .iter()
+                .for_each(|a| collect_free_variables(a, bound, out));
         }
         Ast::Select(select) => collect_free_variables(&select.operand, bound, out),
-        Ast::List(list) => list.elements.iter().for_each(|e| collect_free_variables(e, bound, out)),
-        Ast::Map(map) => map.entries.iter().for_each(|e| collect_entry(&e.expr, bound, out)),
-        Ast::Struct(st) => st.entries.iter().for_each(|e| collect_entry(&e.expr, bound, out)),
+        Ast::List(list) => list
+            .elements
+            .iter()
+            .for_each(|e| collect_free_variables(e, bound, out)),
+        Ast::Map(map) => map
+            .entries
+            .iter()
+            .for_each(|e| collect_entry(&e.expr, bound, out)),
+        Ast::Struct(st) => st
+            .entries
+            .iter()
+            .for_each(|e| collect_entry(&e.expr, bound, out)),
         Ast::Comprehension(comp) => {
             collect_free_variables(&comp.iter_range, bound, out);
             collect_free_variables(&comp.accu_init, bound, out);
@@ -108,8 +123,10 @@ pub fn json_to_cel(json: &Json) -> Value {
         Json::String(s) => Value::String(Arc::new(s.clone())),
         Json::Array(items) => Value::List(Arc::new(items.iter().map(json_to_cel).collect())),
         Json::Object(map) => {
-            let entries: HashMap<Key, Value> =
-                map.iter().map(|(k, v)| (Key::String(Arc::new(k.clone())), json_to_cel(v))).collect();
+            let entries: HashMap<Key, Value> = map
+                .iter()
+                .map(|(k, v)| (Key::String(Arc::new(k.clone())), json_to_cel(v)))
+                .collect();
             Value::Map(entries.into())
         }
     }
@@ -129,8 +146,11 @@ pub fn display_value(value: &Value) -> String {
             format!("[{}]", parts.join(", "))
         }
         Value::Map(map) => {
-            let mut parts: Vec<String> =
-                map.map.iter().map(|(k, v)| format!("{}: {}", display_key(k), display_value(v))).collect();
+            let mut parts: Vec<String> = map
+                .map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", display_key(k), display_value(v)))
+                .collect();
             parts.sort();
             format!("{{{}}}", parts.join(", "))
         }
@@ -145,16 +165,96 @@ fn display_key(key: &Key) -> String {
     }
 }
 
+/// Converts a CEL value back to JSON (for extension functions that inspect documents).
+pub fn cel_to_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::UInt(u) => Json::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        Value::String(s) => Json::String(s.to_string()),
+        Value::List(items) => Json::Array(items.iter().map(cel_to_json).collect()),
+        Value::Map(map) => Json::Object(
+            map.map
+                .iter()
+                .map(|(k, v)| (display_key(k), cel_to_json(v)))
+                .collect(),
+        ),
+        other => Json::String(format!("{other:?}")),
+    }
+}
+
+/// True when one of the policy documents denies `action` unconditionally on every
+/// resource: a statement with `Effect: Deny`, no `Condition` (a conditional deny
+/// can be escaped by not meeting the condition), `Resource` `*`, and an `Action`
+/// (string or list, `*` and `?` wildcards) that matches. `NotAction` statements
+/// are not counted. Such a deny cannot be overridden by any allow.
+pub fn policies_deny(documents: &Json, action: &str) -> bool {
+    let docs: Vec<&Json> = match documents {
+        Json::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    docs.iter()
+        .flat_map(|doc| as_list(&doc["Statement"]))
+        .any(|statement| {
+            statement["Effect"] == "Deny"
+                && statement.get("Condition").is_none_or(Json::is_null)
+                && as_list(&statement["Resource"]).iter().any(|r| *r == "*")
+                && as_list(&statement["Action"])
+                    .iter()
+                    .filter_map(|a| a.as_str())
+                    .any(|pattern| wildcard_match(pattern, action))
+        })
+}
+
+fn as_list(value: &Json) -> Vec<&Json> {
+    match value {
+        Json::Array(items) => items.iter().collect(),
+        Json::Null => Vec::new(),
+        single => vec![single],
+    }
+}
+
+/// IAM action matching: case-insensitive, `*` any run, `?` one character.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    fn matches(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => matches(&p[1..], t) || (!t.is_empty() && matches(p, &t[1..])),
+            (Some(b'?'), Some(_)) => matches(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => matches(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    matches(pattern.as_bytes(), text.as_bytes())
+}
+
 /// Registers auditpack's extension functions on a root context.
 ///
 /// `parse_json(string)`: AWS returns some documents (bucket policies, SCPs) as
 /// JSON text inside JSON; controls parse them to inspect statements.
+///
+/// `policies_deny(documents, action)`: see [`policies_deny`]; IAM's string-or-list
+/// fields make this unreadable in plain CEL.
 pub fn register_functions(ctx: &mut Context) {
-    ctx.add_function("parse_json", |text: Arc<String>| -> Result<Value, ExecutionError> {
-        serde_json::from_str::<Json>(&text)
-            .map(|json| json_to_cel(&json))
-            .map_err(|e| ExecutionError::function_error("parse_json", e))
-    })
+    ctx.add_function(
+        "policies_deny",
+        |documents: Value, action: Arc<String>| -> bool {
+            policies_deny(&cel_to_json(&documents), &action)
+        },
+    )
+    .expect("policies_deny does not clash with the standard library");
+    ctx.add_function(
+        "parse_json",
+        |text: Arc<String>| -> Result<Value, ExecutionError> {
+            serde_json::from_str::<Json>(&text)
+                .map(|json| json_to_cel(&json))
+                .map_err(|e| ExecutionError::function_error("parse_json", e))
+        },
+    )
     .expect("parse_json does not clash with the standard library");
 }
 
@@ -174,7 +274,8 @@ mod tests {
 
     #[test]
     fn free_variables_skip_comprehension_names() {
-        let e = Expr::compile("buckets.all(b, locks[b].Mode == params.mode) && size(trails) > 0").unwrap();
+        let e = Expr::compile("buckets.all(b, locks[b].Mode == params.mode) && size(trails) > 0")
+            .unwrap();
         let vars: Vec<&str> = e.free_variables().iter().map(String::as_str).collect();
         assert_eq!(vars, ["buckets", "locks", "params", "trails"]);
     }
@@ -182,15 +283,24 @@ mod tests {
     #[test]
     fn json_integers_compare_with_literals() {
         let days = json!({"Days": 365});
-        assert_eq!(eval("x.Days >= 365", &[("x", days.clone())]), Ok(Value::Bool(true)));
-        assert_eq!(eval("x.Days >= 400", &[("x", days)]), Ok(Value::Bool(false)));
+        assert_eq!(
+            eval("x.Days >= 365", &[("x", days.clone())]),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval("x.Days >= 400", &[("x", days)]),
+            Ok(Value::Bool(false))
+        );
     }
 
     #[test]
     fn absent_fields_are_errors_not_false() {
         let err = eval("x.Missing == 'a'", &[("x", json!({}))]).unwrap_err();
         assert!(err.contains("Missing"), "{err}");
-        assert_eq!(eval("has(x.Missing) && x.Missing == 'a'", &[("x", json!({}))]), Ok(Value::Bool(false)));
+        assert_eq!(
+            eval("has(x.Missing) && x.Missing == 'a'", &[("x", json!({}))]),
+            Ok(Value::Bool(false))
+        );
     }
 
     #[test]
@@ -199,6 +309,44 @@ mod tests {
         let v = eval("parse_json(p.Policy).Statement[0].Effect", &[("p", policy)]).unwrap();
         assert_eq!(v, Value::String(Arc::new("Deny".into())));
         assert!(eval("parse_json('{nope')", &[]).is_err());
+    }
+
+    #[test]
+    fn policies_deny_needs_an_unconditional_deny_on_every_resource() {
+        let docs = json!([
+            {"Statement": {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}},
+            {"Statement": [
+                {"Effect": "Deny", "Action": ["cloudtrail:Stop*", "cloudtrail:DeleteTrail"], "Resource": ["*"]},
+                {"Effect": "Deny", "Action": "guardduty:*", "Resource": "*", "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Admin"}}},
+                {"Effect": "Deny", "Action": "config:*", "Resource": "arn:aws:config:*:*:config-rule/*"},
+                {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}
+            ]}
+        ]);
+        assert!(policies_deny(&docs, "organizations:LeaveOrganization"));
+        assert!(
+            policies_deny(&docs, "cloudtrail:StopLogging"),
+            "wildcards match"
+        );
+        assert!(
+            policies_deny(&docs, "CloudTrail:DeleteTrail"),
+            "case-insensitive"
+        );
+        assert!(
+            !policies_deny(&docs, "guardduty:DeleteDetector"),
+            "a conditional deny does not count"
+        );
+        assert!(
+            !policies_deny(&docs, "config:StopConfigurationRecorder"),
+            "a deny on some resources does not count"
+        );
+        assert!(
+            !policies_deny(&docs, "iam:CreateUser"),
+            "an allow is not a deny"
+        );
+        assert_eq!(
+            eval("policies_deny(d, 'cloudtrail:StopLogging')", &[("d", docs)]),
+            Ok(Value::Bool(true))
+        );
     }
 
     #[test]

@@ -7,8 +7,16 @@ use super::control::{parse_control, Control, LintError};
 
 /// Loads `*.toml` from `dir` (not recursive), sorted by control id.
 pub fn load_controls(dir: &Path) -> Result<Vec<Control>, Vec<LintError>> {
-    let read_error = |message: String| vec![LintError { file: dir.to_path_buf(), line: 0, field: "folder".into(), message }];
-    let entries = std::fs::read_dir(dir).map_err(|e| read_error(format!("cannot read controls folder: {e}")))?;
+    let read_error = |message: String| {
+        vec![LintError {
+            file: dir.to_path_buf(),
+            line: 0,
+            field: "folder".into(),
+            message,
+        }]
+    };
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| read_error(format!("cannot read controls folder: {e}")))?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -16,7 +24,9 @@ pub fn load_controls(dir: &Path) -> Result<Vec<Control>, Vec<LintError>> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(read_error("no control files (*.toml) in this folder".into()));
+        return Err(read_error(
+            "no control files (*.toml) in this folder".into(),
+        ));
     }
     let mut errors = Vec::new();
     let mut controls: BTreeMap<String, Control> = BTreeMap::new();
@@ -24,7 +34,12 @@ pub fn load_controls(dir: &Path) -> Result<Vec<Control>, Vec<LintError>> {
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(e) => {
-                errors.push(LintError { file, line: 0, field: "file".into(), message: e.to_string() });
+                errors.push(LintError {
+                    file,
+                    line: 0,
+                    field: "file".into(),
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
@@ -35,7 +50,11 @@ pub fn load_controls(dir: &Path) -> Result<Vec<Control>, Vec<LintError>> {
                         file: file.clone(),
                         line: 1,
                         field: "id".into(),
-                        message: format!("id '{}' is also used by {}", control.id, previous.file.display()),
+                        message: format!(
+                            "id '{}' is also used by {}",
+                            control.id,
+                            previous.file.display()
+                        ),
                     });
                 } else {
                     controls.insert(control.id.clone(), control);

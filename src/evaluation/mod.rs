@@ -13,7 +13,8 @@ mod outcome;
 mod results;
 
 pub use control::{
-    parse_control, toml_to_json, AccountSelector, Assertion, Control, LintError, RegionSelector, Severity, WhenEmpty,
+    parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, EvidenceBinding,
+    LintError, RegionRef, RegionSelector, Severity, WhenEmpty,
 };
 pub use criteria::is_known_criterion;
 pub use engine::evaluate;
@@ -21,6 +22,6 @@ pub use expr::Expr;
 pub use loader::load_controls;
 pub use outcome::Status;
 pub use results::{
-    AssertionInfo,
-    AssertionResult, CollectionWindow, ControlResult, Counts, EvidenceRef, ItemResult, Results, Summary,
+    AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts, EvidenceRef,
+    ItemResult, Results, Summary,
 };

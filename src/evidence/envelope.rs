@@ -138,7 +138,9 @@ impl Envelope {
     pub fn unusable_reason(&self) -> Option<String> {
         let call = format!("{}:{}", self.call.service, self.call.operation);
         match (&self.status, &self.error) {
-            (Status::Error, Some(e)) => Some(format!("{} failed with {}: {}", call, e.code, e.message)),
+            (Status::Error, Some(e)) => {
+                Some(format!("{} failed with {}: {}", call, e.code, e.message))
+            }
             (Status::Error, None) => Some(format!("{call} failed")),
             _ if !self.pagination.complete => Some(format!(
                 "{call} is incomplete: pagination stopped after {} page(s)",

@@ -62,7 +62,10 @@ impl EvidenceKey {
             Some(q) => format!("{}.{}.json", self.operation, qualifier_to_file_stem(q)),
             None => format!("{}.json", self.operation),
         };
-        format!("{}/{}/{}/{}", self.account_id, self.region, self.service, file)
+        format!(
+            "{}/{}/{}/{}",
+            self.account_id, self.region, self.service, file
+        )
     }
 
     /// The folder (relative) that holds every qualified document of this operation.
@@ -76,7 +79,8 @@ impl EvidenceKey {
 pub fn qualifier_to_file_stem(qualifier: &str) -> String {
     let mut out = String::with_capacity(qualifier.len());
     for (i, byte) in qualifier.bytes().enumerate() {
-        let plain = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' || (byte == b'.' && i > 0);
+        let plain =
+            byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' || (byte == b'.' && i > 0);
         if plain {
             out.push(byte as char);
         } else {
@@ -105,12 +109,18 @@ mod tests {
         );
         key.region = RegionDir::Region("eu-west-1".into());
         key.qualifier = None;
-        assert_eq!(key.relative_path(), "111111111111/eu-west-1/s3/GetObjectLockConfiguration.json");
+        assert_eq!(
+            key.relative_path(),
+            "111111111111/eu-west-1/s3/GetObjectLockConfiguration.json"
+        );
     }
 
     #[test]
     fn qualifiers_never_escape_their_folder() {
-        assert_eq!(qualifier_to_file_stem("../../etc/passwd"), "~2E.~2F..~2Fetc~2Fpasswd");
+        assert_eq!(
+            qualifier_to_file_stem("../../etc/passwd"),
+            "~2E.~2F..~2Fetc~2Fpasswd"
+        );
         assert_eq!(
             qualifier_to_file_stem("arn:aws:cloudtrail:us-east-1:1:trail/org"),
             "arn~3Aaws~3Acloudtrail~3Aus-east-1~3A1~3Atrail~2Forg"

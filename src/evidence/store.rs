@@ -60,7 +60,10 @@ impl EvidenceDoc {
     pub fn unusable_reason(&self) -> Option<String> {
         match &self.envelope {
             Ok(env) => env.unusable_reason(),
-            Err(problem) => Some(format!("evidence file {} is not valid: {problem}", self.path)),
+            Err(problem) => Some(format!(
+                "evidence file {} is not valid: {problem}",
+                self.path
+            )),
         }
     }
 }
@@ -76,9 +79,14 @@ impl EvidenceStore {
     /// Opens an evidence folder (it must exist).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         if !root.is_dir() {
-            return Err(StoreError::NotAFolder { path: root.to_path_buf() });
+            return Err(StoreError::NotAFolder {
+                path: root.to_path_buf(),
+            });
         }
-        Ok(Self { root: root.to_path_buf(), cache: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            root: root.to_path_buf(),
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The folder this store reads.
@@ -110,18 +118,33 @@ impl EvidenceStore {
             .filter(|name| name.starts_with(&prefix) && name.ends_with(".json"))
             .collect();
         names.sort();
-        names.into_iter().filter_map(|name| self.load(&format!("{dir}/{name}"))).collect()
+        names
+            .into_iter()
+            .filter_map(|name| self.load(&format!("{dir}/{name}")))
+            .collect()
     }
 
     fn load(&self, rel_path: &str) -> Option<Arc<EvidenceDoc>> {
-        if let Some(hit) = self.cache.lock().expect("evidence cache poisoned").get(rel_path) {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .expect("evidence cache poisoned")
+            .get(rel_path)
+        {
             return hit.clone();
         }
         let doc = std::fs::read(self.root.join(rel_path)).ok().map(|bytes| {
             let envelope = parse_envelope(&bytes).and_then(|env| check_location(env, rel_path));
-            Arc::new(EvidenceDoc { path: rel_path.to_string(), sha256: sha256_hex(&bytes), envelope })
+            Arc::new(EvidenceDoc {
+                path: rel_path.to_string(),
+                sha256: sha256_hex(&bytes),
+                envelope,
+            })
         });
-        self.cache.lock().expect("evidence cache poisoned").insert(rel_path.to_string(), doc.clone());
+        self.cache
+            .lock()
+            .expect("evidence cache poisoned")
+            .insert(rel_path.to_string(), doc.clone());
         doc
     }
 }
@@ -158,7 +181,10 @@ fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, String> {
 
 /// Reads a JSON file into `T`, naming file, line and column on error.
 pub fn read_json_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
-    let bytes = std::fs::read(path).map_err(|source| StoreError::Read { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     serde_json::from_slice(&bytes).map_err(|e| StoreError::Parse {
         path: path.to_path_buf(),
         line: e.line(),

@@ -81,7 +81,12 @@ impl Bag {
 
     /// Writes the bag as a zip to `out`, returning the payload manifest lines.
     /// Every entry lives under `<name>/`, as RFC 8493 asks of serialised bags.
-    pub fn write_zip<W: Write + Seek>(&self, info: &BagInfo, zip_time: zip::DateTime, out: W) -> Result<W, BundleError> {
+    pub fn write_zip<W: Write + Seek>(
+        &self,
+        info: &BagInfo,
+        zip_time: zip::DateTime,
+        out: W,
+    ) -> Result<W, BundleError> {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(6))
@@ -104,11 +109,22 @@ impl Bag {
         let mut tag_manifest = String::new();
         for (name, text) in &tag_files {
             zip.start_file(format!("{}/{name}", info.name), options)?;
-            zip.write_all(text.as_bytes()).map_err(|source| BundleError::Io { path: name.into(), source })?;
-            tag_manifest.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(text.as_bytes()))));
+            zip.write_all(text.as_bytes())
+                .map_err(|source| BundleError::Io {
+                    path: name.into(),
+                    source,
+                })?;
+            tag_manifest.push_str(&format!(
+                "{}  {name}\n",
+                hex::encode(Sha256::digest(text.as_bytes()))
+            ));
         }
         zip.start_file(format!("{}/{TAG_MANIFEST}", info.name), options)?;
-        zip.write_all(tag_manifest.as_bytes()).map_err(|source| BundleError::Io { path: TAG_MANIFEST.into(), source })?;
+        zip.write_all(tag_manifest.as_bytes())
+            .map_err(|source| BundleError::Io {
+                path: TAG_MANIFEST.into(),
+                source,
+            })?;
         Ok(zip.finish()?)
     }
 }
@@ -119,11 +135,17 @@ fn copy_hashing(content: &Content, out: &mut impl Write) -> Result<(String, u64)
     let size = match content {
         Content::Bytes(bytes) => {
             hasher.update(bytes);
-            out.write_all(bytes).map_err(|source| BundleError::Io { path: "<generated>".into(), source })?;
+            out.write_all(bytes).map_err(|source| BundleError::Io {
+                path: "<generated>".into(),
+                source,
+            })?;
             bytes.len() as u64
         }
         Content::File(path) => {
-            let io = |source| BundleError::Io { path: path.clone(), source };
+            let io = |source| BundleError::Io {
+                path: path.clone(),
+                source,
+            };
             let mut file = std::fs::File::open(path).map_err(io)?;
             let mut buf = vec![0u8; 64 * 1024];
             let mut total = 0u64;
@@ -148,20 +170,32 @@ fn bagit_txt() -> String {
 
 fn bag_info_txt(info: &BagInfo, octets: u64, streams: usize) -> String {
     let lines = [
-        ("Source-Organization", format!("AWS Organization {}", info.organization_id)),
+        (
+            "Source-Organization",
+            format!("AWS Organization {}", info.organization_id),
+        ),
         ("External-Identifier", info.name.clone()),
         (
             "External-Description",
-            format!("SOC 2 evidence package for AWS Organization {}, period {}", info.organization_id, info.period),
+            format!(
+                "SOC 2 evidence package for AWS Organization {}, period {}",
+                info.organization_id, info.period
+            ),
         ),
         ("Bagging-Date", info.bagging_date.clone()),
-        ("Bag-Software-Agent", format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION)),
+        (
+            "Bag-Software-Agent",
+            format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
+        ),
         ("Payload-Oxum", format!("{octets}.{streams}")),
         ("Bag-Size", human_size(octets)),
         ("Audit-Period", info.period.clone()),
         ("Collection-Window", info.collection_window.clone()),
     ];
-    lines.iter().map(|(k, v)| format!("{k}: {}\n", v.replace(['\n', '\r'], " "))).collect()
+    lines
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", v.replace(['\n', '\r'], " ")))
+        .collect()
 }
 
 /// `12.3 MB`-style size.
@@ -183,7 +217,9 @@ pub fn human_size(bytes: u64) -> String {
 /// Converts an RFC 3339 time to the zip's DOS timestamp (UTC, 2-second precision).
 pub fn zip_time(rfc3339: &str) -> Option<zip::DateTime> {
     use chrono::{Datelike, Timelike};
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?.with_timezone(&chrono::Utc);
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()?
+        .with_timezone(&chrono::Utc);
     zip::DateTime::from_date_and_time(
         u16::try_from(t.year()).ok()?,
         t.month() as u8,
@@ -199,7 +235,15 @@ pub fn zip_time(rfc3339: &str) -> Option<zip::DateTime> {
 /// to file-name-safe characters.
 pub fn bag_name(organization_id: &str, period: &str) -> String {
     let safe = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     };
     format!("auditpack-{}-{}", safe(organization_id), safe(period))
 }
@@ -218,9 +262,12 @@ mod tests {
     #[test]
     fn names_and_times() {
         assert_eq!(bag_name("o-abc", "2026-Q4"), "auditpack-o-abc-2026-Q4");
-        assert_eq!(bag_name("o/../x", "2026 Q4"), "auditpack-o_.._x-2026_Q4");
+        assert_eq!(bag_name("o/../x", "2026 Q4"), "auditpack-o____x-2026_Q4");
         let t = zip_time("2026-11-20T09:16:41Z").unwrap();
-        assert_eq!((t.year(), t.month(), t.day(), t.hour(), t.minute()), (2026, 11, 20, 9, 16));
+        assert_eq!(
+            (t.year(), t.month(), t.day(), t.hour(), t.minute()),
+            (2026, 11, 20, 9, 16)
+        );
         assert!(zip_time("yesterday").is_none());
         assert_eq!(human_size(999), "999 bytes");
         assert_eq!(human_size(12_345_678), "12.3 MB");

@@ -44,8 +44,15 @@ pub fn index_evidence(root: &Path) -> std::io::Result<Vec<EvidenceIndexEntry>> {
             continue;
         }
         let bytes = std::fs::read(entry.path())?;
-        let rel = entry.path().strip_prefix(root).expect("walkdir stays under root");
-        let path = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .expect("walkdir stays under root");
+        let path = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         entries.push(describe(path, &bytes));
     }
     Ok(entries)
@@ -77,7 +84,10 @@ fn describe(path: String, bytes: &[u8]) -> EvidenceIndexEntry {
             let parts: Vec<&str> = path.split('/').collect();
             EvidenceIndexEntry {
                 account_id: parts.first().unwrap_or(&"").to_string(),
-                region: parts.get(1).filter(|r| **r != "global").map(|r| r.to_string()),
+                region: parts
+                    .get(1)
+                    .filter(|r| **r != "global")
+                    .map(|r| r.to_string()),
                 service: parts.get(2).unwrap_or(&"").to_string(),
                 operation: parts.get(3).unwrap_or(&"").to_string(),
                 qualifier: None,

@@ -1,0 +1,137 @@
+//! What one API call returned, in the form the recorder writes: the merged data
+//! of every page, or a classified error. Converting the SDK's error here keeps
+//! sources free of error handling: they use `?`.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
+use serde_json::Value;
+
+use super::classify::classify_service_error;
+use crate::evidence::{ErrorClass, Status};
+
+/// A successful (possibly multi-page) answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Merged data with AWS's field names.
+    pub data: Value,
+    /// Pages read.
+    pub pages: u32,
+    /// Items in the main list.
+    pub item_count: u64,
+    /// Request id of each page.
+    pub request_ids: Vec<String>,
+}
+
+impl Answer {
+    /// A one-page answer whose main list (or single object) has `item_count` items.
+    pub fn single(data: Value, item_count: usize, request_id: Option<&str>) -> Answer {
+        Answer {
+            data,
+            pages: 1,
+            item_count: item_count as u64,
+            request_ids: request_id.map(String::from).into_iter().collect(),
+        }
+    }
+
+    /// Starts a paginated answer; call [`Answer::page`] per page.
+    pub fn paginated() -> Answer {
+        Answer {
+            data: Value::Null,
+            pages: 0,
+            item_count: 0,
+            request_ids: Vec::new(),
+        }
+    }
+
+    /// Records one page.
+    pub fn page(&mut self, request_id: Option<&str>) {
+        self.pages += 1;
+        self.request_ids.extend(request_id.map(String::from));
+    }
+
+    /// Sets the merged data and item count after the last page.
+    pub fn finish(mut self, data: Value, item_count: usize) -> Answer {
+        self.data = data;
+        self.item_count = item_count as u64;
+        self.pages = self.pages.max(1);
+        self
+    }
+}
+
+/// A failed call, classified.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    /// `not_found` or `error`.
+    pub status: Status,
+    /// AWS's code, or the SDK's failure kind.
+    pub code: String,
+    /// Message (never contains credentials: AWS messages name ARNs, not keys).
+    pub message: String,
+    /// Class.
+    pub class: ErrorClass,
+    /// The request id, when AWS answered.
+    pub request_id: Option<String>,
+}
+
+impl CallError {
+    /// An error made by the collector itself (e.g. an answer it could not map).
+    pub fn local(code: &str, message: impl Into<String>, class: ErrorClass) -> CallError {
+        CallError {
+            status: Status::Error,
+            code: code.into(),
+            message: message.into(),
+            class,
+            request_id: None,
+        }
+    }
+}
+
+impl<E> From<SdkError<E, HttpResponse>> for CallError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                let code = e.code().unwrap_or("Unknown").to_string();
+                let http_status = Some(service.raw().status().as_u16());
+                let (status, class) = classify_service_error(&code, http_status);
+                let message = e.message().unwrap_or_default().to_string();
+                let request_id = e.request_id().map(String::from);
+                CallError {
+                    status,
+                    code,
+                    message,
+                    class,
+                    request_id,
+                }
+            }
+            SdkError::TimeoutError(_) => CallError::local(
+                "Timeout",
+                "no answer within the per-call timeout",
+                ErrorClass::Timeout,
+            ),
+            SdkError::DispatchFailure(d) => {
+                let class = if d.is_timeout() {
+                    ErrorClass::Timeout
+                } else {
+                    ErrorClass::Other
+                };
+                CallError::local(
+                    "DispatchFailure",
+                    format!("{:?}", d.as_connector_error()),
+                    class,
+                )
+            }
+            SdkError::ResponseError(_) => CallError::local(
+                "Unparseable",
+                "the answer could not be parsed",
+                ErrorClass::Unparseable,
+            ),
+            _ => CallError::local("ClientError", err.to_string(), ErrorClass::Other),
+        }
+    }
+}

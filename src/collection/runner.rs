@@ -1,0 +1,352 @@
+//! `auditpack collect`: discovery, then every account concurrently (assume role,
+//! then every region and source concurrently), under a global and a per-account
+//! limit on calls in flight.
+//!
+//! Evidence is streamed to disk as each answer arrives (memory stays flat as the
+//! organization grows) into `<out>.partial`, which is renamed to `<out>` only
+//! when the run completes: an interrupted or crashed run never leaves a folder
+//! that looks complete.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::context::{OpSet, RegionCtx};
+use super::plan::{build_plan, Plan};
+use super::recorder::{now_rfc3339, RecordError, Recorder, Stats};
+use super::session::{
+    assume_role, base_config, identify, AccountSession, AssumeSettings, ClientSettings,
+};
+use super::sources::ALL as SOURCES;
+use crate::config::Config;
+use crate::discovery::live::{discover, DiscoveryError};
+use crate::discovery::{Account, Org};
+use crate::evaluation::Control;
+use crate::evidence::{RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION};
+
+/// What `auditpack collect` needs.
+#[derive(Debug, Clone)]
+pub struct CollectRequest {
+    /// The evidence folder to create (must not exist, or be empty).
+    pub out: PathBuf,
+    /// Period label, e.g. `2026-Q4`.
+    pub period: String,
+    /// Regions to collect.
+    pub regions: Vec<String>,
+    /// SDK settings.
+    pub client: ClientSettings,
+    /// How to reach member accounts.
+    pub assume: AssumeSettings,
+    /// Calls in flight across the run.
+    pub max_concurrency: usize,
+    /// Calls in flight per account.
+    pub account_concurrency: usize,
+    /// The command line, for run.json.
+    pub command_line: Vec<String>,
+    /// Show a progress bar (a terminal) or plain lines (CI).
+    pub progress: bool,
+}
+
+/// What a collection run did.
+#[derive(Debug, Clone)]
+pub struct CollectSummary {
+    /// The organization.
+    pub org: Org,
+    /// Active accounts collected from.
+    pub accounts_collected: usize,
+    /// Active accounts whose role could not be assumed.
+    pub accounts_unreachable: Vec<String>,
+    /// Regions.
+    pub regions: Vec<String>,
+    /// Call counters.
+    pub stats: Stats,
+    /// Wall time.
+    pub duration: Duration,
+    /// Where the evidence is.
+    pub out: PathBuf,
+}
+
+/// Why collection stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The output folder exists and is not empty.
+    #[error("{0} already exists and is not empty; choose a new folder (evidence of two runs must not mix)")]
+    OutputExists(PathBuf),
+    /// No usable credentials.
+    #[error("cannot identify the caller (sts:GetCallerIdentity): {0}")]
+    NoIdentity(String),
+    /// Discovery failed.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// Evidence could not be written.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Folder handling failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs a whole collection.
+pub async fn collect(
+    request: &CollectRequest,
+    controls: &[Control],
+    config: &Config,
+) -> Result<CollectSummary, CollectError> {
+    let started = Instant::now();
+    let started_at = now_rfc3339();
+    let staging = prepare_staging(&request.out)?;
+    let recorder = Recorder::new(&staging);
+    let base = base_config(&request.client).await;
+    let home_region = base
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let management = identify(&base, &recorder)
+        .await?
+        .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
+
+    let global = Semaphore::new(request.max_concurrency.max(1));
+    let needed_for_discovery = OpSet::new();
+    let discovery_semaphore = Semaphore::new(request.account_concurrency.max(1));
+    let ctx = region_ctx(
+        &management,
+        None,
+        &needed_for_discovery,
+        &recorder,
+        &global,
+        &discovery_semaphore,
+        request,
+    );
+    let org = discover(&ctx, config).await?;
+    let mut regions = request.regions.clone();
+    regions.sort();
+    regions.dedup();
+    let plan = build_plan(controls, &org, &regions, &home_region);
+
+    let in_scope: Vec<&Account> = org.active_accounts().collect();
+    let progress = Progress::new(in_scope.len(), request.progress);
+    let runs = in_scope.iter().map(|account| {
+        let empty = BTreeMap::new();
+        let account_plan = plan.get(&account.id).cloned().unwrap_or(empty);
+        collect_account(
+            account,
+            account_plan,
+            &management,
+            request,
+            &recorder,
+            &global,
+            &progress,
+        )
+    });
+    let outcomes = futures::future::try_join_all(runs).await?;
+    progress.finish();
+    let unreachable: Vec<String> = in_scope
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, reached)| !**reached)
+        .map(|(a, _)| a.id.clone())
+        .collect();
+
+    let run = RunInfo {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: crate::TOOL_NAME.into(),
+            version: crate::TOOL_VERSION.into(),
+        },
+        period: request.period.clone(),
+        started_at,
+        finished_at: now_rfc3339(),
+        home_region,
+        regions: regions.clone(),
+        command_line: request.command_line.clone(),
+        caller_arn: management.caller_arn.clone(),
+    };
+    write_json(&staging.join("org.json"), &org)?;
+    write_json(&staging.join("run.json"), &run)?;
+    finalize(&staging, &request.out)?;
+    Ok(CollectSummary {
+        accounts_collected: in_scope.len() - unreachable.len(),
+        accounts_unreachable: unreachable,
+        org,
+        regions,
+        stats: recorder.stats(),
+        duration: started.elapsed(),
+        out: request.out.clone(),
+    })
+}
+
+fn region_ctx<'a>(
+    session: &'a AccountSession,
+    region: Option<&'a str>,
+    needed: &'a OpSet,
+    recorder: &'a Recorder,
+    global: &'a Semaphore,
+    account: &'a Semaphore,
+    request: &CollectRequest,
+) -> RegionCtx<'a> {
+    RegionCtx {
+        session,
+        region,
+        config: session.config_for(region),
+        s3_path_style: request.client.s3_path_style,
+        needed,
+        recorder,
+        global,
+        account,
+    }
+}
+
+/// Collects one account; returns whether it could be reached.
+async fn collect_account(
+    account: &Account,
+    plan: BTreeMap<RegionDir, OpSet>,
+    management: &AccountSession,
+    request: &CollectRequest,
+    recorder: &Recorder,
+    global: &Semaphore,
+    progress: &Progress,
+) -> Result<bool, RecordError> {
+    let session = if account.id == management.account_id {
+        Some(management.clone())
+    } else {
+        assume_role(management, &account.id, &request.assume, recorder).await?
+    };
+    let Some(session) = session else {
+        progress.account_done(account, false);
+        return Ok(false);
+    };
+    let account_limit = Semaphore::new(request.account_concurrency.max(1));
+    let regions = plan.iter().map(|(region, ops)| {
+        let ctx = region_ctx(
+            &session,
+            region.region(),
+            ops,
+            recorder,
+            global,
+            &account_limit,
+            request,
+        );
+        async move {
+            let wanted = SOURCES
+                .iter()
+                .filter(|s| s.operations.iter().any(|op| ctx.needs(op)));
+            let calls = wanted
+                .filter_map(|s| s.collect)
+                .map(|collect| collect(&ctx));
+            futures::future::try_join_all(calls).await.map(|_| ())
+        }
+    });
+    futures::future::try_join_all(regions).await?;
+    progress.account_done(account, true);
+    Ok(true)
+}
+
+fn prepare_staging(out: &Path) -> Result<PathBuf, CollectError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CollectError::Io { path, source }
+    };
+    if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
+        return Err(CollectError::OutputExists(out.to_path_buf()));
+    }
+    let staging = PathBuf::from(format!("{}.partial", out.display()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    Ok(staging)
+}
+
+fn finalize(staging: &Path, out: &Path) -> Result<(), CollectError> {
+    let io = |source| CollectError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    if out.exists() {
+        std::fs::remove_dir(out).map_err(io)?;
+    }
+    std::fs::rename(staging, out).map_err(io)
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), CollectError> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).map_err(|source| CollectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A progress bar on a terminal; one plain line per account otherwise (CI).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done: AtomicUsize,
+}
+
+impl Progress {
+    fn new(total: usize, enabled: bool) -> Progress {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} accounts {pos}/{len} [{bar:30}] {elapsed} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    fn account_done(&self, account: &Account, reached: bool) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let note = if reached {
+            "collected"
+        } else {
+            "UNREACHABLE (role could not be assumed)"
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                if !reached {
+                    bar.println(format!("{} {}: {note}", account.id, account.name));
+                }
+            }
+            None => eprintln!(
+                "[{n}/{}] {} {}: {note}",
+                self.total, account.id, account.name
+            ),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Plan statistics for logs.
+pub fn describe_plan(plan: &Plan) -> String {
+    format!(
+        "{} accounts, {} planned operations",
+        plan.len(),
+        super::plan::planned_operations(plan)
+    )
+}

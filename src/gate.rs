@@ -1,0 +1,191 @@
+//! The CI gate: one pure decision over [`Results`], so a pipeline fails when a
+//! control fails or could not be assessed (fail closed), and the reason is one
+//! line a person can act on.
+
+use serde::Serialize;
+
+use crate::evaluation::{Results, Severity, Status};
+
+/// What the gate decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateDecision {
+    /// True when every in-scope control at or above the threshold passed.
+    pub passed: bool,
+    /// Controls at or above the threshold that failed.
+    pub failed: Vec<String>,
+    /// Controls at or above the threshold that could not be assessed.
+    pub not_assessed: Vec<String>,
+    /// Controls that passed (or were below the threshold).
+    pub passing: usize,
+    /// Controls turned off with a written reason.
+    pub disabled: usize,
+    /// The one-line reason.
+    pub summary: String,
+}
+
+/// Reads results for the gate from `results.json` or from a bundle (zip or
+/// unzipped bag), which is verified first: a bundle that does not match its
+/// manifests is refused rather than trusted.
+pub fn load_results(path: &std::path::Path) -> Result<Results, String> {
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    let bytes = if is_json {
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        let verification = crate::verify::verify_path(path).map_err(|e| e.to_string())?;
+        if !verification.is_intact() {
+            let first = verification
+                .problems
+                .first()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "{} does not match its manifests ({first}); refusing to gate on it",
+                path.display()
+            ));
+        }
+        let entry = verification.contents.entries.get("data/results.json");
+        entry
+            .and_then(|e| e.bytes.clone())
+            .ok_or_else(|| format!("{} has no data/results.json", path.display()))?
+    };
+    crate::outputs::results_json::parse_results(&bytes).map_err(|e| {
+        format!(
+            "{}: not a results.json: line {} column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// Decides the gate: a FAIL or NOT_ASSESSED control of severity `fail_on` or
+/// higher fails it; disabled controls do not count (their reason is in the report).
+pub fn decide(results: &Results, fail_on: Severity) -> GateDecision {
+    let mut failed = Vec::new();
+    let mut not_assessed = Vec::new();
+    let mut passing = 0;
+    let mut disabled = 0;
+    for control in &results.controls {
+        let counts = control.severity >= fail_on;
+        match control.status {
+            Status::Fail if counts => failed.push(control.id.clone()),
+            Status::NotAssessed if counts => not_assessed.push(control.id.clone()),
+            Status::Disabled => disabled += 1,
+            _ => passing += 1,
+        }
+    }
+    let passed = failed.is_empty() && not_assessed.is_empty();
+    let summary = if passed {
+        format!("PASSED: {passing} control(s) passed, {disabled} disabled, none failed or unassessed (fail-on: {})", fail_on.as_str())
+    } else {
+        let mut parts = Vec::new();
+        if !failed.is_empty() {
+            parts.push(format!("{} failed ({})", failed.len(), failed.join(", ")));
+        }
+        if !not_assessed.is_empty() {
+            parts.push(format!(
+                "{} not assessed ({})",
+                not_assessed.len(),
+                not_assessed.join(", ")
+            ));
+        }
+        format!(
+            "FAILED: {}; {passing} passed, {disabled} disabled (fail-on: {})",
+            parts.join("; "),
+            fail_on.as_str()
+        )
+    };
+    GateDecision {
+        passed,
+        failed,
+        not_assessed,
+        passing,
+        disabled,
+        summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::{ControlResult, Counts, Summary};
+
+    fn results(controls: &[(&str, Severity, Status)]) -> Results {
+        let control = |(id, severity, status): &(&str, Severity, Status)| ControlResult {
+            id: id.to_string(),
+            title: String::new(),
+            tsc: vec![],
+            severity: *severity,
+            status: *status,
+            message: None,
+            objective: String::new(),
+            procedure: String::new(),
+            scope_accounts: "all".into(),
+            scope_regions: "global".into(),
+            params: Default::default(),
+            assertions: vec![],
+            file: String::new(),
+            results: vec![],
+        };
+        Results {
+            schema_version: 1,
+            tool: crate::evidence::ToolInfo {
+                name: "auditpack".into(),
+                version: "0".into(),
+            },
+            organization_id: "o-x".into(),
+            management_account_id: "1".into(),
+            period: "2026-Q4".into(),
+            generated_at: String::new(),
+            collection_window: crate::evaluation::CollectionWindow {
+                start: String::new(),
+                end: String::new(),
+            },
+            home_region: "us-east-1".into(),
+            regions: vec![],
+            summary: Summary {
+                controls: Counts::default(),
+                items: Counts::default(),
+            },
+            controls: controls.iter().map(control).collect(),
+        }
+    }
+
+    #[test]
+    fn passes_only_when_nothing_fails_or_is_unassessed() {
+        let all_pass = results(&[
+            ("a.b", Severity::High, Status::Pass),
+            ("c.d", Severity::Low, Status::Disabled),
+        ]);
+        let d = decide(&all_pass, Severity::Low);
+        assert!(d.passed, "{}", d.summary);
+        assert!(d.summary.starts_with("PASSED"));
+
+        let failing = results(&[
+            ("a.b", Severity::High, Status::Fail),
+            ("c.d", Severity::Low, Status::NotAssessed),
+        ]);
+        let d = decide(&failing, Severity::Low);
+        assert!(!d.passed);
+        assert_eq!(d.failed, ["a.b"]);
+        assert_eq!(d.not_assessed, ["c.d"]);
+        assert!(
+            d.summary.contains("1 failed (a.b)") && d.summary.contains("1 not assessed (c.d)"),
+            "{}",
+            d.summary
+        );
+    }
+
+    #[test]
+    fn fail_on_ignores_lower_severities() {
+        let r = results(&[
+            ("a.b", Severity::Low, Status::Fail),
+            ("c.d", Severity::Critical, Status::Pass),
+        ]);
+        assert!(decide(&r, Severity::High).passed);
+        assert!(!decide(&r, Severity::Low).passed);
+        assert!(decide(&r, Severity::High)
+            .summary
+            .ends_with("(fail-on: high)"));
+    }
+}

@@ -1,0 +1,350 @@
+//! End to end through the real binary: the samples become a bundle, the bundle
+//! verifies, every kind of tampering is caught and named, two runs give the same
+//! bytes, and bad input gets exit code 2 with the file named.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn auditpack() -> Command {
+    let mut cmd = Command::cargo_bin("auditpack").unwrap();
+    cmd.current_dir(repo()).env_remove("RUST_LOG");
+    cmd
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `report` on the samples into `out`, returning the bundle path.
+fn report_samples(out: &Path) -> PathBuf {
+    let r = run(auditpack()
+        .args([
+            "report",
+            "--evidence",
+            "evidence-samples",
+            "--controls",
+            "controls",
+            "--out",
+        ])
+        .arg(out));
+    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
+    let zip = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "zip"))
+        .expect("a bundle zip was written");
+    let digest = auditpack::outputs::bagit::file_sha256(&zip).unwrap();
+    assert!(
+        r.stdout.lines().last().unwrap().starts_with(&digest),
+        "last line gives the zip's SHA-256:\n{}",
+        r.stdout
+    );
+    zip
+}
+
+/// Unzips a bundle into `dir` (test-only; the product never extracts), returning the bag folder.
+fn unzip(zip_path: &Path, dir: &Path) -> PathBuf {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    archive.extract(dir).unwrap();
+    let bag = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(bag.join("bagit.txt").is_file());
+    bag
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+#[test]
+fn samples_give_a_bundle_that_verifies() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = report_samples(out.path());
+    assert!(out.path().join("results.json").is_file());
+    assert!(out.path().join("report.html").is_file());
+    let r = run(auditpack().arg("verify").arg(&zip));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("OK:"), "{}", r.stdout);
+
+    let bag = unzip(&zip, &out.path().join("unzipped"));
+    for expected in [
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha256.txt",
+        "tagmanifest-sha256.txt",
+        "data/results.json",
+        "data/report.html",
+        "data/org.json",
+        "data/run.json",
+    ] {
+        assert!(bag.join(expected).is_file(), "{expected} is in the bag");
+    }
+    assert!(bag.join("data/controls").is_dir() && bag.join("data/evidence").is_dir());
+    let r = run(auditpack().arg("verify").arg(&bag));
+    assert_eq!(r.code, 0, "an unzipped bag verifies too: {}", r.stdout);
+}
+
+#[test]
+fn standard_tools_check_the_unzipped_bag() {
+    if Command::new("sha256sum").arg("--version").output().is_err() {
+        eprintln!("sha256sum is not installed; skipping");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let bag = unzip(&report_samples(out.path()), &out.path().join("unzipped"));
+    for manifest in ["manifest-sha256.txt", "tagmanifest-sha256.txt"] {
+        let check = Command::new("sha256sum")
+            .args(["--quiet", "--strict", "-c", manifest])
+            .current_dir(&bag)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "sha256sum -c {manifest}: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+}
+
+#[test]
+fn two_runs_give_the_same_zip_bytes() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = std::fs::read(report_samples(a.path())).unwrap();
+    let second = std::fs::read(report_samples(b.path())).unwrap();
+    assert!(
+        first == second,
+        "bundles differ ({} vs {} bytes)",
+        first.len(),
+        second.len()
+    );
+}
+
+#[test]
+fn a_flipped_byte_in_any_file_is_caught_and_named() {
+    let out = tempfile::tempdir().unwrap();
+    let bag = unzip(&report_samples(out.path()), &out.path().join("unzipped"));
+    let files = files_under(&bag);
+    assert!(
+        files.len() > 50,
+        "the samples give a real bag ({} files)",
+        files.len()
+    );
+    for file in &files {
+        let original = std::fs::read(file).unwrap();
+        let mut flipped = original.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0x01;
+        std::fs::write(file, &flipped).unwrap();
+        let verification = auditpack::verify::verify_path(&bag).unwrap();
+        std::fs::write(file, &original).unwrap();
+
+        let rel = file
+            .strip_prefix(&bag)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let report: Vec<String> = verification
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert!(
+            !verification.is_intact(),
+            "flipping a byte of {rel} went unnoticed"
+        );
+        assert!(
+            report.iter().any(|line| line.contains(&rel)),
+            "flipping {rel} was reported without naming it: {report:?}"
+        );
+    }
+    assert!(
+        auditpack::verify::verify_path(&bag).unwrap().is_intact(),
+        "restored bag verifies again"
+    );
+}
+
+#[test]
+fn removed_and_added_files_are_named_with_exit_1() {
+    let out = tempfile::tempdir().unwrap();
+    let bag = unzip(&report_samples(out.path()), &out.path().join("unzipped"));
+    let victim = "data/evidence/333333333333/global/s3/ListBuckets.json";
+    std::fs::remove_file(bag.join(victim)).unwrap();
+    std::fs::write(bag.join("data/evidence/planted.json"), "{}").unwrap();
+    let r = run(auditpack().arg("verify").arg(&bag));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("missing: {victim}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("extra: data/evidence/planted.json"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.lines().last().unwrap().starts_with("FAILED"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_bundle_is_exit_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.zip");
+    std::fs::write(&text, "this is not a zip").unwrap();
+    let r = run(auditpack().arg("verify").arg(&text));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("is not an auditpack bundle: not a readable zip"),
+        "{}",
+        r.stderr
+    );
+
+    let plain_zip = dir.path().join("plain.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&plain_zip).unwrap());
+    zip.start_file(
+        "folder/readme.txt",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, b"hello").unwrap();
+    zip.finish().unwrap();
+    let r = run(auditpack().arg("verify").arg(&plain_zip));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("has no bagit.txt"), "{}", r.stderr);
+
+    let r = run(auditpack().arg("verify").arg(dir.path().join("absent.zip")));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn path_traversal_entries_are_refused_and_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = dir.path().join("evil.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&evil).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, body) in [
+        ("bag/bagit.txt", "BagIt-Version: 1.0\n"),
+        ("bag/manifest-sha256.txt", ""),
+        ("bag/../../escaped.txt", "gotcha"),
+    ] {
+        zip.start_file(name, options).unwrap();
+        std::io::Write::write_all(&mut zip, body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    let r = run(auditpack().arg("verify").arg(&evil).current_dir(dir.path()));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("unsafe entry: bag/../../escaped.txt"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !dir.path().join("escaped.txt").exists()
+            && !dir.path().parent().unwrap().join("escaped.txt").exists()
+    );
+}
+
+#[test]
+fn a_broken_control_file_is_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(repo().join("controls")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "id = \"x.broken\"\ntitle = \"Broken\"\ntsc = [\"CC6.1\"\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = run(auditpack()
+        .args(["report", "--evidence", "evidence-samples", "--controls"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(out.path()));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("broken.toml:3:"), "{}", r.stderr);
+    assert!(
+        std::fs::read_dir(out.path()).unwrap().next().is_none(),
+        "nothing is written when the input is broken"
+    );
+
+    let r = run(auditpack()
+        .args(["controls", "lint", "--controls"])
+        .arg(dir.path()));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("broken.toml:3:"), "{}", r.stderr);
+}
+
+#[test]
+fn untrusted_names_in_evidence_are_escaped_in_the_report() {
+    let out = tempfile::tempdir().unwrap();
+    report_samples(out.path());
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        !html.contains("<script>alert('x')</script>"),
+        "a tag value is inserted raw"
+    );
+    assert!(
+        !html.contains("<img src=x onerror=alert(1)>"),
+        "a config rule name is inserted raw"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "the tag value is shown, escaped"
+    );
+    for external in ["http://", "https://", "<link", "src=\"http"] {
+        assert!(
+            !html.contains(external),
+            "the report must be self-contained, found {external}"
+        );
+    }
+}
+
+#[test]
+fn controls_lint_and_list_work_on_the_catalog() {
+    let r = run(auditpack().args(["controls", "lint"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("OK:"), "{}", r.stdout);
+    let r = run(auditpack().args(["controls", "list"]));
+    assert_eq!(r.code, 0);
+    for id in [
+        "cloudtrail.org-trail",
+        "logarchive.immutable",
+        "guardduty.coverage",
+    ] {
+        assert!(r.stdout.contains(id), "{id} listed:\n{}", r.stdout);
+    }
+}

@@ -1,0 +1,168 @@
+//! Test support: a moto AWS emulator on a free loopback port, seeded with the
+//! organization of `seed_org.py`, behind `fault_proxy.py`. Used by the
+//! end-to-end tests; traffic never leaves 127.0.0.1.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    let venv = std::env::var_os("AUDITPACK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"));
+    let path = venv.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test.sh (it installs moto into .venv) or set AUDITPACK_VENV",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not start listening on 127.0.0.1:{port} within 60 s");
+}
+
+/// A running process, killed when dropped.
+pub struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The seeded organization.
+pub struct Emulator {
+    _moto: Running,
+    _proxy: Running,
+    /// The endpoint the collector uses (the fault proxy).
+    pub endpoint: String,
+    /// What the seed created.
+    pub seed: serde_json::Value,
+}
+
+impl Emulator {
+    /// Starts moto, seeds it and starts the fault proxy in front of it.
+    pub fn start() -> Emulator {
+        let moto_port = free_port();
+        let moto = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Running(moto);
+        wait_until_listening(moto_port, "moto_server");
+        let upstream = format!("http://127.0.0.1:{moto_port}");
+        let seeded = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/emulator/seed_org.py"))
+            .arg(&upstream)
+            .output()
+            .unwrap();
+        assert!(
+            seeded.status.success(),
+            "seeding failed: {}",
+            String::from_utf8_lossy(&seeded.stderr)
+        );
+        let seed: serde_json::Value =
+            serde_json::from_slice(&seeded.stdout).expect("the seed prints JSON");
+        let deny: Vec<&str> = seed["unreachable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let proxy_port = free_port();
+        let proxy = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/emulator/fault_proxy.py"))
+            .args([&proxy_port.to_string(), &upstream, &deny.join(",")])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the fault proxy starts");
+        let proxy = Running(proxy);
+        wait_until_listening(proxy_port, "fault_proxy.py");
+        Emulator {
+            _moto: moto,
+            _proxy: proxy,
+            endpoint: format!("http://127.0.0.1:{proxy_port}"),
+            seed,
+        }
+    }
+
+    /// An account id from the seed by its key (management, security, log-archive, network, dev, prod, staging).
+    pub fn account(&self, key: &str) -> String {
+        self.seed["accounts"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no account {key} in the seed"))
+            .to_string()
+    }
+
+    /// The `auditpack` binary with this emulator's endpoint and test credentials,
+    /// and nothing else from the environment's AWS settings.
+    pub fn auditpack(&self, secret: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.current_dir(repo())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIAAUDITPACKE2ETEST")
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        cmd
+    }
+}
+
+/// The role rules for the seeded organization (account ids are random; names are not).
+pub fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("auditpack.toml");
+    std::fs::write(
+        &path,
+        r#"[[roles]]
+role = "security"
+names = ["acme-security"]
+
+[[roles]]
+role = "log-archive"
+names = ["acme-log-archive"]
+
+[[roles]]
+role = "network"
+names = ["acme-network"]
+
+[[roles]]
+role = "workload"
+ou_paths = ["Root/Workloads/*"]
+"#,
+    )
+    .unwrap();
+    path
+}

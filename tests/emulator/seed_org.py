@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Seeds a moto server with a realistic AWS Organization for auditpack's end-to-end tests.
+
+The organization has a management account (moto's default account), and
+security, log-archive, network, dev and prod member accounts, plus a staging
+account whose audit role cannot be assumed (the fault proxy denies it). It is
+compliant by default, with deliberate faults:
+
+* dev, eu-west-1: no GuardDuty detector;
+* prod, eu-west-1: the Config recorder is stopped;
+* log-archive: the Config log bucket uses GOVERNANCE retention and expires objects after 30 days;
+* staging: its role cannot be assumed (see fault_proxy.py).
+
+Usage: seed_org.py ENDPOINT_URL  (prints a JSON description of the org on stdout)
+Only ever talks to the given loopback endpoint.
+"""
+import json
+import sys
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+ENDPOINT = sys.argv[1]
+assert ENDPOINT.startswith("http://127.0.0.1:"), "the seed only talks to a loopback emulator"
+HOME, OTHER = "us-east-1", "eu-west-1"
+REGIONS = [HOME, OTHER]
+ROLE = "OrganizationAccountAccessRole"
+BASE = dict(endpoint_url=ENDPOINT, aws_access_key_id="AKIAAUDITPACKSEED000", aws_secret_access_key="seed-secret-not-used")
+
+urllib.request.urlopen(urllib.request.Request(f"{ENDPOINT}/moto-api/reset", method="POST"))
+
+
+def client(service, region=HOME, creds=None):
+    kw = dict(BASE, region_name=region)
+    if creds:
+        kw.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                  aws_session_token=creds["SessionToken"])
+    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
+    return boto3.client(service, config=cfg, **kw)
+
+
+def assume(account_id):
+    sts = client("sts")
+    return sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="seed")["Credentials"]
+
+
+org = client("organizations")
+organization = org.create_organization(FeatureSet="ALL")["Organization"]
+management = organization["MasterAccountId"]
+root = org.list_roots()["Roots"][0]["Id"]
+org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+ous = {}
+for path in ["Security", "Infrastructure", "Workloads", "Workloads/Prod", "Workloads/NonProd"]:
+    parent = ous.get(path.rsplit("/", 1)[0], root) if "/" in path else root
+    ous[path] = org.create_organizational_unit(ParentId=parent, Name=path.rsplit("/", 1)[-1])["OrganizationalUnit"]["Id"]
+
+accounts = {}
+for key, name, ou in [("security", "acme-security", "Security"), ("log-archive", "acme-log-archive", "Security"),
+                      ("network", "acme-network", "Infrastructure"), ("dev", "acme-dev", "Workloads/NonProd"),
+                      ("prod", "acme-prod", "Workloads/Prod"), ("staging", "acme-staging", "Workloads/NonProd")]:
+    status = org.create_account(Email=f"aws+{key}@acme.example", AccountName=name)["CreateAccountStatus"]
+    accounts[key] = status["AccountId"]
+    org.move_account(AccountId=status["AccountId"], SourceParentId=root, DestinationParentId=ous[ou])
+accounts["management"] = management
+
+guardrails = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "DenyLeaveOrg", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"},
+        {"Sid": "ProtectCloudTrail", "Effect": "Deny", "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail"], "Resource": "*"},
+        {"Sid": "ProtectGuardDuty", "Effect": "Deny", "Action": ["guardduty:DeleteDetector", "guardduty:DisassociateFromAdministratorAccount", "guardduty:UpdateDetector"], "Resource": "*"},
+        {"Sid": "ProtectConfig", "Effect": "Deny", "Action": ["config:StopConfigurationRecorder", "config:DeleteConfigurationRecorder", "config:DeleteDeliveryChannel"], "Resource": "*"},
+    ],
+}
+policy = org.create_policy(Content=json.dumps(guardrails), Description="Security guardrails", Name="acme-security-guardrails",
+                           Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+org.attach_policy(PolicyId=policy, TargetId=root)
+for principal in ["cloudtrail.amazonaws.com", "guardduty.amazonaws.com", "config.amazonaws.com"]:
+    org.enable_aws_service_access(ServicePrincipal=principal)
+org.register_delegated_administrator(AccountId=accounts["security"], ServicePrincipal="guardduty.amazonaws.com")
+
+creds = {key: assume(acct) for key, acct in accounts.items() if key not in ("management",)}
+creds["management"] = None
+
+# Log archive: the CloudTrail bucket is compliant, the Config bucket is not.
+log_creds = creds["log-archive"]
+s3 = client("s3", creds=log_creds)
+trail_bucket, config_bucket = "acme-org-cloudtrail-logs", "acme-org-config-logs"
+tls_policy = lambda bucket: json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+     "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/*"}]})
+for bucket, mode, expire_days in [(trail_bucket, "COMPLIANCE", 2555), (config_bucket, "GOVERNANCE", 30)]:
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": mode, "Days": 400}}})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": f"arn:aws:kms:{HOME}:{accounts['security']}:key/logs"}}]})
+    s3.put_bucket_policy(Bucket=bucket, Policy=tls_policy(bucket))
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": expire_days}}]})
+s3.create_bucket(Bucket="acme-access-logs")
+
+# Organization trail in the management account, delivering to the log archive.
+ct = client("cloudtrail")
+ct.create_trail(Name="acme-org-trail", S3BucketName=trail_bucket, IsMultiRegionTrail=True, IncludeGlobalServiceEvents=True,
+                IsOrganizationTrail=True, EnableLogFileValidation=True, KmsKeyId=f"arn:aws:kms:{HOME}:{accounts['security']}:key/trail")
+ct.put_event_selectors(TrailName="acme-org-trail", EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}])
+ct.start_logging(Name="acme-org-trail")
+
+# GuardDuty delegated to the security account; detectors everywhere except dev in eu-west-1.
+for region in REGIONS:
+    client("guardduty", region).enable_organization_admin_account(AdminAccountId=accounts["security"])
+for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging"]:
+    for region in REGIONS:
+        if (key, region) == ("dev", OTHER):
+            continue
+        client("guardduty", region, creds[key]).create_detector(Enable=True)
+
+# Config recorders everywhere; prod's recorder in eu-west-1 is stopped.
+for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging"]:
+    for region in REGIONS:
+        cfg = client("config", region, creds[key])
+        acct = accounts[key]
+        cfg.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": f"arn:aws:iam::{acct}:role/aws-config",
+            "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": region == HOME}})
+        cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": config_bucket})
+        if (key, region) != ("prod", OTHER):
+            cfg.start_configuration_recorder(ConfigurationRecorderName="default")
+client("config", HOME, creds["security"]).put_configuration_aggregator(
+    ConfigurationAggregatorName="acme-org-aggregator",
+    OrganizationAggregationSource={"RoleArn": f"arn:aws:iam::{accounts['security']}:role/aws-config-aggregator", "AllAwsRegions": True})
+
+# A password policy everywhere; dev has an IAM user with a console password.
+for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging"]:
+    client("iam", HOME, creds[key]).update_account_password_policy(
+        MinimumPasswordLength=14, RequireSymbols=True, RequireNumbers=True, RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True, MaxPasswordAge=90, PasswordReusePrevention=24)
+iam_dev = client("iam", HOME, creds["dev"])
+iam_dev.create_user(UserName="legacy-ci")
+iam_dev.create_login_profile(UserName="legacy-ci", Password="Correct-Horse-Battery-9")
+
+json.dump({"organization_id": organization["Id"], "home_region": HOME, "regions": REGIONS, "accounts": accounts,
+           "role_name": ROLE, "unreachable": [accounts["staging"]]}, sys.stdout, indent=2)
+print()

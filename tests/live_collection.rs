@@ -1,0 +1,257 @@
+//! End to end against the moto emulator: the real `auditpack` binary collects a
+//! seeded organization through the real AWS SDK (discovery, AssumeRole into each
+//! member, every evidence source), then reports on it. One account's role cannot
+//! be assumed (the fault proxy denies it): it must be recorded and NOT ASSESSED.
+
+mod emulator;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use auditpack::evaluation::{Results, Status};
+use emulator::{write_config, Emulator};
+
+const SECRET: &str = "e2e-secret-key-that-must-never-be-written-7f3a9c";
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut std::process::Command) -> Outcome {
+    let out = cmd.output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Status of one control for one account (and region), from results.json.
+fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Status> {
+    let mut map = BTreeMap::new();
+    for control in &results.controls {
+        for item in &control.results {
+            let region = item.region.clone().unwrap_or_else(|| "global".into());
+            map.insert(
+                (control.id.clone(), item.account_id.clone(), region),
+                item.status,
+            );
+        }
+    }
+    map
+}
+
+#[test]
+fn collect_then_report_against_the_emulator() {
+    let emu = Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let evidence = work.path().join("evidence");
+    let collected = run(emu
+        .auditpack(SECRET)
+        .args([
+            "collect",
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--period",
+            "2026-Q4",
+            "--s3-path-style",
+            "--out",
+        ])
+        .arg(&evidence)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(
+        collected.code, 0,
+        "collect failed:\n{}\n{}",
+        collected.stdout, collected.stderr
+    );
+
+    let staging = emu.account("staging");
+    assert!(
+        collected
+            .stdout
+            .contains(&format!("unreachable: {staging}")),
+        "{}",
+        collected.stdout
+    );
+    assert!(
+        !work.path().join("evidence.partial").exists(),
+        "the staging folder was renamed"
+    );
+
+    // Discovery: the population with roles and OU paths.
+    let org: auditpack::discovery::Org =
+        serde_json::from_value(read_json(&evidence.join("org.json"))).unwrap();
+    assert_eq!(org.accounts.len(), 7);
+    let role_of = |key: &str| {
+        org.account(&emu.account(key))
+            .and_then(|a| a.role)
+            .map(|r| r.to_string())
+    };
+    assert_eq!(role_of("management").as_deref(), Some("management"));
+    assert_eq!(role_of("security").as_deref(), Some("security"));
+    assert_eq!(role_of("log-archive").as_deref(), Some("log-archive"));
+    assert_eq!(role_of("prod").as_deref(), Some("workload"));
+    assert_eq!(
+        org.account(&emu.account("prod")).unwrap().ou_path,
+        "Root/Workloads/Prod"
+    );
+
+    // The unreachable account is evidence too.
+    let assume = read_json(&evidence.join(&staging).join("global/sts/AssumeRole.json"));
+    assert_eq!(assume["status"], "error");
+    assert_eq!(assume["error"]["code"], "AccessDenied");
+    let run_json = read_json(&evidence.join("run.json"));
+    assert_eq!(
+        run_json["regions"],
+        serde_json::json!(["eu-west-1", "us-east-1"])
+    );
+
+    assert_no_secrets(&evidence);
+
+    let out = work.path().join("out");
+    let reported = run(emu
+        .auditpack(SECRET)
+        .args(["report", "--evidence"])
+        .arg(&evidence)
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(
+        reported.code, 0,
+        "report failed:\n{}\n{}",
+        reported.stdout, reported.stderr
+    );
+    let results: Results = serde_json::from_value(read_json(&out.join("results.json"))).unwrap();
+    let verdicts = verdicts(&results);
+
+    // Every per-account control is NOT ASSESSED for the unreachable account, never PASS.
+    let staging_items: Vec<_> = verdicts
+        .iter()
+        .filter(|((_, account, _), _)| account == &staging)
+        .collect();
+    assert!(
+        !staging_items.is_empty(),
+        "the unreachable account is in scope of some control"
+    );
+    for ((control, _, region), status) in staging_items {
+        assert_eq!(
+            *status,
+            Status::NotAssessed,
+            "{control} {region} for the unreachable account"
+        );
+    }
+    check_expected_verdicts(&emu, &verdicts, &results);
+    assert_no_secrets(&out);
+}
+
+/// The seed's deliberate faults, and its compliant parts, as verdicts.
+fn check_expected_verdicts(
+    emu: &Emulator,
+    verdicts: &BTreeMap<(String, String, String), Status>,
+    results: &Results,
+) {
+    let get = |control: &str, key: &str, region: &str| {
+        verdicts
+            .get(&(control.to_string(), emu.account(key), region.to_string()))
+            .copied()
+    };
+    let message = |control: &str, key: &str| -> String {
+        let c = results
+            .controls
+            .iter()
+            .find(|c| c.id == control)
+            .unwrap_or_else(|| panic!("{control} missing"));
+        c.results
+            .iter()
+            .filter(|r| r.account_id == emu.account(key))
+            .map(|r| r.message.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let expected = [
+        (
+            "cloudtrail.org-trail",
+            "management",
+            "us-east-1",
+            Status::Pass,
+        ),
+        (
+            "logarchive.immutable",
+            "log-archive",
+            "global",
+            Status::Fail,
+        ),
+        ("guardduty.coverage", "dev", "eu-west-1", Status::Fail),
+        (
+            "guardduty.coverage",
+            "dev",
+            "us-east-1",
+            Status::NotAssessed,
+        ),
+        ("config.recording", "prod", "eu-west-1", Status::Fail),
+        ("config.recording", "dev", "us-east-1", Status::Pass),
+        (
+            "config.org-aggregator",
+            "security",
+            "us-east-1",
+            Status::Pass,
+        ),
+        ("iam.root-protection", "prod", "global", Status::Pass),
+        ("org.scp-guardrails", "management", "global", Status::Pass),
+    ];
+    let mut wrong = Vec::new();
+    for (control, key, region, status) in expected {
+        let actual = get(control, key, region);
+        if actual != Some(status) {
+            wrong.push(format!(
+                "{control} {key} {region}: expected {status:?}, got {actual:?}: {}",
+                message(control, key)
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected verdicts:\n{}",
+        wrong.join("\n")
+    );
+    let lock = message("logarchive.immutable", "log-archive");
+    assert!(
+        lock.contains("acme-org-config-logs") && lock.contains("GOVERNANCE"),
+        "{lock}"
+    );
+}
+
+fn assert_no_secrets(dir: &Path) {
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+    {
+        let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+        for secret in [
+            SECRET,
+            "SecretAccessKey",
+            "SessionToken",
+            "X-Amz-Security-Token",
+            "AWS4-HMAC-SHA256",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{} contains {secret}",
+                entry.path().display()
+            );
+        }
+    }
+}
