@@ -193,7 +193,16 @@ fn a_flipped_byte_in_any_file_is_caught_and_named() {
 fn removed_and_added_files_are_named_with_exit_1() {
     let out = tempfile::tempdir().unwrap();
     let bag = unzip(&report_samples(out.path()), &out.path().join("unzipped"));
-    let victim = "data/evidence/333333333333/global/s3/ListBuckets.json";
+    let victim_path = files_under(&bag.join("data/evidence"))
+        .into_iter()
+        .next()
+        .expect("evidence files");
+    let victim = victim_path
+        .strip_prefix(&bag)
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/");
+    let victim = victim.as_str();
     std::fs::remove_file(bag.join(victim)).unwrap();
     std::fs::write(bag.join("data/evidence/planted.json"), "{}").unwrap();
     let r = run(auditpack().arg("verify").arg(&bag));
@@ -313,17 +322,19 @@ fn untrusted_names_in_evidence_are_escaped_in_the_report() {
     let out = tempfile::tempdir().unwrap();
     report_samples(out.path());
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    // The samples' sandbox OU is named `Sandbox <img src=x onerror=alert('ou')>`.
+    let org = std::fs::read_to_string(repo().join("evidence-samples/org.json")).unwrap();
     assert!(
-        !html.contains("<script>alert('x')</script>"),
-        "a tag value is inserted raw"
+        org.contains("<img src=x onerror=alert('ou')>"),
+        "the samples carry the HTML payload"
     );
     assert!(
-        !html.contains("<img src=x onerror=alert(1)>"),
-        "a config rule name is inserted raw"
+        !html.contains("<img src=x onerror"),
+        "an OU name is inserted raw"
     );
     assert!(
-        html.contains("&lt;script&gt;alert("),
-        "the tag value is shown, escaped"
+        html.contains("&lt;img src=x onerror=alert("),
+        "the OU name is shown, escaped"
     );
     for external in ["http://", "https://", "<link", "src=\"http"] {
         assert!(
@@ -331,6 +342,12 @@ fn untrusted_names_in_evidence_are_escaped_in_the_report() {
             "the report must be self-contained, found {external}"
         );
     }
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own inline script"
+    );
+    assert!(!html.contains("<script src"), "no external script");
 }
 
 #[test]

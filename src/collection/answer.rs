@@ -99,7 +99,13 @@ where
                 let code = e.code().unwrap_or("Unknown").to_string();
                 let http_status = Some(service.raw().status().as_u16());
                 let (status, class) = classify_service_error(&code, http_status);
-                let message = e.message().unwrap_or_default().to_string();
+                let message = match e.message() {
+                    Some(m) if !m.is_empty() => m.to_string(),
+                    _ => format!(
+                        "HTTP {} with no AWS error code or message",
+                        service.raw().status().as_u16()
+                    ),
+                };
                 let request_id = e.request_id().map(String::from);
                 CallError {
                     status,

@@ -141,28 +141,10 @@ impl Emulator {
     }
 }
 
-/// The role rules for the seeded organization (account ids are random; names are not).
+/// The role rules for the seeded organization (account ids are random; names are
+/// not), shared with `scripts/make-samples.sh`.
 pub fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("auditpack.toml");
-    std::fs::write(
-        &path,
-        r#"[[roles]]
-role = "security"
-names = ["acme-security"]
-
-[[roles]]
-role = "log-archive"
-names = ["acme-log-archive"]
-
-[[roles]]
-role = "network"
-names = ["acme-network"]
-
-[[roles]]
-role = "workload"
-ou_paths = ["Root/Workloads/*"]
-"#,
-    )
-    .unwrap();
+    std::fs::copy(repo().join("tests/emulator/auditpack.toml"), &path).unwrap();
     path
 }

@@ -9,7 +9,10 @@ compliant by default, with deliberate faults:
 * dev, eu-west-1: no GuardDuty detector;
 * prod, eu-west-1: the Config recorder is stopped;
 * log-archive: the Config log bucket uses GOVERNANCE retention and expires objects after 30 days;
-* staging: its role cannot be assumed (see fault_proxy.py).
+* staging: its role cannot be assumed (see fault_proxy.py);
+* sandbox: no role is assigned to it, and its OU name carries HTML, an untrusted
+  string the report must escape;
+* an old sandbox account is closed (out of scope, listed as such).
 
 Usage: seed_org.py ENDPOINT_URL  (prints a JSON description of the org on stdout)
 Only ever talks to the given loopback endpoint.
@@ -51,18 +54,24 @@ management = organization["MasterAccountId"]
 root = org.list_roots()["Roots"][0]["Id"]
 org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
 ous = {}
-for path in ["Security", "Infrastructure", "Workloads", "Workloads/Prod", "Workloads/NonProd"]:
+SANDBOX_OU = "Sandbox <img src=x onerror=alert('ou')>"
+for path in ["Security", "Infrastructure", "Workloads", "Workloads/Prod", "Workloads/NonProd", SANDBOX_OU]:
     parent = ous.get(path.rsplit("/", 1)[0], root) if "/" in path else root
     ous[path] = org.create_organizational_unit(ParentId=parent, Name=path.rsplit("/", 1)[-1])["OrganizationalUnit"]["Id"]
 
 accounts = {}
 for key, name, ou in [("security", "acme-security", "Security"), ("log-archive", "acme-log-archive", "Security"),
                       ("network", "acme-network", "Infrastructure"), ("dev", "acme-dev", "Workloads/NonProd"),
-                      ("prod", "acme-prod", "Workloads/Prod"), ("staging", "acme-staging", "Workloads/NonProd")]:
+                      ("prod", "acme-prod", "Workloads/Prod"), ("staging", "acme-staging", "Workloads/NonProd"),
+                      ("sandbox", "acme-sandbox", SANDBOX_OU), ("closed", "acme-sandbox-old", SANDBOX_OU)]:
     status = org.create_account(Email=f"aws+{key}@acme.example", AccountName=name)["CreateAccountStatus"]
     accounts[key] = status["AccountId"]
     org.move_account(AccountId=status["AccountId"], SourceParentId=root, DestinationParentId=ous[ou])
 accounts["management"] = management
+try:
+    org.close_account(AccountId=accounts["closed"])
+except Exception as error:  # an emulator without CloseAccount keeps it active
+    print(f"close_account: {error}", file=sys.stderr)
 
 guardrails = {
     "Version": "2012-10-17",
@@ -80,7 +89,7 @@ for principal in ["cloudtrail.amazonaws.com", "guardduty.amazonaws.com", "config
     org.enable_aws_service_access(ServicePrincipal=principal)
 org.register_delegated_administrator(AccountId=accounts["security"], ServicePrincipal="guardduty.amazonaws.com")
 
-creds = {key: assume(acct) for key, acct in accounts.items() if key not in ("management",)}
+creds = {key: assume(acct) for key, acct in accounts.items() if key not in ("management", "closed")}
 creds["management"] = None
 
 # Log archive: the CloudTrail bucket is compliant, the Config bucket is not.
@@ -116,14 +125,14 @@ ct.start_logging(Name="acme-org-trail")
 # GuardDuty delegated to the security account; detectors everywhere except dev in eu-west-1.
 for region in REGIONS:
     client("guardduty", region).enable_organization_admin_account(AdminAccountId=accounts["security"])
-for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging"]:
+for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging", "sandbox"]:
     for region in REGIONS:
         if (key, region) == ("dev", OTHER):
             continue
         client("guardduty", region, creds[key]).create_detector(Enable=True)
 
 # Config recorders everywhere; prod's recorder in eu-west-1 is stopped.
-for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging"]:
+for key in ["management", "security", "log-archive", "network", "dev", "prod", "staging", "sandbox"]:
     for region in REGIONS:
         cfg = client("config", region, creds[key])
         acct = accounts[key]

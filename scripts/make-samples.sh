@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Regenerates evidence-samples/ with the real collector against the moto AWS
+# emulator, seeded by tests/emulator/seed_org.py (the same organization the
+# end-to-end test uses): so the samples are exactly what `auditpack collect`
+# writes. Everything runs on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/moto_server ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.1.22'
+fi
+cargo build --quiet
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+
+moto_port=$(free_port)
+.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" > /dev/null 2>&1 &
+pids=$!
+trap 'kill $pids 2>/dev/null || true' EXIT
+wait_for "$moto_port"
+seed=$(.venv/bin/python tests/emulator/seed_org.py "http://127.0.0.1:$moto_port")
+deny=$(printf '%s' "$seed" | python3 -c 'import json, sys; print(",".join(json.load(sys.stdin)["unreachable"]))')
+proxy_port=$(free_port)
+.venv/bin/python tests/emulator/fault_proxy.py "$proxy_port" "http://127.0.0.1:$moto_port" "$deny" &
+pids="$pids $!"
+wait_for "$proxy_port"
+
+rm -rf evidence-samples evidence-samples.partial
+env -u AWS_PROFILE AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=AKIASAMPLESNOTASECRET AWS_SECRET_ACCESS_KEY=samples-not-a-secret \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+  target/debug/auditpack collect --regions us-east-1,eu-west-1 --period 2026-Q4 --s3-path-style \
+  --max-attempts 2 --no-progress --config tests/emulator/auditpack.toml --out evidence-samples
+echo "evidence-samples/ regenerated"
