@@ -389,8 +389,8 @@ fn control_view(c: &ControlResult) -> ControlView {
         badge: badge(c.status),
         severity: c.severity.as_str(),
         tsc: c.tsc.clone(),
-        objective: c.objective.clone(),
-        procedure: c.procedure.clone(),
+        objective: reflow(&c.objective),
+        procedure: reflow(&c.procedure),
         params: c
             .params
             .iter()
@@ -418,6 +418,14 @@ fn control_view(c: &ControlResult) -> ControlView {
             .collect(),
         file: c.file.clone(),
     }
+}
+
+/// Joins the hard-wrapped lines of a TOML text block into paragraphs (blank lines separate them).
+fn reflow(text: &str) -> String {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 fn evidence_link(path: &str, sha256: &str) -> EvidenceLink {

@@ -54,7 +54,7 @@ management = organization["MasterAccountId"]
 root = org.list_roots()["Roots"][0]["Id"]
 org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
 ous = {}
-SANDBOX_OU = "Sandbox <img src=x onerror=alert('ou')>"
+SANDBOX_OU = "Sandbox <script>alert('ou')"
 for path in ["Security", "Infrastructure", "Workloads", "Workloads/Prod", "Workloads/NonProd", SANDBOX_OU]:
     parent = ous.get(path.rsplit("/", 1)[0], root) if "/" in path else root
     ous[path] = org.create_organizational_unit(ParentId=parent, Name=path.rsplit("/", 1)[-1])["OrganizationalUnit"]["Id"]
