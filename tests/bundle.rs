@@ -365,3 +365,134 @@ fn controls_lint_and_list_work_on_the_catalog() {
         assert!(r.stdout.contains(id), "{id} listed:\n{}", r.stdout);
     }
 }
+
+/// Copies the catalog into a temporary folder, for tests that add to it.
+fn copy_catalog(dir: &Path) {
+    for f in std::fs::read_dir(repo().join("controls")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_control_dropped_into_a_custom_folder_is_evaluated() {
+    let controls = tempfile::tempdir().unwrap();
+    copy_catalog(controls.path());
+    std::fs::write(
+        controls.path().join("custom.versioned-buckets.toml"),
+        r#"id = "custom.versioned-buckets"
+title = "Every log-archive bucket is versioned"
+tsc = ["A1.2"]
+severity = "low"
+objective = "A custom control written without Rust."
+procedure = "List the log-archive buckets and inspect their versioning."
+[scope]
+accounts = "log-archive"
+regions = "global"
+[evidence]
+buckets = { source = "s3:ListBuckets" }
+versioning = { source = "s3:GetBucketVersioning", qualifier = "*" }
+[[assertions]]
+id = "versioned"
+requirement = "Versioning is enabled"
+for_each = "buckets.Buckets.map(b, b.Name)"
+as = "bucket"
+expect = "has(versioning[bucket].Status) && versioning[bucket].Status == 'Enabled'"
+"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = run(auditpack()
+        .args(["report", "--evidence", "evidence-samples", "--out"])
+        .arg(out.path())
+        .arg("--controls")
+        .arg(controls.path()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let custom = results["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "custom.versioned-buckets")
+        .expect("evaluated");
+    // The samples' access-log bucket is not versioned: a real verdict, not a default.
+    assert_eq!(custom["status"], "FAIL", "{custom}");
+    assert!(
+        custom["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme-access-logs"),
+        "{custom}"
+    );
+}
+
+#[test]
+fn a_disabled_control_shows_its_written_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("auditpack.toml");
+    std::fs::write(&config, "[controls.\"iam.password-policy\"]\nenabled = false\nreason = \"All access is through IAM Identity Center (SEC-142).\"\n").unwrap();
+    let out = dir.path().join("out");
+    let r = run(auditpack()
+        .args(["report", "--evidence", "evidence-samples", "--out"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("1 DISABLED"), "{}", r.stdout);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("All access is through IAM Identity Center (SEC-142)."));
+}
+
+#[test]
+fn the_docs_list_every_control() {
+    let docs = std::fs::read_to_string(repo().join("docs/controls.md")).unwrap();
+    for f in std::fs::read_dir(repo().join("controls")).unwrap() {
+        let name = f.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(id) = name.strip_suffix(".toml") {
+            assert!(
+                docs.contains(&format!("| `{id}` |")),
+                "docs/controls.md has no row for {id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_gate_gives_the_same_answer_for_a_bundle_and_its_results_and_refuses_a_tampered_one() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = report_samples(out.path());
+    let on_results = run(auditpack().arg("gate").arg(out.path().join("results.json")));
+    let on_bundle = run(auditpack().arg("gate").arg(&zip));
+    assert_eq!(
+        on_results.code, 1,
+        "the samples fail controls: {}",
+        on_results.stdout
+    );
+    assert_eq!(
+        (on_bundle.code, on_bundle.stdout.clone()),
+        (on_results.code, on_results.stdout.clone())
+    );
+    assert!(
+        on_results.stdout.starts_with("FAILED:")
+            && on_results.stdout.contains("logarchive.immutable"),
+        "{}",
+        on_results.stdout
+    );
+
+    let bag = unzip(&zip, &out.path().join("unzipped"));
+    let results = bag.join("data/results.json");
+    let edited = std::fs::read_to_string(&results)
+        .unwrap()
+        .replace("\"FAIL\"", "\"PASS\"");
+    std::fs::write(&results, edited).unwrap();
+    let tampered = run(auditpack().arg("gate").arg(&bag));
+    assert_eq!(tampered.code, 2, "{}{}", tampered.stdout, tampered.stderr);
+    assert!(
+        tampered.stderr.contains("refusing to gate"),
+        "{}",
+        tampered.stderr
+    );
+}
