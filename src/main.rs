@@ -94,8 +94,9 @@ struct CollectArgs {
     /// Output folder (must not exist or be empty); written as OUT.partial and renamed when complete.
     #[arg(long)]
     out: PathBuf,
-    /// Regions to collect, comma-separated (e.g. us-east-1,eu-west-1).
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// Regions to collect, comma-separated (e.g. us-east-1,eu-west-1), or `all`: every region
+    /// enabled for the management account (account:ListRegions).
+    #[arg(long, value_delimiter = ',', default_value = "all")]
     regions: Vec<String>,
     /// Home region (organization trail, global calls); default: the SDK's region chain, else us-east-1.
     #[arg(long)]

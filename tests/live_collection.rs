@@ -161,6 +161,35 @@ fn collect_then_report_against_the_emulator() {
     }
     check_expected_verdicts(&emu, &verdicts, &results);
     assert_no_secrets(&out);
+
+    // `--regions all` needs account:ListRegions, which moto does not serve: a clear
+    // error, and no folder that looks complete.
+    let all = work.path().join("all-regions");
+    let failed = run(emu
+        .auditpack(SECRET)
+        .args([
+            "collect",
+            "--regions",
+            "all",
+            "--max-attempts",
+            "1",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(&all)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(failed.code, 3, "{}{}", failed.stdout, failed.stderr);
+    assert!(
+        failed.stderr.contains("account:ListRegions failed")
+            && failed.stderr.contains("pass --regions explicitly"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        !all.exists(),
+        "an incomplete run never leaves the output folder"
+    );
 }
 
 /// The seed's deliberate faults, and its compliant parts, as verdicts.

@@ -79,6 +79,9 @@ pub enum CollectError {
     /// No usable credentials.
     #[error("cannot identify the caller (sts:GetCallerIdentity): {0}")]
     NoIdentity(String),
+    /// `--regions all` could not be resolved.
+    #[error("cannot list the enabled regions: {0}")]
+    Regions(String),
     /// Discovery failed.
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
@@ -128,7 +131,7 @@ pub async fn collect(
         request,
     );
     let org = discover(&ctx, config).await?;
-    let mut regions = request.regions.clone();
+    let mut regions = resolve_regions(&ctx, &request.regions).await?;
     regions.sort();
     regions.dedup();
     let plan = build_plan(controls, &org, &regions, &home_region);
@@ -183,6 +186,37 @@ pub async fn collect(
         duration: started.elapsed(),
         out: request.out.clone(),
     })
+}
+
+/// `all` means the regions enabled for the management account (account:ListRegions,
+/// recorded as evidence); anything else is taken as given.
+async fn resolve_regions(
+    ctx: &RegionCtx<'_>,
+    requested: &[String],
+) -> Result<Vec<String>, CollectError> {
+    use super::sources::account::{list_enabled_regions, region_names, LIST_REGIONS};
+    if requested.iter().all(|r| r != "all") {
+        return Ok(requested.to_vec());
+    }
+    let client = aws_sdk_account::Client::new(&ctx.config);
+    match ctx
+        .call_detailed(
+            &LIST_REGIONS,
+            None,
+            serde_json::json!({"RegionOptStatusContains": ["ENABLED", "ENABLED_BY_DEFAULT"]}),
+            list_enabled_regions(&client),
+        )
+        .await?
+    {
+        Ok(data) if !region_names(&data).is_empty() => Ok(region_names(&data)),
+        Ok(_) => Err(CollectError::Regions(
+            "account:ListRegions returned no enabled region".into(),
+        )),
+        Err(e) => Err(CollectError::Regions(format!(
+            "account:ListRegions failed ({}: {}); pass --regions explicitly",
+            e.code, e.message
+        ))),
+    }
 }
 
 fn region_ctx<'a>(

@@ -3,6 +3,7 @@
 //! controls need in one account × region. Adding a source: a module here and a
 //! line in [`ALL`].
 
+pub mod account;
 pub mod cloudtrail;
 pub mod config;
 pub mod guardduty;
