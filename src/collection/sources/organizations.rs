@@ -105,6 +105,15 @@ pub const LIST_DELEGATED_ADMINS: OperationSpec = op(
     None,
     None,
 );
+/// `organizations:ListDelegatedServicesForAccount` (per delegated administrator).
+pub const LIST_DELEGATED_SERVICES: OperationSpec = op(
+    "organizations",
+    "ListDelegatedServicesForAccount",
+    &["organizations:ListDelegatedServicesForAccount"],
+    Global,
+    Some("account id"),
+    Some("organizations:ListDelegatedAdministrators"),
+);
 /// `organizations:ListAWSServiceAccessForOrganization`.
 pub const LIST_SERVICE_ACCESS: OperationSpec = op(
     "organizations",
@@ -127,6 +136,7 @@ pub const OPERATIONS: &[OperationSpec] = &[
     DESCRIBE_POLICY,
     LIST_TARGETS,
     LIST_DELEGATED_ADMINS,
+    LIST_DELEGATED_SERVICES,
     LIST_SERVICE_ACCESS,
 ];
 
@@ -136,13 +146,37 @@ const SCP: &str = "SERVICE_CONTROL_POLICY";
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = aws_sdk_organizations::Client::new(&ctx.config);
     if ctx.needs(&LIST_DELEGATED_ADMINS) {
-        ctx.call(
-            &LIST_DELEGATED_ADMINS,
-            None,
-            json!({}),
-            delegated_admins(&client),
-        )
-        .await?;
+        let admins = ctx
+            .call(
+                &LIST_DELEGATED_ADMINS,
+                None,
+                json!({}),
+                delegated_admins(&client),
+            )
+            .await?;
+        if ctx.needs(&LIST_DELEGATED_SERVICES) {
+            let ids: Vec<String> = admins
+                .iter()
+                .flat_map(|d| {
+                    d["DelegatedAdministrators"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                })
+                .filter_map(|a| a["Id"].as_str().map(String::from))
+                .collect();
+            let client = &client;
+            let calls = ids.iter().map(|id| async move {
+                ctx.call(
+                    &LIST_DELEGATED_SERVICES,
+                    Some(id),
+                    json!({"AccountId": id}),
+                    delegated_services(client, id),
+                )
+                .await
+            });
+            futures::future::try_join_all(calls).await?;
+        }
     }
     if ctx.needs(&LIST_SERVICE_ACCESS) {
         ctx.call(
@@ -222,6 +256,28 @@ async fn delegated_admins(client: &aws_sdk_organizations::Client) -> Result<Answ
     }
     let n = items.len();
     Ok(answer.finish(json!({"DelegatedAdministrators": items}), n))
+}
+
+async fn delegated_services(
+    client: &aws_sdk_organizations::Client,
+    account_id: &str,
+) -> Result<Answer, CallError> {
+    let mut answer = Answer::paginated();
+    let mut items = Vec::new();
+    let mut pages = client
+        .list_delegated_services_for_account()
+        .account_id(account_id)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        answer.page(aws_types::request_id::RequestId::request_id(&page));
+        for s in page.delegated_services() {
+            items.push(json!({"ServicePrincipal": s.service_principal(), "DelegationEnabledDate": s.delegation_enabled_date().map(rfc3339)}));
+        }
+    }
+    let n = items.len();
+    Ok(answer.finish(json!({"DelegatedServices": items}), n))
 }
 
 async fn service_access(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
