@@ -165,7 +165,11 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
     if let Some(config) = &request.config {
         bag.add("auditpack.toml", Content::File(config.clone()));
     }
+    let results_csv = crate::outputs::csv_export::results_csv(&results);
+    let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
     bag.add("results.json", Content::Bytes(results_bytes.clone()));
+    bag.add("results.csv", Content::Bytes(results_csv.clone()));
+    bag.add("inventory.csv", Content::Bytes(inventory_csv.clone()));
     bag.add("report.html", Content::Bytes(report.clone().into_bytes()));
 
     std::fs::create_dir_all(&request.out).map_err(|source| PipelineError::Output {
@@ -174,6 +178,8 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
     })?;
     let results_path = write_output(&request.out, "results.json", &results_bytes)?;
     let report_path = write_output(&request.out, "report.html", report.as_bytes())?;
+    write_output(&request.out, "results.csv", &results_csv)?;
+    write_output(&request.out, "inventory.csv", &inventory_csv)?;
     let info = BagInfo {
         name: name.clone(),
         organization_id: org.organization.id.clone(),

@@ -102,6 +102,8 @@ fn samples_give_a_bundle_that_verifies() {
         "data/report.html",
         "data/org.json",
         "data/run.json",
+        "data/results.csv",
+        "data/inventory.csv",
     ] {
         assert!(bag.join(expected).is_file(), "{expected} is in the bag");
     }
@@ -494,5 +496,31 @@ fn the_gate_gives_the_same_answer_for_a_bundle_and_its_results_and_refuses_a_tam
         tampered.stderr.contains("refusing to gate"),
         "{}",
         tampered.stderr
+    );
+}
+
+#[test]
+fn csv_exports_have_a_row_per_result_and_per_account() {
+    let out = tempfile::tempdir().unwrap();
+    report_samples(out.path());
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let expected_rows: usize = results["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["results"].as_array().unwrap().len().max(1))
+        .sum();
+    let mut reader = csv::Reader::from_path(out.path().join("results.csv")).unwrap();
+    assert_eq!(reader.records().count(), expected_rows);
+    let mut inventory = csv::Reader::from_path(out.path().join("inventory.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = inventory.records().map(|r| r.unwrap()).collect();
+    let org: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo().join("evidence-samples/org.json")).unwrap())
+            .unwrap();
+    assert_eq!(rows.len(), org["accounts"].as_array().unwrap().len());
+    assert!(
+        rows.iter().any(|r| r[5].contains("<script>alert('ou')")),
+        "untrusted names survive CSV quoting intact"
     );
 }

@@ -2,6 +2,7 @@
 //! made from [`Results`] plus the run's facts. Nothing here decides a verdict.
 
 pub mod bagit;
+pub mod csv_export;
 pub mod evidence_index;
 pub mod report_html;
 pub mod results_json;
