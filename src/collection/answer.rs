@@ -141,3 +141,30 @@ where
         }
     }
 }
+
+/// Reads every page of a paginated call and merges its list into
+/// `{ list_key: [...] }`. A page that fails fails the whole answer (recorded as
+/// an error envelope), so a partial list can never pass for a complete one.
+pub async fn paginate<O, E>(
+    mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<O, SdkError<E, HttpResponse>>,
+    >,
+    list_key: &str,
+    items_of: impl Fn(&O) -> Vec<serde_json::Value>,
+) -> Result<Answer, CallError>
+where
+    O: RequestId,
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    let mut answer = Answer::paginated();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        answer.page(page.request_id());
+        items.extend(items_of(&page));
+    }
+    let n = items.len();
+    let mut data = serde_json::Map::new();
+    data.insert(list_key.to_string(), serde_json::Value::Array(items));
+    Ok(answer.finish(serde_json::Value::Object(data), n))
+}

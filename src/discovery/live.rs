@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{json, Value};
 
 use super::{Account, AccountStatus, Org, Organization};
-use crate::collection::answer::{Answer, CallError};
+use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use crate::collection::sources::organizations::{
@@ -241,93 +241,80 @@ fn account_json(a: &aws_sdk_organizations::types::Account) -> Value {
 }
 
 async fn list_accounts(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client.list_accounts().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(request_id(&page));
-        items.extend(page.accounts().iter().map(account_json));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Accounts": items}), n))
+    paginate(
+        client.list_accounts().into_paginator().send(),
+        "Accounts",
+        |page| page.accounts().iter().map(account_json).collect(),
+    )
+    .await
+}
+
+fn root_json(r: &aws_sdk_organizations::types::Root) -> Value {
+    let types: Vec<Value> =
+        r.policy_types().iter().map(|p| json!({"Type": p.r#type().map(|t| t.as_str()), "Status": p.status().map(|s| s.as_str())})).collect();
+    json!({"Id": r.id(), "Arn": r.arn(), "Name": r.name(), "PolicyTypes": types})
 }
 
 async fn list_roots(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client.list_roots().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(request_id(&page));
-        for r in page.roots() {
-            let types: Vec<Value> = r.policy_types().iter().map(|p| json!({"Type": p.r#type().map(|t| t.as_str()), "Status": p.status().map(|s| s.as_str())})).collect();
-            items.push(
-                json!({"Id": r.id(), "Arn": r.arn(), "Name": r.name(), "PolicyTypes": types}),
-            );
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Roots": items}), n))
+    paginate(
+        client.list_roots().into_paginator().send(),
+        "Roots",
+        |page| page.roots().iter().map(root_json).collect(),
+    )
+    .await
 }
 
 async fn accounts_for_parent(
     client: &aws_sdk_organizations::Client,
     parent: &str,
 ) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_accounts_for_parent()
-        .parent_id(parent)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(request_id(&page));
-        items.extend(page.accounts().iter().map(account_json));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Accounts": items}), n))
+    paginate(
+        client
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send(),
+        "Accounts",
+        |page| page.accounts().iter().map(account_json).collect(),
+    )
+    .await
 }
 
 async fn ous_for_parent(
     client: &aws_sdk_organizations::Client,
     parent: &str,
 ) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_organizational_units_for_parent()
-        .parent_id(parent)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(request_id(&page));
-        for ou in page.organizational_units() {
-            items.push(json!({"Id": ou.id(), "Arn": ou.arn(), "Name": ou.name()}));
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"OrganizationalUnits": items}), n))
+    paginate(
+        client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send(),
+        "OrganizationalUnits",
+        |page| {
+            page.organizational_units()
+                .iter()
+                .map(|ou| json!({"Id": ou.id(), "Arn": ou.arn(), "Name": ou.name()}))
+                .collect()
+        },
+    )
+    .await
 }
 
 async fn list_tags(client: &aws_sdk_organizations::Client, id: &str) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_tags_for_resource()
-        .resource_id(id)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(request_id(&page));
-        for t in page.tags() {
-            items.push(json!({"Key": t.key(), "Value": t.value()}));
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Tags": items}), n))
+    paginate(
+        client
+            .list_tags_for_resource()
+            .resource_id(id)
+            .into_paginator()
+            .send(),
+        "Tags",
+        |page| {
+            page.tags()
+                .iter()
+                .map(|t| json!({"Key": t.key(), "Value": t.value()}))
+                .collect()
+        },
+    )
+    .await
 }

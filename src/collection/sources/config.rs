@@ -11,7 +11,7 @@ use aws_sdk_config::types::{
 use serde_json::{json, Value};
 
 use super::{op, rfc3339};
-use crate::collection::answer::{Answer, CallError};
+use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use crate::collection::{CallScope::Regional, OperationSpec};
@@ -226,19 +226,20 @@ fn delivery_channel_json(c: &DeliveryChannel) -> Value {
 }
 
 async fn aggregators(client: &aws_sdk_config::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .describe_configuration_aggregators()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        items.extend(page.configuration_aggregators().iter().map(aggregator_json));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"ConfigurationAggregators": items}), n))
+    paginate(
+        client
+            .describe_configuration_aggregators()
+            .into_paginator()
+            .send(),
+        "ConfigurationAggregators",
+        |page| {
+            page.configuration_aggregators()
+                .iter()
+                .map(aggregator_json)
+                .collect()
+        },
+    )
+    .await
 }
 
 fn aggregator_json(a: &ConfigurationAggregator) -> Value {
@@ -262,23 +263,20 @@ fn aggregator_json(a: &ConfigurationAggregator) -> Value {
 }
 
 async fn compliance_by_rule(client: &aws_sdk_config::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .describe_compliance_by_config_rule()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        items.extend(
+    paginate(
+        client
+            .describe_compliance_by_config_rule()
+            .into_paginator()
+            .send(),
+        "ComplianceByConfigRules",
+        |page| {
             page.compliance_by_config_rules()
                 .iter()
-                .map(compliance_json),
-        );
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"ComplianceByConfigRules": items}), n))
+                .map(compliance_json)
+                .collect()
+        },
+    )
+    .await
 }
 
 fn compliance_json(c: &ComplianceByConfigRule) -> Value {

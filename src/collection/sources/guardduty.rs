@@ -10,7 +10,7 @@ use aws_sdk_guardduty::types::{AdminAccount, Administrator, Member};
 use serde_json::{json, Value};
 
 use super::{op, rfc3339};
-use crate::collection::answer::{Answer, CallError};
+use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use crate::collection::{CallScope::Regional, OperationSpec};
@@ -159,19 +159,20 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
 }
 
 async fn admin_accounts(client: &aws_sdk_guardduty::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_organization_admin_accounts()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        items.extend(page.admin_accounts().iter().map(admin_account_json));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"AdminAccounts": items}), n))
+    paginate(
+        client
+            .list_organization_admin_accounts()
+            .into_paginator()
+            .send(),
+        "AdminAccounts",
+        |page| {
+            page.admin_accounts()
+                .iter()
+                .map(admin_account_json)
+                .collect()
+        },
+    )
+    .await
 }
 
 fn admin_account_json(a: &AdminAccount) -> Value {
@@ -273,20 +274,16 @@ fn organization_configuration_json(pages: &[DescribeOrganizationConfigurationOut
 }
 
 async fn list_members(client: &aws_sdk_guardduty::Client, id: &str) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_members()
-        .detector_id(id)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        items.extend(page.members().iter().map(member_json));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Members": items}), n))
+    paginate(
+        client
+            .list_members()
+            .detector_id(id)
+            .into_paginator()
+            .send(),
+        "Members",
+        |page| page.members().iter().map(member_json).collect(),
+    )
+    .await
 }
 
 fn member_json(m: &Member) -> Value {

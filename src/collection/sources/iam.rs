@@ -7,7 +7,7 @@ use aws_sdk_iam::types::{LoginProfile, PasswordPolicy, SummaryKeyType, User};
 use serde_json::{json, Value};
 
 use super::{op, rfc3339};
-use crate::collection::answer::{Answer, CallError};
+use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use crate::collection::{CallScope::Global, OperationSpec};
@@ -147,16 +147,12 @@ fn password_policy_json(p: &PasswordPolicy) -> Value {
 }
 
 async fn list_users(client: &aws_sdk_iam::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client.list_users().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        items.extend(page.users().iter().map(user_json));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Users": items}), n))
+    paginate(
+        client.list_users().into_paginator().send(),
+        "Users",
+        |page| page.users().iter().map(user_json).collect(),
+    )
+    .await
 }
 
 fn user_json(u: &User) -> Value {

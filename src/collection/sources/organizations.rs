@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use super::{op, rfc3339};
-use crate::collection::answer::{Answer, CallError};
+use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use crate::collection::{CallScope::Global, OperationSpec};
@@ -237,83 +237,98 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
 }
 
 async fn delegated_admins(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_delegated_administrators()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        for a in page.delegated_administrators() {
-            items.push(json!({
-                "Id": a.id(), "Arn": a.arn(), "Email": a.email(), "Name": a.name(),
-                "Status": a.status().map(|s| s.as_str()), "JoinedMethod": a.joined_method().map(|s| s.as_str()),
-                "JoinedTimestamp": a.joined_timestamp().map(rfc3339), "DelegationEnabledDate": a.delegation_enabled_date().map(rfc3339),
-            }));
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"DelegatedAdministrators": items}), n))
+    let items_of = |page: &aws_sdk_organizations::operation::list_delegated_administrators::ListDelegatedAdministratorsOutput| -> Vec<Value> {
+        page.delegated_administrators()
+            .iter()
+            .map(delegated_admin_json)
+            .collect()
+    };
+    paginate(
+        client
+            .list_delegated_administrators()
+            .into_paginator()
+            .send(),
+        "DelegatedAdministrators",
+        items_of,
+    )
+    .await
 }
 
 async fn delegated_services(
     client: &aws_sdk_organizations::Client,
     account_id: &str,
 ) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_delegated_services_for_account()
-        .account_id(account_id)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        for s in page.delegated_services() {
-            items.push(json!({"ServicePrincipal": s.service_principal(), "DelegationEnabledDate": s.delegation_enabled_date().map(rfc3339)}));
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"DelegatedServices": items}), n))
+    let items_of = |page: &aws_sdk_organizations::operation::list_delegated_services_for_account::ListDelegatedServicesForAccountOutput| -> Vec<Value> {
+        page.delegated_services()
+            .iter()
+            .map(delegated_service_json)
+            .collect()
+    };
+    paginate(
+        client
+            .list_delegated_services_for_account()
+            .account_id(account_id)
+            .into_paginator()
+            .send(),
+        "DelegatedServices",
+        items_of,
+    )
+    .await
 }
 
 async fn service_access(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_aws_service_access_for_organization()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        for s in page.enabled_service_principals() {
-            items.push(json!({"ServicePrincipal": s.service_principal(), "DateEnabled": s.date_enabled().map(rfc3339)}));
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"EnabledServicePrincipals": items}), n))
+    let items_of = |page: &aws_sdk_organizations::operation::list_aws_service_access_for_organization::ListAwsServiceAccessForOrganizationOutput| -> Vec<Value> {
+        page.enabled_service_principals()
+            .iter()
+            .map(service_principal_json)
+            .collect()
+    };
+    paginate(
+        client
+            .list_aws_service_access_for_organization()
+            .into_paginator()
+            .send(),
+        "EnabledServicePrincipals",
+        items_of,
+    )
+    .await
 }
 
 async fn list_policies(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let filter = aws_sdk_organizations::types::PolicyType::ServiceControlPolicy;
-    let mut pages = client
-        .list_policies()
-        .filter(filter)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        items.extend(page.policies().iter().map(policy_summary));
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Policies": items}), n))
+    paginate(
+        client
+            .list_policies()
+            .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+            .into_paginator()
+            .send(),
+        "Policies",
+        |page| page.policies().iter().map(policy_summary).collect(),
+    )
+    .await
+}
+
+use aws_sdk_organizations::types::{
+    DelegatedAdministrator, DelegatedService, EnabledServicePrincipal, PolicyTargetSummary,
+};
+
+fn delegated_admin_json(a: &DelegatedAdministrator) -> Value {
+    json!({
+        "Id": a.id(), "Arn": a.arn(), "Email": a.email(), "Name": a.name(),
+        "Status": a.status().map(|s| s.as_str()), "JoinedMethod": a.joined_method().map(|s| s.as_str()),
+        "JoinedTimestamp": a.joined_timestamp().map(rfc3339), "DelegationEnabledDate": a.delegation_enabled_date().map(rfc3339),
+    })
+}
+
+fn delegated_service_json(s: &DelegatedService) -> Value {
+    json!({"ServicePrincipal": s.service_principal(), "DelegationEnabledDate": s.delegation_enabled_date().map(rfc3339)})
+}
+
+fn service_principal_json(s: &EnabledServicePrincipal) -> Value {
+    json!({"ServicePrincipal": s.service_principal(), "DateEnabled": s.date_enabled().map(rfc3339)})
+}
+
+fn target_json(t: &PolicyTargetSummary) -> Value {
+    json!({"TargetId": t.target_id(), "Arn": t.arn(), "Name": t.name(), "Type": t.r#type().map(|t| t.as_str())})
 }
 
 fn policy_summary(p: &aws_sdk_organizations::types::PolicySummary) -> Value {
@@ -337,20 +352,15 @@ async fn list_targets(
     client: &aws_sdk_organizations::Client,
     id: &str,
 ) -> Result<Answer, CallError> {
-    let mut answer = Answer::paginated();
-    let mut items = Vec::new();
-    let mut pages = client
-        .list_targets_for_policy()
-        .policy_id(id)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
-        for t in page.targets() {
-            items.push(json!({"TargetId": t.target_id(), "Arn": t.arn(), "Name": t.name(), "Type": t.r#type().map(|t| t.as_str())}));
-        }
-    }
-    let n = items.len();
-    Ok(answer.finish(json!({"Targets": items}), n))
+    let items_of = |page: &aws_sdk_organizations::operation::list_targets_for_policy::ListTargetsForPolicyOutput| -> Vec<Value> { page.targets().iter().map(target_json).collect() };
+    paginate(
+        client
+            .list_targets_for_policy()
+            .policy_id(id)
+            .into_paginator()
+            .send(),
+        "Targets",
+        items_of,
+    )
+    .await
 }
