@@ -303,6 +303,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            reachable: None,
         }
     }
 

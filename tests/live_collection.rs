@@ -362,8 +362,11 @@ fn check_expected_verdicts(
         wrong.join("\n")
     );
     let inventory = item("org.inventory", "management", None).unwrap().message;
+    let staging = emu.account("staging");
     assert!(
-        inventory.contains(&emu.account("sandbox")) && !inventory.contains(&emu.account("closed")),
+        inventory.contains(&emu.account("sandbox"))
+            && inventory.contains(&format!("account {staging}"))
+            && !inventory.contains(&emu.account("closed")),
         "{inventory}"
     );
     let lock = item("logarchive.immutable", "log-archive", None)

@@ -159,6 +159,11 @@ pub async fn collect(
         .filter(|(_, reached)| !**reached)
         .map(|(a, _)| a.id.clone())
         .collect();
+    let in_scope_count = in_scope.len();
+    let mut org = org;
+    for account in org.accounts.iter_mut().filter(|a| a.is_active()) {
+        account.reachable = Some(!unreachable.contains(&account.id));
+    }
 
     let run = RunInfo {
         schema_version: SCHEMA_VERSION,
@@ -178,7 +183,7 @@ pub async fn collect(
     write_json(&staging.join("run.json"), &run)?;
     finalize(&staging, &request.out)?;
     Ok(CollectSummary {
-        accounts_collected: in_scope.len() - unreachable.len(),
+        accounts_collected: in_scope_count - unreachable.len(),
         accounts_unreachable: unreachable,
         org,
         regions,

@@ -91,6 +91,7 @@ pub async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org, Disco
             joined_at: a["JoinedTimestamp"].as_str().unwrap_or_default().into(),
             tags,
             id,
+            reachable: None,
         };
         account.role = config.role_for(&account, &management_account_id);
         accounts.push(account);

@@ -122,6 +122,10 @@ pub struct Account {
     /// Account tags (untrusted text: escaped wherever shown).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Whether collection reached the account (its audit role could be assumed):
+    /// written by `collect` for active accounts, absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<bool>,
 }
 
 impl Account {
