@@ -524,3 +524,9 @@ fn csv_exports_have_a_row_per_result_and_per_account() {
         "untrusted names survive CSV quoting intact"
     );
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    let r = run(auditpack().args(["controls", "lint", "--config", "auditpack.example.toml"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
