@@ -45,6 +45,7 @@ pub fn evaluate(
         org,
         run,
         globals,
+        bound: Default::default(),
     };
     let mut results: Vec<ControlResult> = controls
         .iter()
@@ -94,6 +95,17 @@ struct Evaluator<'a> {
     org: &'a Org,
     run: &'a RunInfo,
     globals: Globals,
+    /// Evidence already bound, by path (or folder and operation for `qualifier = "*"`):
+    /// many scope items and controls read the same documents, and converting them
+    /// to CEL (or listing a folder) once per run instead of once per item keeps
+    /// evaluation linear in the evidence, not in items × evidence.
+    bound: std::cell::RefCell<HashMap<String, std::rc::Rc<Bound>>>,
+}
+
+/// One evidence binding's value, or why it is unavailable, with the files it cites.
+struct Bound {
+    value: Result<Value, String>,
+    evidence: Vec<EvidenceRef>,
 }
 
 /// The names bound for one scope item: values, or why they are unavailable.
@@ -195,7 +207,8 @@ impl Evaluator<'_> {
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
         }
-        self.compute_defines(control, &mut bindings);
+        let mut ctx = context_for(&bindings.values);
+        self.compute_defines(control, &mut bindings, &mut ctx);
 
         let place = match &region {
             Some(r) => format!("{}/{}", account.id, r),
@@ -204,7 +217,7 @@ impl Evaluator<'_> {
         let assertions: Vec<AssertionResult> = control
             .assertions
             .iter()
-            .map(|a| check_assertion(a, &bindings, &place))
+            .map(|a| check_assertion(a, &bindings, &ctx, &place))
             .collect();
         let status = Status::all_of(assertions.iter().map(|a| a.status));
         ItemResult {
@@ -259,37 +272,56 @@ impl Evaluator<'_> {
             operation: binding.operation.operation.to_string(),
             qualifier: None,
         };
-        let bound = match binding.qualifier {
-            QualifierRef::None => self.bind_single(&key, out),
-            QualifierRef::All => self.bind_all(&key, out),
-        };
-        match bound {
-            Ok(value) => out.values.push((binding.name.clone(), value)),
+        let bound = self.bound_evidence(&key, &binding.qualifier);
+        out.evidence.extend(bound.evidence.iter().cloned());
+        match &bound.value {
+            Ok(value) => out.values.push((binding.name.clone(), value.clone())),
             Err(reason) => {
-                out.unavailable.insert(binding.name.clone(), reason);
+                out.unavailable.insert(binding.name.clone(), reason.clone());
             }
         }
     }
 
-    fn bind_single(&self, key: &EvidenceKey, out: &mut Bindings) -> Result<Value, String> {
-        let Some(doc) = self.store.get(key) else {
-            return Err(format!(
-                "evidence {} was not collected",
-                key.relative_path()
-            ));
+    /// The binding for `key`, loaded once per run.
+    fn bound_evidence(&self, key: &EvidenceKey, qualifier: &QualifierRef) -> std::rc::Rc<Bound> {
+        let cache_key = match qualifier {
+            QualifierRef::None => key.relative_path(),
+            QualifierRef::All => format!("{}/{}.*", key.service_dir(), key.operation),
         };
-        record(&doc, out);
-        usable_data(&doc)
+        if let Some(hit) = self.bound.borrow().get(&cache_key) {
+            return hit.clone();
+        }
+        let loaded = std::rc::Rc::new(match qualifier {
+            QualifierRef::None => self.load_single(key),
+            QualifierRef::All => self.load_all(key),
+        });
+        self.bound.borrow_mut().insert(cache_key, loaded.clone());
+        loaded
+    }
+
+    fn load_single(&self, key: &EvidenceKey) -> Bound {
+        let Some(doc) = self.store.get(key) else {
+            let reason = format!("evidence {} was not collected", key.relative_path());
+            return Bound {
+                value: Err(reason),
+                evidence: Vec::new(),
+            };
+        };
+        Bound {
+            value: usable_data(&doc),
+            evidence: vec![evidence_ref(&doc)],
+        }
     }
 
     /// Binds every qualified document as a map qualifier → data. If any of them
     /// is unusable the whole map is, so an iteration over it cannot skip a
     /// resource whose evidence failed.
-    fn bind_all(&self, key: &EvidenceKey, out: &mut Bindings) -> Result<Value, String> {
+    fn load_all(&self, key: &EvidenceKey) -> Bound {
         let mut map = serde_json::Map::new();
         let mut problems = Vec::new();
+        let mut evidence = Vec::new();
         for doc in self.store.list_qualified(key) {
-            record(&doc, out);
+            evidence.push(evidence_ref(&doc));
             let qualifier = doc
                 .envelope
                 .as_ref()
@@ -305,14 +337,23 @@ impl Evaluator<'_> {
                 }
             }
         }
-        if problems.is_empty() {
+        let value = if problems.is_empty() {
             Ok(json_to_cel(&Json::Object(map)))
         } else {
             Err(problems.join("; "))
-        }
+        };
+        Bound { value, evidence }
     }
 
-    fn compute_defines(&self, control: &Control, bindings: &mut Bindings) {
+    /// Evaluates the defines in order, adding each to `ctx` (one context per scope
+    /// item: `cel` deep-converts every variable it is given, so rebuilding the
+    /// context per expression made evaluation quadratic in the organization size).
+    fn compute_defines(
+        &self,
+        control: &Control,
+        bindings: &mut Bindings,
+        ctx: &mut Context<'static, 'static>,
+    ) {
         for define in &control.defines {
             let missing = bindings.missing_reasons(define.expr.free_variables());
             if !missing.is_empty() {
@@ -321,9 +362,8 @@ impl Evaluator<'_> {
                     .insert(define.name.clone(), missing.join("; "));
                 continue;
             }
-            let ctx = context_for(&bindings.values);
-            match define.expr.eval(&ctx) {
-                Ok(value) => bindings.values.push((define.name.clone(), value)),
+            match define.expr.eval(ctx) {
+                Ok(value) => ctx.add_variable_from_value(define.name.clone(), value),
                 Err(e) => {
                     bindings.unavailable.insert(
                         define.name.clone(),
@@ -335,11 +375,11 @@ impl Evaluator<'_> {
     }
 }
 
-fn record(doc: &EvidenceDoc, out: &mut Bindings) {
-    out.evidence.insert(EvidenceRef {
+fn evidence_ref(doc: &EvidenceDoc) -> EvidenceRef {
+    EvidenceRef {
         path: doc.path.clone(),
         sha256: doc.sha256.clone(),
-    });
+    }
 }
 
 fn usable_json(doc: &EvidenceDoc) -> Option<&Json> {
@@ -376,14 +416,19 @@ struct Findings {
     checked: usize,
 }
 
-fn check_assertion(assertion: &Assertion, bindings: &Bindings, place: &str) -> AssertionResult {
+fn check_assertion(
+    assertion: &Assertion,
+    bindings: &Bindings,
+    ctx: &Context,
+    place: &str,
+) -> AssertionResult {
     let names: BTreeSet<String> = assertion
         .expressions()
         .flat_map(|e| e.free_variables().iter().cloned())
         .collect();
     let missing = bindings.missing_reasons(&names);
     let findings = if missing.is_empty() {
-        run_assertion(assertion, &context_for(&bindings.values), place)
+        run_assertion(assertion, ctx, place)
     } else {
         Findings {
             gaps: missing,
