@@ -12,6 +12,25 @@ if [ ! -x .venv/bin/moto_server ]; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.1.22'
 fi
+# jsonschema validates the SARIF output against the SARIF 2.1.0 schema (moto
+# brings it today; installed explicitly so the test never depends on that).
+if ! .venv/bin/python -c 'import jsonschema' 2>/dev/null; then
+  .venv/bin/pip install --quiet --disable-pip-version-check 'jsonschema>=4.18'
+fi
+
+# The report's browser check: Debian's Chromium (never a downloaded browser)
+# driven by playwright-core, pinned in tests/browser/package-lock.json.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (apt)"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "== npm ci in tests/browser"
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -24,3 +43,18 @@ mkdir -p target
 cargo test --no-fail-fast 2>&1 | tee target/test-output.txt
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
 echo "all test binaries passed: ${passed} tests"
+
+# The report in a real browser: the samples' report (out folder and unzipped
+# bundle), the emulator run's (kept by tests/live_collection.rs) and the one
+# with hostile names (kept by tests/report_snapshot.rs). Screenshots and PDFs
+# go to target/test-artifacts/browser/.
+echo "== report in headless Chromium"
+artifacts=target/test-artifacts
+rm -rf "$artifacts/samples"
+cargo run --quiet -- report --evidence evidence-samples --out "$artifacts/samples/out" > /dev/null
+python3 -m zipfile -e "$artifacts"/samples/out/*.zip "$artifacts/samples/unzipped"
+node tests/browser/check.mjs "$artifacts/browser" \
+  samples="$artifacts/samples/out/report.html" \
+  samples-bundle="$(echo "$artifacts"/samples/unzipped/*/data/report.html)" \
+  emulator="$artifacts/emulator/out/report.html" \
+  injection="$artifacts/injection/out/report.html"

@@ -13,6 +13,7 @@
 
 pub mod collection;
 pub mod config;
+pub mod custody;
 pub mod discovery;
 pub mod evaluation;
 pub mod evidence;

@@ -10,9 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use auditpack::collection::operations;
 use auditpack::collection::runner::{CollectRequest, CollectSummary};
 use auditpack::collection::session::{AssumeSettings, ClientSettings};
+use auditpack::custody::signature::{Signing, Trust};
 use auditpack::exit_code::Outcome;
-use auditpack::pipeline::{load_controls_and_config, run_report, ReportRequest};
-use auditpack::verify::{verify_path, Verification};
+use auditpack::pipeline::{load_controls_and_config, run_report_signed, ReportRequest};
 
 /// SOC 2 evidence for a whole AWS Organization, packaged for auditors.
 #[derive(Parser)]
@@ -40,24 +40,31 @@ enum Command {
     Collect(CollectArgs),
     /// Collect, then report: the quarterly command. Writes OUT/evidence, results, report and bundle.
     #[command(
-        after_help = "Example:\n  auditpack run --regions us-east-1,eu-west-1 --period 2026-Q4 --out audit-2026-Q4"
+        after_help = "Examples:\n  auditpack run --regions us-east-1,eu-west-1 --period 2026-Q4 --out audit-2026-Q4\n  \
+        auditpack run --regions us-east-1 --out audit --waivers waivers.toml --gate --fail-on high"
     )]
-    Run(CollectArgs),
+    Run(RunArgs),
     /// Evaluate controls over an evidence folder; write results.json, report.html and the bundle zip.
     #[command(
         after_help = "Example:\n  auditpack report --evidence evidence-samples --out out\n  \
         auditpack report --evidence ev/ --out out/ --controls my-controls/ --config auditpack.toml"
     )]
     Report(ReportArgs),
-    /// Check every hash of a bundle (zip or unzipped folder); names each changed, missing or extra file.
+    /// Verify a bundle (zip or unzipped folder): hashes, signature, coverage, age; optionally re-evaluate it.
     #[command(
-        after_help = "Example:\n  auditpack verify out/auditpack-o-a1b2c3d4e5-2026-Q4.zip\n  \
-        auditpack verify unzipped/auditpack-o-a1b2c3d4e5-2026-Q4/"
+        after_help = "Examples:\n  auditpack verify out/auditpack-o-a1b2c3d4e5-2026-Q4.zip\n  \
+        auditpack verify --allowed-signers team_signers --max-age 30 --reevaluate bundle.zip\n  \
+        auditpack verify --pubkey kms-public-key.pem unzipped/auditpack-o-a1b2c3d4e5-2026-Q4/\n\n\
+        Exit codes: 0 verified, 1 a check failed (names the file), 2 not a bundle or unreadable trust file."
     )]
-    Verify {
-        /// The bundle zip, or the folder of an unzipped bag.
-        bundle: PathBuf,
-    },
+    Verify(VerifyArgs),
+    /// Compare two verified bundles: accounts, verdicts, parameters and control definitions that changed.
+    #[command(
+        after_help = "Examples:\n  auditpack diff audit-2026-Q3/bundle.zip audit-2026-Q4/bundle.zip\n  \
+        auditpack diff old.zip new.zip --format html > changes.html\n\n\
+        Exit codes: 0 compared (whether or not anything changed), 1 a bundle does not verify, 2 bad input."
+    )]
+    Diff(DiffArgs),
     /// Fail a pipeline when a control fails or is not assessed: exit 0 pass, 1 fail, 2 bad input or tampered bundle.
     #[command(
         after_help = "Examples:\n  auditpack gate out/results.json\n  auditpack gate out/auditpack-o-a1b2c3d4e5-2026-Q4.zip --fail-on high --format json"
@@ -122,7 +129,7 @@ struct CollectArgs {
     /// Seconds one call may take, retries included.
     #[arg(long, default_value_t = 60)]
     call_timeout: u64,
-    /// Attempts per call (adaptive retry for throttling).
+    /// Attempts per call (standard retry with jittered backoff for throttling).
     #[arg(long, default_value_t = 8)]
     max_attempts: u32,
     /// Path-style S3 addressing (S3-compatible endpoints and emulators).
@@ -136,6 +143,81 @@ struct CollectArgs {
 }
 
 #[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    collect: CollectArgs,
+    /// After the report, gate on the results: exit 1 when a control fails or is not assessed.
+    #[arg(long)]
+    gate: bool,
+    /// With --gate: lowest severity that fails the gate.
+    #[arg(long, value_enum, default_value = "low", requires = "gate")]
+    fail_on: auditpack::evaluation::Severity,
+    #[command(flatten)]
+    signing: SigningArgs,
+}
+
+/// Signing the bundle (see docs/chain-of-custody.md).
+#[derive(Args)]
+struct SigningArgs {
+    /// Sign the bundle with this OpenSSH private key (ed25519 or ecdsa P-256); an encrypted
+    /// key's passphrase is read from AUDITPACK_SIGN_KEY_PASSPHRASE.
+    #[arg(long, value_name = "PATH")]
+    sign_key: Option<PathBuf>,
+    /// The signer's name in the bundle's allowed_signers file; default: the key's comment.
+    #[arg(long, requires = "sign_key")]
+    signer_identity: Option<String>,
+    /// Sign the bundle with this asymmetric AWS KMS key (ECC_NIST_P256), id or ARN; credentials
+    /// from the SDK's default chain (with `run`, its --profile).
+    #[arg(long, value_name = "KEY")]
+    kms_key_id: Option<String>,
+}
+
+/// Keys the auditor trusts.
+#[derive(Args)]
+struct TrustArgs {
+    /// OpenSSH allowed_signers file: the bundle must be signed by a key it lists.
+    #[arg(long, value_name = "FILE")]
+    allowed_signers: Option<PathBuf>,
+    /// A trusted public key (OpenSSH .pub, or a KMS key's PEM); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pubkey: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The bundle zip, or the folder of an unzipped bag.
+    bundle: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Fail when the evidence was collected more than DAYS days ago.
+    #[arg(long, value_name = "DAYS")]
+    max_age: Option<u64>,
+    /// Re-run the bundle's controls over its evidence; fail if any result differs from its results.json.
+    #[arg(long)]
+    reevaluate: bool,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The older bundle (zip or unzipped bag).
+    old: PathBuf,
+    /// The newer bundle.
+    new: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: DiffFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Args)]
 struct ReportArgs {
     /// Evidence folder (from `auditpack collect`, or evidence-samples/).
     #[arg(long)]
@@ -145,6 +227,8 @@ struct ReportArgs {
     out: PathBuf,
     #[command(flatten)]
     controls: ControlsArgs,
+    #[command(flatten)]
+    signing: SigningArgs,
 }
 
 #[derive(Args)]
@@ -155,6 +239,9 @@ struct ControlsArgs {
     /// Settings file (parameter overrides, disabled controls); default ./auditpack.toml when present.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Exceptions register (accepted failures with approver and expiry); default ./waivers.toml when present.
+    #[arg(long)]
+    waivers: Option<PathBuf>,
 }
 
 impl ControlsArgs {
@@ -162,6 +249,12 @@ impl ControlsArgs {
         self.config
             .clone()
             .or_else(|| Some(PathBuf::from("auditpack.toml")).filter(|p| p.is_file()))
+    }
+
+    fn waivers_path(&self) -> Option<PathBuf> {
+        self.waivers
+            .clone()
+            .or_else(|| Some(PathBuf::from("waivers.toml")).filter(|p| p.is_file()))
     }
 }
 
@@ -188,12 +281,13 @@ fn main() -> ExitCode {
             .unwrap_or_else(|o| o),
         Command::Run(args) => run(args),
         Command::Report(args) => report(args),
-        Command::Verify { bundle } => verify(&bundle),
+        Command::Verify(args) => verify(&args),
+        Command::Diff(args) => diff(&args),
         Command::Gate {
             results,
             fail_on,
             format,
-        } => gate(&results, fail_on, format),
+        } => gate_path(&results, fail_on, format),
         Command::IamPolicy => {
             let policy = auditpack::collection::iam_policy::audit_role_policy();
             println!(
@@ -218,10 +312,19 @@ fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
+        .with_ansi(colours_on_stderr())
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+/// Colours only for a person at a terminal: never in CI logs, never with
+/// NO_COLOR set (https://no-color.org: any non-empty value).
+fn colours_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stderr().is_terminal()
 }
 
 /// Collects into `args.out`; returns the evidence folder.
@@ -323,8 +426,9 @@ fn current_quarter() -> String {
     format!("{}-Q{}", today.year(), (today.month() - 1) / 3 + 1)
 }
 
-fn run(args: CollectArgs) -> Outcome {
-    let mut collect_args = args;
+fn run(args: RunArgs) -> Outcome {
+    let (gate_after, fail_on) = (args.gate, args.fail_on);
+    let mut collect_args = args.collect;
     let out = collect_args.out.clone();
     collect_args.out = out.join("evidence");
     if out.exists()
@@ -338,37 +442,88 @@ fn run(args: CollectArgs) -> Outcome {
         );
         return Outcome::InputError;
     }
+    // Signing keys are checked before collection, not after it.
+    let signing = match signing(&args.signing, collect_args.profile.as_deref()) {
+        Ok(signing) => signing,
+        Err(outcome) => return outcome,
+    };
     let evidence = match collect(&collect_args) {
         Ok(evidence) => evidence,
         Err(outcome) => return outcome,
     };
-    report(ReportArgs {
-        evidence,
-        out,
-        controls: collect_args.controls,
+    let results_path = out.join("results.json");
+    let reported = report_signed(
+        ReportArgs {
+            evidence,
+            out,
+            controls: collect_args.controls,
+            signing: args.signing,
+        },
+        signing.as_ref(),
+    );
+    if reported != Outcome::Success || !gate_after {
+        return reported;
+    }
+    gate_path(&results_path, fail_on, GateFormat::Text)
+}
+
+/// Loads the signing keys asked for (exit 2 when one is unusable).
+fn signing(args: &SigningArgs, aws_profile: Option<&str>) -> Result<Option<Signing>, Outcome> {
+    Signing::from_options(
+        args.sign_key.as_deref(),
+        args.signer_identity.as_deref(),
+        args.kms_key_id.as_deref(),
+        aws_profile,
+    )
+    .map_err(|e| {
+        eprintln!("auditpack: error: {e}");
+        Outcome::InputError
     })
 }
 
 fn report(args: ReportArgs) -> Outcome {
+    match signing(&args.signing, None) {
+        Ok(signing) => report_signed(args, signing.as_ref()),
+        Err(outcome) => outcome,
+    }
+}
+
+fn report_signed(args: ReportArgs, signing: Option<&Signing>) -> Outcome {
     let request = ReportRequest {
         evidence: args.evidence,
         out: args.out,
         config: args.controls.config_path(),
+        waivers: args.controls.waivers_path(),
         controls: args.controls.controls,
     };
-    match run_report(&request) {
+    let signer = signing.map(|s| s as &dyn auditpack::outputs::bagit::TagManifestSigner);
+    match run_report_signed(&request, signer) {
         Ok(done) => {
             let s = &done.results.summary;
             println!(
-                "auditpack: {} controls for organization {} (period {}): {} PASS, {} FAIL, {} NOT ASSESSED, {} DISABLED",
+                "auditpack: {} controls for organization {} (period {}): {} PASS, {} FAIL, {} NOT ASSESSED, {} WAIVED, {} DISABLED",
                 done.results.controls.len(),
                 done.results.organization_id,
                 done.results.period,
                 s.controls.pass,
                 s.controls.fail,
                 s.controls.not_assessed,
+                s.controls.waived,
                 s.controls.disabled
             );
+            for w in &done.results.waivers {
+                let why = match w.state {
+                    auditpack::evaluation::WaiverState::Active => continue,
+                    auditpack::evaluation::WaiverState::Expired => "expired: it waives nothing",
+                    auditpack::evaluation::WaiverState::Stale => {
+                        "stale: it matches no failing or unassessed item"
+                    }
+                };
+                eprintln!(
+                    "auditpack: warning: waiver {} for {} (expires {}) is {why}",
+                    w.source, w.control, w.expires
+                );
+            }
             for path in [&done.results_path, &done.report_path, &done.bundle_path] {
                 println!("wrote {}", path.display());
             }
@@ -382,7 +537,7 @@ fn report(args: ReportArgs) -> Outcome {
     }
 }
 
-fn gate(path: &Path, fail_on: auditpack::evaluation::Severity, format: GateFormat) -> Outcome {
+fn gate_path(path: &Path, fail_on: auditpack::evaluation::Severity, format: GateFormat) -> Outcome {
     let results = match auditpack::gate::load_results(path) {
         Ok(results) => results,
         Err(e) => {
@@ -391,12 +546,13 @@ fn gate(path: &Path, fail_on: auditpack::evaluation::Severity, format: GateForma
         }
     };
     let decision = auditpack::gate::decide(&results, fail_on);
+    append_step_summary(&results, &decision);
     match format {
         GateFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&decision).expect("decision serialises")
         ),
-        GateFormat::Text => println!("{}", decision.summary),
+        GateFormat::Text => print!("{}", auditpack::gate::text_report(&results, &decision)),
     }
     if decision.passed {
         Outcome::Success
@@ -405,11 +561,58 @@ fn gate(path: &Path, fail_on: auditpack::evaluation::Severity, format: GateForma
     }
 }
 
-fn verify(bundle: &Path) -> Outcome {
-    match verify_path(bundle) {
-        Ok(v) => {
-            print_verification(bundle, &v);
-            Outcome::for_verification(&v)
+/// On GitHub Actions, adds the Markdown summary to the job's summary page. A
+/// failure to write it is a warning: the gate's verdict must not depend on it.
+fn append_step_summary(
+    results: &auditpack::evaluation::Results,
+    decision: &auditpack::gate::GateDecision,
+) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let markdown = auditpack::outputs::markdown::summary_markdown(results, decision);
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, markdown.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "auditpack: warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}",
+            Path::new(&path).display()
+        );
+    }
+}
+
+fn trust(args: &TrustArgs) -> Result<Trust, Outcome> {
+    Trust::load(args.allowed_signers.as_deref(), &args.pubkey).map_err(|e| {
+        eprintln!("auditpack: error: {e}");
+        Outcome::InputError
+    })
+}
+
+fn verify(args: &VerifyArgs) -> Outcome {
+    let trust = match trust(&args.trust) {
+        Ok(trust) => trust,
+        Err(outcome) => return outcome,
+    };
+    let options = auditpack::custody::check::VerifyOptions {
+        trust,
+        max_age_days: args.max_age,
+        now: chrono::Utc::now(),
+        reevaluate: args.reevaluate,
+    };
+    match auditpack::custody::check::verify_bundle(&args.bundle, &options) {
+        Ok(report) => {
+            print!(
+                "{}",
+                auditpack::custody::check::render_text(&args.bundle, &report)
+            );
+            if report.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::CheckFailed
+            }
         }
         Err(e) => {
             eprintln!("auditpack: error: {e}");
@@ -418,24 +621,39 @@ fn verify(bundle: &Path) -> Outcome {
     }
 }
 
-fn print_verification(bundle: &Path, v: &Verification) {
-    for problem in &v.problems {
-        println!("{problem}");
-    }
-    let files = v.contents.entries.len();
-    if v.is_intact() {
-        println!(
-            "OK: {} — {} payload files and every tag file match their SHA-256 manifests",
-            bundle.display(),
-            v.payload_files
-        );
-    } else {
-        println!(
-            "FAILED: {} — {} problem(s) in {} files",
-            bundle.display(),
-            v.problems.len(),
-            files
-        );
+fn diff(args: &DiffArgs) -> Outcome {
+    use auditpack::custody::diff::{self, DiffError};
+    let trust = match trust(&args.trust) {
+        Ok(trust) => trust,
+        Err(outcome) => return outcome,
+    };
+    let facts = diff::read_facts(&args.old, &trust)
+        .and_then(|old| Ok((old, diff::read_facts(&args.new, &trust)?)));
+    let (old, new) = match facts {
+        Ok(facts) => facts,
+        Err(e) => {
+            eprintln!("auditpack: error: {e}");
+            return match e {
+                DiffError::NotVerified { .. } => Outcome::CheckFailed,
+                _ => Outcome::InputError,
+            };
+        }
+    };
+    let changes = diff::diff(&old, &new);
+    let rendered = match args.format {
+        DiffFormat::Text => Ok(diff::render_text(&changes)),
+        DiffFormat::Json => Ok(diff::render_json(&changes)),
+        DiffFormat::Html => diff::render_html(&changes),
+    };
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
+            Outcome::Success
+        }
+        Err(e) => {
+            eprintln!("auditpack: error: {e}");
+            Outcome::ToolFailed
+        }
     }
 }
 
@@ -463,7 +681,15 @@ fn controls_list(args: &ControlsArgs) -> Outcome {
 }
 
 fn controls_lint(args: &ControlsArgs) -> Outcome {
-    match load_controls_and_config(&args.controls, args.config_path().as_deref()) {
+    let loaded = load_controls_and_config(&args.controls, args.config_path().as_deref()).and_then(
+        |(controls, config)| {
+            if let Some(path) = args.waivers_path() {
+                auditpack::pipeline::load_waivers(&path, &controls)?;
+            }
+            Ok((controls, config))
+        },
+    );
+    match loaded {
         Ok((controls, _)) => {
             let assertions: usize = controls.iter().map(|c| c.assertions.len()).sum();
             println!(

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::discovery::Org;
-use crate::evaluation::{evaluate, load_controls, Control, LintError, Results};
+use crate::evaluation::{
+    apply_waivers, evaluate, load_controls, Control, LintError, Results, Waivers,
+};
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
-use crate::outputs::report_html::{render_report, ReportError};
+use crate::outputs::report_html::{render_report, Links, ReportError};
 use crate::outputs::results_json::render_results;
 use crate::outputs::{index_evidence, ReportInput};
 
@@ -26,6 +28,8 @@ pub struct ReportRequest {
     pub controls: PathBuf,
     /// `auditpack.toml`, if any.
     pub config: Option<PathBuf>,
+    /// The exceptions register (`waivers.toml`), if any.
+    pub waivers: Option<PathBuf>,
 }
 
 /// What `auditpack report` produced.
@@ -112,13 +116,73 @@ pub fn load_controls_and_config(
     Ok((controls, config))
 }
 
-/// Runs evaluation and writes every output.
-pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineError> {
+/// Loads the exceptions register, checked against the controls.
+pub fn load_waivers(path: &Path, controls: &[Control]) -> Result<Waivers, PipelineError> {
+    let waivers = Waivers::load(path).map_err(PipelineError::Lint)?;
+    waivers
+        .check_against(controls)
+        .map_err(PipelineError::Lint)?;
+    Ok(waivers)
+}
+
+/// What evaluation read and produced, before any output is written.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    /// The verdicts, waivers applied.
+    pub results: Results,
+    /// The controls used.
+    pub controls: Vec<Control>,
+    /// The collection run.
+    pub run: RunInfo,
+    /// The organization as discovered.
+    pub org: Org,
+}
+
+/// Evaluates the request's controls, config and waivers over its evidence
+/// folder. Pure apart from reading files: the same inputs give the same
+/// [`Results`], which is what re-evaluating a bundle relies on.
+pub fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineError> {
     let store = EvidenceStore::open(&request.evidence)?;
     let run: RunInfo = store.run_info()?;
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;
     let (controls, config) =
         load_controls_and_config(&request.controls, request.config.as_deref())?;
+    let waivers = match &request.waivers {
+        Some(path) => Some(load_waivers(path, &controls)?),
+        None => None,
+    };
+    let mut results = evaluate(&controls, &config, &store, &org, &run);
+    if let Some(waivers) = &waivers {
+        apply_waivers(&mut results, waivers);
+    }
+    Ok(Evaluated {
+        results,
+        controls,
+        run,
+        org,
+    })
+}
+
+/// Runs evaluation and writes every output.
+pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineError> {
+    run_report_signed(request, None)
+}
+
+/// [`run_report`], signing the bundle's tag manifest with `signer` when given
+/// (see `crate::custody`).
+pub fn run_report_signed(
+    request: &ReportRequest,
+    signer: Option<&dyn crate::outputs::bagit::TagManifestSigner>,
+) -> Result<ReportOutcome, PipelineError> {
+    // Phase times at debug level (`RUST_LOG=auditpack=debug`), read by bench/report-scale.sh.
+    let started = std::time::Instant::now();
+    let Evaluated {
+        results,
+        controls,
+        run,
+        org,
+    } = evaluate_inputs(request)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "evaluated");
     let timestamp = zip_time(&run.finished_at).ok_or_else(|| PipelineError::Input {
         path: request.evidence.join("run.json"),
         message: format!(
@@ -127,20 +191,34 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
         ),
     })?;
 
-    let results = evaluate(&controls, &config, &store, &org, &run);
+    let phase = std::time::Instant::now();
     let evidence = index_evidence(&request.evidence).map_err(|source| PipelineError::Input {
         path: request.evidence.clone(),
         message: source.to_string(),
     })?;
+    tracing::debug!(ms = phase.elapsed().as_millis() as u64, "indexed evidence");
+    let phase = std::time::Instant::now();
     let name = bag_name(&org.organization.id, &run.period);
     let results_bytes = render_results(&results);
-    let report = render_report(&ReportInput {
+    let input = ReportInput {
         results: &results,
         org: &org,
         run: &run,
         evidence: &evidence,
         bundle_name: &name,
-    })?;
+    };
+    // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
+    // copy links to the evidence and controls folders this run read.
+    let report = render_report(&input, &Links::bundle())?;
+    let report_beside = render_report(
+        &input,
+        &Links::beside(&request.out, &request.evidence, &request.controls),
+    )?;
+    tracing::debug!(
+        ms = phase.elapsed().as_millis() as u64,
+        bytes = report.len(),
+        "rendered report.html (bundle and out-folder copies)"
+    );
 
     let mut bag = Bag::default();
     for entry in &evidence {
@@ -165,21 +243,37 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
     if let Some(config) = &request.config {
         bag.add("auditpack.toml", Content::File(config.clone()));
     }
+    if let Some(waivers) = &request.waivers {
+        bag.add("waivers.toml", Content::File(waivers.clone()));
+    }
     let results_csv = crate::outputs::csv_export::results_csv(&results);
     let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
     bag.add("results.json", Content::Bytes(results_bytes.clone()));
     bag.add("results.csv", Content::Bytes(results_csv.clone()));
     bag.add("inventory.csv", Content::Bytes(inventory_csv.clone()));
-    bag.add("report.html", Content::Bytes(report.clone().into_bytes()));
+    bag.add("report.html", Content::Bytes(report.into_bytes()));
+    let ci_outputs = ci_outputs(&results);
+    let coverage =
+        crate::custody::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
+    bag.add(
+        "coverage.json",
+        Content::Bytes(crate::custody::coverage::coverage_json(&coverage)),
+    );
+    for (name, bytes) in &ci_outputs {
+        bag.add(name, Content::Bytes(bytes.clone()));
+    }
 
     std::fs::create_dir_all(&request.out).map_err(|source| PipelineError::Output {
         path: request.out.clone(),
         source,
     })?;
     let results_path = write_output(&request.out, "results.json", &results_bytes)?;
-    let report_path = write_output(&request.out, "report.html", report.as_bytes())?;
+    let report_path = write_output(&request.out, "report.html", report_beside.as_bytes())?;
     write_output(&request.out, "results.csv", &results_csv)?;
     write_output(&request.out, "inventory.csv", &inventory_csv)?;
+    for (name, bytes) in &ci_outputs {
+        write_output(&request.out, name, bytes)?;
+    }
     let info = BagInfo {
         name: name.clone(),
         organization_id: org.organization.id.clone(),
@@ -188,7 +282,9 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
         collection_window: format!("{}/{}", run.started_at, run.finished_at),
     };
     let bundle_path = request.out.join(format!("{name}.zip"));
-    write_bundle(&bag, &info, timestamp, &bundle_path)?;
+    let phase = std::time::Instant::now();
+    write_bundle(&bag, &info, timestamp, &bundle_path, signer)?;
+    tracing::debug!(ms = phase.elapsed().as_millis() as u64, "wrote the bundle");
     let bundle_sha256 = file_sha256(&bundle_path).map_err(|source| PipelineError::Output {
         path: bundle_path.clone(),
         source,
@@ -200,6 +296,20 @@ pub fn run_report(request: &ReportRequest) -> Result<ReportOutcome, PipelineErro
         bundle_path,
         bundle_sha256,
     })
+}
+
+/// The files CI systems read: JUnit XML, SARIF and the Markdown summary (as
+/// decided by the default gate, every severity failing).
+fn ci_outputs(results: &Results) -> [(&'static str, Vec<u8>); 3] {
+    let decision = crate::gate::decide(results, crate::evaluation::Severity::Low);
+    [
+        ("junit.xml", crate::outputs::junit::junit_xml(results)),
+        ("results.sarif", crate::outputs::sarif::sarif_json(results)),
+        (
+            "summary.md",
+            crate::outputs::markdown::summary_markdown(results, &decision).into_bytes(),
+        ),
+    ]
 }
 
 fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
@@ -219,6 +329,7 @@ fn write_bundle(
     info: &BagInfo,
     timestamp: zip::DateTime,
     path: &Path,
+    signer: Option<&dyn crate::outputs::bagit::TagManifestSigner>,
 ) -> Result<(), PipelineError> {
     let tmp = path.with_extension("zip.partial");
     let output = |source| PipelineError::Output {
@@ -226,7 +337,7 @@ fn write_bundle(
         source,
     };
     let file = std::fs::File::create(&tmp).map_err(output)?;
-    let file = bag.write_zip(info, timestamp, std::io::BufWriter::new(file))?;
+    let file = bag.write_zip_signed(info, timestamp, std::io::BufWriter::new(file), signer)?;
     file.into_inner()
         .map_err(|e| output(e.into_error()))?
         .sync_all()

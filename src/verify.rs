@@ -1,9 +1,16 @@
 //! `auditpack verify`: recomputes every hash of a bundle (a zip, or an unzipped
 //! bag folder) and names each changed, missing or extra file.
 //!
-//! It never extracts anything to disk: entries are hashed as they are read, and
-//! an entry whose name could escape the bag (`../`, absolute paths, backslashes)
-//! is itself a finding. A file that is not a bag gets a clear error, not a panic.
+//! Checking hashes never extracts anything to disk: entries are hashed as they
+//! are read, and an entry whose name could escape the bag (`../`, absolute
+//! paths, backslashes) is itself a finding. A file that is not a bag gets a
+//! clear error, not a panic. Only re-evaluation copies files out
+//! ([`copy_payload`]): manifest-listed files with safe names, into a folder it
+//! owns, re-checking each hash as it copies.
+//!
+//! The signature files in `signature/` (see `crate::custody`) are listed in no
+//! manifest, since they sign the tag manifest; they are expected by name, and
+//! any other unlisted file is still reported as extra.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,9 +22,20 @@ use walkdir::WalkDir;
 
 use crate::outputs::bagit::{BAGIT_TXT, MANIFEST, TAG_MANIFEST};
 
-/// Files whose bytes are kept in memory while reading (small, needed afterwards).
+/// Files whose bytes are kept in memory while reading (small, needed afterwards
+/// by signature, coverage, freshness and diff checks).
 fn keep_bytes(path: &str) -> bool {
-    !path.starts_with("data/") || path == "data/results.json"
+    !path.starts_with("data/")
+        || path.starts_with("data/controls/")
+        || matches!(
+            path,
+            "data/results.json"
+                | "data/org.json"
+                | "data/run.json"
+                | "data/coverage.json"
+                | "data/auditpack.toml"
+                | "data/waivers.toml"
+        )
 }
 
 /// One file of a bag as read.
@@ -340,7 +358,10 @@ pub fn check(contents: BagContents) -> Verification {
         }
     }
     for path in contents.entries.keys() {
-        let listed = payload.contains_key(path) || tags.contains_key(path) || path == TAG_MANIFEST;
+        let listed = payload.contains_key(path)
+            || tags.contains_key(path)
+            || path == TAG_MANIFEST
+            || crate::custody::SIGNATURE_FILES.contains(&path.as_str());
         if !listed {
             problems.push(Problem::Extra(path.clone()));
         }
@@ -350,6 +371,91 @@ pub fn check(contents: BagContents) -> Verification {
         problems,
         contents,
     }
+}
+
+/// The payload manifest's lines (path → SHA-256); malformed lines are left
+/// out (`check` reports them).
+pub fn payload_manifest(contents: &BagContents) -> BTreeMap<String, String> {
+    parse_manifest(contents, MANIFEST, &mut Vec::new())
+}
+
+/// Copies the payload files that `target` maps to a destination out of a bag
+/// (zip or folder), checking each against `manifest` while copying, so what is
+/// copied is exactly what was verified. Returns how many files were copied.
+pub fn copy_payload(
+    bag: &Path,
+    manifest: &BTreeMap<String, String>,
+    target: &dyn Fn(&str) -> Option<PathBuf>,
+) -> Result<usize, VerifyError> {
+    let mut copied = 0;
+    let mut copy_one = |rel: &str, reader: &mut dyn Read| -> Result<(), VerifyError> {
+        let Some(dest) = target(rel).filter(|_| is_safe_name(rel)) else {
+            return Ok(());
+        };
+        let Some(expected) = manifest.get(rel) else {
+            return Ok(());
+        };
+        let io = |source| VerifyError::Io {
+            path: dest.clone(),
+            source,
+        };
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let mut file = std::fs::File::create(&dest).map_err(io)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            std::io::Write::write_all(&mut file, &buf[..n]).map_err(io)?;
+        }
+        if &hex::encode(hasher.finalize()) != expected {
+            return Err(VerifyError::NotABundle {
+                path: bag.to_path_buf(),
+                reason: format!("{rel} changed while it was being read"),
+            });
+        }
+        copied += 1;
+        Ok(())
+    };
+    let io = |source| VerifyError::Io {
+        path: bag.to_path_buf(),
+        source,
+    };
+    if bag.is_dir() {
+        for rel in manifest.keys() {
+            if !is_safe_name(rel) || target(rel).is_none() {
+                continue;
+            }
+            let mut file = std::fs::File::open(bag.join(rel)).map_err(io)?;
+            copy_one(rel, &mut file)?;
+        }
+    } else {
+        let file = std::fs::File::open(bag).map_err(io)?;
+        let mut archive = zip::ZipArchive::new(file).map_err(|e| VerifyError::NotABundle {
+            path: bag.to_path_buf(),
+            reason: format!("not a readable zip ({e})"),
+        })?;
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| VerifyError::NotABundle {
+                path: bag.to_path_buf(),
+                reason: format!("entry {i} is unreadable ({e})"),
+            })?;
+            let name = entry.name().unwrap_or_default().to_string();
+            if entry.is_dir() {
+                continue;
+            }
+            if let Some((_, rest)) = name.split_once('/') {
+                let rest = rest.to_string();
+                copy_one(&rest, &mut entry)?;
+            }
+        }
+    }
+    Ok(copied)
 }
 
 /// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary marker).

@@ -1,6 +1,7 @@
 // report.html: filters by status, account and criterion, without a server.
 // Embedded into the page at render time. Without JavaScript the page shows
-// everything; this script only hides rows and sections, it never adds content.
+// everything; this script only hides rows, accounts and sections and opens
+// collapsed lists, it never adds content.
 (function () {
   "use strict";
   var body = document.body;
@@ -13,18 +14,38 @@
   var all = function (selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); };
   var hide = function (el, hidden) { el.classList.toggle("hidden", hidden); };
 
+  // Shows the accounts of `root` matching `a` (all when empty); true when one is shown.
+  function filterMembers(root, a) {
+    var any = false;
+    all("li[data-account]", root).forEach(function (li) {
+      var ok = !a || li.getAttribute("data-account") === a;
+      hide(li, !ok);
+      any = any || ok;
+    });
+    if (a && any) { all("details", root).forEach(function (d) { d.open = true; }); }
+    return any;
+  }
+
   function filterControls(s, a, t) {
     var controls = all("article.control"), shown = 0;
     controls.forEach(function (control) {
-      var rows = all("table.results tbody tr", control), visible = 0;
-      rows.forEach(function (row) {
-        var ok = (!s || row.getAttribute("data-status") === s) && (!a || row.getAttribute("data-account") === a);
+      var visible = 0, items = 0;
+      all("table.findings tbody tr", control).forEach(function (row) {
+        items++;
+        var ok = filterMembers(row, a) && (!s || row.getAttribute("data-status") === s);
         hide(row, !ok);
+        if (ok) { visible++; }
+      });
+      all("details.passed", control).forEach(function (passed) {
+        items++;
+        var ok = filterMembers(passed, a) && (!s || s === "pass");
+        hide(passed, !ok);
+        if (ok && s === "pass") { passed.open = true; }
         if (ok) { visible++; }
       });
       var criteria = (control.getAttribute("data-tsc") || "").split(" ");
       var ok = (!t || criteria.indexOf(t) >= 0) &&
-        (rows.length ? visible > 0 : !a && (!s || control.getAttribute("data-status") === s));
+        (items ? visible > 0 : !a && (!s || control.getAttribute("data-status") === s));
       hide(control, !ok);
       if (ok) { shown++; }
     });
@@ -33,10 +54,14 @@
   }
 
   function filterAccounts(a) {
-    all("#coverage tr[data-account], #population tr[data-account], #exceptions tr[data-account], #evidence tr[data-account]")
+    all("#coverage tr[data-account], #population tr[data-account], #evidence tbody[data-account]")
       .forEach(function (row) { hide(row, !!a && row.getAttribute("data-account") !== a); });
     all("table.matrix tbody").forEach(function (group) {
       hide(group, all("tr[data-account]:not(.hidden)", group).length === 0);
+    });
+    all("#exceptions table.exceptions tbody tr").forEach(function (row) {
+      var whole = all("li[data-account]", row).length === 0;
+      hide(row, !whole && !filterMembers(row, a));
     });
   }
 
@@ -52,5 +77,11 @@
   window.addEventListener("beforeprint", function () {
     all("details").forEach(function (d) { d.open = true; });
   });
-  apply();
+  // Nothing to hide on a fresh page; a browser restoring the form's state
+  // (back/forward, reload) needs the filters applied.
+  if (status.value || account.value || tsc.value) {
+    apply();
+  } else {
+    count.textContent = all("article.control").length + " controls";
+  }
 })();

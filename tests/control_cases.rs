@@ -108,6 +108,7 @@ fn label(status: Status) -> &'static str {
         Status::Fail => "FAIL",
         Status::NotAssessed => "NOT_ASSESSED",
         Status::Disabled => "DISABLED",
+        Status::Waived => "WAIVED",
     }
 }
 

@@ -55,7 +55,10 @@ fn collect_then_report_against_the_emulator() {
     let emu = Emulator::start();
     let work = tempfile::tempdir().unwrap();
     let config = write_config(work.path());
-    let evidence = work.path().join("evidence");
+    // Evidence and report are kept in target/test-artifacts/emulator/ for the
+    // browser check of scripts/test.sh (the report's links reach ../evidence/).
+    let kept = kept_artifacts("emulator");
+    let evidence = kept.join("evidence");
     let collected = run(emu
         .auditpack(SECRET)
         .args([
@@ -87,7 +90,7 @@ fn collect_then_report_against_the_emulator() {
         collected.stdout
     );
     assert!(
-        !work.path().join("evidence.partial").exists(),
+        !kept.join("evidence.partial").exists(),
         "the staging folder was renamed"
     );
 
@@ -126,7 +129,7 @@ fn collect_then_report_against_the_emulator() {
 
     assert_no_secrets(&evidence);
 
-    let out = work.path().join("out");
+    let out = kept.join("out");
     let reported = run(emu
         .auditpack(SECRET)
         .args(["report", "--evidence"])
@@ -190,6 +193,21 @@ fn collect_then_report_against_the_emulator() {
         !all.exists(),
         "an incomplete run never leaves the output folder"
     );
+}
+
+/// `target/test-artifacts/<name>/`, emptied: what a test leaves there is kept
+/// for later steps (the browser check) and for people to look at.
+fn kept_artifacts(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is inside the target folder")
+        .join("test-artifacts")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// The seed's deliberate faults, and its compliant parts, as verdicts.
@@ -508,5 +526,80 @@ fn the_generated_policy_is_sufficient_under_iam_enforcement() {
     assert!(
         succeeded > 60,
         "most calls succeed under enforcement ({succeeded})"
+    );
+}
+
+/// `run --gate` against the emulator: one command collects, reports, writes the
+/// CI outputs and fails the pipeline closed (the unreachable account is NOT
+/// ASSESSED); with every problem waived by an unexpired register, it passes.
+#[test]
+fn run_with_gate_fails_closed_then_passes_with_waivers() {
+    let emu = Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let summary = work.path().join("step-summary.md");
+    let run_gate = |out: &Path, waivers: Option<&Path>| {
+        let mut cmd = emu.auditpack(SECRET);
+        cmd.args([
+            "run",
+            "--regions",
+            "us-east-1",
+            "--period",
+            "2026-Q4",
+            "--s3-path-style",
+            "--max-attempts",
+            "2",
+            "--gate",
+            "--out",
+        ])
+        .arg(out)
+        .arg("--config")
+        .arg(&config)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+        if let Some(w) = waivers {
+            cmd.arg("--waivers").arg(w);
+        }
+        run(&mut cmd)
+    };
+
+    let first = work.path().join("first");
+    let failed = run_gate(&first, None);
+    assert_eq!(failed.code, 1, "{}\n{}", failed.stdout, failed.stderr);
+    let last = failed.stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("FAILED:") && last.contains("not assessed ("),
+        "{}",
+        failed.stdout
+    );
+    for name in ["junit.xml", "results.sarif", "summary.md", "report.html"] {
+        assert!(first.join(name).is_file(), "{name} written by run");
+    }
+    let step = std::fs::read_to_string(&summary).unwrap();
+    assert!(step.contains("## auditpack gate: FAILED"), "{step}");
+
+    // Waive every control that is not PASS, as a whole, until far ahead.
+    let results = read_json(&first.join("results.json"));
+    let register: String = results["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !["PASS", "DISABLED"].contains(&c["status"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "[[waiver]]\ncontrol = \"{}\"\nreason = \"e2e\"\napprover = \"CISO\"\n\
+                 ticket = \"RISK-9\"\nexpires = 2099-12-31\n\n",
+                c["id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let waivers = work.path().join("waivers.toml");
+    std::fs::write(&waivers, register).unwrap();
+    let second = work.path().join("second");
+    let passed = run_gate(&second, Some(&waivers));
+    assert_eq!(passed.code, 0, "{}\n{}", passed.stdout, passed.stderr);
+    assert!(
+        passed.stdout.lines().last().unwrap().starts_with("PASSED:"),
+        "{}",
+        passed.stdout
     );
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
 use super::context::{OpSet, RegionCtx};
@@ -151,7 +152,21 @@ pub async fn collect(
             &progress,
         )
     });
-    let outcomes = futures::future::try_join_all(runs).await?;
+    // A bounded number of accounts at a time: enough to keep every global permit
+    // busy (each account may use `account_concurrency`), few enough that memory
+    // (SDK clients, pending futures) stays flat however large the organization,
+    // and AssumeRole calls spread over the run instead of bursting at its start.
+    let accounts_at_once = 2 * request
+        .max_concurrency
+        .max(1)
+        .div_ceil(request.account_concurrency.max(1));
+    let mut outcomes: Vec<(usize, bool)> = futures::stream::iter(runs.enumerate())
+        .map(|(i, run)| async move { run.await.map(|reached| (i, reached)) })
+        .buffer_unordered(accounts_at_once)
+        .try_collect()
+        .await?;
+    outcomes.sort_unstable();
+    let outcomes: Vec<bool> = outcomes.into_iter().map(|(_, reached)| reached).collect();
     progress.finish();
     let unreachable: Vec<String> = in_scope
         .iter()

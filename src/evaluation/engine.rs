@@ -71,15 +71,9 @@ pub fn evaluate(
         },
         home_region: run.home_region.clone(),
         regions: run.regions.clone(),
-        summary: Summary {
-            controls: Counts::of(results.iter().map(|c| c.status)),
-            items: Counts::of(
-                results
-                    .iter()
-                    .flat_map(|c| c.results.iter().map(|r| r.status)),
-            ),
-        },
+        summary: Summary::of(&results),
         controls: results,
+        waivers: Vec::new(),
     }
 }
 
@@ -207,7 +201,7 @@ impl Evaluator<'_> {
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
         }
-        let mut ctx = context_for(&bindings.values);
+        let mut ctx = context_for(&bindings.values, &control.referenced_names());
         self.compute_defines(control, &mut bindings, &mut ctx);
 
         let place = match &region {
@@ -228,6 +222,7 @@ impl Evaluator<'_> {
             message: item_message(status, &assertions),
             assertions,
             evidence: bindings.evidence.into_iter().collect(),
+            waiver: None,
         }
     }
 
@@ -399,10 +394,13 @@ fn usable_data(doc: &EvidenceDoc) -> Result<Value, String> {
     })
 }
 
-fn context_for(values: &[(String, Value)]) -> Context<'static, 'static> {
+/// A CEL context with the values the control's expressions read (and no
+/// others: converting unused values, such as the whole organization, for every
+/// scope item costs more than the evaluation itself).
+fn context_for(values: &[(String, Value)], used: &BTreeSet<String>) -> Context<'static, 'static> {
     let mut ctx = Context::default();
     register_functions(&mut ctx);
-    for (name, value) in values {
+    for (name, value) in values.iter().filter(|(name, _)| used.contains(name)) {
         ctx.add_variable_from_value(name.clone(), value.clone());
     }
     ctx

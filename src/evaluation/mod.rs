@@ -11,6 +11,7 @@ mod expr;
 mod loader;
 mod outcome;
 mod results;
+mod waivers;
 
 pub use control::{
     parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, EvidenceBinding,
@@ -22,6 +23,7 @@ pub use expr::Expr;
 pub use loader::load_controls;
 pub use outcome::Status;
 pub use results::{
-    AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts, EvidenceRef,
-    ItemResult, Results, Summary,
+    AppliedWaiver, AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts,
+    EvidenceRef, ItemResult, Results, Summary, WaiverRecord, WaiverState,
 };
+pub use waivers::{apply_waivers, Waiver, Waivers};

@@ -15,14 +15,18 @@ pub enum Status {
     NotAssessed,
     /// Turned off in `auditpack.toml` with a written reason.
     Disabled,
+    /// Failed or not assessed, but covered by an unexpired waiver in the
+    /// exceptions register (`waivers.toml`); the original verdict is kept beside it.
+    Waived,
 }
 
 impl Status {
     /// Combines the verdicts of parts that must *all* hold.
     ///
     /// A known failure wins over a gap (the item is FAIL, and the message still
-    /// lists what was not assessed); a gap wins over a pass; no parts at all is a
-    /// gap, because a control that looked at nothing has not shown anything.
+    /// lists what was not assessed); a gap wins over a waiver, a waiver over a
+    /// pass; no parts at all is a gap, because a control that looked at nothing
+    /// has not shown anything.
     pub fn all_of(parts: impl IntoIterator<Item = Status>) -> Status {
         let mut combined: Option<Status> = None;
         for part in parts {
@@ -31,6 +35,7 @@ impl Status {
                 (None, p) => p,
                 (Some(Status::Fail), _) | (_, Status::Fail) => Status::Fail,
                 (Some(Status::NotAssessed), _) | (_, Status::NotAssessed) => Status::NotAssessed,
+                (Some(Status::Waived), _) | (_, Status::Waived) => Status::Waived,
                 (Some(c), _) => c,
             });
         }
@@ -44,6 +49,7 @@ impl Status {
             Status::Fail => "FAIL",
             Status::NotAssessed => "NOT ASSESSED",
             Status::Disabled => "DISABLED",
+            Status::Waived => "WAIVED",
         }
     }
 }
@@ -62,5 +68,8 @@ mod tests {
         assert_eq!(Status::all_of([]), NotAssessed);
         assert_eq!(Status::all_of([Disabled]), NotAssessed);
         assert_eq!(Status::all_of([Disabled, Pass]), Pass);
+        assert_eq!(Status::all_of([Pass, Waived, Pass]), Waived);
+        assert_eq!(Status::all_of([Waived, NotAssessed]), NotAssessed);
+        assert_eq!(Status::all_of([Fail, Waived]), Fail);
     }
 }

@@ -45,6 +45,34 @@ pub struct ItemResult {
     pub assertions: Vec<AssertionResult>,
     /// Every evidence file read for this item.
     pub evidence: Vec<EvidenceRef>,
+    /// The waiver that turned this item's FAIL or NOT_ASSESSED into WAIVED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
+}
+
+/// A waiver as applied to one item: who accepted which verdict, why, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AppliedWaiver {
+    /// The verdict the evidence gave (FAIL or NOT_ASSESSED); never hidden.
+    pub original_status: Status,
+    /// Why the exception is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub approver: String,
+    /// Ticket or risk-register reference.
+    pub ticket: String,
+    /// Last day (inclusive, `YYYY-MM-DD`) on which it waives.
+    pub expires: String,
+}
+
+impl ItemResult {
+    /// `account/region`, or the account alone for a global check.
+    pub fn place(&self) -> String {
+        match &self.region {
+            Some(region) => format!("{}/{region}", self.account_id),
+            None => self.account_id.clone(),
+        }
+    }
 }
 
 /// An assertion as shown to auditors: the requirement and the exact test.
@@ -93,6 +121,25 @@ pub struct ControlResult {
     pub results: Vec<ItemResult>,
 }
 
+impl ControlResult {
+    /// The items whose verdict `selects`, and one line for the first of them
+    /// (`place: first line of its message`), or the control's own note when
+    /// there is no such item: what a CI log or summary shows for the control.
+    pub fn findings(&self, selects: impl Fn(Status) -> bool) -> (usize, String) {
+        let mut matching = self.results.iter().filter(|r| selects(r.status));
+        let first = matching.next();
+        let count = usize::from(first.is_some()) + matching.count();
+        let line = first
+            .map(|r| {
+                let message = r.message.lines().next().unwrap_or_default();
+                format!("{}: {message}", r.place())
+            })
+            .or_else(|| self.message.clone())
+            .unwrap_or_default();
+        (count, line)
+    }
+}
+
 /// Counts by verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -104,6 +151,9 @@ pub struct Counts {
     pub not_assessed: usize,
     /// DISABLED.
     pub disabled: usize,
+    /// WAIVED (absent in results written before waivers existed).
+    #[serde(default)]
+    pub waived: usize,
 }
 
 impl Counts {
@@ -116,6 +166,7 @@ impl Counts {
                 Status::Fail => c.fail += 1,
                 Status::NotAssessed => c.not_assessed += 1,
                 Status::Disabled => c.disabled += 1,
+                Status::Waived => c.waived += 1,
             }
         }
         c
@@ -123,7 +174,7 @@ impl Counts {
 
     /// Total.
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.not_assessed + self.disabled
+        self.pass + self.fail + self.not_assessed + self.disabled + self.waived
     }
 }
 
@@ -134,6 +185,20 @@ pub struct Summary {
     pub controls: Counts,
     /// By scope item (control × account × region).
     pub items: Counts,
+}
+
+impl Summary {
+    /// Counts the verdicts of `controls` and of their items.
+    pub fn of(controls: &[ControlResult]) -> Summary {
+        Summary {
+            controls: Counts::of(controls.iter().map(|c| c.status)),
+            items: Counts::of(
+                controls
+                    .iter()
+                    .flat_map(|c| c.results.iter().map(|r| r.status)),
+            ),
+        }
+    }
 }
 
 /// When the evidence was collected.
@@ -171,4 +236,45 @@ pub struct Results {
     pub summary: Summary,
     /// Every control, sorted by id.
     pub controls: Vec<ControlResult>,
+    /// The exceptions register as applied: every waiver with its state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverRecord>,
+}
+
+/// Whether a waiver took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverState {
+    /// Unexpired and it waived at least one item.
+    Active,
+    /// Past its expiry date at collection time: it waived nothing.
+    Expired,
+    /// Unexpired but matched no failing or unassessed item: the exception is
+    /// no longer needed (or names the wrong control, account or region).
+    Stale,
+}
+
+/// One entry of the exceptions register and what it did in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverRecord {
+    /// Control id.
+    pub control: String,
+    /// Account, or every account when absent.
+    pub account: Option<String>,
+    /// Region, or every region when absent.
+    pub region: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Who accepted it.
+    pub approver: String,
+    /// Ticket reference.
+    pub ticket: String,
+    /// Last valid day, `YYYY-MM-DD`.
+    pub expires: String,
+    /// What it did.
+    pub state: WaiverState,
+    /// Items it waived (active), or would have waived (expired).
+    pub items: usize,
+    /// Where it is written (`waivers.toml:12`).
+    pub source: String,
 }

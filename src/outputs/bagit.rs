@@ -8,6 +8,11 @@
 //! timestamp (the run's end, from `run.json`), fixed permissions and a fixed
 //! compression level, so the same evidence and controls give the same zip bytes.
 //! Payload files are streamed from disk and hashed as they are written.
+//!
+//! Signing (see `crate::custody`) hooks in after the tag manifest: a
+//! [`TagManifestSigner`] may add lines to `bag-info.txt` (so they are covered
+//! by the tag manifest it signs) and files under `signature/`, which no
+//! manifest lists, because a signature cannot be part of what it signs.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
@@ -50,6 +55,20 @@ pub enum BundleError {
     /// The zip library failed.
     #[error("writing the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// Signing the tag manifest failed (the message names the key).
+    #[error("signing the bundle: {0}")]
+    Sign(String),
+}
+
+/// Signs a bag's tag manifest while the bag is written.
+pub trait TagManifestSigner {
+    /// `bag-info.txt` lines to add (e.g. `Signed-At`): written before the tag
+    /// manifest, so the signature covers them.
+    fn bag_info(&self) -> Vec<(String, String)>;
+
+    /// Signs the tag manifest's exact bytes, returning tag files to add, by
+    /// path inside the bag (`signature/…`).
+    fn sign(&self, tag_manifest: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String>;
 }
 
 /// Descriptive fields for `bag-info.txt`.
@@ -87,6 +106,18 @@ impl Bag {
         zip_time: zip::DateTime,
         out: W,
     ) -> Result<W, BundleError> {
+        self.write_zip_signed(info, zip_time, out, None)
+    }
+
+    /// [`Bag::write_zip`], signing the tag manifest with `signer` when given.
+    /// Without a signer the bytes are exactly those of an unsigned bag.
+    pub fn write_zip_signed<W: Write + Seek>(
+        &self,
+        info: &BagInfo,
+        zip_time: zip::DateTime,
+        out: W,
+        signer: Option<&dyn TagManifestSigner>,
+    ) -> Result<W, BundleError> {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(6))
@@ -103,7 +134,10 @@ impl Bag {
         }
         let tag_files = [
             (BAGIT_TXT, bagit_txt()),
-            (BAG_INFO_TXT, bag_info_txt(info, octets, self.payload.len())),
+            (
+                BAG_INFO_TXT,
+                bag_info_txt(info, octets, self.payload.len(), signer),
+            ),
             (MANIFEST, manifest),
         ];
         let mut tag_manifest = String::new();
@@ -125,6 +159,18 @@ impl Bag {
                 path: TAG_MANIFEST.into(),
                 source,
             })?;
+        if let Some(signer) = signer {
+            let files = signer
+                .sign(tag_manifest.as_bytes())
+                .map_err(BundleError::Sign)?;
+            for (path, bytes) in files {
+                zip.start_file(format!("{}/{path}", info.name), options)?;
+                zip.write_all(&bytes).map_err(|source| BundleError::Io {
+                    path: path.into(),
+                    source,
+                })?;
+            }
+        }
         Ok(zip.finish()?)
     }
 }
@@ -168,7 +214,12 @@ fn bagit_txt() -> String {
     "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_string()
 }
 
-fn bag_info_txt(info: &BagInfo, octets: u64, streams: usize) -> String {
+fn bag_info_txt(
+    info: &BagInfo,
+    octets: u64,
+    streams: usize,
+    signer: Option<&dyn TagManifestSigner>,
+) -> String {
     let lines = [
         (
             "Source-Organization",
@@ -192,8 +243,11 @@ fn bag_info_txt(info: &BagInfo, octets: u64, streams: usize) -> String {
         ("Audit-Period", info.period.clone()),
         ("Collection-Window", info.collection_window.clone()),
     ];
+    let extra = signer.map(|s| s.bag_info()).unwrap_or_default();
     lines
         .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .chain(extra)
         .map(|(k, v)| format!("{k}: {}\n", v.replace(['\n', '\r'], " ")))
         .collect()
 }

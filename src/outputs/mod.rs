@@ -4,8 +4,11 @@
 pub mod bagit;
 pub mod csv_export;
 pub mod evidence_index;
+pub mod junit;
+pub mod markdown;
 pub mod report_html;
 pub mod results_json;
+pub mod sarif;
 
 use crate::discovery::Org;
 use crate::evaluation::Results;

@@ -73,41 +73,33 @@ pub const OPERATIONS: &[OperationSpec] = &[
 
 /// Collects what the controls need of Config in this region.
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
-    let client = aws_sdk_config::Client::new(&ctx.config);
-    if ctx.needs(&DESCRIBE_RECORDERS) {
-        ctx.call(&DESCRIBE_RECORDERS, None, json!({}), recorders(&client))
-            .await?;
-    }
-    if ctx.needs(&DESCRIBE_RECORDER_STATUS) {
-        ctx.call(
-            &DESCRIBE_RECORDER_STATUS,
-            None,
-            json!({}),
-            recorder_status(&client),
-        )
-        .await?;
-    }
-    if ctx.needs(&DESCRIBE_DELIVERY_CHANNELS) {
-        ctx.call(
-            &DESCRIBE_DELIVERY_CHANNELS,
-            None,
-            json!({}),
-            delivery_channels(&client),
-        )
-        .await?;
-    }
-    if ctx.needs(&DESCRIBE_AGGREGATORS) {
-        ctx.call(&DESCRIBE_AGGREGATORS, None, json!({}), aggregators(&client))
-            .await?;
-    }
-    if ctx.needs(&DESCRIBE_COMPLIANCE_BY_RULE) {
-        ctx.call(
+    let client = &aws_sdk_config::Client::new(&ctx.config);
+    // Independent calls: made concurrently (the account's limit still applies).
+    futures::try_join!(
+        if_needed(ctx, &DESCRIBE_RECORDERS, recorders(client)),
+        if_needed(ctx, &DESCRIBE_RECORDER_STATUS, recorder_status(client)),
+        if_needed(ctx, &DESCRIBE_DELIVERY_CHANNELS, delivery_channels(client)),
+        if_needed(ctx, &DESCRIBE_AGGREGATORS, aggregators(client)),
+        if_needed(
+            ctx,
             &DESCRIBE_COMPLIANCE_BY_RULE,
-            None,
-            json!({}),
-            compliance_by_rule(&client),
-        )
-        .await?;
+            compliance_by_rule(client)
+        ),
+    )?;
+    Ok(())
+}
+
+/// Makes one parameterless call when some control needs it.
+async fn if_needed<F>(
+    ctx: &RegionCtx<'_>,
+    spec: &'static OperationSpec,
+    request: F,
+) -> Result<(), RecordError>
+where
+    F: std::future::Future<Output = Result<Answer, CallError>>,
+{
+    if ctx.needs(spec) {
+        ctx.call(spec, None, json!({}), request).await?;
     }
     Ok(())
 }

@@ -93,22 +93,37 @@ const PER_DETECTOR_OPS: [&OperationSpec; 4] = [
 /// Collects the delegated administrator, the detectors and, per detector, its
 /// configuration, the organization configuration, members and administrator.
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
-    let client = aws_sdk_guardduty::Client::new(&ctx.config);
-    if ctx.needs(&LIST_ORGANIZATION_ADMIN_ACCOUNTS) {
-        ctx.call(
-            &LIST_ORGANIZATION_ADMIN_ACCOUNTS,
-            None,
-            json!({}),
-            admin_accounts(&client),
-        )
-        .await?;
-    }
+    let client = &aws_sdk_guardduty::Client::new(&ctx.config);
+    // The organization's admin accounts and the detectors are independent.
+    futures::try_join!(
+        async {
+            if ctx.needs(&LIST_ORGANIZATION_ADMIN_ACCOUNTS) {
+                ctx.call(
+                    &LIST_ORGANIZATION_ADMIN_ACCOUNTS,
+                    None,
+                    json!({}),
+                    admin_accounts(client),
+                )
+                .await?;
+            }
+            Ok(())
+        },
+        collect_detectors(ctx, client),
+    )?;
+    Ok(())
+}
+
+/// The detector list, then each detector's calls (concurrently).
+async fn collect_detectors(
+    ctx: &RegionCtx<'_>,
+    client: &aws_sdk_guardduty::Client,
+) -> Result<(), RecordError> {
     let per_detector = PER_DETECTOR_OPS.iter().any(|s| ctx.needs(s));
     if !per_detector && !ctx.needs(&LIST_DETECTORS) {
         return Ok(());
     }
     let Some(listing) = ctx
-        .call(&LIST_DETECTORS, None, json!({}), list_detectors(&client))
+        .call(&LIST_DETECTORS, None, json!({}), list_detectors(client))
         .await?
     else {
         return Ok(());
@@ -122,36 +137,50 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
         .flatten()
         .filter_map(|d| d.as_str().map(String::from))
         .collect();
-    let client = &client;
     let calls = ids.iter().map(|id| async move {
         let q = Some(id.as_str());
         let params = || json!({"DetectorId": id});
-        if ctx.needs(&GET_DETECTOR) {
-            ctx.call(&GET_DETECTOR, q, params(), get_detector(client, id))
-                .await?;
-        }
-        if ctx.needs(&DESCRIBE_ORGANIZATION_CONFIGURATION) {
-            ctx.call(
-                &DESCRIBE_ORGANIZATION_CONFIGURATION,
-                q,
-                params(),
-                organization_configuration(client, id),
-            )
-            .await?;
-        }
-        if ctx.needs(&LIST_MEMBERS) {
-            ctx.call(&LIST_MEMBERS, q, params(), list_members(client, id))
-                .await?;
-        }
-        if ctx.needs(&GET_ADMINISTRATOR_ACCOUNT) {
-            ctx.call(
-                &GET_ADMINISTRATOR_ACCOUNT,
-                q,
-                params(),
-                administrator(client, id),
-            )
-            .await?;
-        }
+        let when = |spec: &'static OperationSpec| ctx.needs(spec);
+        futures::try_join!(
+            async {
+                if when(&GET_DETECTOR) {
+                    ctx.call(&GET_DETECTOR, q, params(), get_detector(client, id))
+                        .await?;
+                }
+                Ok::<_, RecordError>(())
+            },
+            async {
+                if when(&DESCRIBE_ORGANIZATION_CONFIGURATION) {
+                    ctx.call(
+                        &DESCRIBE_ORGANIZATION_CONFIGURATION,
+                        q,
+                        params(),
+                        organization_configuration(client, id),
+                    )
+                    .await?;
+                }
+                Ok(())
+            },
+            async {
+                if when(&LIST_MEMBERS) {
+                    ctx.call(&LIST_MEMBERS, q, params(), list_members(client, id))
+                        .await?;
+                }
+                Ok(())
+            },
+            async {
+                if when(&GET_ADMINISTRATOR_ACCOUNT) {
+                    ctx.call(
+                        &GET_ADMINISTRATOR_ACCOUNT,
+                        q,
+                        params(),
+                        administrator(client, id),
+                    )
+                    .await?;
+                }
+                Ok(())
+            },
+        )?;
         Ok::<_, RecordError>(())
     });
     futures::future::try_join_all(calls).await?;

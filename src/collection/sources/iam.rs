@@ -53,30 +53,48 @@ pub const OPERATIONS: &[OperationSpec] = &[
 
 /// Collects the account summary, the password policy, the users and their login profiles.
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
-    let client = aws_sdk_iam::Client::new(&ctx.config);
-    if ctx.needs(&GET_ACCOUNT_SUMMARY) {
-        ctx.call(
-            &GET_ACCOUNT_SUMMARY,
-            None,
-            json!({}),
-            account_summary(&client),
-        )
-        .await?;
-    }
-    if ctx.needs(&GET_ACCOUNT_PASSWORD_POLICY) {
-        ctx.call(
-            &GET_ACCOUNT_PASSWORD_POLICY,
-            None,
-            json!({}),
-            password_policy(&client),
-        )
-        .await?;
-    }
+    let client = &aws_sdk_iam::Client::new(&ctx.config);
+    // Independent calls: made concurrently (the account's limit still applies).
+    futures::try_join!(
+        async {
+            if ctx.needs(&GET_ACCOUNT_SUMMARY) {
+                ctx.call(
+                    &GET_ACCOUNT_SUMMARY,
+                    None,
+                    json!({}),
+                    account_summary(client),
+                )
+                .await?;
+            }
+            Ok(())
+        },
+        async {
+            if ctx.needs(&GET_ACCOUNT_PASSWORD_POLICY) {
+                ctx.call(
+                    &GET_ACCOUNT_PASSWORD_POLICY,
+                    None,
+                    json!({}),
+                    password_policy(client),
+                )
+                .await?;
+            }
+            Ok(())
+        },
+        collect_users(ctx, client),
+    )?;
+    Ok(())
+}
+
+/// The user list, then each user's login profile.
+async fn collect_users(
+    ctx: &RegionCtx<'_>,
+    client: &aws_sdk_iam::Client,
+) -> Result<(), RecordError> {
     if !ctx.needs(&LIST_USERS) && !ctx.needs(&GET_LOGIN_PROFILE) {
         return Ok(());
     }
     let Some(listing) = ctx
-        .call(&LIST_USERS, None, json!({}), list_users(&client))
+        .call(&LIST_USERS, None, json!({}), list_users(client))
         .await?
     else {
         return Ok(());
@@ -90,7 +108,6 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
         .flatten()
         .filter_map(|u| u["UserName"].as_str().map(String::from))
         .collect();
-    let client = &client;
     let calls = names.iter().map(|name| async move {
         ctx.call(
             &GET_LOGIN_PROFILE,

@@ -1,0 +1,185 @@
+//! `results.sarif`: SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer).
+//!
+//! Mapping: one rule per control (criteria as tags, the test procedure as
+//! help text, severity as level and GitHub's `security-severity`); one result
+//! per FAIL or NOT_ASSESSED item, located at the control file and, logically,
+//! at the account and region. NOT_ASSESSED is a result too, because a gap must
+//! show where engineers look (fail closed); a WAIVED item is a result with an
+//! external suppression carrying the waiver, so code scanning shows it as
+//! dismissed with its justification. Types come from `serde-sarif`, which is
+//! generated from the SARIF schema itself.
+
+use std::collections::BTreeMap;
+
+use serde_sarif::sarif::{
+    ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultKind, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
+};
+use sha2::{Digest, Sha256};
+
+use crate::evaluation::{ControlResult, ItemResult, Results, Severity, Status};
+
+/// Where the SARIF 2.1.0 schema is published (the `$schema` of the log).
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// Renders `results` as a SARIF 2.1.0 log (pretty JSON).
+pub fn sarif_json(results: &Results) -> Vec<u8> {
+    let driver = ToolComponent::builder()
+        .name("auditpack")
+        .version(results.tool.version.clone())
+        .semantic_version(results.tool.version.clone())
+        .rules(results.controls.iter().map(rule).collect::<Vec<_>>())
+        .build();
+    let findings: Vec<SarifResult> = results
+        .controls
+        .iter()
+        .flat_map(|control| {
+            control
+                .results
+                .iter()
+                .filter_map(move |item| finding(control, item))
+        })
+        .collect();
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(findings)
+        .build();
+    let log = Sarif::builder()
+        .schema(SCHEMA)
+        .version(serde_json::json!("2.1.0"))
+        .runs(vec![run])
+        .build();
+    let mut bytes = serde_json::to_vec_pretty(&log).expect("SARIF serialises");
+    bytes.push(b'\n');
+    bytes
+}
+
+fn rule(control: &ControlResult) -> ReportingDescriptor {
+    let mut tags: Vec<String> = control.tsc.clone();
+    tags.push("soc2".into());
+    tags.push("compliance".into());
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "security-severity".to_string(),
+        serde_json::json!(security_severity(control.severity)),
+    );
+    let help = format!(
+        "{}\n\nTest procedure: {}\n\nTrust Services Criteria: {}. Severity: {}.",
+        control.objective,
+        control.procedure,
+        control.tsc.join(", "),
+        control.severity.as_str()
+    );
+    ReportingDescriptor::builder()
+        .id(control.id.clone())
+        .name(control.title.clone())
+        .short_description(text(&control.title))
+        .full_description(text(&control.objective))
+        .help(text(&help))
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(serde_json::json!(level(control.severity)))
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(tags)
+                .additional_properties(extra)
+                .build(),
+        )
+        .build()
+}
+
+fn finding(control: &ControlResult, item: &ItemResult) -> Option<SarifResult> {
+    let verdict = match (item.status, &item.waiver) {
+        (Status::Fail | Status::NotAssessed, _) => item.status,
+        (Status::Waived, Some(w)) => w.original_status,
+        _ => return None,
+    };
+    let place = item.place();
+    let message = format!(
+        "{} {} in account {} ({}){}: {}",
+        control.id,
+        verdict.label(),
+        item.account_id,
+        item.account_name,
+        item.region
+            .as_ref()
+            .map(|r| format!(", region {r}"))
+            .unwrap_or_default(),
+        item.message
+    );
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(
+                    ArtifactLocation::builder()
+                        .uri(format!("controls/{}", control.file))
+                        .build(),
+                )
+                .region(Region::builder().start_line(1).build())
+                .build(),
+        )
+        .logical_locations(vec![LogicalLocation::builder()
+            .fully_qualified_name(place.clone())
+            .kind("resource")
+            .build()])
+        .build();
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(
+        "auditpackItem/v1".to_string(),
+        hex::encode(Sha256::digest(format!("{}|{place}", control.id).as_bytes())),
+    );
+    let mut result = SarifResult::builder()
+        .rule_id(control.id.clone())
+        .kind(ResultKind::Fail)
+        .level(if verdict == Status::Fail {
+            result_level(control.severity)
+        } else {
+            ResultLevel::Error
+        })
+        .message(Message::builder().text(message).build())
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .build();
+    if let Some(w) = &item.waiver {
+        result.suppressions = Some(vec![Suppression::builder()
+            .kind(serde_json::json!("external"))
+            .status(serde_json::json!("accepted"))
+            .justification(format!(
+                "Waived by {} ({}, until {}): {}",
+                w.approver, w.ticket, w.expires, w.reason
+            ))
+            .build()]);
+    }
+    Some(result)
+}
+
+fn text(s: &str) -> MultiformatMessageString {
+    MultiformatMessageString::builder().text(s).build()
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium | Severity::Low => "warning",
+    }
+}
+
+fn result_level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium | Severity::Low => ResultLevel::Warning,
+    }
+}
+
+/// GitHub's `security-severity` (0.0–10.0, shown as critical/high/medium/low).
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}

@@ -1,0 +1,261 @@
+// Opens each report.html in Debian's headless Chromium (/usr/bin/chromium, no
+// browser download) through playwright-core, and fails unless:
+//   * the page loads with no console error, no page error and no dialog;
+//   * the browser makes NO request other than the report's own file:// URL
+//     (every other request is recorded and aborted);
+//   * the filter script ran, choosing FAIL in the status filter hides every
+//     passing row and control, and Clear brings them back;
+//   * every link resolves: in-page anchors to an element, file links to a file
+//     or folder that exists (evidence and control definitions);
+//   * hostile text (the sandbox OU's `<script>alert('ou')`, and whatever the
+//     report's folder lists in payloads.json) is shown literally, the page has
+//     exactly one <script> element and no inline event-handler attribute.
+// Screenshots (full page, coverage matrix, filtered view, each section) and a
+// PDF print go to ARTIFACTS/<name>/.
+//
+// Usage: node check.mjs ARTIFACTS NAME=REPORT.html [NAME=REPORT.html ...]
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+// Flags that keep Chromium off the network on its own account (updates, sync,
+// safe browsing, QUIC probes) and make it run as root in a container.
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+// In every report made from the sample organization (seed_org.py names this OU).
+const ALWAYS_LITERAL = ["<script>alert('ou')"];
+// Taller pages are screenshotted section by section only (Chromium's full-page
+// capture degrades past this height).
+const FULL_PAGE_MAX_PX = 30000;
+// Taller pages (a 1,000-account report) are not printed to PDF here.
+const PDF_MAX_PX = 150000;
+// Element screenshots scroll the page: keep the sticky filter bar out of them.
+const UNSTICK = ".filters { position: static !important; }";
+
+const [artifacts, ...specs] = process.argv.slice(2);
+if (!artifacts || specs.length === 0) {
+  console.error("usage: node check.mjs ARTIFACTS NAME=REPORT.html [NAME=REPORT.html ...]");
+  process.exit(2);
+}
+
+async function checkReport(name, reportPath) {
+  const problems = [];
+  const fail = (message) => problems.push(message);
+  const out = join(artifacts, name);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const url = pathToFileURL(resolve(reportPath)).href;
+  const literals = [...ALWAYS_LITERAL];
+  const payloads = join(dirname(reportPath), "payloads.json");
+  if (existsSync(payloads)) {
+    literals.push(...JSON.parse(readFileSync(payloads, "utf8")));
+  }
+
+  const profile = mkdtempSync(join(tmpdir(), "auditpack-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1440, height: 900 },
+    offline: true,
+  });
+  try {
+    const requests = [];
+    await context.route("**/*", (route) => {
+      const requested = route.request().url();
+      if (requested === url) {
+        return route.continue();
+      }
+      requests.push(requested);
+      return route.abort();
+    });
+    const page = context.pages()[0] || (await context.newPage());
+    page.on("request", (request) => {
+      if (request.url() !== url && !requests.includes(request.url())) {
+        requests.push(request.url());
+      }
+    });
+    page.on("console", (msg) => {
+      if (msg.type() === "error" || msg.type() === "warning") {
+        fail(`console ${msg.type()}: ${msg.text()}`);
+      }
+    });
+    page.on("pageerror", (error) => fail(`page error: ${error.message}`));
+    page.on("dialog", async (dialog) => {
+      fail(`a dialog opened (injected script ran?): ${dialog.type()} ${dialog.message()}`);
+      await dialog.dismiss();
+    });
+
+    const started = Date.now();
+    await page.goto(url, { waitUntil: "load", timeout: 120000 });
+    const loadMs = Date.now() - started;
+    page.setDefaultTimeout(10000);
+    let counts = "";
+    try {
+      counts = await inspect(page, out, literals, fail);
+    } catch (error) {
+      fail(`check stopped: ${error.message.split("\n")[0]}`);
+    }
+    for (const request of new Set(requests)) fail(`network request: ${request}`);
+    const summary = `${name}: ${reportPath} — loaded in ${loadMs} ms${counts}`;
+    return { summary, problems };
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+// Everything checked on the loaded page; returns a summary of what was seen.
+async function inspect(page, out, literals, fail) {
+
+    // The filter script ran.
+    if (!(await page.evaluate(() => document.body.classList.contains("js")))) {
+      fail("the report's script did not run (body has no 'js' class)");
+    }
+
+    // Hostile text is text: literally present, never markup.
+    const dom = await page.evaluate(() => {
+      const handlers = [];
+      for (const el of document.querySelectorAll("*")) {
+        for (const attr of el.attributes) {
+          if (attr.name.toLowerCase().startsWith("on")) {
+            handlers.push(`<${el.tagName.toLowerCase()} ${attr.name}>`);
+          }
+        }
+      }
+      return {
+        text: document.body.textContent,
+        scripts: document.scripts.length,
+        handlers,
+        other: document.querySelectorAll("img, iframe, object, embed, link, svg image").length,
+      };
+    });
+    for (const literal of literals) {
+      if (!dom.text.includes(literal)) {
+        fail(`hostile text not shown literally: ${JSON.stringify(literal)}`);
+      }
+    }
+    if (dom.scripts !== 1) fail(`expected the report's one <script>, found ${dom.scripts}`);
+    if (dom.handlers.length) fail(`inline event handlers in the DOM: ${dom.handlers.slice(0, 5)}`);
+    if (dom.other) fail(`${dom.other} element(s) that load content (img, iframe, …)`);
+    // Hover over each account name and tag: an injected onmouseover would fire here.
+    for (const el of (await page.locator("#population .tag, #population td:nth-child(2)").all()).slice(0, 40)) {
+      await el.hover({ timeout: 2000 }).catch(() => {});
+    }
+
+    // Every link resolves.
+    const links = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("a[href]"), (a) => ({
+        raw: a.getAttribute("href"),
+        href: a.href,
+      })),
+    );
+    const anchors = new Set();
+    const broken = [];
+    let files = 0;
+    for (const link of links) {
+      if (link.raw.startsWith("#")) {
+        anchors.add(link.raw.slice(1));
+      } else if (link.href.startsWith("file:")) {
+        files += 1;
+        const target = fileURLToPath(link.href.split("#")[0]);
+        if (!existsSync(target)) broken.push(`${link.raw} (${target} does not exist)`);
+      } else {
+        fail(`link leaves the bundle: ${link.raw}`);
+      }
+    }
+    for (const link of broken.slice(0, 10)) fail(`broken link ${link}`);
+    if (broken.length > 10) fail(`… and ${broken.length - 10} more broken links`);
+    const missing = await page.evaluate(
+      (ids) => ids.filter((id) => !document.getElementById(id)),
+      [...anchors],
+    );
+    for (const id of missing) fail(`in-page link to #${id}, which does not exist`);
+    if (files === 0) fail("no evidence or control link found");
+
+    // Screenshots, unfiltered.
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    if (height <= FULL_PAGE_MAX_PX) {
+      await page.screenshot({ path: join(out, "full.png"), fullPage: true });
+    }
+    for (const section of ["summary", "coverage", "controls", "population", "exceptions", "evidence"]) {
+      await page.locator(`#${section}`).scrollIntoViewIfNeeded();
+      await page.evaluate((id) => document.getElementById(id).scrollIntoView(), section);
+      await page.screenshot({ path: join(out, `section-${section}.png`) });
+    }
+    await page.locator(".matrix-wrap").screenshot({ path: join(out, "matrix.png"), style: UNSTICK });
+    // A failing control as a whole: what an auditor reads for one control.
+    const failing = page.locator("article.control.fail").first();
+    if ((await failing.count()) > 0) {
+      await failing.screenshot({ path: join(out, "control-fail.png"), style: UNSTICK });
+    }
+
+    // The status filter changes what is visible; Clear restores it.
+    const visible = () =>
+      page.evaluate(() => {
+        const shown = (el) => el.getClientRects().length > 0;
+        const rows = Array.from(document.querySelectorAll("#controls tr[data-status]")).filter(shown);
+        return {
+          controls: Array.from(document.querySelectorAll("article.control")).filter(shown).map((c) => c.id),
+          rows: rows.length,
+          statuses: [...new Set(rows.map((r) => r.getAttribute("data-status")))],
+        };
+      });
+    const before = await visible();
+    await page.locator("#f-status").selectOption("fail");
+    const filtered = await visible();
+    if (filtered.rows === 0) fail("the FAIL filter shows no result row (the samples have failures)");
+    if (filtered.statuses.some((s) => s !== "fail")) {
+      fail(`the FAIL filter still shows rows with status ${filtered.statuses}`);
+    }
+    if (filtered.rows >= before.rows || filtered.controls.length >= before.controls.length) {
+      fail(`the FAIL filter changed nothing: ${before.rows} → ${filtered.rows} rows, ` +
+        `${before.controls.length} → ${filtered.controls.length} controls`);
+    }
+    await page.evaluate(() => {
+      const shown = Array.from(document.querySelectorAll("table.findings")).find((t) => t.getClientRects().length > 0);
+      (shown || document.getElementById("controls")).scrollIntoView();
+      window.scrollBy(0, -120);
+    });
+    await page.screenshot({ path: join(out, "filtered-fail.png") });
+    await page.locator("#f-reset").click();
+    await page.waitForTimeout(50);
+    const restored = await visible();
+    if (restored.rows !== before.rows || restored.controls.length !== before.controls.length) {
+      fail(`Clear did not restore the page: ${restored.rows} rows, expected ${before.rows}`);
+    }
+
+    // It prints: an A4 landscape PDF, as an auditor would save it.
+    if (height <= PDF_MAX_PX) {
+      await page.pdf({ path: join(out, "report.pdf"), format: "A4", landscape: true, printBackground: true });
+    }
+
+    return `, ${before.controls.length} controls, ${before.rows} finding rows (${filtered.rows} FAIL), ` +
+      `${files} file links, ${literals.length} hostile strings shown as text`;
+}
+
+let failed = false;
+for (const spec of specs) {
+  const [name, reportPath] = spec.split(/=(.*)/s);
+  if (!reportPath || !existsSync(reportPath)) {
+    console.error(`FAIL ${name}: no report at ${reportPath}`);
+    failed = true;
+    continue;
+  }
+  const { summary, problems } = await checkReport(name, reportPath);
+  if (problems.length) {
+    failed = true;
+    console.error(`FAIL ${summary}`);
+    for (const problem of problems) console.error(`  - ${problem}`);
+  } else {
+    console.log(`ok   ${summary}`);
+  }
+}
+console.log(`screenshots and PDFs under ${artifacts}/`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,994 @@
+//! Chain of custody, end to end through the real binary and the system's
+//! OpenSSH, coreutils and OpenSSL: signed bundles verify with exactly the
+//! commands their VERIFY.txt gives; any flipped byte, an untrusted key, a
+//! hand-edited results.json with recomputed manifests, an edited coverage
+//! record or stale evidence fail with the file named; diff finds a planted
+//! change. The KMS and quarter-over-quarter tests run against the emulator.
+
+mod emulator;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use auditpack::custody::check::{render_text, verify_bundle, VerifyOptions};
+use auditpack::custody::signature::{Trust, COMMAND_PREFIX};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn auditpack() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
+    cmd.current_dir(repo())
+        .env_remove("RUST_LOG")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("AUDITPACK_SIGN_KEY_PASSPHRASE");
+    cmd
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `report` on evidence `evidence` into `out` with extra arguments; returns the zip.
+fn report(evidence: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let r = run(auditpack()
+        .args(["report", "--controls", "controls", "--evidence"])
+        .arg(evidence)
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
+    find_zip(out)
+}
+
+fn find_zip(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "zip"))
+        .expect("a bundle zip was written")
+}
+
+/// A fresh ed25519 key pair from the system's ssh-keygen: (private, public).
+fn keygen(dir: &Path, name: &str, comment: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(name);
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen is installed");
+    assert!(made.status.success(), "{made:?}");
+    (key.clone(), key.with_extension("pub"))
+}
+
+/// An allowed_signers file trusting `pubkey` as `principal`.
+fn allowed_signers(dir: &Path, principal: &str, pubkey: &Path) -> PathBuf {
+    let path = dir.join(format!("{principal}.allowed_signers"));
+    let key = std::fs::read_to_string(pubkey).unwrap();
+    std::fs::write(&path, format!("{principal} {key}")).unwrap();
+    path
+}
+
+/// Unzips with the zip crate (the test machine may lack `unzip`); returns the bag folder.
+fn unzip(zip_path: &Path, dir: &Path) -> PathBuf {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    archive.extract(dir).unwrap();
+    let bag = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(bag.join("bagit.txt").is_file());
+    bag
+}
+
+/// The command lines of VERIFY.txt, exactly as written.
+fn verify_commands(bag: &Path) -> Vec<String> {
+    std::fs::read_to_string(bag.join("signature/VERIFY.txt"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix(COMMAND_PREFIX))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs each command with `sh -c` in the bag folder, as an auditor would paste it.
+fn run_verify_commands(bag: &Path) -> Vec<String> {
+    let commands = verify_commands(bag);
+    for command in &commands {
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(bag)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}` failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    commands
+}
+
+fn options(trust: Trust) -> VerifyOptions {
+    VerifyOptions {
+        trust,
+        max_age_days: None,
+        now: chrono::Utc::now(),
+        reevaluate: false,
+    }
+}
+
+fn rel(bag: &Path, file: &Path) -> String {
+    file.strip_prefix(bag)
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn samples() -> PathBuf {
+    repo().join("evidence-samples")
+}
+
+#[test]
+fn ssh_signed_bundle_verifies_with_ssh_keygen_and_sha256sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pubkey) = keygen(dir.path(), "id_ed25519", "alice@example.com");
+    let zip = report(
+        &samples(),
+        &dir.path().join("out"),
+        &["--sign-key", key.to_str().unwrap()],
+    );
+    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    for file in [
+        "signature/tagmanifest-sha256.txt.sig",
+        "signature/signer.pub",
+        "signature/allowed_signers",
+        "signature/VERIFY.txt",
+        "data/coverage.json",
+    ] {
+        assert!(bag.join(file).is_file(), "{file} is in the bag");
+    }
+    let commands = run_verify_commands(&bag);
+    assert_eq!(
+        commands,
+        [
+            "ssh-keygen -Y verify -f signature/allowed_signers -I alice@example.com -n auditpack-evidence -s signature/tagmanifest-sha256.txt.sig < tagmanifest-sha256.txt",
+            "sha256sum -c tagmanifest-sha256.txt",
+            "sha256sum -c manifest-sha256.txt",
+        ],
+        "VERIFY.txt gives the auditor's exact commands"
+    );
+    let bag_info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
+    assert!(bag_info.contains("Signed-At: "), "{bag_info}");
+
+    // auditpack itself: without a trusted key, only self-consistency.
+    let r = run(auditpack().arg("verify").arg(&zip));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("OK:"), "{}", r.stdout);
+    let fingerprint = String::from_utf8(
+        Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(&pubkey)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let fingerprint = fingerprint.split_whitespace().nth(1).unwrap().to_string();
+    assert!(
+        r.stdout.contains(&format!(
+            "signed by alice@example.com key {fingerprint} at "
+        )) && r.stdout.contains("self-consistent only"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("collection window: "), "{}", r.stdout);
+    assert!(r.stdout.contains("coverage: "), "{}", r.stdout);
+
+    // With the auditor's own trust set, zip or unzipped.
+    let trusted = allowed_signers(dir.path(), "alice@example.com", &pubkey);
+    for bundle in [&zip, &bag] {
+        let r = run(auditpack()
+            .arg("verify")
+            .arg("--allowed-signers")
+            .arg(&trusted)
+            .arg(bundle));
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("trusted: listed in"), "{}", r.stdout);
+    }
+    let r = run(auditpack()
+        .arg("verify")
+        .arg("--pubkey")
+        .arg(&pubkey)
+        .arg(&zip));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    // The gate still accepts a signed bundle (the signature files are expected).
+    let r = run(auditpack()
+        .arg("gate")
+        .arg(&zip)
+        .args(["--fail-on", "critical"]));
+    assert_ne!(r.code, 2, "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn a_key_outside_the_trusted_set_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(dir.path(), "mallory", "mallory@example.com");
+    let (_, other) = keygen(dir.path(), "alice", "alice@example.com");
+    let zip = report(
+        &samples(),
+        &dir.path().join("out"),
+        &["--sign-key", key.to_str().unwrap()],
+    );
+    let trusted = allowed_signers(dir.path(), "alice@example.com", &other);
+    for args in [
+        vec![
+            "--allowed-signers".to_string(),
+            trusted.display().to_string(),
+        ],
+        vec!["--pubkey".to_string(), other.display().to_string()],
+    ] {
+        let r = run(auditpack().arg("verify").args(&args).arg(&zip));
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("which is not among the trusted keys")
+                && r.stdout.contains("mallory@example.com"),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.lines().last().unwrap().starts_with("FAILED:"),
+            "{}",
+            r.stdout
+        );
+    }
+
+    // A trusted key given for an unsigned bundle fails too.
+    let unsigned = report(&samples(), &dir.path().join("unsigned"), &[]);
+    let r = run(auditpack()
+        .arg("verify")
+        .arg("--allowed-signers")
+        .arg(&trusted)
+        .arg(&unsigned));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("the bundle is not signed"),
+        "{}",
+        r.stdout
+    );
+
+    // An unreadable trust file is a usage error.
+    let bad = dir.path().join("bad_signers");
+    std::fs::write(&bad, "alice ssh-ed25519 not-base64\n").unwrap();
+    let r = run(auditpack()
+        .arg("verify")
+        .arg("--allowed-signers")
+        .arg(&bad)
+        .arg(&zip));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("bad_signers"), "{}", r.stderr);
+}
+
+#[test]
+fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pubkey) = keygen(dir.path(), "id_ed25519", "alice@example.com");
+    let zip = report(
+        &samples(),
+        &dir.path().join("out"),
+        &["--sign-key", key.to_str().unwrap()],
+    );
+    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    let trust = Trust::load(
+        Some(&allowed_signers(dir.path(), "alice@example.com", &pubkey)),
+        &[],
+    )
+    .unwrap();
+    let intact = verify_bundle(&bag, &options(trust.clone())).unwrap();
+    assert!(intact.is_ok(), "{}", render_text(&bag, &intact));
+
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&bag)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    for must in [
+        "data/coverage.json",
+        "manifest-sha256.txt",
+        "tagmanifest-sha256.txt",
+        "signature/tagmanifest-sha256.txt.sig",
+        "signature/VERIFY.txt",
+    ] {
+        assert!(files.contains(&bag.join(must)), "{must}");
+    }
+    let mut checked = 0;
+    for file in &files {
+        let original = std::fs::read(file).unwrap();
+        let mut flipped = original.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0x01;
+        std::fs::write(file, &flipped).unwrap();
+        let report = verify_bundle(&bag, &options(trust.clone()));
+        std::fs::write(file, &original).unwrap();
+        let name = rel(&bag, file);
+        let report = report.unwrap_or_else(|e| panic!("flipping {name}: {e}"));
+        let text = render_text(&bag, &report);
+        assert!(
+            !report.is_ok(),
+            "flipping a byte of {name} went unnoticed:\n{text}"
+        );
+        assert!(
+            text.lines()
+                .filter(|l| !l.starts_with("OK") && !l.starts_with("FAILED"))
+                .any(|l| l.contains(&name)),
+            "flipping {name} was reported without naming it:\n{text}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 50, "{checked} files");
+    assert!(verify_bundle(&bag, &options(trust)).unwrap().is_ok());
+
+    // Through the binary too: a changed signature exits 1 and names the file.
+    let sig = bag.join("signature/tagmanifest-sha256.txt.sig");
+    let original = std::fs::read_to_string(&sig).unwrap();
+    let mut lines: Vec<String> = original.lines().map(str::to_string).collect();
+    let body = &mut lines[2];
+    let replaced = if body.starts_with('A') { "B" } else { "A" };
+    body.replace_range(0..1, replaced);
+    std::fs::write(&sig, lines.join("\n") + "\n").unwrap();
+    let r = run(auditpack().arg("verify").arg(&bag));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("signature/tagmanifest-sha256.txt.sig"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Recomputes the manifests after a hand edit of `file` (what a careful forger does).
+fn rehash(bag: &Path, file: &str) {
+    let sha = |path: &Path| auditpack::outputs::bagit::file_sha256(path).unwrap();
+    let fix = |manifest: &str, entry: &str| {
+        let path = bag.join(manifest);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let digest = sha(&bag.join(entry));
+        let fixed: String = text
+            .lines()
+            .map(|line| {
+                if line.ends_with(&format!("  {entry}")) {
+                    format!("{digest}  {entry}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&path, fixed).unwrap();
+    };
+    fix("manifest-sha256.txt", file);
+    fix("tagmanifest-sha256.txt", "manifest-sha256.txt");
+}
+
+#[test]
+fn reevaluation_catches_hand_edited_results_with_recomputed_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = report(&samples(), &dir.path().join("out"), &[]);
+    let r = run(auditpack().args(["verify", "--reevaluate"]).arg(&zip));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("identical to data/results.json"),
+        "{}",
+        r.stdout
+    );
+
+    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    let results_path = bag.join("data/results.json");
+    let mut results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
+    // Turn the first failing item into a pass, control verdict and all.
+    let (control, account, region) = {
+        let controls = results["controls"].as_array_mut().unwrap();
+        let control = controls
+            .iter_mut()
+            .find(|c| c["status"] == "FAIL")
+            .expect("the samples have a failing control");
+        let id = control["id"].as_str().unwrap().to_string();
+        let item = control["results"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|i| i["status"] == "FAIL")
+            .unwrap();
+        item["status"] = "PASS".into();
+        let found = (
+            id,
+            item["account_id"].as_str().unwrap().to_string(),
+            item["region"].as_str().unwrap_or("global").to_string(),
+        );
+        control["status"] = "PASS".into();
+        found
+    };
+    let mut bytes = serde_json::to_vec_pretty(&results).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&results_path, bytes).unwrap();
+    rehash(&bag, "data/results.json");
+
+    let r = run(auditpack().arg("verify").arg(&bag));
+    assert_eq!(
+        r.code, 0,
+        "the hashes alone are consistent again: {}",
+        r.stdout
+    );
+    let r = run(auditpack().args(["verify", "--reevaluate"]).arg(&bag));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "data/results.json: {control} {account} {region}: results.json says PASS, re-evaluation gives FAIL"
+        )),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn an_edited_coverage_record_fails_even_with_recomputed_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = report(&samples(), &dir.path().join("out"), &[]);
+    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    let path = bag.join("data/coverage.json");
+    let mut coverage: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(
+        !coverage["expected"].as_array().unwrap().is_empty(),
+        "{coverage}"
+    );
+    // Hide one collected account from the record.
+    let hidden = coverage["collected"].as_array_mut().unwrap().remove(0);
+    std::fs::write(&path, serde_json::to_vec_pretty(&coverage).unwrap()).unwrap();
+    rehash(&bag, "data/coverage.json");
+    let r = run(auditpack().arg("verify").arg(&bag));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("data/coverage.json: collected is")
+            && r.stdout.contains(hidden.as_str().unwrap()),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn max_age_fails_stale_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = report(&samples(), &dir.path().join("out"), &[]);
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(samples().join("run.json")).unwrap()).unwrap();
+    let started: chrono::DateTime<chrono::Utc> =
+        run_json["started_at"].as_str().unwrap().parse().unwrap();
+    let at = |days: i64, max: u64| {
+        let options = VerifyOptions {
+            now: started + chrono::Duration::days(days) + chrono::Duration::hours(1),
+            max_age_days: Some(max),
+            ..options(Trust::default())
+        };
+        verify_bundle(&zip, &options).unwrap()
+    };
+    assert!(at(10, 30).is_ok());
+    let stale = at(40, 30);
+    assert!(!stale.is_ok());
+    assert!(
+        stale.problems[0].starts_with("data/run.json: evidence collected from")
+            && stale.problems[0].contains("40 day(s) old, older than --max-age 30"),
+        "{:?}",
+        stale.problems
+    );
+    // The binary uses the wall clock; the samples are never 100 years old, nor fresh forever.
+    let r = run(auditpack().args(["verify", "--max-age", "36500"]).arg(&zip));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("collection window: "), "{}", r.stdout);
+}
+
+/// Copies a folder tree.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn diff_finds_a_planted_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = report(&samples(), &dir.path().join("old"), &[]);
+    let old_results: auditpack::evaluation::Results =
+        serde_json::from_slice(&std::fs::read(dir.path().join("old/results.json")).unwrap())
+            .unwrap();
+
+    // Plant a change in a copy of the evidence: make a passing password policy weak.
+    let evidence = dir.path().join("evidence");
+    copy_tree(&samples(), &evidence);
+    let control = old_results
+        .controls
+        .iter()
+        .find(|c| c.id == "iam.password-policy")
+        .expect("the catalog has iam.password-policy");
+    // The account whose verdict rests on its policy: it has an IAM user with a console password.
+    let item = control
+        .results
+        .iter()
+        .find(|i| {
+            i.status == auditpack::evaluation::Status::Pass
+                && i.evidence
+                    .iter()
+                    .any(|e| e.path.contains("GetLoginProfile"))
+        })
+        .expect("an account with console passwords passes the password policy");
+    let account = item.account_id.clone();
+    let policy = evidence
+        .join(&account)
+        .join("global/iam/GetAccountPasswordPolicy.json");
+    let mut envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&policy).unwrap()).unwrap();
+    envelope["data"]["PasswordPolicy"]["MinimumPasswordLength"] = 6.into();
+    std::fs::write(&policy, serde_json::to_vec_pretty(&envelope).unwrap()).unwrap();
+    let new = report(&evidence, &dir.path().join("new"), &[]);
+
+    let r = run(auditpack().arg("diff").arg(&old).arg(&new));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("new failures (1):")
+            && r.stdout
+                .contains(&format!("iam.password-policy {account} (")),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(auditpack()
+        .args(["diff", "--format", "json"])
+        .arg(&old)
+        .arg(&new));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", r.stdout);
+    assert_eq!(items[0]["kind"], "new_failure");
+    assert_eq!(items[0]["control"], "iam.password-policy");
+    assert_eq!(items[0]["account_id"], account.as_str());
+    assert_eq!(items[0]["old"], "PASS");
+    assert_eq!(items[0]["new"], "FAIL");
+    assert!(json["accounts_added"].as_array().unwrap().is_empty());
+
+    let r = run(auditpack()
+        .args(["diff", "--format", "html"])
+        .arg(&old)
+        .arg(&new));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("<!DOCTYPE html>")
+            && r.stdout.contains("New failures (1)")
+            && r.stdout.contains("iam.password-policy"),
+        "{}",
+        r.stdout
+    );
+
+    // Same bundle twice: no changes. A tampered bundle is refused with exit 1.
+    let r = run(auditpack().arg("diff").arg(&old).arg(&old));
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("no changes"), "{}", r.stdout);
+    let bag = unzip(&new, &dir.path().join("unzipped"));
+    std::fs::write(bag.join("data/results.json"), b"{}").unwrap();
+    let r = run(auditpack().arg("diff").arg(&old).arg(&bag));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("does not verify") && r.stderr.contains("data/results.json"),
+        "{}",
+        r.stderr
+    );
+}
+
+const SECRET: &str = "custody-secret-key-that-must-never-be-written-4b1d";
+
+/// Runs a helper script of tests/emulator with the venv's python.
+fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(emulator::repo().join(".venv/bin/python"))
+        .arg(emulator::repo().join("tests/emulator").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Against the emulator: a KMS-signed bundle checks offline with openssl and
+/// with `verify --pubkey`; after a remediation, a second (SSH-signed) run
+/// diffs against the first and shows the fix.
+#[test]
+fn kms_signing_and_quarter_over_quarter_diff_against_the_emulator() {
+    let emu = emulator::Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = emulator::write_config(work.path());
+    let key: serde_json::Value =
+        serde_json::from_str(&python("kms_key.py", &[&emu.endpoint])).unwrap();
+    let key_arn = key["key_arn"].as_str().unwrap();
+    let pem = work.path().join("kms-public-key.pem");
+    std::fs::write(&pem, key["public_key_pem"].as_str().unwrap()).unwrap();
+
+    let collect = |out: &Path| {
+        let r = run(emu
+            .auditpack(SECRET)
+            .args([
+                "collect",
+                "--regions",
+                "us-east-1,eu-west-1",
+                "--period",
+                "2026-Q4",
+                "--s3-path-style",
+                "--max-attempts",
+                "2",
+                "--no-progress",
+                "--out",
+            ])
+            .arg(out)
+            .arg("--config")
+            .arg(&config));
+        assert_eq!(r.code, 0, "collect:\n{}\n{}", r.stdout, r.stderr);
+    };
+    let before = work.path().join("before");
+    collect(&before);
+    let r = run(emu
+        .auditpack(SECRET)
+        .args(["report", "--evidence"])
+        .arg(&before)
+        .arg("--out")
+        .arg(work.path().join("q1"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--kms-key-id", key_arn]));
+    assert_eq!(
+        r.code, 0,
+        "report --kms-key-id:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    let old = find_zip(&work.path().join("q1"));
+
+    let bag = unzip(&old, &work.path().join("q1-unzipped"));
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bag.join("signature/kms-key.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["key_arn"], key_arn);
+    assert_eq!(info["signing_algorithm"], "ECDSA_SHA_256");
+    let commands = run_verify_commands(&bag);
+    assert!(
+        commands[0].starts_with("openssl dgst -sha256 -verify signature/kms-public-key.pem"),
+        "{commands:?}"
+    );
+    let r = run(auditpack()
+        .arg("verify")
+        .arg("--pubkey")
+        .arg(&pem)
+        .arg(&old));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("signed by {key_arn} key sha256:"))
+            && r.stdout.contains("trusted: listed in"),
+        "{}",
+        r.stdout
+    );
+    let r = run(auditpack().args(["verify", "--reevaluate"]).arg(&old));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // A changed KMS signature is named, by auditpack and by openssl alike.
+    let sig = bag.join("signature/tagmanifest-sha256.txt.kms.sig");
+    let mut bytes = std::fs::read(&sig).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&sig, bytes).unwrap();
+    let r = run(auditpack()
+        .arg("verify")
+        .arg("--pubkey")
+        .arg(&pem)
+        .arg(&bag));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("signature/tagmanifest-sha256.txt.kms.sig: the signature does not match"),
+        "{}",
+        r.stdout
+    );
+    let openssl = Command::new("sh")
+        .args(["-c", &commands[0]])
+        .current_dir(&bag)
+        .output()
+        .unwrap();
+    assert!(!openssl.status.success(), "openssl rejects it too");
+
+    // Next quarter: prod's Config recorder in eu-west-1 was started.
+    python("remediate.py", &[&emu.endpoint, &emu.account("prod")]);
+    let (ssh_key, ssh_pub) = keygen(work.path(), "id_ed25519", "auditor@example.com");
+    let q2 = work.path().join("q2");
+    let r = run(emu
+        .auditpack(SECRET)
+        .args([
+            "run",
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--period",
+            "2026-Q4",
+            "--s3-path-style",
+            "--max-attempts",
+            "2",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(&q2)
+        .arg("--config")
+        .arg(&config)
+        .arg("--sign-key")
+        .arg(&ssh_key));
+    assert_eq!(r.code, 0, "run --sign-key:\n{}\n{}", r.stdout, r.stderr);
+    let new = find_zip(&q2);
+
+    let trust = allowed_signers(work.path(), "auditor@example.com", &ssh_pub);
+    let r = run(auditpack()
+        .args(["diff", "--format", "json", "--allowed-signers"])
+        .arg(&trust)
+        .arg(&old)
+        .arg(&new));
+    assert_eq!(
+        r.code, 1,
+        "the old bundle is KMS-signed, not by the trusted SSH key: {}",
+        r.stderr
+    );
+    let r = run(auditpack()
+        .args(["diff", "--format", "json"])
+        .arg(&old)
+        .arg(&new));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let diff: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let prod = emu.account("prod");
+    let fixed: Vec<&serde_json::Value> = diff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "fixed")
+        .collect();
+    assert!(
+        fixed.iter().any(|i| i["control"] == "config.recording"
+            && i["account_id"] == prod.as_str()
+            && i["region"] == "eu-west-1"
+            && i["old"] == "FAIL"
+            && i["new"] == "PASS"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        diff["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["control"] == "config.recording"),
+        "{}",
+        r.stdout
+    );
+    assert!(diff["accounts_added"].as_array().unwrap().is_empty());
+    let text = run(auditpack().arg("diff").arg(&old).arg(&new));
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(&format!(
+            "config.recording {prod} (acme-prod) eu-west-1: FAIL → PASS"
+        )),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        diff["old"]["signed_by"][0]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some("kms")
+    );
+    assert_eq!(
+        diff["new"]["signed_by"][0]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some("ssh")
+    );
+
+    for dir in [work.path().join("q1"), q2] {
+        for entry in walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+        {
+            let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+            for secret in [SECRET, "SecretAccessKey", "SessionToken", "PRIVATE KEY"] {
+                assert!(
+                    !text.contains(secret),
+                    "{} contains {secret}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn diff_lists_changed_parameters_and_control_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = report(&samples(), &dir.path().join("old"), &[]);
+
+    // Next quarter: a stricter parameter in auditpack.toml, and one requirement's test rewritten.
+    let controls = dir.path().join("controls");
+    copy_tree(&repo().join("controls"), &controls);
+    let file = controls.join("iam.password-policy.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let before = "PasswordReusePrevention >= params.reuse_prevention\"";
+    assert!(
+        text.contains(before),
+        "the control still has its reuse test"
+    );
+    std::fs::write(
+        &file,
+        text.replace(
+            before,
+            "PasswordReusePrevention >= params.reuse_prevention + 0\"",
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("auditpack.toml");
+    std::fs::write(
+        &config,
+        "[controls.\"iam.password-policy\"]\nparams = { min_length = 16 }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("new");
+    let r = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(samples())
+        .arg("--controls")
+        .arg(&controls)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let new = find_zip(&out);
+
+    let r = run(auditpack()
+        .args(["diff", "--format", "json"])
+        .arg(&old)
+        .arg(&new));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let diff: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        diff["parameters"],
+        serde_json::json!([{ "control": "iam.password-policy", "name": "min_length", "old": 14, "new": 16 }]),
+        "{}",
+        r.stdout
+    );
+    let definitions = diff["definitions"].as_array().unwrap();
+    let changed = |file: &str| {
+        definitions
+            .iter()
+            .find(|d| d["file"] == file)
+            .map(|d| d["what"].as_str().unwrap().to_string())
+    };
+    let what = changed("data/controls/iam.password-policy.toml").expect("the control file");
+    assert!(
+        what.contains("requirement reuse-prevention: test")
+            && what.contains("params.reuse_prevention + 0"),
+        "{what}"
+    );
+    assert_eq!(changed("data/auditpack.toml").as_deref(), Some("added"));
+    assert_eq!(
+        definitions.len(),
+        2,
+        "only the changed files: {definitions:?}"
+    );
+    // 16 characters is more than the samples' policy: the account with console passwords now fails.
+    assert!(
+        diff["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["control"] == "iam.password-policy" && i["kind"] == "new_failure"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn encrypted_keys_need_the_passphrase_and_unusable_keys_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_encrypted");
+    let made = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "correct horse",
+            "-C",
+            "bob@example.com",
+            "-f",
+        ])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = dir.path().join("out");
+    let attempt = |passphrase: Option<&str>, key: &Path| {
+        let mut cmd = auditpack();
+        cmd.args(["report", "--evidence"])
+            .arg(samples())
+            .arg("--out")
+            .arg(&out)
+            .arg("--sign-key")
+            .arg(key);
+        if let Some(p) = passphrase {
+            cmd.env("AUDITPACK_SIGN_KEY_PASSPHRASE", p);
+        }
+        run(&mut cmd)
+    };
+    let r = attempt(None, &key);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("id_encrypted") && r.stderr.contains("AUDITPACK_SIGN_KEY_PASSPHRASE"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists(), "nothing is written before the key is usable");
+    let r = attempt(Some("wrong"), &key);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = attempt(Some("correct horse"), &key);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let bag = unzip(&find_zip(&out), &dir.path().join("unzipped"));
+    run_verify_commands(&bag);
+
+    // A public key given by mistake, and an RSA key, are refused with the file named.
+    let r = attempt(None, &key.with_extension("pub"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not the .pub"), "{}", r.stderr);
+    let rsa = dir.path().join("id_rsa");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+        .arg(&rsa)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let r = attempt(None, &rsa);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("id_rsa") && r.stderr.contains("use an ed25519"),
+        "{}",
+        r.stderr
+    );
+}
