@@ -236,21 +236,6 @@ pub struct Control {
     pub source_text: String,
 }
 
-impl Control {
-    /// Every variable name any of the control's expressions reads. Evaluation
-    /// binds only these: `cel` deep-converts each variable it is given, and
-    /// binding the whole organization for every scope item made evaluation
-    /// quadratic in the number of accounts.
-    pub fn referenced_names(&self) -> std::collections::BTreeSet<String> {
-        self.defines
-            .iter()
-            .map(|d| &d.expr)
-            .chain(self.assertions.iter().flat_map(|a| a.expressions()))
-            .flat_map(|e| e.free_variables().iter().cloned())
-            .collect()
-    }
-}
-
 // ---- the file format (serde) ----
 
 #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use cel::{Context, Value};
 use serde_json::Value as Json;
 
 use super::control::{
-    AccountRef, Assertion, Control, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
+    AccountRef, Assertion, Control, Define, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
 };
 use super::expr::{display_value, json_to_cel, register_functions, Expr};
 use super::results::*;
@@ -134,12 +134,53 @@ impl Evaluator<'_> {
             }
         };
         let params = json_to_cel(&Json::Object(params.into_iter().collect()));
+        let shared = self.shared_defines(control, &params);
         result.results = items
             .into_iter()
-            .map(|(account, region)| self.item(control, &params, account, region))
+            .map(|(account, region)| self.item(control, &params, &shared, account, region))
             .collect();
         result.status = Status::all_of(result.results.iter().map(|r| r.status));
         result
+    }
+
+    /// Computes, once per control, the defines that read only run-wide values
+    /// (see [`RUN_WIDE`]) and earlier such defines: they are the same for every
+    /// scope item, and recomputing one that walks the whole organization for
+    /// each of thousands of items made evaluation quadratic in the accounts.
+    fn shared_defines(&self, control: &Control, params: &Value) -> Bindings {
+        let mut shared = Bindings::default();
+        shared.values.extend(self.run_wide_values(params));
+        let mut names: BTreeSet<String> = RUN_WIDE.iter().map(|n| n.to_string()).collect();
+        let defines: Vec<&Define> = control
+            .defines
+            .iter()
+            .filter(|d| {
+                let run_wide = d.expr.free_variables().is_subset(&names);
+                if run_wide {
+                    names.insert(d.name.clone());
+                }
+                run_wide
+            })
+            .collect();
+        let mut ctx = context_for(&shared.values, &names);
+        compute_defines(defines, &mut shared, &mut ctx);
+        shared
+            .values
+            .retain(|(name, _)| !RUN_WIDE.contains(&name.as_str()));
+        shared
+    }
+
+    /// `org`, `run`, `home_region` and `params`: the same for every scope item.
+    fn run_wide_values(&self, params: &Value) -> [(String, Value); 4] {
+        [
+            (
+                "home_region".into(),
+                Value::String(Arc::new(self.globals.home_region.clone())),
+            ),
+            ("org".into(), self.globals.org.clone()),
+            ("run".into(), self.globals.run.clone()),
+            ("params".into(), params.clone()),
+        ]
     }
 
     /// The accounts (× regions) a control applies to. An empty population is an
@@ -173,10 +214,15 @@ impl Evaluator<'_> {
         &self,
         control: &Control,
         params: &Value,
+        shared: &Bindings,
         account: &Account,
         region: Option<String>,
     ) -> ItemResult {
-        let mut bindings = Bindings::default();
+        let mut bindings = Bindings {
+            values: shared.values.clone(),
+            unavailable: shared.unavailable.clone(),
+            evidence: BTreeSet::new(),
+        };
         bindings.values.push((
             "account".into(),
             json_to_cel(&serde_json::to_value(account).expect("account serialises")),
@@ -187,22 +233,23 @@ impl Evaluator<'_> {
                 .clone()
                 .map_or(Value::Null, |r| Value::String(Arc::new(r))),
         ));
-        bindings.values.push((
-            "home_region".into(),
-            Value::String(Arc::new(self.globals.home_region.clone())),
-        ));
-        bindings
-            .values
-            .push(("org".into(), self.globals.org.clone()));
-        bindings
-            .values
-            .push(("run".into(), self.globals.run.clone()));
-        bindings.values.push(("params".into(), params.clone()));
+        bindings.values.extend(self.run_wide_values(params));
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
         }
-        let mut ctx = context_for(&bindings.values, &control.referenced_names());
-        self.compute_defines(control, &mut bindings, &mut ctx);
+        let item_defines: Vec<&Define> = control
+            .defines
+            .iter()
+            .filter(|d| !is_shared(d, shared))
+            .collect();
+        let used: BTreeSet<String> = item_defines
+            .iter()
+            .map(|d| &d.expr)
+            .chain(control.assertions.iter().flat_map(|a| a.expressions()))
+            .flat_map(|e| e.free_variables().iter().cloned())
+            .collect();
+        let mut ctx = context_for(&bindings.values, &used);
+        compute_defines(item_defines, &mut bindings, &mut ctx);
 
         let place = match &region {
             Some(r) => format!("{}/{}", account.id, r),
@@ -339,35 +386,6 @@ impl Evaluator<'_> {
         };
         Bound { value, evidence }
     }
-
-    /// Evaluates the defines in order, adding each to `ctx` (one context per scope
-    /// item: `cel` deep-converts every variable it is given, so rebuilding the
-    /// context per expression made evaluation quadratic in the organization size).
-    fn compute_defines(
-        &self,
-        control: &Control,
-        bindings: &mut Bindings,
-        ctx: &mut Context<'static, 'static>,
-    ) {
-        for define in &control.defines {
-            let missing = bindings.missing_reasons(define.expr.free_variables());
-            if !missing.is_empty() {
-                bindings
-                    .unavailable
-                    .insert(define.name.clone(), missing.join("; "));
-                continue;
-            }
-            match define.expr.eval(ctx) {
-                Ok(value) => ctx.add_variable_from_value(define.name.clone(), value),
-                Err(e) => {
-                    bindings.unavailable.insert(
-                        define.name.clone(),
-                        format!("could not compute '{}': {e}", define.name),
-                    );
-                }
-            }
-        }
-    }
 }
 
 fn evidence_ref(doc: &EvidenceDoc) -> EvidenceRef {
@@ -392,6 +410,46 @@ fn usable_data(doc: &EvidenceDoc) -> Result<Value, String> {
         crate::evidence::Status::NotFound => json_to_cel(&Json::Object(Default::default())),
         _ => json_to_cel(&env.data),
     })
+}
+
+/// Names every scope item shares: a define reading only these (and earlier
+/// such defines) is computed once per control.
+const RUN_WIDE: [&str; 4] = ["org", "run", "params", "home_region"];
+
+/// True when `define` was computed once for the control (a value or a reason).
+fn is_shared(define: &Define, shared: &Bindings) -> bool {
+    shared.unavailable.contains_key(&define.name)
+        || shared.values.iter().any(|(name, _)| *name == define.name)
+}
+
+/// Evaluates `defines` in order into `ctx`; a define reading an unavailable
+/// name, or failing, is unavailable itself, with the reason.
+fn compute_defines(
+    defines: Vec<&Define>,
+    bindings: &mut Bindings,
+    ctx: &mut Context<'static, 'static>,
+) {
+    for define in defines {
+        let missing = bindings.missing_reasons(define.expr.free_variables());
+        if !missing.is_empty() {
+            bindings
+                .unavailable
+                .insert(define.name.clone(), missing.join("; "));
+            continue;
+        }
+        match define.expr.eval(ctx) {
+            Ok(value) => {
+                bindings.values.push((define.name.clone(), value.clone()));
+                ctx.add_variable_from_value(define.name.clone(), value);
+            }
+            Err(e) => {
+                bindings.unavailable.insert(
+                    define.name.clone(),
+                    format!("could not compute '{}': {e}", define.name),
+                );
+            }
+        }
+    }
 }
 
 /// A CEL context with the values the control's expressions read (and no
