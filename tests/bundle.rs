@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{auditpack, repo, run};
+use common::{auditpack, repo, run, unzip};
 
 /// Runs `report` on the samples into `out`, returning the bundle path.
 fn report_samples(out: &Path) -> PathBuf {
@@ -37,19 +37,6 @@ fn report_samples(out: &Path) -> PathBuf {
 }
 
 /// Unzips a bundle into `dir` (test-only; the product never extracts), returning the bag folder.
-fn unzip(zip_path: &Path, dir: &Path) -> PathBuf {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
-    archive.extract(dir).unwrap();
-    let bag = std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    assert!(bag.join("bagit.txt").is_file());
-    bag
-}
-
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .into_iter()

@@ -5,6 +5,7 @@
 //! record or stale evidence fail with the file named; diff finds a planted
 //! change. The KMS and quarter-over-quarter tests run against the emulator.
 
+mod common;
 mod emulator;
 
 use std::path::{Path, PathBuf};
@@ -12,34 +13,7 @@ use std::process::Command;
 
 use auditpack::custody::check::{render_text, verify_bundle, VerifyOptions};
 use auditpack::custody::signature::{Trust, COMMAND_PREFIX};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn auditpack() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
-    cmd.current_dir(repo())
-        .env_remove("RUST_LOG")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("AUDITPACK_SIGN_KEY_PASSPHRASE");
-    cmd
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::{auditpack, find_zip, repo, run, unzip};
 
 /// `report` on evidence `evidence` into `out` with extra arguments; returns the zip.
 fn report(evidence: &Path, out: &Path, extra: &[&str]) -> PathBuf {
@@ -51,14 +25,6 @@ fn report(evidence: &Path, out: &Path, extra: &[&str]) -> PathBuf {
         .args(extra));
     assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
     find_zip(out)
-}
-
-fn find_zip(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "zip"))
-        .expect("a bundle zip was written")
 }
 
 /// A fresh ed25519 key pair from the system's ssh-keygen: (private, public).
@@ -79,20 +45,6 @@ fn allowed_signers(dir: &Path, principal: &str, pubkey: &Path) -> PathBuf {
     let key = std::fs::read_to_string(pubkey).unwrap();
     std::fs::write(&path, format!("{principal} {key}")).unwrap();
     path
-}
-
-/// Unzips with the zip crate (the test machine may lack `unzip`); returns the bag folder.
-fn unzip(zip_path: &Path, dir: &Path) -> PathBuf {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
-    archive.extract(dir).unwrap();
-    let bag = std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    assert!(bag.join("bagit.txt").is_file());
-    bag
 }
 
 /// The command lines of VERIFY.txt, exactly as written.

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{auditpack, read_json, repo, report_samples_with, run, Run};
+use common::{auditpack, find_zip, read_json, repo, report_samples_with, run, Run};
 use serde_json::Value;
 
 /// The samples' results without waivers, made once per test that needs them.
@@ -202,7 +202,7 @@ fn active_expired_and_stale_waivers() {
     assert!(std::fs::read_to_string(out.join("results.csv"))
         .unwrap()
         .contains("WAIVED"));
-    let zip = bundle_in(&out);
+    let zip = find_zip(&out);
     let verified = run(auditpack().arg("verify").arg(&zip));
     assert_eq!(verified.code, 0, "{}", verified.stdout);
     let manifest = zip_entry(&zip, "manifest-sha256.txt");
@@ -271,14 +271,6 @@ fn a_malformed_waiver_file_is_exit_2_naming_the_line() {
         .arg(&file));
     assert_eq!(lint.code, 2);
     assert!(lint.stderr.contains("waivers.toml:3"), "{}", lint.stderr);
-}
-
-fn bundle_in(out: &Path) -> PathBuf {
-    std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "zip"))
-        .expect("a bundle")
 }
 
 fn zip_entry(zip: &Path, suffix: &str) -> String {

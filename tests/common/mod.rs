@@ -20,6 +20,7 @@ pub fn auditpack() -> Command {
     cmd.current_dir(repo())
         .env_remove("RUST_LOG")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("AUDITPACK_SIGN_KEY_PASSPHRASE")
         .env_remove("NO_COLOR");
     cmd
 }
@@ -66,4 +67,27 @@ pub fn report_samples_with(out: &Path, extra: &[&str]) -> Run {
 pub fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The bundle zip `report` wrote into `dir`.
+pub fn find_zip(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "zip"))
+        .expect("a bundle zip was written")
+}
+
+/// Unzips with the zip crate (the test machine may lack `unzip`); returns the bag folder.
+pub fn unzip(zip_path: &Path, dir: &Path) -> PathBuf {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    archive.extract(dir).unwrap();
+    let bag = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(bag.join("bagit.txt").is_file());
+    bag
 }
