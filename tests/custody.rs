@@ -96,16 +96,23 @@ fn samples() -> PathBuf {
     repo().join("evidence-samples")
 }
 
+/// The samples reported and signed with a fresh ed25519 key (alice@example.com)
+/// in `dir`: (public key, zip, unzipped bag).
+fn ssh_signed_samples(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (key, pubkey) = keygen(dir, "id_ed25519", "alice@example.com");
+    let zip = report(
+        &samples(),
+        &dir.join("out"),
+        &["--sign-key", key.to_str().unwrap()],
+    );
+    let bag = unzip(&zip, &dir.join("unzipped"));
+    (pubkey, zip, bag)
+}
+
 #[test]
 fn ssh_signed_bundle_verifies_with_ssh_keygen_and_sha256sum() {
     let dir = tempfile::tempdir().unwrap();
-    let (key, pubkey) = keygen(dir.path(), "id_ed25519", "alice@example.com");
-    let zip = report(
-        &samples(),
-        &dir.path().join("out"),
-        &["--sign-key", key.to_str().unwrap()],
-    );
-    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    let (pubkey, zip, bag) = ssh_signed_samples(dir.path());
     for file in [
         "signature/tagmanifest-sha256.txt.sig",
         "signature/signer.pub",
@@ -240,13 +247,7 @@ fn a_key_outside_the_trusted_set_fails() {
 #[test]
 fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
     let dir = tempfile::tempdir().unwrap();
-    let (key, pubkey) = keygen(dir.path(), "id_ed25519", "alice@example.com");
-    let zip = report(
-        &samples(),
-        &dir.path().join("out"),
-        &["--sign-key", key.to_str().unwrap()],
-    );
-    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    let (pubkey, _zip, bag) = ssh_signed_samples(dir.path());
     let trust = Trust::load(
         Some(&allowed_signers(dir.path(), "alice@example.com", &pubkey)),
         &[],
