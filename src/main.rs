@@ -392,6 +392,10 @@ fn print_collect_summary(s: &CollectSummary) {
         s.stats.calls,
         s.duration.as_secs_f64()
     );
+    println!(
+        "requests: {} HTTP requests, {} of them retries (throttled or failed attempts the SDK tried again)",
+        s.http_requests, s.http_retries
+    );
     for id in &s.accounts_unreachable {
         println!(
             "unreachable: {id} (its role could not be assumed; its controls will be NOT ASSESSED)"

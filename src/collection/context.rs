@@ -1,14 +1,14 @@
 //! What an evidence source gets for one account × region: the account's SDK
-//! config for that region, which operations the controls need there, the
-//! concurrency limits and the recorder. Sources only make calls through
-//! [`RegionCtx::call`], which takes the permits and records the envelope.
+//! config for that region (whose HTTP client carries the run's and the
+//! account's concurrency limits, see [`super::limits`]), which operations the
+//! controls need there and the recorder. Sources only make calls through
+//! [`RegionCtx::call`], which records the envelope.
 
 use std::collections::BTreeSet;
 use std::future::Future;
 
 use aws_config::SdkConfig;
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 use super::answer::{Answer, CallError};
 use super::recorder::{RecordError, Recorder};
@@ -32,11 +32,6 @@ pub struct RegionCtx<'a> {
     pub needed: &'a OpSet,
     /// Where envelopes go.
     pub recorder: &'a Recorder,
-    /// Calls in flight across the whole run.
-    pub global: &'a Semaphore,
-    /// Calls in flight in this account, so one account's API rate limits are
-    /// respected however many regions run at once.
-    pub account: &'a Semaphore,
 }
 
 impl RegionCtx<'_> {
@@ -45,7 +40,7 @@ impl RegionCtx<'_> {
         self.needed.contains(&spec.source_name())
     }
 
-    /// Runs one call under the concurrency limits and records its envelope.
+    /// Runs one call and records its envelope.
     /// Returns the data when the call succeeded (`None` for not-found or error,
     /// which the envelope already records).
     pub async fn call<F>(
@@ -76,15 +71,7 @@ impl RegionCtx<'_> {
     where
         F: Future<Output = Result<Answer, CallError>>,
     {
-        let outcome = {
-            let _global = self.global.acquire().await.expect("semaphore never closes");
-            let _account = self
-                .account
-                .acquire()
-                .await
-                .expect("semaphore never closes");
-            request.await
-        };
+        let outcome = request.await;
         let error = outcome.as_ref().err().cloned();
         let data = self.recorder.record(
             self.session.site(self.region),

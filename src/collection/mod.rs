@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod classify;
 pub mod context;
 pub mod iam_policy;
+pub mod limits;
 pub mod plan;
 pub mod recorder;
 pub mod runner;

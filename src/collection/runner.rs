@@ -1,6 +1,6 @@
 //! `auditpack collect`: discovery, then every account concurrently (assume role,
 //! then every region and source concurrently), under a global and a per-account
-//! limit on calls in flight.
+//! limit on HTTP requests in flight ([`super::limits`]).
 //!
 //! Evidence is streamed to disk as each answer arrives (memory stays flat as the
 //! organization grows) into `<out>.partial`, which is renamed to `<out>` only
@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use tokio::sync::Semaphore;
 
 use super::context::{OpSet, RegionCtx};
+use super::limits::{shared_https_client, Limits};
 use super::plan::{build_plan, Plan};
 use super::recorder::{now_rfc3339, RecordError, Recorder, Stats};
 use super::session::{
@@ -65,6 +65,10 @@ pub struct CollectSummary {
     pub regions: Vec<String>,
     /// Call counters.
     pub stats: Stats,
+    /// HTTP requests sent, retries included.
+    pub http_requests: u64,
+    /// HTTP requests that retried a throttled or failed attempt.
+    pub http_retries: u64,
     /// Wall time.
     pub duration: Duration,
     /// Where the evidence is.
@@ -110,7 +114,12 @@ pub async fn collect(
     let started_at = now_rfc3339();
     let staging = prepare_staging(&request.out)?;
     let recorder = Recorder::new(&staging);
-    let base = base_config(&request.client).await;
+    let limits = Limits::new(
+        shared_https_client(),
+        request.max_concurrency,
+        request.account_concurrency,
+    );
+    let base = base_config(&request.client, limits.account_client()).await;
     let home_region = base
         .region()
         .map(|r| r.to_string())
@@ -119,18 +128,8 @@ pub async fn collect(
         .await?
         .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
 
-    let global = Semaphore::new(request.max_concurrency.max(1));
     let needed_for_discovery = OpSet::new();
-    let discovery_semaphore = Semaphore::new(request.account_concurrency.max(1));
-    let ctx = region_ctx(
-        &management,
-        None,
-        &needed_for_discovery,
-        &recorder,
-        &global,
-        &discovery_semaphore,
-        request,
-    );
+    let ctx = region_ctx(&management, None, &needed_for_discovery, &recorder, request);
     let org = discover(&ctx, config).await?;
     let mut regions = resolve_regions(&ctx, &request.regions).await?;
     regions.sort();
@@ -148,7 +147,7 @@ pub async fn collect(
             &management,
             request,
             &recorder,
-            &global,
+            &limits,
             &progress,
         )
     });
@@ -203,6 +202,8 @@ pub async fn collect(
         org,
         regions,
         stats: recorder.stats(),
+        http_requests: limits.counters().requests(),
+        http_retries: limits.counters().retries(),
         duration: started.elapsed(),
         out: request.out.clone(),
     })
@@ -244,8 +245,6 @@ fn region_ctx<'a>(
     region: Option<&'a str>,
     needed: &'a OpSet,
     recorder: &'a Recorder,
-    global: &'a Semaphore,
-    account: &'a Semaphore,
     request: &CollectRequest,
 ) -> RegionCtx<'a> {
     RegionCtx {
@@ -255,8 +254,6 @@ fn region_ctx<'a>(
         s3_path_style: request.client.s3_path_style,
         needed,
         recorder,
-        global,
-        account,
     }
 }
 
@@ -267,29 +264,21 @@ async fn collect_account(
     management: &AccountSession,
     request: &CollectRequest,
     recorder: &Recorder,
-    global: &Semaphore,
+    limits: &Limits,
     progress: &Progress,
 ) -> Result<bool, RecordError> {
     let session = if account.id == management.account_id {
         Some(management.clone())
     } else {
-        assume_role(management, &account.id, &request.assume, recorder).await?
+        let client = limits.account_client();
+        assume_role(management, &account.id, &request.assume, recorder, client).await?
     };
     let Some(session) = session else {
         progress.account_done(account, false);
         return Ok(false);
     };
-    let account_limit = Semaphore::new(request.account_concurrency.max(1));
     let regions = plan.iter().map(|(region, ops)| {
-        let ctx = region_ctx(
-            &session,
-            region.region(),
-            ops,
-            recorder,
-            global,
-            &account_limit,
-            request,
-        );
+        let ctx = region_ctx(&session, region.region(), ops, recorder, request);
         async move {
             let wanted = SOURCES
                 .iter()

@@ -11,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use serde_json::json;
 
 use super::answer::{Answer, CallError};
@@ -34,7 +35,8 @@ pub struct ClientSettings {
 
 /// The caller's own configuration: the SDK's default credential chain
 /// (environment, profile, SSO, web identity, instance or container role) and
-/// `AWS_ENDPOINT_URL*` endpoints, with auditpack's retry and timeout policy.
+/// `AWS_ENDPOINT_URL*` endpoints, with auditpack's retry and timeout policy,
+/// making its requests through `http_client` (the management account's limits).
 ///
 /// Standard retry, not adaptive: the SDK keeps adaptive mode's client-side
 /// rate limiter in a process-wide partition per service, so one throttled
@@ -43,8 +45,9 @@ pub struct ClientSettings {
 /// `--account-concurrency`; throttling answers are still retried with backoff.
 /// (Measured with bench/collect: adaptive mode stretched a 10-account run
 /// whose calls were done in ~2 s to 28 s; see docs/performance.md.)
-pub async fn base_config(settings: &ClientSettings) -> SdkConfig {
+pub async fn base_config(settings: &ClientSettings, http_client: SharedHttpClient) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()
@@ -148,12 +151,15 @@ pub struct AssumeSettings {
 
 /// Assumes the audit role in `account_id`. The attempt is recorded as
 /// `sts:AssumeRole` evidence in that account either way, so an unreachable
-/// account is visible, with the reason.
+/// account is visible, with the reason. The call itself is made in (and counts
+/// against the limits of) the caller's account; the session's calls go through
+/// `http_client`, the member account's limits.
 pub async fn assume_role(
     base: &AccountSession,
     account_id: &str,
     settings: &AssumeSettings,
     recorder: &Recorder,
+    http_client: SharedHttpClient,
 ) -> Result<Option<AccountSession>, RecordError> {
     let role_arn = format!("arn:aws:iam::{account_id}:role/{}", settings.role_name);
     let client = aws_sdk_sts::Client::new(&base.config);
@@ -195,6 +201,7 @@ pub async fn assume_role(
                     .credentials_provider(
                         aws_credential_types::provider::SharedCredentialsProvider::new(creds),
                     )
+                    .http_client(http_client)
                     .build();
                 AccountSession {
                     account_id: account_id.to_string(),
