@@ -7,6 +7,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: evaluation and the bundle build
+/// and drop millions of small JSON and CEL values on every core, and glibc's
+/// malloc/free took about a quarter of `report`'s time at 1,000 accounts
+/// (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use auditpack::collection::operations;
 use auditpack::collection::runner::{CollectRequest, CollectSummary};
 use auditpack::collection::session::{AssumeSettings, ClientSettings};

@@ -15,7 +15,7 @@ use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
 use crate::outputs::report_html::{render_report, Links, ReportError};
 use crate::outputs::results_json::render_results;
-use crate::outputs::{index_evidence, ReportInput};
+use crate::outputs::{index_documents, EvidenceIndexEntry, ReportInput};
 
 /// What `auditpack report` needs.
 #[derive(Debug, Clone)]
@@ -136,6 +136,8 @@ pub struct Evaluated {
     pub run: RunInfo,
     /// The organization as discovered.
     pub org: Org,
+    /// Every evidence file, as read for evaluation.
+    pub evidence: Vec<EvidenceIndexEntry>,
 }
 
 /// Evaluates the request's controls, config and waivers over its evidence
@@ -151,6 +153,7 @@ pub fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineErr
         Some(path) => Some(load_waivers(path, &controls)?),
         None => None,
     };
+    let evidence = index_documents(&store.load_every_document()?);
     let mut results = evaluate(&controls, &config, &store, &org, &run);
     if let Some(waivers) = &waivers {
         apply_waivers(&mut results, waivers);
@@ -160,6 +163,7 @@ pub fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineErr
         controls,
         run,
         org,
+        evidence,
     })
 }
 
@@ -181,6 +185,7 @@ pub fn run_report_signed(
         controls,
         run,
         org,
+        evidence,
     } = evaluate_inputs(request)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "evaluated");
     let timestamp = zip_time(&run.finished_at).ok_or_else(|| PipelineError::Input {
@@ -191,12 +196,6 @@ pub fn run_report_signed(
         ),
     })?;
 
-    let phase = std::time::Instant::now();
-    let evidence = index_evidence(&request.evidence).map_err(|source| PipelineError::Input {
-        path: request.evidence.clone(),
-        message: source.to_string(),
-    })?;
-    tracing::debug!(ms = phase.elapsed().as_millis() as u64, "indexed evidence");
     let phase = std::time::Instant::now();
     let name = bag_name(&org.organization.id, &run.period);
     let results_bytes = render_results(&results);
@@ -209,11 +208,12 @@ pub fn run_report_signed(
     };
     // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
     // copy links to the evidence and controls folders this run read.
-    let report = render_report(&input, &Links::bundle())?;
-    let report_beside = render_report(
-        &input,
-        &Links::beside(&request.out, &request.evidence, &request.controls),
-    )?;
+    let beside = Links::beside(&request.out, &request.evidence, &request.controls);
+    let (report, report_beside) = rayon::join(
+        || render_report(&input, &Links::bundle()),
+        || render_report(&input, &beside),
+    );
+    let (report, report_beside) = (report?, report_beside?);
     tracing::debug!(
         ms = phase.elapsed().as_millis() as u64,
         bytes = report.len(),

@@ -3,7 +3,8 @@
 R regions, starts bench/collect/server.py, runs the real `auditpack collect`
 against it under /usr/bin/time -v, then `auditpack report` and `auditpack
 verify` on what it collected, and prints one table: API calls, wall time,
-calls/s, throttled answers (= SDK retries), peak RSS, evidence bytes, report and
+calls/s, retries (the collector's count, checked against the throttling answers the
+server sent), peak RSS, evidence bytes, report and
 verify times, the floor and wall/floor.
 
 The floor is the shortest time the collection could take at this latency:
@@ -133,6 +134,7 @@ def run_one(args, accounts, nregions):
         server.terminate()
         server.wait()
     summary = re.search(r"collected: (\d+) of (\d+) active accounts .*?, (\d+) calls in ([\d.]+)s", out)
+    sdk = re.search(r"requests: (\d+) HTTP requests, (\d+) of them retries", out)
     failed = re.search(r"failed calls: (.*)", out).group(1)
     throttle_failures = sum(int(n) for code, n in re.findall(r"(\w+) ×(\d+)", failed)
                             if code in ("ThrottlingException", "Throttling", "SlowDown", "TooManyRequestsException"))
@@ -150,8 +152,8 @@ def run_one(args, accounts, nregions):
     row = {
         "accounts": accounts, "regions": nregions, "collected": int(summary.group(1)), "active": int(summary.group(2)),
         "calls": int(summary.group(3)), "requests": requests, "wall_s": round(wall, 2),
-        "calls_per_s": round(requests / wall, 1), "retries": throttled - throttle_failures,
-        "throttled": throttled, "throttle_failures": throttle_failures, "unrouted": after["unrouted"] - before["unrouted"],
+        "calls_per_s": round(requests / wall, 1), "retries": int(sdk.group(2)),
+        "collector_requests": int(sdk.group(1)), "throttled": throttled, "throttle_failures": throttle_failures, "unrouted": after["unrouted"] - before["unrouted"],
         "rss_mb": round(rss / 1024, 1), "collector_cpu_s": round(cpu, 1), "evidence_mb": round(evidence_bytes / 1e6, 1),
         "report_s": round(report_wall, 2), "report_rss_mb": round(report_rss / 1024, 1),
         "verify_s": round(verify_wall, 2), "floor_s": round(best_floor, 2), "wall_over_floor": round(wall / best_floor, 2),
@@ -163,7 +165,7 @@ def run_one(args, accounts, nregions):
 
 
 COLUMNS = [("N", "accounts"), ("R", "regions"), ("calls", "calls"), ("HTTP", "requests"), ("wall s", "wall_s"),
-           ("calls/s", "calls_per_s"), ("retries", "retries"), ("RSS MB", "rss_mb"), ("CPU s", "collector_cpu_s"), ("evid MB", "evidence_mb"),
+           ("calls/s", "calls_per_s"), ("retries", "retries"), ("throttled", "throttled"), ("RSS MB", "rss_mb"), ("CPU s", "collector_cpu_s"), ("evid MB", "evidence_mb"),
            ("report s", "report_s"), ("verify s", "verify_s"), ("floor s", "floor_s"), ("wall/floor", "wall_over_floor"),
            ("ms/acct", "ms_per_account")]
 
@@ -188,7 +190,8 @@ def main():
         args.accounts, args.regions = "10,100", "4"
     os.chdir(REPO)
     print(f"latency {args.latency * 1000:.0f} ms, throttling {args.throttle:.0%}, --max-concurrency {args.max_concurrency}, "
-          f"--account-concurrency {args.account_concurrency}; retries = throttled answers the SDK retried")
+          f"--account-concurrency {args.account_concurrency}; retries = the collector's count of retried attempts, "
+          f"throttled = throttling answers the server sent")
     print(" | ".join(f"{h:>{max(len(h), 6)}}" for h, _ in COLUMNS))
     for nregions in [int(r) for r in args.regions.split(",")]:
         for accounts in [int(n) for n in args.accounts.split(",")]:

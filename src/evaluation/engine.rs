@@ -7,7 +7,9 @@
 //! can become a pass.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use cel::{Context, Value};
 use serde_json::Value as Json;
@@ -47,8 +49,10 @@ pub fn evaluate(
         globals,
         bound: Default::default(),
     };
+    // Controls, and the scope items of each, are independent: evaluate them on
+    // every core (rayon keeps the order of the results).
     let mut results: Vec<ControlResult> = controls
-        .iter()
+        .par_iter()
         .map(|control| match config.decide(control) {
             Decision::Evaluate(params) => evaluator.control(control, params),
             Decision::Disabled(reason) => disabled_result(control, reason),
@@ -93,7 +97,9 @@ struct Evaluator<'a> {
     /// many scope items and controls read the same documents, and converting them
     /// to CEL (or listing a folder) once per run instead of once per item keeps
     /// evaluation linear in the evidence, not in items × evidence.
-    bound: std::cell::RefCell<HashMap<String, std::rc::Rc<Bound>>>,
+    /// (Two threads may both load a document the first time; both get the same
+    /// value, and the lock is never held while loading.)
+    bound: Mutex<HashMap<String, Arc<Bound>>>,
 }
 
 /// One evidence binding's value, or why it is unavailable, with the files it cites.
@@ -135,9 +141,18 @@ impl Evaluator<'_> {
         };
         let params = json_to_cel(&Json::Object(params.into_iter().collect()));
         let shared = self.shared_defines(control, &params);
+        let used = names_read_per_item(control, &shared);
+        let mut common = shared.values.clone();
+        common.extend(self.run_wide_values(&params));
+        // Each worker builds the control's root context once (CEL's standard
+        // library, auditpack's functions, run-wide values and shared defines);
+        // an item only adds its own names in a child scope.
         result.results = items
-            .into_iter()
-            .map(|(account, region)| self.item(control, &params, &shared, account, region))
+            .into_par_iter()
+            .map_init(
+                || context_for(&common, &used),
+                |root, (account, region)| self.item(control, root, &shared, &used, account, region),
+            )
             .collect();
         result.status = Status::all_of(result.results.iter().map(|r| r.status));
         result
@@ -210,16 +225,19 @@ impl Evaluator<'_> {
             .collect())
     }
 
+    /// One scope item. `root` holds what every item of the control shares;
+    /// `bindings` gets only this item's values.
     fn item(
         &self,
         control: &Control,
-        params: &Value,
+        root: &Context<'_, 'static>,
         shared: &Bindings,
+        used: &BTreeSet<String>,
         account: &Account,
         region: Option<String>,
     ) -> ItemResult {
         let mut bindings = Bindings {
-            values: shared.values.clone(),
+            values: Vec::new(),
             unavailable: shared.unavailable.clone(),
             evidence: BTreeSet::new(),
         };
@@ -233,22 +251,22 @@ impl Evaluator<'_> {
                 .clone()
                 .map_or(Value::Null, |r| Value::String(Arc::new(r))),
         ));
-        bindings.values.extend(self.run_wide_values(params));
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
+        }
+        let mut ctx = root.new_inner_scope();
+        for (name, value) in bindings
+            .values
+            .iter()
+            .filter(|(name, _)| used.contains(name))
+        {
+            ctx.add_variable_from_value(name.clone(), value.clone());
         }
         let item_defines: Vec<&Define> = control
             .defines
             .iter()
             .filter(|d| !is_shared(d, shared))
             .collect();
-        let used: BTreeSet<String> = item_defines
-            .iter()
-            .map(|d| &d.expr)
-            .chain(control.assertions.iter().flat_map(|a| a.expressions()))
-            .flat_map(|e| e.free_variables().iter().cloned())
-            .collect();
-        let mut ctx = context_for(&bindings.values, &used);
         compute_defines(item_defines, &mut bindings, &mut ctx);
 
         let place = match &region {
@@ -325,20 +343,26 @@ impl Evaluator<'_> {
     }
 
     /// The binding for `key`, loaded once per run.
-    fn bound_evidence(&self, key: &EvidenceKey, qualifier: &QualifierRef) -> std::rc::Rc<Bound> {
+    fn bound_evidence(&self, key: &EvidenceKey, qualifier: &QualifierRef) -> Arc<Bound> {
         let cache_key = match qualifier {
             QualifierRef::None => key.relative_path(),
             QualifierRef::All => format!("{}/{}.*", key.service_dir(), key.operation),
         };
-        if let Some(hit) = self.bound.borrow().get(&cache_key) {
+        if let Some(hit) = self.bound_cache().get(&cache_key) {
             return hit.clone();
         }
-        let loaded = std::rc::Rc::new(match qualifier {
+        let loaded = Arc::new(match qualifier {
             QualifierRef::None => self.load_single(key),
             QualifierRef::All => self.load_all(key),
         });
-        self.bound.borrow_mut().insert(cache_key, loaded.clone());
-        loaded
+        self.bound_cache()
+            .entry(cache_key)
+            .or_insert(loaded)
+            .clone()
+    }
+
+    fn bound_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Bound>>> {
+        self.bound.lock().expect("evidence binding cache poisoned")
     }
 
     fn load_single(&self, key: &EvidenceKey) -> Bound {
@@ -416,6 +440,18 @@ fn usable_data(doc: &EvidenceDoc) -> Result<Value, String> {
 /// such defines) is computed once per control.
 const RUN_WIDE: [&str; 4] = ["org", "run", "params", "home_region"];
 
+/// The names the item-level defines and the assertions of `control` read.
+fn names_read_per_item(control: &Control, shared: &Bindings) -> BTreeSet<String> {
+    control
+        .defines
+        .iter()
+        .filter(|d| !is_shared(d, shared))
+        .map(|d| &d.expr)
+        .chain(control.assertions.iter().flat_map(|a| a.expressions()))
+        .flat_map(|e| e.free_variables().iter().cloned())
+        .collect()
+}
+
 /// True when `define` was computed once for the control (a value or a reason).
 fn is_shared(define: &Define, shared: &Bindings) -> bool {
     shared.unavailable.contains_key(&define.name)
@@ -424,11 +460,7 @@ fn is_shared(define: &Define, shared: &Bindings) -> bool {
 
 /// Evaluates `defines` in order into `ctx`; a define reading an unavailable
 /// name, or failing, is unavailable itself, with the reason.
-fn compute_defines(
-    defines: Vec<&Define>,
-    bindings: &mut Bindings,
-    ctx: &mut Context<'static, 'static>,
-) {
+fn compute_defines(defines: Vec<&Define>, bindings: &mut Bindings, ctx: &mut Context<'_, 'static>) {
     for define in defines {
         let missing = bindings.missing_reasons(define.expr.free_variables());
         if !missing.is_empty() {

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
 
 use super::{Envelope, EvidenceKey, RunInfo};
 
@@ -51,6 +53,8 @@ pub struct EvidenceDoc {
     pub path: String,
     /// SHA-256 of the file's bytes, lowercase hex.
     pub sha256: String,
+    /// Size of the file in bytes.
+    pub size: u64,
     /// The envelope, or why the file is not a valid envelope for its path.
     pub envelope: Result<Envelope, String>,
 }
@@ -124,6 +128,38 @@ impl EvidenceStore {
             .collect()
     }
 
+    /// Reads every evidence file (not `run.json`/`org.json`) on every core,
+    /// keeps them for the controls, and returns them sorted by path. `report`
+    /// reads the whole store anyway (the evidence index and the bundle list every
+    /// file), so one parallel pass replaces a read per control binding and a
+    /// second read for the index.
+    pub fn load_every_document(&self) -> Result<Vec<Arc<EvidenceDoc>>, StoreError> {
+        let mut paths = Vec::new();
+        for entry in WalkDir::new(&self.root).min_depth(2).sort_by_file_name() {
+            let entry = entry.map_err(|e| StoreError::Read {
+                path: e.path().unwrap_or(&self.root).to_path_buf(),
+                source: e.into(),
+            })?;
+            if entry.file_type().is_file() {
+                paths.push(relative_slash_path(&self.root, entry.path()));
+            }
+        }
+        let docs: Vec<Arc<EvidenceDoc>> = paths
+            .par_iter()
+            .map(|rel_path| {
+                let path = self.root.join(rel_path);
+                let bytes =
+                    std::fs::read(&path).map_err(|source| StoreError::Read { path, source })?;
+                Ok(Arc::new(read_document(rel_path, &bytes)))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut cache = self.cache.lock().expect("evidence cache poisoned");
+        for doc in &docs {
+            cache.insert(doc.path.clone(), Some(doc.clone()));
+        }
+        Ok(docs)
+    }
+
     fn load(&self, rel_path: &str) -> Option<Arc<EvidenceDoc>> {
         if let Some(hit) = self
             .cache
@@ -133,20 +169,36 @@ impl EvidenceStore {
         {
             return hit.clone();
         }
-        let doc = std::fs::read(self.root.join(rel_path)).ok().map(|bytes| {
-            let envelope = parse_envelope(&bytes).and_then(|env| check_location(env, rel_path));
-            Arc::new(EvidenceDoc {
-                path: rel_path.to_string(),
-                sha256: sha256_hex(&bytes),
-                envelope,
-            })
-        });
+        let doc = std::fs::read(self.root.join(rel_path))
+            .ok()
+            .map(|bytes| Arc::new(read_document(rel_path, &bytes)));
         self.cache
             .lock()
             .expect("evidence cache poisoned")
             .insert(rel_path.to_string(), doc.clone());
         doc
     }
+}
+
+/// A document from its bytes: hashed, parsed, and checked against its path.
+fn read_document(rel_path: &str, bytes: &[u8]) -> EvidenceDoc {
+    let envelope = parse_envelope(bytes).and_then(|env| check_location(env, rel_path));
+    EvidenceDoc {
+        path: rel_path.to_string(),
+        sha256: sha256_hex(bytes),
+        size: bytes.len() as u64,
+        envelope,
+    }
+}
+
+/// `path` below `root`, `/`-separated (the form evidence paths take everywhere).
+fn relative_slash_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .expect("walkdir stays under root")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// SHA-256 of some bytes as lowercase hex.

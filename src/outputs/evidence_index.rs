@@ -1,12 +1,11 @@
 //! The index of every evidence file: what the report's evidence table and the
 //! bundle's payload are built from.
 
-use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
-use walkdir::WalkDir;
 
-use crate::evidence::{sha256_hex, Envelope, Status};
+use crate::evidence::{EvidenceDoc, Status};
 
 /// One evidence file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,48 +34,32 @@ pub struct EvidenceIndexEntry {
     pub sha256: String,
 }
 
-/// Every envelope under `root` (not `run.json`/`org.json`), sorted by path.
-pub fn index_evidence(root: &Path) -> std::io::Result<Vec<EvidenceIndexEntry>> {
-    let mut entries = Vec::new();
-    for entry in WalkDir::new(root).min_depth(2).sort_by_file_name() {
-        let entry = entry.map_err(std::io::Error::other)?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path())?;
-        let rel = entry
-            .path()
-            .strip_prefix(root)
-            .expect("walkdir stays under root");
-        let path = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        entries.push(describe(path, &bytes));
-    }
-    Ok(entries)
+/// The index of documents read from the store (see
+/// `EvidenceStore::load_every_document`), in their order. A file that is not a
+/// valid envelope for its path is listed as `invalid`, with what its path says.
+pub fn index_documents(docs: &[Arc<EvidenceDoc>]) -> Vec<EvidenceIndexEntry> {
+    docs.iter().map(|doc| describe(doc)).collect()
 }
 
-fn describe(path: String, bytes: &[u8]) -> EvidenceIndexEntry {
-    let size = bytes.len() as u64;
-    let sha256 = sha256_hex(bytes);
-    match serde_json::from_slice::<Envelope>(bytes) {
+fn describe(doc: &EvidenceDoc) -> EvidenceIndexEntry {
+    let path = doc.path.clone();
+    let (size, sha256) = (doc.size, doc.sha256.clone());
+    match &doc.envelope {
         Ok(env) => EvidenceIndexEntry {
             path,
-            account_id: env.account_id,
-            region: env.region,
-            service: env.call.service,
-            operation: env.call.operation,
-            qualifier: env.call.qualifier,
+            account_id: env.account_id.clone(),
+            region: env.region.clone(),
+            service: env.call.service.clone(),
+            operation: env.call.operation.clone(),
+            qualifier: env.call.qualifier.clone(),
             status: match env.status {
                 Status::Ok => "ok",
                 Status::NotFound => "not_found",
                 Status::Error => "error",
             }
             .into(),
-            error_code: env.error.map(|e| e.code),
-            collected_at: Some(env.collected_at),
+            error_code: env.error.as_ref().map(|e| e.code.clone()),
+            collected_at: Some(env.collected_at.clone()),
             size,
             sha256,
         },

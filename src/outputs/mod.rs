@@ -14,7 +14,7 @@ use crate::discovery::Org;
 use crate::evaluation::Results;
 use crate::evidence::RunInfo;
 
-pub use evidence_index::{index_evidence, EvidenceIndexEntry};
+pub use evidence_index::{index_documents, EvidenceIndexEntry};
 
 /// Everything the HTML report shows.
 #[derive(Debug, Clone, serde::Serialize)]
