@@ -151,14 +151,7 @@ pub async fn collect(
             &progress,
         )
     });
-    // A bounded number of accounts at a time: enough to keep every global permit
-    // busy (each account may use `account_concurrency`), few enough that memory
-    // (SDK clients, pending futures) stays flat however large the organization,
-    // and AssumeRole calls spread over the run instead of bursting at its start.
-    let accounts_at_once = 2 * request
-        .max_concurrency
-        .max(1)
-        .div_ceil(request.account_concurrency.max(1));
+    let accounts_at_once = accounts_in_progress(request, regions.len());
     let mut outcomes: Vec<(usize, bool)> = futures::stream::iter(runs.enumerate())
         .map(|(i, run)| async move { run.await.map(|reached| (i, reached)) })
         .buffer_unordered(accounts_at_once)
@@ -207,6 +200,23 @@ pub async fn collect(
         duration: started.elapsed(),
         out: request.out.clone(),
     })
+}
+
+/// How many accounts are collected at a time. Few enough that memory (each
+/// account × region holds its SDK clients and pending calls) stays flat however
+/// large the organization, and AssumeRole calls spread over the run instead of
+/// bursting at its start; enough to keep every run-wide permit busy: a region's
+/// calls form short dependency chains (list, then per-resource calls) with
+/// throttling backoff in between, so about four account × regions in progress
+/// per permit, and at least two accounts' worth of account permits.
+/// Measured with bench/collect: 1,000 accounts × 4 regions took 63.5 s with
+/// 16 accounts at a time and 40.5 s with 64; at 17 regions, 64 accounts
+/// doubled peak memory for no gain.
+fn accounts_in_progress(request: &CollectRequest, regions: usize) -> usize {
+    let permits = request.max_concurrency.max(1);
+    let by_account_limit = 2 * permits.div_ceil(request.account_concurrency.max(1));
+    let by_regions = (4 * permits).div_ceil(regions.max(1));
+    by_account_limit.max(by_regions)
 }
 
 /// `all` means the regions enabled for the management account (account:ListRegions,
