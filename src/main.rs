@@ -127,10 +127,10 @@ struct CollectArgs {
     /// Audit period label; default: the current calendar quarter, e.g. 2026-Q4.
     #[arg(long)]
     period: Option<String>,
-    /// Calls in flight across the whole run.
+    /// HTTP requests in flight across the whole run.
     #[arg(long, default_value_t = 64)]
     max_concurrency: usize,
-    /// Calls in flight per account (keeps each account under AWS's per-account API rates).
+    /// HTTP requests in flight per account (keeps each account under AWS's per-account API rates).
     #[arg(long, default_value_t = 8)]
     account_concurrency: usize,
     /// Seconds one call may take, retries included.

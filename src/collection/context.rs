@@ -40,7 +40,8 @@ impl RegionCtx<'_> {
         self.needed.contains(&spec.source_name())
     }
 
-    /// Runs one call and records its envelope.
+    /// Runs one call, once the account admits it (see `super::limits`), and
+    /// records its envelope.
     /// Returns the data when the call succeeded (`None` for not-found or error,
     /// which the envelope already records).
     pub async fn call<F>(
@@ -71,7 +72,15 @@ impl RegionCtx<'_> {
     where
         F: Future<Output = Result<Answer, CallError>>,
     {
-        let outcome = request.await;
+        let outcome = {
+            let _admitted = self
+                .session
+                .admission
+                .acquire()
+                .await
+                .expect("semaphore never closes");
+            request.await
+        };
         let error = outcome.as_ref().err().cloned();
         let data = self.recorder.record(
             self.session.site(self.region),

@@ -7,11 +7,17 @@
 //! the SDK (jittered exponential backoff, 0–1 s on the first retry) before it
 //! tries again. Holding a permit through that sleep left permits idle for
 //! ten round trips at a time; measured with bench/collect at 5 % throttling,
-//! 100 accounts × 17 regions went from 17.7 s to 13.6 s when the permits moved
-//! here (docs/performance.md).
+//! 100 accounts × 17 regions went from 17.7 s to 12.35 s when the permits
+//! moved here over one shared connection pool (docs/performance.md).
 //!
 //! The account permit is taken before the run-wide one, so a request waiting
 //! for its (busy) account never holds one of the run's permits idle.
+//!
+//! A call is also *admitted* before the SDK starts it ([`AccountLimits::admission`],
+//! four times the account limit): the SDK's `--call-timeout` runs from the
+//! start of the call, so an account with thousands of buckets must not start
+//! thousands of calls that then wait for its 8 HTTP permits and time out in
+//! the queue. Admitted calls sleeping in backoff hold an admission slot only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,6 +54,18 @@ pub fn shared_https_client() -> SharedHttpClient {
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// Calls of one account started at once, per account permit.
+const ADMITTED_PER_PERMIT: usize = 4;
+
+/// One account's limits.
+#[derive(Debug, Clone)]
+pub struct AccountLimits {
+    /// Its SDK configs' HTTP client.
+    pub http_client: SharedHttpClient,
+    /// Calls started and not finished (waiting, in flight or in backoff).
+    pub admission: Arc<Semaphore>,
 }
 
 /// The run's limits and request counters, shared by every account.
@@ -116,17 +134,21 @@ impl Limits {
         }
     }
 
-    /// An HTTP client for one account: its own account limit, the run's limit.
-    /// Give every config of that account (all regions, all services) this one
-    /// client, so they share the account's permits.
-    pub fn account_client(&self) -> SharedHttpClient {
-        LimitedClient {
-            inner: self.inner.clone(),
-            global: self.global.clone(),
-            account: Arc::new(Semaphore::new(self.per_account)),
-            counters: self.counters.clone(),
+    /// The limits of one more account: an HTTP client with its own account
+    /// permits (and the run's), and its admission of calls. Give every config
+    /// of that account (all regions, all services) this one client, so they
+    /// share the account's permits.
+    pub fn for_account(&self) -> AccountLimits {
+        AccountLimits {
+            http_client: LimitedClient {
+                inner: self.inner.clone(),
+                global: self.global.clone(),
+                account: Arc::new(Semaphore::new(self.per_account)),
+                counters: self.counters.clone(),
+            }
+            .into_shared(),
+            admission: Arc::new(Semaphore::new(ADMITTED_PER_PERMIT * self.per_account)),
         }
-        .into_shared()
     }
 
     /// The request counters of the run.
@@ -193,7 +215,99 @@ impl HttpConnector for LimitedConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
     use aws_smithy_types::body::SdkBody;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    /// A connector that answers after 5 ms and records how many requests it
+    /// held at once, overall and per account (named by a header).
+    #[derive(Debug, Default)]
+    struct Recording {
+        now: Mutex<std::collections::HashMap<String, usize>>,
+        total: AtomicUsize,
+        max_total: AtomicUsize,
+        max_per_account: AtomicUsize,
+    }
+
+    #[derive(Debug, Clone)]
+    struct RecordingConnector(Arc<Recording>);
+
+    impl HttpConnector for RecordingConnector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let seen = self.0.clone();
+            let account = request.headers().get("x-account").unwrap_or("").to_string();
+            HttpConnectorFuture::new(async move {
+                let total = seen.total.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.max_total.fetch_max(total, Ordering::SeqCst);
+                let here = {
+                    let mut now = seen.now.lock().unwrap();
+                    let n = now.entry(account.clone()).or_default();
+                    *n += 1;
+                    *n
+                };
+                seen.max_per_account.fetch_max(here, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                *seen.now.lock().unwrap().get_mut(&account).unwrap() -= 1;
+                seen.total.fetch_sub(1, Ordering::SeqCst);
+                Ok(HttpResponse::new(200.try_into().unwrap(), SdkBody::empty()))
+            })
+        }
+    }
+
+    fn connector_for(account: &LimitedClient, seen: &Arc<Recording>) -> LimitedConnector {
+        LimitedConnector {
+            inner: RecordingConnector(seen.clone()).into_shared(),
+            limits: account.clone(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_in_flight_stay_within_the_account_and_run_limits() {
+        let limits = Limits::new(shared_https_client(), 4, 3);
+        let seen = Arc::new(Recording::default());
+        let accounts: Vec<LimitedClient> = (0..3)
+            .map(|_| LimitedClient {
+                inner: limits.inner.clone(),
+                global: limits.global.clone(),
+                account: Arc::new(Semaphore::new(limits.per_account)),
+                counters: limits.counters.clone(),
+            })
+            .collect();
+        let calls = accounts.iter().enumerate().flat_map(|(i, account)| {
+            let connector = connector_for(account, &seen);
+            (0..20).map(move |attempt| {
+                let mut request = request_with(Some(if attempt % 5 == 4 {
+                    "attempt=2; max=8"
+                } else {
+                    "attempt=1; max=8"
+                }));
+                request.headers_mut().insert("x-account", i.to_string());
+                connector.call(request)
+            })
+        });
+        for answer in futures::future::join_all(calls).await {
+            assert_eq!(answer.unwrap().status().as_u16(), 200);
+        }
+        assert_eq!(
+            seen.max_total.load(Ordering::SeqCst),
+            4,
+            "run limit reached, never passed"
+        );
+        assert!(seen.max_per_account.load(Ordering::SeqCst) <= 3);
+        assert_eq!(
+            (limits.counters().requests(), limits.counters().retries()),
+            (60, 12)
+        );
+    }
+
+    #[test]
+    fn each_account_gets_its_own_permits_and_admission() {
+        let limits = Limits::new(shared_https_client(), 64, 8);
+        let (a, b) = (limits.for_account(), limits.for_account());
+        assert_eq!(a.admission.available_permits(), 32);
+        assert!(!Arc::ptr_eq(&a.admission, &b.admission));
+    }
 
     fn request_with(header: Option<&str>) -> HttpRequest {
         let mut request = HttpRequest::new(SdkBody::empty());

@@ -119,12 +119,13 @@ pub async fn collect(
         request.max_concurrency,
         request.account_concurrency,
     );
-    let base = base_config(&request.client, limits.account_client()).await;
+    let management_limits = limits.for_account();
+    let base = base_config(&request.client, management_limits.http_client).await;
     let home_region = base
         .region()
         .map(|r| r.to_string())
         .unwrap_or_else(|| "us-east-1".to_string());
-    let management = identify(&base, &recorder)
+    let management = identify(&base, &recorder, management_limits.admission)
         .await?
         .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
 
@@ -280,8 +281,15 @@ async fn collect_account(
     let session = if account.id == management.account_id {
         Some(management.clone())
     } else {
-        let client = limits.account_client();
-        assume_role(management, &account.id, &request.assume, recorder, client).await?
+        let account_limits = limits.for_account();
+        assume_role(
+            management,
+            &account.id,
+            &request.assume,
+            recorder,
+            account_limits,
+        )
+        .await?
     };
     let Some(session) = session else {
         progress.account_done(account, false);

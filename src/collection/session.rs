@@ -12,6 +12,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+use super::limits::AccountLimits;
 use serde_json::json;
 
 use super::answer::{Answer, CallError};
@@ -72,6 +76,8 @@ pub struct AccountSession {
     pub caller_arn: String,
     /// Config with this account's credentials and the home region.
     pub config: SdkConfig,
+    /// Admission of this account's calls (see `super::limits`).
+    pub admission: Arc<Semaphore>,
 }
 
 impl AccountSession {
@@ -101,6 +107,7 @@ impl AccountSession {
 pub async fn identify(
     config: &SdkConfig,
     recorder: &Recorder,
+    admission: Arc<Semaphore>,
 ) -> Result<Result<AccountSession, CallError>, RecordError> {
     let client = aws_sdk_sts::Client::new(config);
     let outcome = async {
@@ -135,6 +142,7 @@ pub async fn identify(
         account_id,
         caller_arn: arn,
         config: config.clone(),
+        admission,
     }))
 }
 
@@ -153,13 +161,13 @@ pub struct AssumeSettings {
 /// `sts:AssumeRole` evidence in that account either way, so an unreachable
 /// account is visible, with the reason. The call itself is made in (and counts
 /// against the limits of) the caller's account; the session's calls go through
-/// `http_client`, the member account's limits.
+/// `limits`, the member account's.
 pub async fn assume_role(
     base: &AccountSession,
     account_id: &str,
     settings: &AssumeSettings,
     recorder: &Recorder,
-    http_client: SharedHttpClient,
+    limits: AccountLimits,
 ) -> Result<Option<AccountSession>, RecordError> {
     let role_arn = format!("arn:aws:iam::{account_id}:role/{}", settings.role_name);
     let client = aws_sdk_sts::Client::new(&base.config);
@@ -201,12 +209,13 @@ pub async fn assume_role(
                     .credentials_provider(
                         aws_credential_types::provider::SharedCredentialsProvider::new(creds),
                     )
-                    .http_client(http_client)
+                    .http_client(limits.http_client)
                     .build();
                 AccountSession {
                     account_id: account_id.to_string(),
                     caller_arn: assumed.clone(),
                     config,
+                    admission: limits.admission,
                 }
             });
             (Ok(answer), session)
