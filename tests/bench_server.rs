@@ -18,25 +18,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use emulator::{repo, write_config, Emulator};
+use emulator::{collect_seed_org, repo, write_config, Emulator};
 use serde_json::Value;
 
 fn collect(mut cmd: Command, out: &Path, config: &Path) {
-    let done = cmd
-        .args([
-            "collect",
-            "--regions",
-            "us-east-1,eu-west-1",
-            "--period",
-            "2026-Q4",
-        ])
-        .args(["--s3-path-style", "--max-attempts", "2", "--no-progress"])
-        .arg("--config")
-        .arg(config)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
+    let done = collect_seed_org(&mut cmd, out, config).output().unwrap();
     assert!(
         done.status.success(),
         "collect failed:\n{}",

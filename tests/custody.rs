@@ -592,23 +592,11 @@ fn kms_signing_and_quarter_over_quarter_diff_against_the_emulator() {
     std::fs::write(&pem, key["public_key_pem"].as_str().unwrap()).unwrap();
 
     let collect = |out: &Path| {
-        let r = run(emu
-            .auditpack(SECRET)
-            .args([
-                "collect",
-                "--regions",
-                "us-east-1,eu-west-1",
-                "--period",
-                "2026-Q4",
-                "--s3-path-style",
-                "--max-attempts",
-                "2",
-                "--no-progress",
-                "--out",
-            ])
-            .arg(out)
-            .arg("--config")
-            .arg(&config));
+        let r = run(emulator::collect_seed_org(
+            &mut emu.auditpack(SECRET),
+            out,
+            &config,
+        ));
         assert_eq!(r.code, 0, "collect:\n{}\n{}", r.stdout, r.stderr);
     };
     let before = work.path().join("before");

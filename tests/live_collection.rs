@@ -3,13 +3,15 @@
 //! member, every evidence source), then reports on it. One account's role cannot
 //! be assumed (the fault proxy denies it): it must be recorded and NOT ASSESSED.
 
+mod common;
 mod emulator;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use auditpack::evaluation::{Results, Status};
-use emulator::{write_config, Emulator};
+use common::kept_artifacts;
+use emulator::{collect_seed_org, write_config, Emulator};
 
 const SECRET: &str = "e2e-secret-key-that-must-never-be-written-7f3a9c";
 
@@ -59,22 +61,11 @@ fn collect_then_report_against_the_emulator() {
     // browser check of scripts/test.sh (the report's links reach ../evidence/).
     let kept = kept_artifacts("emulator");
     let evidence = kept.join("evidence");
-    let collected = run(emu
-        .auditpack(SECRET)
-        .args([
-            "collect",
-            "--regions",
-            "us-east-1,eu-west-1",
-            "--period",
-            "2026-Q4",
-            "--s3-path-style",
-            "--max-attempts",
-            "2",
-            "--out",
-        ])
-        .arg(&evidence)
-        .arg("--config")
-        .arg(&config));
+    let collected = run(collect_seed_org(
+        &mut emu.auditpack(SECRET),
+        &evidence,
+        &config,
+    ));
     assert_eq!(
         collected.code, 0,
         "collect failed:\n{}\n{}",
@@ -193,21 +184,6 @@ fn collect_then_report_against_the_emulator() {
         !all.exists(),
         "an incomplete run never leaves the output folder"
     );
-}
-
-/// `target/test-artifacts/<name>/`, emptied: what a test leaves there is kept
-/// for later steps (the browser check) and for people to look at.
-fn kept_artifacts(name: &str) -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is inside the target folder")
-        .join("test-artifacts")
-        .join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The seed's deliberate faults, and its compliant parts, as verdicts.

@@ -12,28 +12,14 @@
 //!   for the browser check of `scripts/test.sh`, which proves in Chromium that
 //!   nothing in it runs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `target/test-artifacts/<name>`, emptied: kept after the test for the browser check.
-fn artifacts(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is inside the target folder")
-        .join("test-artifacts")
-        .join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{kept_artifacts, repo};
 
 /// `auditpack report`, from the repository root; returns `out`.
 fn report(evidence: &Path, out: &Path) -> PathBuf {
@@ -244,7 +230,7 @@ const PAYLOADS: [&str; 5] = [NAME, TAG_VALUE, TAG_KEY, ERROR, USER];
 
 #[test]
 fn hostile_names_tags_errors_and_resources_are_text() {
-    let dir = artifacts("injection");
+    let dir = kept_artifacts("injection");
     let evidence = dir.join("evidence");
     copy_tree(&repo().join("evidence-samples"), &evidence);
     let (dev, prod) = ("602836180662", "125460557460");

@@ -140,14 +140,17 @@ impl Limits {
     /// share the account's permits.
     pub fn for_account(&self) -> AccountLimits {
         AccountLimits {
-            http_client: LimitedClient {
-                inner: self.inner.clone(),
-                global: self.global.clone(),
-                account: Arc::new(Semaphore::new(self.per_account)),
-                counters: self.counters.clone(),
-            }
-            .into_shared(),
+            http_client: self.new_account_client().into_shared(),
             admission: Arc::new(Semaphore::new(ADMITTED_PER_PERMIT * self.per_account)),
+        }
+    }
+
+    fn new_account_client(&self) -> LimitedClient {
+        LimitedClient {
+            inner: self.inner.clone(),
+            global: self.global.clone(),
+            account: Arc::new(Semaphore::new(self.per_account)),
+            counters: self.counters.clone(),
         }
     }
 
@@ -266,14 +269,7 @@ mod tests {
     async fn requests_in_flight_stay_within_the_account_and_run_limits() {
         let limits = Limits::new(shared_https_client(), 4, 3);
         let seen = Arc::new(Recording::default());
-        let accounts: Vec<LimitedClient> = (0..3)
-            .map(|_| LimitedClient {
-                inner: limits.inner.clone(),
-                global: limits.global.clone(),
-                account: Arc::new(Semaphore::new(limits.per_account)),
-                counters: limits.counters.clone(),
-            })
-            .collect();
+        let accounts: Vec<LimitedClient> = (0..3).map(|_| limits.new_account_client()).collect();
         let calls = accounts.iter().enumerate().flat_map(|(i, account)| {
             let connector = connector_for(account, &seen);
             (0..20).map(move |attempt| {

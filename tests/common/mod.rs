@@ -91,3 +91,19 @@ pub fn unzip(zip_path: &Path, dir: &Path) -> PathBuf {
     assert!(bag.join("bagit.txt").is_file());
     bag
 }
+
+/// `target/test-artifacts/<name>/`, emptied: what a test leaves there is kept
+/// for later steps (the browser check of scripts/test.sh) and for people to
+/// look at.
+pub fn kept_artifacts(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is inside the target folder")
+        .join("test-artifacts")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

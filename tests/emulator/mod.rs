@@ -141,6 +141,23 @@ impl Emulator {
     }
 }
 
+/// Adds `collect` of the seed organization's two regions into `out` to `cmd`,
+/// as the end-to-end tests run it (two attempts: moto does not throttle).
+pub fn collect_seed_org<'c>(cmd: &'c mut Command, out: &Path, config: &Path) -> &'c mut Command {
+    cmd.args([
+        "collect",
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--period",
+        "2026-Q4",
+    ])
+    .args(["--s3-path-style", "--max-attempts", "2", "--no-progress"])
+    .arg("--config")
+    .arg(config)
+    .arg("--out")
+    .arg(out)
+}
+
 /// The role rules for the seeded organization (account ids are random; names are
 /// not), shared with `scripts/make-samples.sh`.
 pub fn write_config(dir: &Path) -> PathBuf {
