@@ -45,9 +45,10 @@ passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk
 echo "all test binaries passed: ${passed} tests"
 
 # The report in a real browser: the samples' report (out folder and unzipped
-# bundle), the emulator run's (kept by tests/live_collection.rs) and the one
-# with hostile names (kept by tests/report_snapshot.rs). Screenshots and PDFs
-# go to target/test-artifacts/browser/.
+# bundle), the emulator run's (kept by tests/live_collection.rs), the merged
+# shards' (tests/sharding.rs) and the one with hostile names (kept by
+# tests/report_snapshot.rs). Screenshots and PDFs go to
+# target/test-artifacts/browser/.
 echo "== report in headless Chromium"
 artifacts=target/test-artifacts
 rm -rf "$artifacts/samples"
@@ -57,4 +58,5 @@ node tests/browser/check.mjs "$artifacts/browser" \
   samples="$artifacts/samples/out/report.html" \
   samples-bundle="$(echo "$artifacts"/samples/unzipped/*/data/report.html)" \
   emulator="$artifacts/emulator/out/report.html" \
+  sharded="$artifacts/sharded/out/report.html" \
   injection="$artifacts/injection/out/report.html"

@@ -15,9 +15,11 @@ use clap::{Args, Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use auditpack::collection::operations;
-use auditpack::collection::runner::{CollectRequest, CollectSummary};
+use auditpack::collection::runner::{CollectError, CollectRequest, CollectSummary};
 use auditpack::collection::session::{AssumeSettings, ClientSettings};
 use auditpack::custody::signature::{Signing, Trust};
+use auditpack::discovery::Scope;
+use auditpack::evidence::merge::MergeError;
 use auditpack::exit_code::Outcome;
 use auditpack::pipeline::{load_controls_and_config, run_report_signed, ReportRequest};
 
@@ -65,6 +67,16 @@ enum Command {
         Exit codes: 0 verified, 1 a check failed (names the file), 2 not a bundle or unreadable trust file."
     )]
     Verify(VerifyArgs),
+    /// Join shards of one run (collected with --ou/--accounts by separate jobs) into one evidence folder.
+    #[command(
+        after_help = "Example:\n  auditpack collect --ou Root/Workloads --regions us-east-1 --period 2026-Q4 --out shard-workloads\n  \
+        auditpack collect --ou Root/Security --ou Root/Infrastructure --accounts 111111111111 --regions us-east-1 --period 2026-Q4 --out shard-core\n  \
+        auditpack merge --evidence shard-workloads --evidence shard-core --out evidence\n  \
+        auditpack report --evidence evidence --out out\n\n\
+        Shards must be of the same run (tool version, period, regions, organization) and must not overlap.\n\
+        Exit codes: 0 merged, 2 the shards cannot be merged (the message names the shard), 3 cannot write."
+    )]
+    Merge(MergeArgs),
     /// Compare two verified bundles: accounts, verdicts, parameters and control definitions that changed.
     #[command(
         after_help = "Examples:\n  auditpack diff audit-2026-Q3/bundle.zip audit-2026-Q4/bundle.zip\n  \
@@ -145,8 +157,25 @@ struct CollectArgs {
     /// No progress bar, plain lines only.
     #[arg(long)]
     no_progress: bool,
+    /// Collect only the accounts in this OU and the OUs below it (e.g. Root/Workloads); repeatable.
+    /// With --accounts, makes one shard of the organization, to be joined by `auditpack merge`.
+    #[arg(long, value_name = "OU_PATH")]
+    ou: Vec<String>,
+    /// Collect only these accounts (comma-separated ids), besides any --ou.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    accounts: Vec<String>,
     #[command(flatten)]
     controls: ControlsArgs,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// A shard's evidence folder; give each shard once, in any order.
+    #[arg(long = "evidence", required = true, value_name = "FOLDER")]
+    evidence: Vec<PathBuf>,
+    /// The merged evidence folder (must not exist or be empty).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -289,6 +318,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Report(args) => report(args),
         Command::Verify(args) => verify(&args),
+        Command::Merge(args) => merge(&args),
         Command::Diff(args) => diff(&args),
         Command::Gate {
             results,
@@ -362,6 +392,7 @@ fn collect(args: &CollectArgs) -> Result<PathBuf, Outcome> {
         },
         max_concurrency: args.max_concurrency,
         account_concurrency: args.account_concurrency,
+        scope: Scope::new(&args.ou, &args.accounts),
         command_line: std::env::args().collect(),
         progress: !args.no_progress,
     };
@@ -379,11 +410,53 @@ fn collect(args: &CollectArgs) -> Result<PathBuf, Outcome> {
         }
         Some(Err(e)) => {
             eprintln!("auditpack: error: {e}");
-            Err(Outcome::ToolFailed)
+            match e {
+                CollectError::Scope(_) => Err(Outcome::InputError),
+                _ => Err(Outcome::ToolFailed),
+            }
         }
         Some(Ok(summary)) => {
             print_collect_summary(&summary);
             Ok(summary.out)
+        }
+    }
+}
+
+fn merge(args: &MergeArgs) -> Outcome {
+    match auditpack::evidence::merge::merge(&args.evidence, &args.out, std::env::args().collect()) {
+        Ok(summary) => {
+            println!(
+                "merged: {} shards, {} evidence files into {}",
+                summary.run.shards.len(),
+                summary.files,
+                args.out.display()
+            );
+            for shard in &summary.run.shards {
+                let skipped = if shard.files_not_copied.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} of its files not copied (another shard's copy kept; listed in run.json)",
+                        shard.files_not_copied.len()
+                    )
+                };
+                println!(
+                    "  {}: {} account folder(s){skipped}",
+                    shard.folder,
+                    shard.accounts.len()
+                );
+            }
+            for id in &summary.not_collected {
+                println!("not collected by any shard: {id} (its controls will be NOT ASSESSED)");
+            }
+            Outcome::Success
+        }
+        Err(e) => {
+            eprintln!("auditpack: error: {e}");
+            match e {
+                MergeError::Output(_) | MergeError::Copy { .. } => Outcome::ToolFailed,
+                _ => Outcome::InputError,
+            }
         }
     }
 }
@@ -403,6 +476,17 @@ fn print_collect_summary(s: &CollectSummary) {
         "requests: {} HTTP requests, {} of them retries (throttled or failed attempts the SDK tried again)",
         s.http_requests, s.http_retries
     );
+    let left_to_other_shards = s
+        .org
+        .active_accounts()
+        .filter(|a| a.reachable.is_none())
+        .count();
+    if left_to_other_shards > 0 {
+        println!(
+            "shard: {left_to_other_shards} active account(s) outside --ou/--accounts were not collected \
+             (NOT ASSESSED unless merged with the shards that have them: auditpack merge)"
+        );
+    }
     for id in &s.accounts_unreachable {
         println!(
             "unreachable: {id} (its role could not be assumed; its controls will be NOT ASSESSED)"

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,9 @@ use super::session::{
 use super::sources::ALL as SOURCES;
 use crate::config::Config;
 use crate::discovery::live::{discover, DiscoveryError};
-use crate::discovery::{Account, Org};
+use crate::discovery::{Account, Org, Scope};
 use crate::evaluation::Control;
+use crate::evidence::staging::{self, StagingError};
 use crate::evidence::{RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION};
 
 /// What `auditpack collect` needs.
@@ -46,6 +47,8 @@ pub struct CollectRequest {
     pub max_concurrency: usize,
     /// Calls in flight per account.
     pub account_concurrency: usize,
+    /// Which accounts to collect (a shard), or all of them.
+    pub scope: Scope,
     /// The command line, for run.json.
     pub command_line: Vec<String>,
     /// Show a progress bar (a terminal) or plain lines (CI).
@@ -78,9 +81,12 @@ pub struct CollectSummary {
 /// Why collection stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    /// The output folder exists and is not empty.
-    #[error("{0} already exists and is not empty; choose a new folder (evidence of two runs must not mix)")]
-    OutputExists(PathBuf),
+    /// The output folder exists and is not empty, or could not be written.
+    #[error(transparent)]
+    Output(#[from] StagingError),
+    /// `--ou` or `--accounts` selects nothing that exists.
+    #[error("{0}")]
+    Scope(String),
     /// No usable credentials.
     #[error("cannot identify the caller (sts:GetCallerIdentity): {0}")]
     NoIdentity(String),
@@ -93,15 +99,6 @@ pub enum CollectError {
     /// Evidence could not be written.
     #[error(transparent)]
     Record(#[from] RecordError),
-    /// Folder handling failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Runs a whole collection.
@@ -112,7 +109,7 @@ pub async fn collect(
 ) -> Result<CollectSummary, CollectError> {
     let started = Instant::now();
     let started_at = now_rfc3339();
-    let staging = prepare_staging(&request.out)?;
+    let staging = staging::prepare(&request.out)?;
     let recorder = Recorder::new(&staging);
     let limits = Limits::new(
         shared_https_client(),
@@ -135,9 +132,18 @@ pub async fn collect(
     let mut regions = resolve_regions(&ctx, &request.regions).await?;
     regions.sort();
     regions.dedup();
+    if let Err(problem) = request.scope.check_against(&org) {
+        // A refused selection leaves no half-made evidence folder behind: it
+        // holds nothing but this run's discovery calls.
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(CollectError::Scope(problem));
+    }
     let plan = build_plan(controls, &org, &regions, &home_region);
 
-    let in_scope: Vec<&Account> = org.active_accounts().collect();
+    let in_scope: Vec<&Account> = org
+        .active_accounts()
+        .filter(|a| request.scope.selects(a))
+        .collect();
     let progress = Progress::new(in_scope.len(), request.progress);
     let runs = in_scope.iter().map(|account| {
         let empty = BTreeMap::new();
@@ -169,8 +175,10 @@ pub async fn collect(
         .collect();
     let in_scope_count = in_scope.len();
     let mut org = org;
-    for account in org.accounts.iter_mut().filter(|a| a.is_active()) {
-        account.reachable = Some(!unreachable.contains(&account.id));
+    for account in org.accounts.iter_mut() {
+        if account.is_active() && request.scope.selects(account) {
+            account.reachable = Some(!unreachable.contains(&account.id));
+        }
     }
 
     let run = RunInfo {
@@ -186,10 +194,12 @@ pub async fn collect(
         regions: regions.clone(),
         command_line: request.command_line.clone(),
         caller_arn: management.caller_arn.clone(),
+        scope: (!request.scope.is_whole_organization()).then(|| request.scope.clone()),
+        shards: Vec::new(),
     };
-    write_json(&staging.join("org.json"), &org)?;
-    write_json(&staging.join("run.json"), &run)?;
-    finalize(&staging, &request.out)?;
+    staging::write_json(&staging.join("org.json"), &org)?;
+    staging::write_json(&staging.join("run.json"), &run)?;
+    staging::finalize(&staging, &request.out)?;
     Ok(CollectSummary {
         accounts_collected: in_scope_count - unreachable.len(),
         accounts_unreachable: unreachable,
@@ -310,42 +320,6 @@ async fn collect_account(
     futures::future::try_join_all(regions).await?;
     progress.account_done(account, true);
     Ok(true)
-}
-
-fn prepare_staging(out: &Path) -> Result<PathBuf, CollectError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CollectError::Io { path, source }
-    };
-    if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
-        return Err(CollectError::OutputExists(out.to_path_buf()));
-    }
-    let staging = PathBuf::from(format!("{}.partial", out.display()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    }
-    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
-    Ok(staging)
-}
-
-fn finalize(staging: &Path, out: &Path) -> Result<(), CollectError> {
-    let io = |source| CollectError::Io {
-        path: out.to_path_buf(),
-        source,
-    };
-    if out.exists() {
-        std::fs::remove_dir(out).map_err(io)?;
-    }
-    std::fs::rename(staging, out).map_err(io)
-}
-
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), CollectError> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
-    bytes.push(b'\n');
-    std::fs::write(path, bytes).map_err(|source| CollectError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// A progress bar on a terminal; one plain line per account otherwise (CI).

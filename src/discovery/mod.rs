@@ -6,5 +6,7 @@
 
 pub mod live;
 mod org;
+mod scope;
 
 pub use org::{Account, AccountStatus, Org, Organization, Role};
+pub use scope::Scope;

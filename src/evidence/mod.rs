@@ -8,12 +8,14 @@
 
 mod envelope;
 mod layout;
+pub mod merge;
 mod run;
+pub mod staging;
 mod store;
 
 pub use envelope::{Call, Collector, Envelope, EnvelopeError, ErrorClass, Pagination, Status};
 pub use layout::{qualifier_to_file_stem, EvidenceKey, RegionDir, GLOBAL_DIR};
-pub use run::{RunInfo, ToolInfo};
+pub use run::{RunInfo, ShardRun, ToolInfo};
 pub use store::{read_json_file, sha256_hex, EvidenceDoc, EvidenceStore, StoreError};
 
 /// Version of the envelope, `org.json`, `run.json` and `results.json` formats.

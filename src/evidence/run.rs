@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::Scope;
+
 /// The collecting tool, as recorded in `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,4 +37,36 @@ pub struct RunInfo {
     pub command_line: Vec<String>,
     /// ARN of the identity that ran the collection in the management account.
     pub caller_arn: String,
+    /// The accounts this run set out to collect; absent for the whole
+    /// organization (`collect --ou/--accounts` make a shard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// For a tree made by `auditpack merge`: the shard runs it joins, in the
+    /// order given. Empty for a tree written by one `collect`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRun>,
+}
+
+/// One shard of a merged run, as its own `run.json` recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardRun {
+    /// The shard's evidence folder, as given to `merge`.
+    pub folder: String,
+    /// When the shard's collection started.
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: String,
+    /// Its command line.
+    pub command_line: Vec<String>,
+    /// The identity that collected it.
+    pub caller_arn: String,
+    /// What it set out to collect (absent: the whole organization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// The accounts whose folders the merged tree took from this shard.
+    pub accounts: Vec<String>,
+    /// Files of this shard left out of the merged tree: discovery evidence in
+    /// an account folder another shard owns (that shard's copy is kept).
+    pub files_not_copied: Vec<String>,
 }

@@ -1,0 +1,344 @@
+//! `auditpack merge` on shards cut from the bundled samples: three shards that
+//! cover the organization merge back into the samples' tree (same files, same
+//! `org.json`, same verdicts); shards of different runs, overlapping shards and
+//! stray files are refused with the shard named; an account no shard
+//! collected is NOT ASSESSED. The same over real collections by the emulator
+//! is in `tests/sharding.rs`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{auditpack, read_json, repo, run};
+use serde_json::{json, Value};
+
+const MANAGEMENT: &str = "123456789012";
+/// Root/Workloads/Prod and Root/Workloads/NonProd (one of them unreachable).
+const WORKLOADS: [&str; 3] = ["125460557460", "384146132453", "602836180662"];
+/// Root/Security, Root/Infrastructure and the sandbox OU.
+const REST: [&str; 4] = [
+    "320405377412",
+    "742236335257",
+    "832157187658",
+    "929972068329",
+];
+
+fn samples() -> PathBuf {
+    repo().join("evidence-samples")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A shard as `collect --accounts …` would write it from the samples: the
+/// selected accounts' folders, the management account's discovery calls
+/// (every shard discovers the organization), `reachable` only for the selected
+/// accounts, and the selection in `run.json`.
+fn cut_shard(dir: &Path, name: &str, accounts: &[&str]) -> PathBuf {
+    let shard = dir.join(name);
+    for account in accounts {
+        copy_dir(&samples().join(account), &shard.join(account));
+    }
+    if !accounts.contains(&MANAGEMENT) {
+        let discovery = format!("{MANAGEMENT}/global/organizations");
+        copy_dir(&samples().join(&discovery), &shard.join(&discovery));
+    }
+    let mut org = read_json(&samples().join("org.json"));
+    for account in org["accounts"].as_array_mut().unwrap() {
+        let id = account["id"].as_str().unwrap().to_string();
+        if !accounts.contains(&id.as_str()) {
+            account.as_object_mut().unwrap().remove("reachable");
+        }
+    }
+    write_json(&shard.join("org.json"), &org);
+    let mut run_json = read_json(&samples().join("run.json"));
+    run_json["scope"] = json!({ "accounts": accounts });
+    write_json(&shard.join("run.json"), &run_json);
+    shard
+}
+
+fn write_json(path: &Path, value: &Value) {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn merge(shards: &[&Path], out: &Path) -> common::Run {
+    let mut cmd = auditpack();
+    cmd.arg("merge");
+    for shard in shards {
+        cmd.arg("--evidence").arg(shard);
+    }
+    run(cmd.arg("--out").arg(out))
+}
+
+/// Every file under `root`, relative, with its bytes.
+fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walk(root, root)
+}
+
+fn walk(root: &Path, dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(root, &path));
+        } else {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            found.insert(relative, std::fs::read(&path).unwrap());
+        }
+    }
+    found
+}
+
+fn report(evidence: &Path, out: &Path) -> Value {
+    let r = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(evidence)
+        .arg("--out")
+        .arg(out));
+    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
+    read_json(&out.join("results.json"))
+}
+
+#[test]
+fn three_shards_merge_back_into_the_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let core = cut_shard(tmp.path(), "core", &[MANAGEMENT]);
+    let workloads = cut_shard(tmp.path(), "workloads", &WORKLOADS);
+    let rest = cut_shard(tmp.path(), "rest", &REST);
+    let merged = tmp.path().join("merged");
+
+    let r = merge(&[&workloads, &core, &rest], &merged);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("merged: 3 shards"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("not collected by any shard"),
+        "{}",
+        r.stdout
+    );
+
+    // The account folders are the samples' own, file for file.
+    let mut expected = files(&samples());
+    let mut got = files(&merged);
+    for tree in [&mut expected, &mut got] {
+        tree.remove("run.json");
+    }
+    let expected_paths: Vec<&String> = expected.keys().collect();
+    let got_paths: Vec<&String> = got.keys().collect();
+    assert_eq!(got_paths, expected_paths);
+    assert_eq!(got, expected, "a merged file differs from the samples'");
+
+    // run.json keeps each shard's record, and which files it did not copy.
+    let run_json = read_json(&merged.join("run.json"));
+    let shards = run_json["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    assert_eq!(shards[0]["accounts"], json!(WORKLOADS));
+    assert_eq!(shards[1]["accounts"], json!([MANAGEMENT]));
+    assert_eq!(shards[1]["files_not_copied"], json!([]));
+    let skipped = shards[0]["files_not_copied"].as_array().unwrap();
+    assert!(!skipped.is_empty());
+    assert!(skipped.iter().all(|p| p
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{MANAGEMENT}/global/organizations/"))));
+    assert_eq!(run_json["period"], "2026-Q4");
+    assert_eq!(run_json["command_line"][1], "merge");
+    assert!(
+        run_json.get("scope").is_none(),
+        "the shards cover every account"
+    );
+
+    // Same verdicts, item for item, as the samples themselves.
+    let from_samples = report(&samples(), &tmp.path().join("out-samples"));
+    let from_merged = report(&merged, &tmp.path().join("out-merged"));
+    assert_eq!(from_merged["controls"], from_samples["controls"]);
+    assert_eq!(from_merged["summary"], from_samples["summary"]);
+}
+
+#[test]
+fn an_account_no_shard_collected_is_not_assessed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let core = cut_shard(tmp.path(), "core", &[MANAGEMENT]);
+    let workloads = cut_shard(tmp.path(), "workloads", &WORKLOADS);
+    let merged = tmp.path().join("merged");
+
+    let r = merge(&[&core, &workloads], &merged);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for id in REST {
+        assert!(
+            r.stdout
+                .contains(&format!("not collected by any shard: {id}")),
+            "{}",
+            r.stdout
+        );
+    }
+    let org = read_json(&merged.join("org.json"));
+    let security = org["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "832157187658")
+        .unwrap();
+    assert!(security.get("reachable").is_none());
+
+    let run_json = read_json(&merged.join("run.json"));
+    let mut scope = vec![MANAGEMENT];
+    scope.extend(WORKLOADS);
+    scope.sort();
+    assert_eq!(run_json["scope"], json!({ "accounts": scope }));
+
+    let results = report(&merged, &tmp.path().join("out"));
+    let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
+    assert!(
+        html.contains("Collection scope</th><td>Only the account(s)"),
+        "no scope row"
+    );
+    assert!(
+        html.contains("Merged from 2 collection runs"),
+        "no shards row"
+    );
+    let items: Vec<&Value> = results["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["results"].as_array().unwrap())
+        .filter(|item| item["account_id"] == "832157187658")
+        .collect();
+    assert!(!items.is_empty());
+    assert!(
+        items.iter().all(|item| item["status"] == "NOT_ASSESSED"),
+        "an uncollected account must never pass: {items:?}"
+    );
+    let bag = common::unzip(
+        &common::find_zip(&tmp.path().join("out")),
+        &tmp.path().join("unzipped"),
+    );
+    let coverage = read_json(&bag.join("data/coverage.json"));
+    let failed = coverage["failed"].to_string();
+    assert!(failed.contains("832157187658"), "{failed}");
+}
+
+#[test]
+fn overlapping_shards_are_refused_naming_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = cut_shard(tmp.path(), "a", &[MANAGEMENT, WORKLOADS[0]]);
+    let b = cut_shard(tmp.path(), "b", &[WORKLOADS[0], WORKLOADS[1]]);
+    let merged = tmp.path().join("merged");
+    let r = merge(&[&a, &b], &merged);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("account {} was collected by both", WORKLOADS[0])),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&a.display().to_string()), "{}", r.stderr);
+    assert!(r.stderr.contains(&b.display().to_string()), "{}", r.stderr);
+    assert!(!merged.exists() && !tmp.path().join("merged.partial").exists());
+}
+
+#[test]
+fn shards_of_different_runs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = cut_shard(tmp.path(), "a", &[MANAGEMENT]);
+    let b = cut_shard(tmp.path(), "b", &WORKLOADS);
+
+    let mut run_json = read_json(&b.join("run.json"));
+    run_json["period"] = json!("2026-Q3");
+    write_json(&b.join("run.json"), &run_json);
+    let r = merge(&[&a, &b], &tmp.path().join("m1"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not of the same run"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("period \"2026-Q4\" vs \"2026-Q3\""),
+        "{}",
+        r.stderr
+    );
+
+    run_json["period"] = json!("2026-Q4");
+    run_json["regions"] = json!(["us-east-1"]);
+    write_json(&b.join("run.json"), &run_json);
+    let r = merge(&[&a, &b], &tmp.path().join("m2"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("regions"), "{}", r.stderr);
+
+    run_json["regions"] = json!(["eu-west-1", "us-east-1"]);
+    write_json(&b.join("run.json"), &run_json);
+    let mut org = read_json(&b.join("org.json"));
+    org["accounts"].as_array_mut().unwrap().pop();
+    write_json(&b.join("org.json"), &org);
+    let r = merge(&[&a, &b], &tmp.path().join("m3"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("org.json lists account 929972068329 as Active vs absent"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bad_input_is_named_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = cut_shard(tmp.path(), "a", &[MANAGEMENT]);
+    let b = cut_shard(tmp.path(), "b", &WORKLOADS);
+
+    let r = merge(&[&a], &tmp.path().join("m0"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("at least two evidence folders"),
+        "{}",
+        r.stderr
+    );
+
+    std::fs::write(b.join("notes.txt"), "stray").unwrap();
+    let r = merge(&[&a, &b], &tmp.path().join("m1"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("notes.txt: not part of an evidence tree"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_file(b.join("notes.txt")).unwrap();
+
+    std::fs::write(b.join("run.json"), "{ not json").unwrap();
+    let r = merge(&[&a, &b], &tmp.path().join("m2"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains(&format!("{}:1:", b.join("run.json").display())),
+        "{}",
+        r.stderr
+    );
+
+    let full = tmp.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("x"), "").unwrap();
+    let c = cut_shard(tmp.path(), "c", &WORKLOADS);
+    let r = merge(&[&a, &c], &full);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains("already exists and is not empty"),
+        "{}",
+        r.stderr
+    );
+    for name in ["m0", "m1", "m2"] {
+        assert!(!tmp.path().join(name).exists(), "{name} written");
+    }
+}

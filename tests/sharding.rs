@@ -1,0 +1,198 @@
+//! Sharding end to end against the moto emulator: the seeded organization is
+//! collected once whole and once as three shards (`collect --ou/--accounts`,
+//! as three CI jobs would), the shards are joined by `auditpack merge`, and the
+//! merged tree must hold the same evidence files and give the same verdict
+//! for every control, account and region as the whole run.
+
+mod common;
+mod emulator;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use auditpack::evaluation::{Results, Status};
+use common::{read_json, run};
+use emulator::{collect_seed_org, write_config, Emulator};
+
+const SECRET: &str = "sharding-secret-key-that-must-never-be-written-41c2";
+/// The seed's sandbox OU (its name is hostile on purpose).
+const SANDBOX_OU: &str = "Root/Sandbox <script>alert('ou')";
+
+fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Status> {
+    let mut map = BTreeMap::new();
+    for control in &results.controls {
+        for item in &control.results {
+            let region = item.region.clone().unwrap_or_else(|| "global".into());
+            map.insert(
+                (control.id.clone(), item.account_id.clone(), region),
+                item.status,
+            );
+        }
+    }
+    map
+}
+
+fn evidence_paths(root: &Path) -> BTreeSet<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
+        .filter(|p| p != "run.json")
+        .collect()
+}
+
+fn report(emu: &Emulator, evidence: &Path, out: &Path, config: &Path) -> Results {
+    let r = run(emu
+        .auditpack(SECRET)
+        .args(["report", "--evidence"])
+        .arg(evidence)
+        .arg("--out")
+        .arg(out)
+        .arg("--config")
+        .arg(config));
+    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
+    serde_json::from_value(read_json(&out.join("results.json"))).unwrap()
+}
+
+#[test]
+fn three_shards_merged_give_the_whole_runs_verdicts() {
+    let emu = Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let management = emu.account("management");
+
+    let whole = work.path().join("whole");
+    let r = run(collect_seed_org(
+        &mut emu.auditpack(SECRET),
+        &whole,
+        &config,
+    ));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let shards: [(&str, Vec<&str>); 3] = [
+        ("workloads", vec!["--ou", "Root/Workloads"]),
+        (
+            "core",
+            vec![
+                "--ou",
+                "Root/Security",
+                "--ou",
+                "Root/Infrastructure/",
+                "--accounts",
+                &management,
+            ],
+        ),
+        ("sandbox", vec!["--ou", SANDBOX_OU]),
+    ];
+    for (name, selection) in &shards {
+        let out = work.path().join(name);
+        let r = run(collect_seed_org(&mut emu.auditpack(SECRET), &out, &config).args(selection));
+        assert_eq!(r.code, 0, "shard {name}:\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout
+                .contains("outside --ou/--accounts were not collected"),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            run_scope_is_recorded(&out),
+            "shard {name} has no scope in run.json"
+        );
+    }
+    // The workloads shard: only its three accounts have a collection outcome.
+    let org = read_json(&work.path().join("workloads/org.json"));
+    let collected: BTreeSet<&str> = org["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a.get("reachable").is_some())
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    let expected: BTreeSet<String> = ["prod", "dev", "staging"].map(|k| emu.account(k)).into();
+    assert_eq!(
+        collected,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+
+    // The merged evidence and its report are kept for the browser check of
+    // scripts/test.sh (the scope and shard rows carry the hostile OU name).
+    let kept = common::kept_artifacts("sharded");
+    let merged = kept.join("evidence");
+    let mut cmd = emu.auditpack(SECRET);
+    cmd.arg("merge");
+    for (name, _) in &shards {
+        cmd.arg("--evidence").arg(work.path().join(name));
+    }
+    let r = run(cmd.arg("--out").arg(&merged));
+    assert_eq!(r.code, 0, "merge:\n{}\n{}", r.stdout, r.stderr);
+    assert!(
+        !r.stdout.contains("not collected by any shard"),
+        "{}",
+        r.stdout
+    );
+
+    assert_eq!(evidence_paths(&merged), evidence_paths(&whole));
+    let from_whole = verdicts(&report(
+        &emu,
+        &whole,
+        &work.path().join("out-whole"),
+        &config,
+    ));
+    let from_merged = verdicts(&report(&emu, &merged, &kept.join("out"), &config));
+    assert!(from_whole.values().any(|s| *s == Status::Fail));
+    assert!(from_whole.values().any(|s| *s == Status::Pass));
+    assert_eq!(from_merged, from_whole);
+
+    // The report says the evidence is merged and from which shards; the
+    // shards together cover the organization, so no scope limits it.
+    let html = std::fs::read_to_string(kept.join("out/report.html")).unwrap();
+    assert!(
+        html.contains("Merged from 3 collection runs"),
+        "no shards row"
+    );
+    assert!(
+        !html.contains("Collection scope"),
+        "a scope row for a complete merge"
+    );
+    assert!(read_json(&merged.join("run.json")).get("scope").is_none());
+}
+
+fn run_scope_is_recorded(evidence: &Path) -> bool {
+    let run_json = read_json(&evidence.join("run.json"));
+    run_json["scope"].is_object()
+}
+
+#[test]
+fn a_selection_that_names_nothing_stops_the_run() {
+    let emu = Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let out = work.path().join("typo");
+    let r =
+        run(collect_seed_org(&mut emu.auditpack(SECRET), &out, &config)
+            .args(["--ou", "Root/Workload"]));
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("--ou \"Root/Workload\" selects no active account"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Root/Workloads/Prod"), "{}", r.stderr);
+    assert!(!out.exists(), "no evidence folder for a refused selection");
+    assert!(
+        !work.path().join("typo.partial").exists(),
+        "no partial folder either"
+    );
+
+    let r = run(collect_seed_org(&mut emu.auditpack(SECRET), &out, &config)
+        .args(["--accounts", "000000000000"]));
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("--accounts 000000000000: no such account"),
+        "{}",
+        r.stderr
+    );
+}
