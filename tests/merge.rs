@@ -230,8 +230,18 @@ fn an_account_no_shard_collected_is_not_assessed() {
         &tmp.path().join("unzipped"),
     );
     let coverage = read_json(&bag.join("data/coverage.json"));
-    let failed = coverage["failed"].to_string();
-    assert!(failed.contains("832157187658"), "{failed}");
+    let failed = coverage["failed"].as_array().unwrap();
+    let security = failed
+        .iter()
+        .find(|f| f["account_id"] == "832157187658")
+        .expect("the uncollected account is a coverage failure");
+    assert!(
+        security["reason"]
+            .as_str()
+            .unwrap()
+            .contains("in no merged shard"),
+        "{security}"
+    );
 }
 
 #[test]

@@ -156,6 +156,14 @@ fn three_shards_merged_give_the_whole_runs_verdicts() {
         "a scope row for a complete merge"
     );
     assert!(read_json(&merged.join("run.json")).get("scope").is_none());
+
+    // Its bundle verifies offline and re-evaluates to the same results.
+    let zip = common::find_zip(&kept.join("out"));
+    let r = run(emu
+        .auditpack(SECRET)
+        .args(["verify", "--reevaluate"])
+        .arg(&zip));
+    assert_eq!(r.code, 0, "verify:\n{}\n{}", r.stdout, r.stderr);
 }
 
 fn run_scope_is_recorded(evidence: &Path) -> bool {

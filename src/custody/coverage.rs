@@ -65,9 +65,15 @@ pub fn coverage<'a>(org: &Org, evidence_paths: impl IntoIterator<Item = &'a str>
                 account_id: id,
             });
         } else if files.get(&id).copied().unwrap_or(0) == 0 {
+            // `collect` records `reachable` for every account it selects, so
+            // none at all means the account was outside a shard's selection.
+            let reason = match account.reachable {
+                None => "not collected: outside this run's --ou/--accounts selection, or in no merged shard",
+                Some(_) => "no evidence was collected",
+            };
             failed.push(FailedAccount {
                 account_id: id,
-                reason: "no evidence was collected".into(),
+                reason: reason.into(),
             });
         } else {
             collected.push(id);
@@ -206,6 +212,9 @@ mod tests {
         let failed: Vec<&str> = c.failed.iter().map(|f| f.account_id.as_str()).collect();
         assert_eq!(failed, ["222222222222", "333333333333"]);
         assert!(c.failed[0].reason.contains("could not be assumed"));
+        assert!(c.failed[1]
+            .reason
+            .contains("outside this run's --ou/--accounts"));
         assert_eq!(c.out_of_scope, ["444444444444"]);
         assert_eq!(c.unexpected, ["999999999999"]);
         assert_eq!(c.evidence_files["111111111111"], 2);
