@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{auditpack, repo, run, unzip};
+use common::{auditpack, files_under, repo, run, unzip};
 
 /// Runs `report` on the samples into `out`, returning the bundle path.
 fn report_samples(out: &Path) -> PathBuf {
@@ -34,16 +34,6 @@ fn report_samples(out: &Path) -> PathBuf {
         r.stdout
     );
     zip
-}
-
-/// Unzips a bundle into `dir` (test-only; the product never extracts), returning the bag folder.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use auditpack::evaluation::{Results, Status};
-use common::kept_artifacts;
+use common::{kept_artifacts, verdicts};
 use emulator::{collect_seed_org, write_config, Emulator};
 
 const SECRET: &str = "e2e-secret-key-that-must-never-be-written-7f3a9c";
@@ -35,21 +35,6 @@ fn read_json(path: &Path) -> serde_json::Value {
         &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
     .unwrap()
-}
-
-/// Status of one control for one account (and region), from results.json.
-fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Status> {
-    let mut map = BTreeMap::new();
-    for control in &results.controls {
-        for item in &control.results {
-            let region = item.region.clone().unwrap_or_else(|| "global".into());
-            map.insert(
-                (control.id.clone(), item.account_id.clone(), region),
-                item.status,
-            );
-        }
-    }
-    map
 }
 
 #[test]

@@ -85,25 +85,13 @@ fn merge(shards: &[&Path], out: &Path) -> common::Run {
 
 /// Every file under `root`, relative, with its bytes.
 fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walk(root, root)
-}
-
-fn walk(root: &Path, dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut found = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(walk(root, &path));
-        } else {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            found.insert(relative, std::fs::read(&path).unwrap());
-        }
-    }
-    found
+    common::files_under(root)
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap().display().to_string();
+            (relative, std::fs::read(&path).unwrap())
+        })
+        .collect()
 }
 
 fn report(evidence: &Path, out: &Path) -> Value {

@@ -7,37 +7,21 @@
 mod common;
 mod emulator;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use auditpack::evaluation::{Results, Status};
-use common::{read_json, run};
+use common::{read_json, run, verdicts};
 use emulator::{collect_seed_org, write_config, Emulator};
 
 const SECRET: &str = "sharding-secret-key-that-must-never-be-written-41c2";
 /// The seed's sandbox OU (its name is hostile on purpose).
 const SANDBOX_OU: &str = "Root/Sandbox <script>alert('ou')";
 
-fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Status> {
-    let mut map = BTreeMap::new();
-    for control in &results.controls {
-        for item in &control.results {
-            let region = item.region.clone().unwrap_or_else(|| "global".into());
-            map.insert(
-                (control.id.clone(), item.account_id.clone(), region),
-                item.status,
-            );
-        }
-    }
-    map
-}
-
 fn evidence_paths(root: &Path) -> BTreeSet<String> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
+    common::files_under(root)
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
         .filter(|p| p != "run.json")
         .collect()
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -106,4 +107,32 @@ pub fn kept_artifacts(name: &str) -> PathBuf {
     }
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Every file under `dir`, in walk order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// Status of each control for each account and region (`global` when none), from results.json.
+pub fn verdicts(
+    results: &auditpack::evaluation::Results,
+) -> BTreeMap<(String, String, String), auditpack::evaluation::Status> {
+    let mut map = BTreeMap::new();
+    for control in &results.controls {
+        for item in &control.results {
+            let region = item.region.clone().unwrap_or_else(|| "global".into());
+            map.insert(
+                (control.id.clone(), item.account_id.clone(), region),
+                item.status,
+            );
+        }
+    }
+    map
 }
