@@ -42,7 +42,8 @@ enum Command {
     /// Collect evidence from every account and region of the Organization (read-only API calls).
     #[command(
         after_help = "Examples:\n  auditpack collect --regions us-east-1,eu-west-1 --out evidence/2026-Q4\n  \
-        AWS_PROFILE=audit auditpack collect --role-name AuditpackReadOnly --external-id $EXT --regions us-east-1 --out ev\n\n\
+        AWS_PROFILE=audit auditpack collect --role-name AuditpackReadOnly --external-id $EXT --regions us-east-1 --out ev\n  \
+        auditpack collect --ou Root/Workloads --regions all --period 2026-Q4 --out shard-workloads   (one shard; join with auditpack merge)\n\n\
         Credentials come from the SDK's default chain (environment, --profile, SSO, web identity, instance or\n\
         container role); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are honoured."
     )]

@@ -447,7 +447,11 @@ fn the_gate_appends_its_summary_for_github_and_never_colours_a_pipe() {
 #[test]
 fn ci_examples_use_only_documented_flags() {
     let mut checked = 0;
-    for example in ["docs/ci/github-actions.yml", "docs/ci/gitlab-ci.yml"] {
+    for example in [
+        "docs/ci/github-actions.yml",
+        "docs/ci/github-actions-sharded.yml",
+        "docs/ci/gitlab-ci.yml",
+    ] {
         let text = std::fs::read_to_string(repo().join(example)).unwrap();
         for command in auditpack_commands(&text) {
             let words: Vec<&str> = command.split_whitespace().collect();
