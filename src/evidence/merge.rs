@@ -106,7 +106,11 @@ pub fn merge(
     let mut files = 0;
     let mut not_copied: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
     for (account, &owner) in &owners {
-        files += copy_tree(&shards[owner].folder.join(account), &staging.join(account))?;
+        // An account its shard reached but that has no folder (no evidence)
+        // has nothing to copy; coverage reports it.
+        if shards[owner].account_dirs.contains(account) {
+            files += copy_tree(&shards[owner].folder.join(account), &staging.join(account))?;
+        }
         for (index, shard) in shards.iter().enumerate() {
             if index != owner && shard.account_dirs.contains(account) {
                 not_copied[index].extend(relative_files(&shard.folder, account)?);
