@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::staging::{self, StagingError};
@@ -103,14 +104,21 @@ pub fn merge(
     }
     let owners = owners(&shards)?;
     let staging = staging::prepare(out)?;
-    let mut files = 0;
+    // Account folders are disjoint: copied on every core (a copy is mostly
+    // system time per file, ~96,000 files at 1,000 accounts x 17 regions).
+    let copied: Vec<usize> = owners
+        .par_iter()
+        .filter(|(account, &owner)| shards[owner].account_dirs.contains(*account))
+        .map(|(account, &owner)| {
+            copy_tree(&shards[owner].folder.join(account), &staging.join(account))
+        })
+        .collect::<Result<_, _>>()?;
+    let files = copied.iter().sum();
+    // An account its shard reached but that has no folder (no evidence) has
+    // nothing to copy; coverage reports it. Other shards' copies of a folder
+    // (their discovery calls) are listed, not copied.
     let mut not_copied: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
     for (account, &owner) in &owners {
-        // An account its shard reached but that has no folder (no evidence)
-        // has nothing to copy; coverage reports it.
-        if shards[owner].account_dirs.contains(account) {
-            files += copy_tree(&shards[owner].folder.join(account), &staging.join(account))?;
-        }
         for (index, shard) in shards.iter().enumerate() {
             if index != owner && shard.account_dirs.contains(account) {
                 not_copied[index].extend(relative_files(&shard.folder, account)?);
