@@ -87,11 +87,15 @@ enum Command {
     Diff(DiffArgs),
     /// Fail a pipeline when a control fails or is not assessed: exit 0 pass, 1 fail, 2 bad input or tampered bundle.
     #[command(
-        after_help = "Examples:\n  auditpack gate out/results.json\n  auditpack gate out/auditpack-o-a1b2c3d4e5-2026-Q4.zip --fail-on high --format json"
+        after_help = "Examples:\n  auditpack gate out/results.json\n  auditpack gate out/auditpack-o-a1b2c3d4e5-2026-Q4.zip --fail-on high --format json\n  \
+        auditpack gate bundle.zip --allowed-signers team_signers   (only a bundle signed by a listed key is gated)"
     )]
     Gate {
         /// results.json, or a bundle (zip or unzipped bag), which is verified first.
         results: PathBuf,
+        /// With a bundle: refuse it (exit 2) unless it is signed by a key these list.
+        #[command(flatten)]
+        trust: TrustArgs,
         /// Lowest severity that fails the gate.
         #[arg(long, value_enum, default_value = "low")]
         fail_on: auditpack::evaluation::Severity,
@@ -323,9 +327,10 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff(&args),
         Command::Gate {
             results,
+            trust,
             fail_on,
             format,
-        } => gate_path(&results, fail_on, format),
+        } => gate_signed(&results, &trust, fail_on, format),
         Command::IamPolicy => {
             let policy = auditpack::collection::iam_policy::audit_role_policy();
             println!(
@@ -631,6 +636,52 @@ fn report_signed(args: ReportArgs, signing: Option<&Signing>) -> Outcome {
             Outcome::for_pipeline_error(&e)
         }
     }
+}
+
+/// `gate`, after checking the bundle's signature when trusted keys are given:
+/// a pipeline that gates on a bundle built elsewhere can demand that it was
+/// signed by its own release key, not merely intact.
+fn gate_signed(
+    path: &Path,
+    trust_args: &TrustArgs,
+    fail_on: auditpack::evaluation::Severity,
+    format: GateFormat,
+) -> Outcome {
+    if trust_args.allowed_signers.is_some() || !trust_args.pubkey.is_empty() {
+        if path.extension().is_some_and(|e| e == "json") {
+            eprintln!(
+                "auditpack: error: {}: --allowed-signers and --pubkey need a bundle; a results.json carries no signature",
+                path.display()
+            );
+            return Outcome::InputError;
+        }
+        let trust = match trust(trust_args) {
+            Ok(trust) => trust,
+            Err(outcome) => return outcome,
+        };
+        let options = auditpack::custody::check::VerifyOptions {
+            trust,
+            max_age_days: None,
+            now: chrono::Utc::now(),
+            reevaluate: false,
+        };
+        match auditpack::custody::check::verify_bundle(path, &options) {
+            Ok(report) if report.is_ok() => {}
+            Ok(report) => {
+                eprint!("{}", auditpack::custody::check::render_text(path, &report));
+                eprintln!(
+                    "auditpack: error: {} is not signed by a trusted key, or does not verify; refusing to gate on it",
+                    path.display()
+                );
+                return Outcome::InputError;
+            }
+            Err(e) => {
+                eprintln!("auditpack: error: {e}");
+                return Outcome::InputError;
+            }
+        }
+    }
+    gate_path(path, fail_on, format)
 }
 
 fn gate_path(path: &Path, fail_on: auditpack::evaluation::Severity, format: GateFormat) -> Outcome {

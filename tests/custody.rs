@@ -244,6 +244,58 @@ fn a_key_outside_the_trusted_set_fails() {
     assert!(r.stderr.contains("bad_signers"), "{}", r.stderr);
 }
 
+/// `gate --allowed-signers/--pubkey` gates only a bundle signed by a trusted
+/// key; anything else is refused (exit 2) before any verdict is given.
+#[test]
+fn the_gate_can_demand_a_trusted_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_pub, alice_zip, _) = ssh_signed_samples(dir.path());
+    let trusted = allowed_signers(dir.path(), "alice@example.com", &alice_pub);
+    let gate = |bundle: &Path, trust: &[&str]| {
+        run(auditpack()
+            .arg("gate")
+            .arg(bundle)
+            .args(trust)
+            .args(["--fail-on", "low"]))
+    };
+    let signers = trusted.to_str().unwrap();
+    let alice_key = alice_pub.to_str().unwrap();
+
+    // Signed by a trusted key: the gate decides on the verdicts (the samples fail).
+    for trust in [["--allowed-signers", signers], ["--pubkey", alice_key]] {
+        let r = gate(&alice_zip, &trust);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(r.last_line().starts_with("FAILED"), "{}", r.stdout);
+    }
+
+    // Signed by another key, or not signed: refused, whatever the verdicts.
+    let (mallory, _) = keygen(dir.path(), "mallory", "mallory@example.com");
+    let mallory_zip = report(
+        &samples(),
+        &dir.path().join("mallory-out"),
+        &["--sign-key", mallory.to_str().unwrap()],
+    );
+    let unsigned = report(&samples(), &dir.path().join("unsigned"), &[]);
+    for bundle in [&mallory_zip, &unsigned] {
+        let r = gate(bundle, &["--allowed-signers", signers]);
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("is not signed by a trusted key"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "no verdict printed: {}", r.stdout);
+    }
+    // Without trusted keys the same unsigned bundle is gated on its hashes alone.
+    assert_eq!(gate(&unsigned, &[]).code, 1);
+
+    // A results.json has no signature to check.
+    let results = dir.path().join("out/results.json");
+    let r = gate(&results, &["--allowed-signers", signers]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("need a bundle"), "{}", r.stderr);
+}
+
 #[test]
 fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
     let dir = tempfile::tempdir().unwrap();
