@@ -244,6 +244,64 @@ fn a_key_outside_the_trusted_set_fails() {
     assert!(r.stderr.contains("bad_signers"), "{}", r.stderr);
 }
 
+/// An allowed_signers line's `valid-after`/`valid-before` bound the signing
+/// time (bag-info's Signed-At): auditpack agrees with `ssh-keygen -Y verify
+/// -Overify-time=` on the same file, inside and outside the window.
+#[test]
+fn allowed_signers_validity_windows_hold_the_signing_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pubkey, zip, bag) = ssh_signed_samples(dir.path());
+    let key = std::fs::read_to_string(&pubkey).unwrap();
+    let bag_info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
+    let signed_at = auditpack::custody::signature::bag_info_field(&bag_info, "Signed-At").unwrap();
+    let openssh_time: String = signed_at.chars().filter(char::is_ascii_digit).collect();
+
+    for (window, trusted) in [
+        ("valid-after=\"20200101Z\"", true),
+        ("valid-after=\"20200101Z\",valid-before=\"20991231Z\"", true),
+        ("valid-before=\"20200101Z\"", false),
+        ("valid-after=\"20990101Z\"", false),
+    ] {
+        let signers = dir.path().join("windowed_signers");
+        std::fs::write(&signers, format!("alice@example.com {window} {key}")).unwrap();
+        let r = run(auditpack()
+            .arg("verify")
+            .arg("--allowed-signers")
+            .arg(&signers)
+            .arg(&zip));
+        assert_eq!(
+            r.code,
+            if trusted { 0 } else { 1 },
+            "{window}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        if !trusted {
+            assert!(
+                r.stdout.contains("outside the key's validity")
+                    && r.stdout.contains("windowed_signers line 1 trusts it only"),
+                "{window}: {}",
+                r.stdout
+            );
+        }
+        let ssh = Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&signers)
+            .args(["-I", "alice@example.com", "-n", "auditpack-evidence", "-s"])
+            .arg(bag.join("signature/tagmanifest-sha256.txt.sig"))
+            .arg(format!("-Overify-time={openssh_time}Z"))
+            .stdin(std::fs::File::open(bag.join("tagmanifest-sha256.txt")).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            ssh.status.success(),
+            trusted,
+            "ssh-keygen disagrees on {window}: {}",
+            String::from_utf8_lossy(&ssh.stderr)
+        );
+    }
+}
+
 /// `gate --allowed-signers/--pubkey` gates only a bundle signed by a trusted
 /// key; anything else is refused (exit 2) before any verdict is given.
 #[test]

@@ -251,9 +251,18 @@ impl Trust {
     }
 
     /// Where an SSH key is trusted: `FILE line N (principal)` or `FILE`.
-    fn trusts_ssh(&self, key: &ssh_key::PublicKey) -> Option<String> {
+    /// Which trusted entry vouches for `key` for a signature made at
+    /// `signed_at` (an allowed_signers line's validity window must hold it).
+    fn trusts_ssh(
+        &self,
+        key: &ssh_key::PublicKey,
+        signed_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Option<String> {
         if let Some((path, lines)) = &self.allowed_signers {
-            if let Some(line) = lines.iter().find(|l| l.allows(key.key_data())) {
+            if let Some(line) = lines
+                .iter()
+                .find(|l| l.allows(key.key_data()) && l.valid_at(signed_at))
+            {
                 return Some(format!(
                     "{} line {} ({})",
                     path.display(),
@@ -268,6 +277,30 @@ impl Trust {
             }
             _ => None,
         })
+    }
+
+    /// Lines that list `key` but whose validity window excludes `signed_at`,
+    /// for the message that explains why the signature is not trusted.
+    fn ssh_windows_missed(
+        &self,
+        key: &ssh_key::PublicKey,
+        signed_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Vec<String> {
+        let Some((path, lines)) = &self.allowed_signers else {
+            return Vec::new();
+        };
+        lines
+            .iter()
+            .filter(|l| l.allows(key.key_data()) && !l.valid_at(signed_at))
+            .map(|l| {
+                format!(
+                    "{} line {} trusts it only {}",
+                    path.display(),
+                    l.line,
+                    l.window()
+                )
+            })
+            .collect()
     }
 
     fn trusts_p256(&self, der: &[u8]) -> Option<String> {
@@ -322,6 +355,12 @@ pub fn check_signatures(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> Sig
             .and_then(|b| bag_info_field(&String::from_utf8_lossy(b), SIGNED_AT)),
         ..SignatureReport::default()
     };
+    let signed_at = report
+        .signed_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let mut windows_missed = Vec::new();
     let tag_manifest = get(TAG_MANIFEST).unwrap_or_default();
     let mut ssh_instr = None;
     let mut kms_instr = None;
@@ -341,8 +380,9 @@ pub fn check_signatures(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> Sig
                     kind: "ssh",
                     fingerprint,
                     signer: identity,
-                    trusted_by: trust.trusts_ssh(&key),
+                    trusted_by: trust.trusts_ssh(&key, signed_at),
                 });
+                windows_missed.extend(trust.ssh_windows_missed(&key, signed_at));
             }
             Err(problems) => report.problems.extend(problems),
         }
@@ -417,10 +457,20 @@ pub fn check_signatures(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> Sig
                 .iter()
                 .map(|s| format!("{} ({})", s.fingerprint, s.signer))
                 .collect();
-            report.problems.push(format!(
-                "signed by {}, which is not among the trusted keys",
-                keys.join(" and ")
-            ));
+            let problem = if windows_missed.is_empty() {
+                format!(
+                    "signed by {}, which is not among the trusted keys",
+                    keys.join(" and ")
+                )
+            } else {
+                format!(
+                    "signed by {} at {}, outside the key's validity: {}",
+                    keys.join(" and "),
+                    report.signed_at.as_deref().unwrap_or("an unknown time"),
+                    windows_missed.join("; ")
+                )
+            };
+            report.problems.push(problem);
         }
     }
     report

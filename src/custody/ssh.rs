@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
 use super::NAMESPACE;
@@ -172,6 +173,10 @@ pub struct AllowedSigner {
     pub principals: Vec<String>,
     /// `namespaces="…"`, when restricted.
     pub namespaces: Option<Vec<String>>,
+    /// `valid-after="…"`: the key is trusted for signatures made at or after this time.
+    pub valid_after: Option<DateTime<Utc>>,
+    /// `valid-before="…"`: …and at or before this time.
+    pub valid_before: Option<DateTime<Utc>>,
     /// The key.
     pub key: PublicKey,
     /// 1-based line number, for messages.
@@ -179,7 +184,7 @@ pub struct AllowedSigner {
 }
 
 impl AllowedSigner {
-    /// True when this line lets `key` sign in auditpack's namespace.
+    /// True when this line lets `key` sign in auditpack's namespace (at any time).
     pub fn allows(&self, key: &ssh_key::public::KeyData) -> bool {
         self.key.key_data() == key
             && self
@@ -187,6 +192,50 @@ impl AllowedSigner {
                 .as_ref()
                 .is_none_or(|ns| ns.iter().any(|n| n == NAMESPACE || n == "*"))
     }
+
+    /// Whether a signature made at `signed_at` falls inside the line's
+    /// `valid-after`/`valid-before` window. A line with a window does not trust
+    /// a signature whose time is unknown (fail closed).
+    pub fn valid_at(&self, signed_at: Option<DateTime<Utc>>) -> bool {
+        if self.valid_after.is_none() && self.valid_before.is_none() {
+            return true;
+        }
+        let Some(at) = signed_at else {
+            return false;
+        };
+        self.valid_after.is_none_or(|after| at >= after)
+            && self.valid_before.is_none_or(|before| at <= before)
+    }
+
+    /// The window, for messages: `from 2026-01-01T00:00:00Z to 2026-12-31T00:00:00Z`.
+    pub fn window(&self) -> String {
+        let show = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        match (show(self.valid_after), show(self.valid_before)) {
+            (Some(a), Some(b)) => format!("from {a} to {b}"),
+            (Some(a), None) => format!("from {a}"),
+            (None, Some(b)) => format!("until {b}"),
+            (None, None) => "always".into(),
+        }
+    }
+}
+
+/// An `allowed_signers` time: `YYYYMMDD[HHMM[SS]]`, optionally ending in `Z`.
+/// OpenSSH reads a time without `Z` as local time; auditpack reads every time
+/// as UTC, so a file meant for both should write the `Z`.
+fn parse_signers_time(text: &str) -> Option<DateTime<Utc>> {
+    let digits = text.trim_matches('"').trim_end_matches(['Z', 'z']);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let padded = match digits.len() {
+        8 => format!("{digits}000000"),
+        12 => format!("{digits}00"),
+        14 => digits.to_string(),
+        _ => return None,
+    };
+    NaiveDateTime::parse_from_str(&padded, "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// Parses an `allowed_signers` file (ssh-keygen(1) "ALLOWED SIGNERS"). Lines
@@ -230,9 +279,24 @@ pub fn parse_allowed_signers(text: &str, file: &str) -> Result<Vec<AllowedSigner
                     .map(|s| s.trim().to_string())
                     .collect()
             });
+        let time_option = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
+            let prefix = format!("{name}=");
+            match options.iter().find_map(|opt| opt.strip_prefix(prefix.as_str())) {
+                None => Ok(None),
+                Some(value) => parse_signers_time(value).map(Some).ok_or_else(|| {
+                    unreadable(&format!(
+                        "{name}={value} is not a time (YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS, optionally with Z)"
+                    ))
+                }),
+            }
+        };
+        let valid_after = time_option("valid-after")?;
+        let valid_before = time_option("valid-before")?;
         signers.push(AllowedSigner {
             principals: principals.split(',').map(str::to_string).collect(),
             namespaces,
+            valid_after,
+            valid_before,
             key,
             line: i + 1,
         });
@@ -397,6 +461,37 @@ mod tests {
         );
         let bad = parse_allowed_signers("alice ssh-ed25519 AAAA-not-base64\n", "x").unwrap_err();
         assert!(bad.starts_with("x line 1:"), "{bad}");
+    }
+
+    #[test]
+    fn validity_windows_bound_the_signing_time() {
+        let text = format!(
+            "a valid-after=\"20260101\",valid-before=\"20261231235959Z\" {KEY}\n\
+             b valid-after=\"202607011200\" {KEY}\nc {KEY}\n"
+        );
+        let lines = parse_allowed_signers(&text, "team_signers").unwrap();
+        let at = |t: &str| Some(DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc));
+        assert!(lines[0].valid_at(at("2026-11-23T09:00:00Z")));
+        assert!(
+            lines[0].valid_at(at("2026-01-01T00:00:00Z")),
+            "valid-after is inclusive"
+        );
+        assert!(!lines[0].valid_at(at("2025-12-31T23:59:59Z")));
+        assert!(!lines[0].valid_at(at("2027-01-01T00:00:00Z")));
+        assert!(
+            !lines[0].valid_at(None),
+            "an unknown signing time fails closed"
+        );
+        assert!(!lines[1].valid_at(at("2026-07-01T11:59:59Z")));
+        assert!(lines[1].valid_at(at("2026-07-01T12:00:00Z")));
+        assert!(lines[2].valid_at(None), "no window: any time");
+        assert_eq!(
+            lines[0].window(),
+            "from 2026-01-01T00:00:00Z to 2026-12-31T23:59:59Z"
+        );
+        let bad = parse_allowed_signers(&format!("a valid-before=\"2026-12-31\" {KEY}\n"), "x")
+            .unwrap_err();
+        assert!(bad.starts_with("x line 1: valid-before="), "{bad}");
     }
 
     #[test]
