@@ -171,7 +171,7 @@ async function checkReport(name, reportPath) {
     if (captured) break;
   }
   if (!captured) {
-    warnings.push(...captureErrors.map((c) => `no screenshots (${c.mode} browser): ${c.error}`));
+    warnings.push(...captureErrors.map((c) => `no screenshots or PDF (${c.mode} browser): ${c.error}`));
     const text = captureErrors
       .map((c) => `== ${c.mode} browser: ${c.error}\n-- the browser's log, last lines:\n${c.log.join("\n")}\n`)
       .join("\n");
@@ -292,7 +292,12 @@ async function inspect(page, literals, fail) {
 async function captureArtifacts(page, out) {
   const height = await page.evaluate(() => document.documentElement.scrollHeight);
   if (height <= PDF_MAX_PX) {
-    await page.pdf({ path: join(out, "report.pdf"), format: "A4", landscape: true, printBackground: true });
+    // page.pdf has no timeout of its own (screenshots have the page's 10 s).
+    await bounded(
+      page.pdf({ path: join(out, "report.pdf"), format: "A4", landscape: true, printBackground: true }),
+      60000,
+      "page.pdf",
+    );
   }
   if (height <= FULL_PAGE_MAX_PX) {
     await shoot(() => page.screenshot({ path: join(out, "full.png"), fullPage: true }));
@@ -316,8 +321,18 @@ async function captureArtifacts(page, out) {
   await page.locator("#f-reset").click();
 }
 
-// A refused capture is often a frame not yet produced: wait for two frames
-// and try again, twice, before giving up.
+// Rejects when `promise` has not settled after `ms`: a hung capture becomes a
+// capture error (and the fallback browser), never a CI job that runs out.
+function bounded(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// A refused capture is often a frame not yet produced: wait a little and try
+// again, twice, before giving up.
 async function shoot(capture) {
   for (let attempt = 1; ; attempt++) {
     try {
