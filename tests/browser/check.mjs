@@ -344,6 +344,12 @@ async function shoot(capture) {
   }
 }
 
+// Whatever hangs, the check ends with a message long before CI's time limit.
+setTimeout(() => {
+  console.error("FAIL the browser check did not finish in 15 minutes (a hung browser?)");
+  process.exit(1);
+}, 15 * 60 * 1000).unref();
+
 let failed = false;
 for (const spec of specs) {
   const [name, reportPath] = spec.split(/=(.*)/s);
