@@ -35,28 +35,43 @@ pub struct GateDecision {
 /// unzipped bag), which is verified first: a bundle that does not match its
 /// manifests is refused rather than trusted.
 pub fn load_results(path: &std::path::Path) -> Result<Results, String> {
-    let is_json = path.extension().is_some_and(|e| e == "json");
-    let bytes = if is_json {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
-    } else {
-        let verification = crate::verify::verify_path(path).map_err(|e| e.to_string())?;
-        if !verification.is_intact() {
-            let first = verification
-                .problems
-                .first()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            return Err(format!(
-                "{} does not match its manifests ({first}); refusing to gate on it",
-                path.display()
-            ));
-        }
-        let entry = verification.contents.entries.get("data/results.json");
-        entry
-            .and_then(|e| e.bytes.clone())
-            .ok_or_else(|| format!("{} has no data/results.json", path.display()))?
-    };
-    crate::outputs::results_json::parse_results(&bytes).map_err(|e| {
+    if path.extension().is_some_and(|e| e == "json") {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        return parse_results(path, &bytes);
+    }
+    let verification = crate::verify::verify_path(path).map_err(|e| e.to_string())?;
+    results_in_bundle(path, &verification)
+}
+
+/// The results of a bundle already read and checked (by `verify_path`, or by
+/// the custody checks when the gate demands a signature, so the bag is read
+/// and hashed once); refused unless it matches its manifests.
+pub fn results_in_bundle(
+    path: &std::path::Path,
+    verification: &crate::verify::Verification,
+) -> Result<Results, String> {
+    if !verification.is_intact() {
+        let first = verification
+            .problems
+            .first()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        return Err(format!(
+            "{} does not match its manifests ({first}); refusing to gate on it",
+            path.display()
+        ));
+    }
+    let bytes = verification
+        .contents
+        .entries
+        .get("data/results.json")
+        .and_then(|e| e.bytes.as_deref())
+        .ok_or_else(|| format!("{} has no data/results.json", path.display()))?;
+    parse_results(path, bytes)
+}
+
+fn parse_results(path: &std::path::Path, bytes: &[u8]) -> Result<Results, String> {
+    crate::outputs::results_json::parse_results(bytes).map_err(|e| {
         format!(
             "{}: not a results.json: line {} column {}: {e}",
             path.display(),

@@ -647,59 +647,74 @@ fn gate_signed(
     fail_on: auditpack::evaluation::Severity,
     format: GateFormat,
 ) -> Outcome {
-    if trust_args.allowed_signers.is_some() || !trust_args.pubkey.is_empty() {
-        if path.extension().is_some_and(|e| e == "json") {
-            eprintln!(
-                "auditpack: error: {}: --allowed-signers and --pubkey need a bundle; a results.json carries no signature",
-                path.display()
-            );
-            return Outcome::InputError;
-        }
-        let trust = match trust(trust_args) {
-            Ok(trust) => trust,
-            Err(outcome) => return outcome,
-        };
-        let options = auditpack::custody::check::VerifyOptions {
-            trust,
-            max_age_days: None,
-            now: chrono::Utc::now(),
-            reevaluate: false,
-        };
-        match auditpack::custody::check::verify_bundle(path, &options) {
-            Ok(report) if report.is_ok() => {}
-            Ok(report) => {
-                eprint!("{}", auditpack::custody::check::render_text(path, &report));
-                eprintln!(
-                    "auditpack: error: {} is not signed by a trusted key, or does not verify; refusing to gate on it",
-                    path.display()
-                );
-                return Outcome::InputError;
-            }
-            Err(e) => {
-                eprintln!("auditpack: error: {e}");
-                return Outcome::InputError;
-            }
+    let trust = match trust(trust_args) {
+        Ok(trust) => trust,
+        Err(outcome) => return outcome,
+    };
+    let results = if trust.is_given() {
+        signed_results(path, trust)
+    } else {
+        auditpack::gate::load_results(path)
+    };
+    match results {
+        Ok(results) => gate_results(&results, fail_on, format),
+        Err(e) => {
+            eprintln!("auditpack: error: {e}");
+            Outcome::InputError
         }
     }
-    gate_path(path, fail_on, format)
+}
+
+/// The results of a bundle that passes verify's checks with `trust` (signed
+/// by a trusted key, intact); verify's findings go to stderr when it does not.
+fn signed_results(path: &Path, trust: Trust) -> Result<auditpack::evaluation::Results, String> {
+    if path.extension().is_some_and(|e| e == "json") {
+        return Err(format!(
+            "{}: --allowed-signers and --pubkey need a bundle; a results.json carries no signature",
+            path.display()
+        ));
+    }
+    let options = auditpack::custody::check::VerifyOptions {
+        trust,
+        max_age_days: None,
+        now: chrono::Utc::now(),
+        reevaluate: false,
+    };
+    let report =
+        auditpack::custody::check::verify_bundle(path, &options).map_err(|e| e.to_string())?;
+    if !report.is_ok() {
+        eprint!("{}", auditpack::custody::check::render_text(path, &report));
+        return Err(format!(
+            "{} is not signed by a trusted key, or does not verify; refusing to gate on it",
+            path.display()
+        ));
+    }
+    auditpack::gate::results_in_bundle(path, &report.verification)
 }
 
 fn gate_path(path: &Path, fail_on: auditpack::evaluation::Severity, format: GateFormat) -> Outcome {
-    let results = match auditpack::gate::load_results(path) {
-        Ok(results) => results,
+    match auditpack::gate::load_results(path) {
+        Ok(results) => gate_results(&results, fail_on, format),
         Err(e) => {
             eprintln!("auditpack: error: {e}");
-            return Outcome::InputError;
+            Outcome::InputError
         }
-    };
-    let decision = auditpack::gate::decide(&results, fail_on);
-    append_step_summary(&results, &decision);
+    }
+}
+
+fn gate_results(
+    results: &auditpack::evaluation::Results,
+    fail_on: auditpack::evaluation::Severity,
+    format: GateFormat,
+) -> Outcome {
+    let decision = auditpack::gate::decide(results, fail_on);
+    append_step_summary(results, &decision);
     match format {
         GateFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&decision).expect("decision serialises")
         ),
-        GateFormat::Text => print!("{}", auditpack::gate::text_report(&results, &decision)),
+        GateFormat::Text => print!("{}", auditpack::gate::text_report(results, &decision)),
     }
     if decision.passed {
         Outcome::Success

@@ -250,9 +250,9 @@ impl Trust {
         Ok(trust)
     }
 
-    /// Where an SSH key is trusted: `FILE line N (principal)` or `FILE`.
-    /// Which trusted entry vouches for `key` for a signature made at
-    /// `signed_at` (an allowed_signers line's validity window must hold it).
+    /// Where an SSH key is trusted for a signature made at `signed_at`:
+    /// `FILE line N (principal)` or `FILE`. An allowed_signers line's validity
+    /// window must hold the signing time.
     fn trusts_ssh(
         &self,
         key: &ssh_key::PublicKey,

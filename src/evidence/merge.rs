@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::staging::{self, StagingError};
+use super::store::relative_slash_path;
 use super::{read_json_file, RunInfo, ShardRun, StoreError, SCHEMA_VERSION};
 use crate::discovery::{Org, Scope};
 
@@ -126,15 +127,21 @@ pub fn merge(
         }
     }
     let org = merged_org(&shards, &owners);
-    let run = merged_run(&shards, &owners, not_copied, command_line);
-    staging::write_json(&staging.join("org.json"), &org)?;
-    staging::write_json(&staging.join("run.json"), &run)?;
-    staging::finalize(&staging, out)?;
-    let not_collected = org
+    let not_collected: Vec<String> = org
         .active_accounts()
         .filter(|a| a.reachable.is_none())
         .map(|a| a.id.clone())
         .collect();
+    let run = merged_run(
+        &shards,
+        &owners,
+        not_copied,
+        not_collected.is_empty(),
+        command_line,
+    );
+    staging::write_json(&staging.join("org.json"), &org)?;
+    staging::write_json(&staging.join("run.json"), &run)?;
+    staging::finalize(&staging, out)?;
     Ok(MergeSummary {
         run,
         files,
@@ -270,10 +277,14 @@ fn merged_org(shards: &[Shard], owners: &BTreeMap<String, usize>) -> Org {
     org
 }
 
+/// The merged `run.json`; `covers_everything` when every active account was
+/// collected by some shard (the merged tree then has no `scope`, as one run
+/// of the whole organization would not).
 fn merged_run(
     shards: &[Shard],
     owners: &BTreeMap<String, usize>,
     not_copied: Vec<Vec<String>>,
+    covers_everything: bool,
     command_line: Vec<String>,
 ) -> RunInfo {
     let first = &shards[0].run;
@@ -282,17 +293,7 @@ fn merged_run(
         .iter()
         .map(|s| s.run.scope.clone().unwrap_or_default())
         .collect();
-    // Absent when the shards together collected every active account: the
-    // merged tree is then the whole organization, as one run would be.
-    let whole = scopes.iter().any(Scope::is_whole_organization)
-        || shards[0].org.active_accounts().all(|a| {
-            owners.get(&a.id).is_some_and(|&o| {
-                shards[o]
-                    .org
-                    .account(&a.id)
-                    .is_some_and(|own| own.reachable.is_some())
-            })
-        });
+    let whole = covers_everything || scopes.iter().any(Scope::is_whole_organization);
     RunInfo {
         schema_version: SCHEMA_VERSION,
         tool: first.tool.clone(),
@@ -334,14 +335,24 @@ fn merged_run(
     }
 }
 
+/// Every entry under `dir`, in name order, with walk errors naming the path.
+fn walk(dir: &Path) -> impl Iterator<Item = Result<walkdir::DirEntry, MergeError>> + '_ {
+    WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(move |entry| {
+            entry.map_err(|e| MergeError::Copy {
+                path: e.path().unwrap_or(dir).to_path_buf(),
+                source: e.into(),
+            })
+        })
+}
+
 /// Copies every file under `from` to the same place under `to`; returns the count.
 fn copy_tree(from: &Path, to: &Path) -> Result<usize, MergeError> {
     let mut files = 0;
-    for entry in WalkDir::new(from).sort_by_file_name() {
-        let entry = entry.map_err(|e| MergeError::Copy {
-            path: e.path().unwrap_or(from).to_path_buf(),
-            source: e.into(),
-        })?;
+    for entry in walk(from) {
+        let entry = entry?;
         let relative = entry
             .path()
             .strip_prefix(from)
@@ -364,21 +375,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, MergeError> {
 /// The files under `<root>/<account>`, as `/`-separated paths relative to `root`.
 fn relative_files(root: &Path, account: &str) -> Result<Vec<String>, MergeError> {
     let mut paths = Vec::new();
-    for entry in WalkDir::new(root.join(account)).sort_by_file_name() {
-        let entry = entry.map_err(|e| MergeError::Copy {
-            path: e.path().unwrap_or(root).to_path_buf(),
-            source: e.into(),
-        })?;
+    for entry in walk(&root.join(account)) {
+        let entry = entry?;
         if entry.file_type().is_file() {
-            let relative = entry
-                .path()
-                .strip_prefix(root)
-                .expect("walk stays under its root");
-            let parts: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            paths.push(parts.join("/"));
+            paths.push(relative_slash_path(root, entry.path()));
         }
     }
     Ok(paths)

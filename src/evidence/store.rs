@@ -192,7 +192,7 @@ fn read_document(rel_path: &str, bytes: &[u8]) -> EvidenceDoc {
 }
 
 /// `path` below `root`, `/`-separated (the form evidence paths take everywhere).
-fn relative_slash_path(root: &Path, path: &Path) -> String {
+pub(super) fn relative_slash_path(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .expect("walkdir stays under root")
         .components()
