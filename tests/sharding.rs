@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use auditpack::evaluation::{Results, Status};
-use common::{read_json, run, verdicts};
+use common::{read_json, run, verdicts, Run};
 use emulator::{collect_seed_org, write_config, Emulator};
 
 const SECRET: &str = "sharding-secret-key-that-must-never-be-written-41c2";
@@ -161,15 +161,12 @@ fn a_selection_that_names_nothing_stops_the_run() {
     let work = tempfile::tempdir().unwrap();
     let config = write_config(work.path());
     let out = work.path().join("typo");
-    let r =
-        run(collect_seed_org(&mut emu.auditpack(SECRET), &out, &config)
-            .args(["--ou", "Root/Workload"]));
-    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr
-            .contains("--ou \"Root/Workload\" selects no active account"),
-        "{}",
-        r.stderr
+    let r = collect_refused(
+        &emu,
+        &out,
+        &config,
+        &["--ou", "Root/Workload"],
+        "--ou \"Root/Workload\" selects no active account",
     );
     assert!(r.stderr.contains("Root/Workloads/Prod"), "{}", r.stderr);
     assert!(!out.exists(), "no evidence folder for a refused selection");
@@ -178,13 +175,26 @@ fn a_selection_that_names_nothing_stops_the_run() {
         "no partial folder either"
     );
 
-    let r = run(collect_seed_org(&mut emu.auditpack(SECRET), &out, &config)
-        .args(["--accounts", "000000000000"]));
-    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr
-            .contains("--accounts 000000000000: no such account"),
-        "{}",
-        r.stderr
+    collect_refused(
+        &emu,
+        &out,
+        &config,
+        &["--accounts", "000000000000"],
+        "--accounts 000000000000: no such account",
     );
+}
+
+/// Collects the seeded organization with `selection`, which must be refused
+/// with exit 2 and `message` on stderr.
+fn collect_refused(
+    emu: &Emulator,
+    out: &Path,
+    config: &Path,
+    selection: &[&str],
+    message: &str,
+) -> Run {
+    let r = run(collect_seed_org(&mut emu.auditpack(SECRET), out, config).args(selection));
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains(message), "{}", r.stderr);
+    r
 }
