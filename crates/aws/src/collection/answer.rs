@@ -1,0 +1,185 @@
+//! What one API call returned, in the form the recorder writes: the merged data
+//! of every page, or a classified error. Converting the SDK's error here keeps
+//! sources free of error handling: they use `?`.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
+use serde_json::Value;
+
+use super::classify::{classify_failure, classify_service_error};
+use auditpack_core::catalog::OperationSpec;
+use auditpack_core::evidence::{ErrorClass, Status};
+
+/// A successful (possibly multi-page) answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Merged data with AWS's field names.
+    pub data: Value,
+    /// Pages read.
+    pub pages: u32,
+    /// Items in the main list.
+    pub item_count: u64,
+    /// Request id of each page.
+    pub request_ids: Vec<String>,
+}
+
+impl Answer {
+    /// A one-page answer whose main list (or single object) has `item_count` items.
+    pub fn single(data: Value, item_count: usize, request_id: Option<&str>) -> Answer {
+        Answer {
+            data,
+            pages: 1,
+            item_count: item_count as u64,
+            request_ids: request_id.map(String::from).into_iter().collect(),
+        }
+    }
+
+    /// Starts a paginated answer; call [`Answer::page`] per page.
+    pub fn paginated() -> Answer {
+        Answer {
+            data: Value::Null,
+            pages: 0,
+            item_count: 0,
+            request_ids: Vec::new(),
+        }
+    }
+
+    /// Records one page.
+    pub fn page(&mut self, request_id: Option<&str>) {
+        self.pages += 1;
+        self.request_ids.extend(request_id.map(String::from));
+    }
+
+    /// Sets the merged data and item count after the last page.
+    pub fn finish(mut self, data: Value, item_count: usize) -> Answer {
+        self.data = data;
+        self.item_count = item_count as u64;
+        self.pages = self.pages.max(1);
+        self
+    }
+}
+
+/// A failed call, classified.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    /// `not_found` or `error`.
+    pub status: Status,
+    /// AWS's code, or the SDK's failure kind.
+    pub code: String,
+    /// Message (never contains credentials: AWS messages name ARNs, not keys).
+    pub message: String,
+    /// Class.
+    pub class: ErrorClass,
+    /// The request id, when AWS answered.
+    pub request_id: Option<String>,
+    /// The HTTP status, when AWS answered.
+    pub http_status: Option<u16>,
+}
+
+impl CallError {
+    /// An error made by the collector itself (e.g. an answer it could not map).
+    pub fn local(code: &str, message: impl Into<String>, class: ErrorClass) -> CallError {
+        CallError {
+            status: Status::Error,
+            code: code.into(),
+            message: message.into(),
+            class,
+            request_id: None,
+            http_status: None,
+        }
+    }
+
+    /// This error as an answer of `spec`: AWS's code is an absence
+    /// (`not_found`) only where the catalog declares it for this operation.
+    pub fn for_operation(mut self, spec: &OperationSpec) -> CallError {
+        (self.status, self.class) = match self.http_status {
+            Some(status) => classify_service_error(spec, &self.code, Some(status)),
+            None => (self.status, self.class),
+        };
+        self
+    }
+}
+
+impl<E> From<SdkError<E, HttpResponse>> for CallError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                let code = e.code().unwrap_or("Unknown").to_string();
+                let http_status = Some(service.raw().status().as_u16());
+                let class = classify_failure(&code, http_status);
+                let message = match e.message() {
+                    Some(m) if !m.is_empty() => m.to_string(),
+                    _ => format!(
+                        "HTTP {} with no AWS error code or message",
+                        service.raw().status().as_u16()
+                    ),
+                };
+                let request_id = e.request_id().map(String::from);
+                CallError {
+                    status: Status::Error,
+                    code,
+                    message,
+                    class,
+                    request_id,
+                    http_status,
+                }
+            }
+            SdkError::TimeoutError(_) => CallError::local(
+                "Timeout",
+                "no answer within the per-call timeout",
+                ErrorClass::Timeout,
+            ),
+            SdkError::DispatchFailure(d) => {
+                let class = if d.is_timeout() {
+                    ErrorClass::Timeout
+                } else {
+                    ErrorClass::Other
+                };
+                CallError::local(
+                    "DispatchFailure",
+                    format!("{:?}", d.as_connector_error()),
+                    class,
+                )
+            }
+            SdkError::ResponseError(_) => CallError::local(
+                "Unparseable",
+                "the answer could not be parsed",
+                ErrorClass::Unparseable,
+            ),
+            _ => CallError::local("ClientError", err.to_string(), ErrorClass::Other),
+        }
+    }
+}
+
+/// Reads every page of a paginated call and merges its list into
+/// `{ list_key: [...] }`. A page that fails fails the whole answer (recorded as
+/// an error envelope), so a partial list can never pass for a complete one.
+pub async fn paginate<O, E>(
+    mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<O, SdkError<E, HttpResponse>>,
+    >,
+    list_key: &str,
+    items_of: impl Fn(&O) -> Vec<serde_json::Value>,
+) -> Result<Answer, CallError>
+where
+    O: RequestId,
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    let mut answer = Answer::paginated();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        answer.page(page.request_id());
+        items.extend(items_of(&page));
+    }
+    let n = items.len();
+    let mut data = serde_json::Map::new();
+    data.insert(list_key.to_string(), serde_json::Value::Array(items));
+    Ok(answer.finish(serde_json::Value::Object(data), n))
+}

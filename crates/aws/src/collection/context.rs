@@ -1,0 +1,102 @@
+//! What an evidence source gets for one account × region: the account's SDK
+//! config for that region (whose HTTP client carries the run's and the
+//! account's concurrency limits, see [`super::limits`]), which operations the
+//! controls need there and the recorder. Sources only make calls through
+//! [`RegionCtx::call`], which records the envelope.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+use super::answer::{Answer, CallError};
+use super::recorder::{RecordError, Recorder};
+use super::session::AccountSession;
+use super::OperationSpec;
+
+/// Operations needed in one account × region, as `service:Operation`.
+pub type OpSet = BTreeSet<String>;
+
+/// One account × region, for one source.
+pub struct RegionCtx<'a> {
+    /// The account and its credentials.
+    pub session: &'a AccountSession,
+    /// Region, `None` for global services.
+    pub region: Option<&'a str>,
+    /// The account's config for this region.
+    pub config: SdkConfig,
+    /// Path-style S3 addressing.
+    pub s3_path_style: bool,
+    /// What the controls need here.
+    pub needed: &'a OpSet,
+    /// Where envelopes go.
+    pub recorder: &'a Recorder,
+}
+
+impl RegionCtx<'_> {
+    /// True when some control needs `spec` here.
+    pub fn needs(&self, spec: &OperationSpec) -> bool {
+        self.needed.contains(&spec.source_name())
+    }
+
+    /// Runs one call, once the account admits it (see `super::limits`), and
+    /// records its envelope.
+    /// Returns the data when the call succeeded (`None` for not-found or error,
+    /// which the envelope already records).
+    pub async fn call<F>(
+        &self,
+        spec: &'static OperationSpec,
+        qualifier: Option<&str>,
+        parameters: Value,
+        request: F,
+    ) -> Result<Option<Value>, RecordError>
+    where
+        F: Future<Output = Result<Answer, CallError>>,
+    {
+        Ok(self
+            .call_detailed(spec, qualifier, parameters, request)
+            .await?
+            .ok())
+    }
+
+    /// Like [`RegionCtx::call`], but keeps the error for callers that cannot go
+    /// on without the answer (discovery).
+    pub async fn call_detailed<F>(
+        &self,
+        spec: &'static OperationSpec,
+        qualifier: Option<&str>,
+        parameters: Value,
+        request: F,
+    ) -> Result<Result<Value, CallError>, RecordError>
+    where
+        F: Future<Output = Result<Answer, CallError>>,
+    {
+        let outcome = {
+            let _admitted = self
+                .session
+                .admission
+                .acquire()
+                .await
+                .expect("semaphore never closes");
+            request.await.map_err(|e| e.for_operation(spec))
+        };
+        let error = outcome.as_ref().err().cloned();
+        let data = self.recorder.record(
+            self.session.site(self.region),
+            spec,
+            qualifier,
+            parameters,
+            outcome,
+        )?;
+        Ok(match (data, error) {
+            (Some(data), _) => Ok(data),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(CallError::local(
+                "NotFound",
+                "no data",
+                auditpack_core::evidence::ErrorClass::NotFound,
+            )),
+        })
+    }
+}

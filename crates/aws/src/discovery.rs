@@ -1,0 +1,321 @@
+//! Live discovery: the organization, every account (paginated), the OU tree and,
+//! when role rules select by tag, account tags, read from the management account
+//! (or a delegated read-only account). Every call is recorded as evidence in the
+//! management account's `global/organizations/` folder.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{json, Value};
+
+use auditpack_core::org::{Account, AccountStatus, Org, Organization};
+use crate::collection::answer::{paginate, Answer, CallError};
+use crate::collection::context::RegionCtx;
+use crate::collection::recorder::RecordError;
+use auditpack_core::catalog::organizations::{
+    DESCRIBE_ORGANIZATION, LIST_ACCOUNTS, LIST_ACCOUNTS_FOR_PARENT, LIST_OUS, LIST_ROOTS, LIST_TAGS,
+};
+use crate::collection::sources::rfc3339;
+use auditpack_core::evaluation::config::Config;
+use auditpack_core::evidence::SCHEMA_VERSION;
+
+/// Why the organization could not be discovered.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// A listing call failed (its error envelope is in the evidence).
+    #[error("cannot {step} in account {account}: {code}: {message}")]
+    Call {
+        /// What was being done.
+        step: &'static str,
+        /// The account asked.
+        account: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// Evidence could not be written.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Discovers the organization through `ctx` (the management account, global).
+pub async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org, DiscoveryError> {
+    let client = aws_sdk_organizations::Client::new(&ctx.config);
+    let org = required(
+        ctx,
+        "describe the organization",
+        ctx.call_detailed(
+            &DESCRIBE_ORGANIZATION,
+            None,
+            json!({}),
+            describe_organization(&client),
+        )
+        .await?,
+    )?;
+    let listing = required(
+        ctx,
+        "list the accounts",
+        ctx.call_detailed(&LIST_ACCOUNTS, None, json!({}), list_accounts(&client))
+            .await?,
+    )?;
+    let roots = required(
+        ctx,
+        "list the roots",
+        ctx.call_detailed(&LIST_ROOTS, None, json!({}), list_roots(&client))
+            .await?,
+    )?;
+    let ou_paths = walk_ou_tree(ctx, &client, &roots).await?;
+
+    let o = &org["Organization"];
+    let management_account_id = o["MasterAccountId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut accounts = Vec::new();
+    for a in listing["Accounts"].as_array().into_iter().flatten() {
+        let id = a["Id"].as_str().unwrap_or_default().to_string();
+        let tags = if config.needs_tags() {
+            account_tags(ctx, &client, &id).await?
+        } else {
+            BTreeMap::new()
+        };
+        let mut account = Account {
+            name: a["Name"].as_str().unwrap_or_default().into(),
+            email: a["Email"].as_str().unwrap_or_default().into(),
+            status: parse_status(a["Status"].as_str().unwrap_or_default()),
+            ou_path: ou_paths
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| "(unknown: OU listing failed)".into()),
+            role: None,
+            joined_at: a["JoinedTimestamp"].as_str().unwrap_or_default().into(),
+            tags,
+            id,
+            reachable: None,
+        };
+        account.role = config.role_for(&account, &management_account_id);
+        accounts.push(account);
+    }
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Org {
+        schema_version: SCHEMA_VERSION,
+        organization: Organization {
+            id: o["Id"].as_str().unwrap_or_default().into(),
+            arn: o["Arn"].as_str().unwrap_or_default().into(),
+            management_account_id,
+            feature_set: o["FeatureSet"].as_str().unwrap_or_default().into(),
+        },
+        accounts,
+    })
+}
+
+/// Discovery cannot go on without these answers; the error names the call's failure.
+fn required(
+    ctx: &RegionCtx<'_>,
+    step: &'static str,
+    data: Result<Value, CallError>,
+) -> Result<Value, DiscoveryError> {
+    data.map_err(|e| DiscoveryError::Call {
+        step,
+        account: ctx.session.account_id.clone(),
+        code: e.code,
+        message: e.message,
+    })
+}
+
+/// `Suspended` and closing accounts are kept (listed as out of scope).
+fn parse_status(status: &str) -> AccountStatus {
+    match status {
+        "ACTIVE" => AccountStatus::Active,
+        "SUSPENDED" => AccountStatus::Suspended,
+        _ => AccountStatus::PendingClosure,
+    }
+}
+
+/// Breadth-first over the OU tree; returns account id → `Root/OU/OU` path.
+async fn walk_ou_tree(
+    ctx: &RegionCtx<'_>,
+    client: &aws_sdk_organizations::Client,
+    roots: &Value,
+) -> Result<BTreeMap<String, String>, DiscoveryError> {
+    let mut paths = BTreeMap::new();
+    let mut queue: VecDeque<(String, String)> = roots["Roots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["Id"].as_str()?.to_string(),
+                r["Name"].as_str().unwrap_or("Root").to_string(),
+            ))
+        })
+        .collect();
+    while let Some((parent, path)) = queue.pop_front() {
+        let params = json!({"ParentId": parent});
+        let accounts = ctx
+            .call(
+                &LIST_ACCOUNTS_FOR_PARENT,
+                Some(&parent),
+                params.clone(),
+                accounts_for_parent(client, &parent),
+            )
+            .await?;
+        for a in accounts
+            .iter()
+            .flat_map(|d| d["Accounts"].as_array().into_iter().flatten())
+        {
+            if let Some(id) = a["Id"].as_str() {
+                paths.insert(id.to_string(), path.clone());
+            }
+        }
+        let ous = ctx
+            .call(
+                &LIST_OUS,
+                Some(&parent),
+                params,
+                ous_for_parent(client, &parent),
+            )
+            .await?;
+        for ou in ous
+            .iter()
+            .flat_map(|d| d["OrganizationalUnits"].as_array().into_iter().flatten())
+        {
+            if let (Some(id), Some(name)) = (ou["Id"].as_str(), ou["Name"].as_str()) {
+                queue.push_back((id.to_string(), format!("{path}/{name}")));
+            }
+        }
+    }
+    Ok(paths)
+}
+
+async fn account_tags(
+    ctx: &RegionCtx<'_>,
+    client: &aws_sdk_organizations::Client,
+    id: &str,
+) -> Result<BTreeMap<String, String>, RecordError> {
+    let data = ctx
+        .call(
+            &LIST_TAGS,
+            Some(id),
+            json!({"ResourceId": id}),
+            list_tags(client, id),
+        )
+        .await?;
+    Ok(data
+        .iter()
+        .flat_map(|d| d["Tags"].as_array().into_iter().flatten())
+        .filter_map(|t| {
+            Some((
+                t["Key"].as_str()?.to_string(),
+                t["Value"].as_str().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect())
+}
+
+fn request_id<T: aws_types::request_id::RequestId>(out: &T) -> Option<&str> {
+    out.request_id()
+}
+
+async fn describe_organization(
+    client: &aws_sdk_organizations::Client,
+) -> Result<Answer, CallError> {
+    let out = client.describe_organization().send().await?;
+    let o = out.organization();
+    let policy_types: Vec<Value> = o
+        .map(|o| o.available_policy_types().iter().map(|p| json!({"Type": p.r#type().map(|t| t.as_str()), "Status": p.status().map(|s| s.as_str())})).collect())
+        .unwrap_or_default();
+    let data = json!({"Organization": o.map(|o| json!({
+        "Id": o.id(), "Arn": o.arn(), "FeatureSet": o.feature_set().map(|f| f.as_str()),
+        "MasterAccountArn": o.master_account_arn(), "MasterAccountId": o.master_account_id(),
+        "MasterAccountEmail": o.master_account_email(), "AvailablePolicyTypes": policy_types,
+    }))});
+    Ok(Answer::single(data, 1, request_id(&out)))
+}
+
+fn account_json(a: &aws_sdk_organizations::types::Account) -> Value {
+    json!({
+        "Id": a.id(), "Arn": a.arn(), "Email": a.email(), "Name": a.name(),
+        "Status": a.status().map(|s| s.as_str()), "JoinedMethod": a.joined_method().map(|m| m.as_str()),
+        "JoinedTimestamp": a.joined_timestamp().map(rfc3339),
+    })
+}
+
+async fn list_accounts(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
+    paginate(
+        client.list_accounts().into_paginator().send(),
+        "Accounts",
+        |page| page.accounts().iter().map(account_json).collect(),
+    )
+    .await
+}
+
+fn root_json(r: &aws_sdk_organizations::types::Root) -> Value {
+    let types: Vec<Value> =
+        r.policy_types().iter().map(|p| json!({"Type": p.r#type().map(|t| t.as_str()), "Status": p.status().map(|s| s.as_str())})).collect();
+    json!({"Id": r.id(), "Arn": r.arn(), "Name": r.name(), "PolicyTypes": types})
+}
+
+async fn list_roots(client: &aws_sdk_organizations::Client) -> Result<Answer, CallError> {
+    paginate(
+        client.list_roots().into_paginator().send(),
+        "Roots",
+        |page| page.roots().iter().map(root_json).collect(),
+    )
+    .await
+}
+
+async fn accounts_for_parent(
+    client: &aws_sdk_organizations::Client,
+    parent: &str,
+) -> Result<Answer, CallError> {
+    paginate(
+        client
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send(),
+        "Accounts",
+        |page| page.accounts().iter().map(account_json).collect(),
+    )
+    .await
+}
+
+async fn ous_for_parent(
+    client: &aws_sdk_organizations::Client,
+    parent: &str,
+) -> Result<Answer, CallError> {
+    paginate(
+        client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send(),
+        "OrganizationalUnits",
+        |page| {
+            page.organizational_units()
+                .iter()
+                .map(|ou| json!({"Id": ou.id(), "Arn": ou.arn(), "Name": ou.name()}))
+                .collect()
+        },
+    )
+    .await
+}
+
+async fn list_tags(client: &aws_sdk_organizations::Client, id: &str) -> Result<Answer, CallError> {
+    paginate(
+        client
+            .list_tags_for_resource()
+            .resource_id(id)
+            .into_paginator()
+            .send(),
+        "Tags",
+        |page| {
+            page.tags()
+                .iter()
+                .map(|t| json!({"Key": t.key(), "Value": t.value()}))
+                .collect()
+        },
+    )
+    .await
+}

@@ -1,0 +1,265 @@
+//! `auditpack verify`: everything checked about one bundle, in one report.
+//!
+//! 1. both manifests (every hash; missing, extra and unsafe files);
+//! 2. the signature(s) over the tag manifest, against the auditor's trusted
+//!    keys when given (else: "self-consistent only");
+//! 3. the coverage record against `org.json` and the evidence listed;
+//! 4. the collection window, and its age against `--max-age`;
+//! 5. on request, re-evaluation of the bag's controls over its evidence.
+//!
+//! Pure apart from reading the bag (and, for re-evaluation, a private temporary
+//! folder): the caller passes the current time, so age checks are testable.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::evidence::coverage::{self, Coverage};
+use super::reevaluate::Reevaluation;
+use super::signature::{check_signatures, SignatureReport, Trust};
+use crate::evidence::RunInfo;
+use crate::custody::bag_check::{read_bag, Verification, VerifyError};
+
+/// What the auditor asked to check.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Trusted keys (`--allowed-signers`, `--pubkey`).
+    pub trust: Trust,
+    /// `--max-age DAYS`: evidence older than this fails.
+    pub max_age_days: Option<u64>,
+    /// "Now", for the age check.
+    pub now: DateTime<Utc>,
+    /// `--reevaluate`.
+    pub reevaluate: bool,
+}
+
+/// Everything `verify` found.
+#[derive(Debug, Clone)]
+pub struct CustodyReport {
+    /// Hashes against both manifests.
+    pub verification: Verification,
+    /// Signatures and trust.
+    pub signatures: SignatureReport,
+    /// The coverage record, when it is readable and consistent.
+    pub coverage: Option<Coverage>,
+    /// `run.json` started_at / finished_at.
+    pub collection_window: Option<(String, String)>,
+    /// Whole days between the start of collection and now.
+    pub age_days: Option<i64>,
+    /// Re-evaluation, when asked for and possible.
+    pub reevaluation: Option<Reevaluation>,
+    /// Every problem beyond hash mismatches, each naming its file.
+    pub problems: Vec<String>,
+    /// Facts worth saying that are not failures.
+    pub notes: Vec<String>,
+}
+
+impl CustodyReport {
+    /// True when nothing failed.
+    pub fn is_ok(&self) -> bool {
+        self.verification.is_intact() && self.problems.is_empty()
+    }
+}
+
+/// Verifies a bundle (zip or unzipped bag).
+pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyReport, VerifyError> {
+    let contents = read_bag(path)?;
+    let verification = crate::custody::bag_check::check(contents);
+    let files: BTreeMap<String, Vec<u8>> = verification
+        .contents
+        .entries
+        .iter()
+        .filter_map(|(k, e)| e.bytes.as_ref().map(|b| (k.clone(), b.clone())))
+        .collect();
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+
+    let signatures = check_signatures(&files, &options.trust);
+    problems.extend(signatures.problems.iter().cloned());
+
+    let manifest = crate::custody::bag_check::payload_manifest(&verification.contents);
+    let org: Option<crate::org::Org> = files
+        .get("data/org.json")
+        .and_then(|b| serde_json::from_slice(b).ok());
+    let coverage = match (files.get(crate::evidence::coverage::COVERAGE_JSON), &org) {
+        (None, _) => {
+            problems.push(format!(
+                "{}: missing (every bundle carries its coverage record)",
+                crate::evidence::coverage::COVERAGE_JSON
+            ));
+            None
+        }
+        (Some(_), None) => {
+            problems.push("data/org.json: missing or unreadable".into());
+            None
+        }
+        (Some(recorded), Some(org)) => {
+            let evidence = manifest
+                .keys()
+                .filter_map(|p| p.strip_prefix("data/evidence/"));
+            let rebuilt = coverage::coverage(org, evidence);
+            match coverage::check(recorded, &rebuilt) {
+                Ok(c) => Some(c),
+                Err(p) => {
+                    problems.extend(p);
+                    None
+                }
+            }
+        }
+    };
+
+    let run: Option<RunInfo> = files
+        .get("data/run.json")
+        .and_then(|b| serde_json::from_slice(b).ok());
+    let collection_window = run
+        .as_ref()
+        .map(|r| (r.started_at.clone(), r.finished_at.clone()));
+    let started = run
+        .as_ref()
+        .and_then(|r| DateTime::parse_from_rfc3339(&r.started_at).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let age_days = started.map(|t| (options.now - t).num_days());
+    match (options.max_age_days, started, &run) {
+        (Some(_), _, None) => problems.push("data/run.json: missing or unreadable".into()),
+        (Some(_), None, Some(r)) => problems.push(format!(
+            "data/run.json: started_at '{}' is not an RFC 3339 time",
+            r.started_at
+        )),
+        (Some(max), Some(t), Some(r)) => {
+            let age = options.now - t;
+            // Capped far below chrono's limit, so a huge --max-age cannot panic.
+            let limit = i64::try_from(max.min(10_000_000)).unwrap_or(10_000_000);
+            if age > chrono::Duration::days(limit) {
+                problems.push(format!(
+                    "data/run.json: evidence collected from {} is {} day(s) old, older than --max-age {max}",
+                    r.started_at,
+                    age.num_days()
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    let reevaluation = if !options.reevaluate {
+        None
+    } else if !verification.is_intact() || !problems.is_empty() {
+        notes.push(
+            "re-evaluation skipped: the bundle must verify before its results can be re-derived"
+                .into(),
+        );
+        None
+    } else {
+        let results = files.get("data/results.json").cloned().unwrap_or_default();
+        match super::reevaluate::reevaluate(path, &manifest, &results) {
+            Ok(r) => {
+                for d in &r.differences {
+                    problems.push(format!("data/results.json: {d}"));
+                }
+                if let Some(note) = &r.version_note {
+                    notes.push(note.clone());
+                }
+                Some(r)
+            }
+            Err(e) => {
+                problems.push(format!("re-evaluation failed: {e}"));
+                None
+            }
+        }
+    };
+
+    Ok(CustodyReport {
+        verification,
+        signatures,
+        coverage,
+        collection_window,
+        age_days,
+        reevaluation,
+        problems,
+        notes,
+    })
+}
+
+/// The report for people, as `auditpack verify` prints it.
+pub fn render_text(bundle: &Path, r: &CustodyReport) -> String {
+    // The verdict comes first when it is OK and last when it is not, after the
+    // problems, so it is the line a person (or `tail -1`) sees.
+    let mut t = String::new();
+    let v = &r.verification;
+    if r.is_ok() {
+        t.push_str(&format!(
+            "OK: {} — {} payload files and every tag file match their SHA-256 manifests\n",
+            bundle.display(),
+            v.payload_files
+        ));
+    }
+    for problem in &v.problems {
+        t.push_str(&format!("{problem}\n"));
+    }
+    for problem in &r.problems {
+        t.push_str(&format!("{problem}\n"));
+    }
+    let s = &r.signatures;
+    for sig in &s.signatures {
+        let when = s
+            .signed_at
+            .as_deref()
+            .map(|w| format!(" at {w}"))
+            .unwrap_or_default();
+        let trust = match (&sig.trusted_by, s.trust_given) {
+            (Some(by), _) => format!("trusted: listed in {by}"),
+            (None, true) => "NOT among the trusted keys".to_string(),
+            (None, false) => {
+                "self-consistent only: no trusted key was given (--allowed-signers or --pubkey), so this shows the bundle is unchanged since this key signed it, not who holds the key".to_string()
+            }
+        };
+        t.push_str(&format!(
+            "signature ({}): signed by {} key {}{when}; {trust}\n",
+            sig.kind, sig.signer, sig.fingerprint
+        ));
+    }
+    if !s.is_signed() {
+        t.push_str("signature: none (the bundle is not signed)\n");
+    }
+    if let Some((start, end)) = &r.collection_window {
+        let age = r
+            .age_days
+            .map(|d| format!(" ({d} day(s) ago)"))
+            .unwrap_or_default();
+        t.push_str(&format!("collection window: {start} → {end}{age}\n"));
+    }
+    if let Some(c) = &r.coverage {
+        t.push_str(&format!("coverage: {}\n", c.summary()));
+        for f in &c.failed {
+            t.push_str(&format!(
+                "  not collected: {} — {}\n",
+                f.account_id, f.reason
+            ));
+        }
+    }
+    if let Some(re) = &r.reevaluation {
+        if re.differences.is_empty() {
+            t.push_str(&format!(
+                "re-evaluation: {} controls, {} items re-derived from the bundle's evidence and controls; identical to data/results.json\n",
+                re.controls, re.items
+            ));
+        } else {
+            t.push_str(&format!(
+                "re-evaluation: {} difference(s) between data/results.json and the bundle's evidence and controls\n",
+                re.differences.len()
+            ));
+        }
+    }
+    for note in &r.notes {
+        t.push_str(&format!("note: {note}\n"));
+    }
+    let count = v.problems.len() + r.problems.len();
+    if !r.is_ok() {
+        t.push_str(&format!(
+            "FAILED: {} — {count} problem(s) in {} files\n",
+            bundle.display(),
+            v.contents.entries.len()
+        ));
+    }
+    t
+}

@@ -1,0 +1,733 @@
+//! Applies controls to the evidence store.
+//!
+//! For each control and each scope item (account, or account × region) it binds
+//! the evidence the control declares, computes its `define`s, then checks every
+//! assertion. Evidence that is missing or whose call failed is never bound: every
+//! expression that reads it is NOT_ASSESSED, with the reason, so nothing missing
+//! can become a pass.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use cel::{Context, Value};
+use serde_json::Value as Json;
+
+use super::control::{
+    AccountRef, Assertion, Control, Define, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
+};
+use super::expr::{display_value, json_to_cel, register_functions, Expr};
+use super::results::*;
+use super::{AccountSelector, RegionSelector, Status};
+use crate::evaluation::config::{Config, Decision};
+use crate::org::{Account, Org};
+use crate::evidence::{
+    EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION,
+};
+
+/// Failures beyond this many per assertion are counted, not listed, in messages.
+const MAX_LISTED_FINDINGS: usize = 10;
+
+/// Evaluates every control over the evidence; disabled controls are listed with their reason.
+pub fn evaluate(
+    controls: &[Control],
+    config: &Config,
+    store: &EvidenceStore,
+    org: &Org,
+    run: &RunInfo,
+) -> Results {
+    let globals = Globals {
+        org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
+        run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
+        home_region: run.home_region.clone(),
+    };
+    let evaluator = Evaluator {
+        store,
+        org,
+        run,
+        globals,
+        bound: Default::default(),
+    };
+    // Controls, and the scope items of each, are independent: evaluate them on
+    // every core (rayon keeps the order of the results).
+    let mut results: Vec<ControlResult> = controls
+        .par_iter()
+        .map(|control| match config.decide(control) {
+            Decision::Evaluate(params) => evaluator.control(control, params),
+            Decision::Disabled(reason) => disabled_result(control, reason),
+        })
+        .collect();
+    results.sort_by(|a, b| a.id.cmp(&b.id));
+    Results {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: crate::TOOL_NAME.into(),
+            version: crate::TOOL_VERSION.into(),
+        },
+        organization_id: org.organization.id.clone(),
+        management_account_id: org.organization.management_account_id.clone(),
+        period: run.period.clone(),
+        generated_at: run.finished_at.clone(),
+        collection_window: CollectionWindow {
+            start: run.started_at.clone(),
+            end: run.finished_at.clone(),
+        },
+        home_region: run.home_region.clone(),
+        regions: run.regions.clone(),
+        summary: Summary::of(&results),
+        controls: results,
+        waivers: Vec::new(),
+    }
+}
+
+/// Values shared by every scope item, converted to CEL once.
+struct Globals {
+    org: Value,
+    run: Value,
+    home_region: String,
+}
+
+struct Evaluator<'a> {
+    store: &'a EvidenceStore,
+    org: &'a Org,
+    run: &'a RunInfo,
+    globals: Globals,
+    /// Evidence already bound, by path (or folder and operation for `qualifier = "*"`):
+    /// many scope items and controls read the same documents, and converting them
+    /// to CEL (or listing a folder) once per run instead of once per item keeps
+    /// evaluation linear in the evidence, not in items × evidence.
+    /// (Two threads may both load a document the first time; both get the same
+    /// value, and the lock is never held while loading.)
+    bound: Mutex<HashMap<String, Arc<Bound>>>,
+}
+
+/// One evidence binding's value, or why it is unavailable, with the files it cites.
+struct Bound {
+    value: Result<Value, String>,
+    evidence: Vec<EvidenceRef>,
+}
+
+/// The names bound for one scope item: values, or why they are unavailable.
+#[derive(Default)]
+struct Bindings {
+    values: Vec<(String, Value)>,
+    unavailable: HashMap<String, String>,
+    evidence: BTreeSet<EvidenceRef>,
+}
+
+impl Bindings {
+    fn missing_reasons(&self, names: &BTreeSet<String>) -> Vec<String> {
+        let mut reasons: Vec<String> = names
+            .iter()
+            .filter_map(|n| self.unavailable.get(n).cloned())
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        reasons
+    }
+}
+
+impl Evaluator<'_> {
+    fn control(&self, control: &Control, params: BTreeMap<String, Json>) -> ControlResult {
+        let mut result = control_header(control, params.clone());
+        let items = match self.scope_items(control) {
+            Ok(items) => items,
+            Err(reason) => {
+                result.status = Status::NotAssessed;
+                result.message = Some(reason);
+                return result;
+            }
+        };
+        let params = json_to_cel(&Json::Object(params.into_iter().collect()));
+        let shared = self.shared_defines(control, &params);
+        let used = names_read_per_item(control, &shared);
+        let mut common = shared.values.clone();
+        common.extend(self.run_wide_values(&params));
+        // Each worker builds the control's root context once (CEL's standard
+        // library, auditpack's functions, run-wide values and shared defines);
+        // an item only adds its own names in a child scope.
+        result.results = items
+            .into_par_iter()
+            .map_init(
+                || context_for(&common, &used),
+                |root, (account, region)| self.item(control, root, &shared, &used, account, region),
+            )
+            .collect();
+        result.status = Status::all_of(result.results.iter().map(|r| r.status));
+        result
+    }
+
+    /// Computes, once per control, the defines that read only run-wide values
+    /// (see [`RUN_WIDE`]) and earlier such defines: they are the same for every
+    /// scope item, and recomputing one that walks the whole organization for
+    /// each of thousands of items made evaluation quadratic in the accounts.
+    fn shared_defines(&self, control: &Control, params: &Value) -> Bindings {
+        let mut shared = Bindings::default();
+        shared.values.extend(self.run_wide_values(params));
+        let mut names: BTreeSet<String> = RUN_WIDE.iter().map(|n| n.to_string()).collect();
+        let defines: Vec<&Define> = control
+            .defines
+            .iter()
+            .filter(|d| {
+                let run_wide = d.expr.free_variables().is_subset(&names);
+                if run_wide {
+                    names.insert(d.name.clone());
+                }
+                run_wide
+            })
+            .collect();
+        let mut ctx = context_for(&shared.values, &names);
+        compute_defines(defines, &mut shared, &mut ctx);
+        shared
+            .values
+            .retain(|(name, _)| !RUN_WIDE.contains(&name.as_str()));
+        shared
+    }
+
+    /// `org`, `run`, `home_region` and `params`: the same for every scope item.
+    fn run_wide_values(&self, params: &Value) -> [(String, Value); 4] {
+        [
+            (
+                "home_region".into(),
+                Value::String(Arc::new(self.globals.home_region.clone())),
+            ),
+            ("org".into(), self.globals.org.clone()),
+            ("run".into(), self.globals.run.clone()),
+            ("params".into(), params.clone()),
+        ]
+    }
+
+    /// The accounts (× regions) a control applies to. An empty population is an
+    /// error, not a pass: a control that looked at nothing has shown nothing.
+    fn scope_items(&self, control: &Control) -> Result<Vec<(&Account, Option<String>)>, String> {
+        let accounts: Vec<&Account> = match control.accounts {
+            AccountSelector::All => self.org.active_accounts().collect(),
+            AccountSelector::Role(role) => self.org.accounts_with_role(role).collect(),
+        };
+        if accounts.is_empty() {
+            let who = match control.accounts {
+                AccountSelector::All => "no active account in org.json".to_string(),
+                AccountSelector::Role(role) => {
+                    format!("no active account has the role '{role}' (assign it in auditpack.toml)")
+                }
+            };
+            return Err(format!("Not assessed: {who}."));
+        }
+        let regions: Vec<Option<String>> = match control.regions {
+            RegionSelector::Global => vec![None],
+            RegionSelector::Home => vec![Some(self.run.home_region.clone())],
+            RegionSelector::Each => self.run.regions.iter().cloned().map(Some).collect(),
+        };
+        Ok(accounts
+            .iter()
+            .flat_map(|a| regions.iter().map(move |r| (*a, r.clone())))
+            .collect())
+    }
+
+    /// One scope item. `root` holds what every item of the control shares;
+    /// `bindings` gets only this item's values.
+    fn item(
+        &self,
+        control: &Control,
+        root: &Context<'_, 'static>,
+        shared: &Bindings,
+        used: &BTreeSet<String>,
+        account: &Account,
+        region: Option<String>,
+    ) -> ItemResult {
+        let mut bindings = Bindings {
+            values: Vec::new(),
+            unavailable: shared.unavailable.clone(),
+            evidence: BTreeSet::new(),
+        };
+        bindings.values.push((
+            "account".into(),
+            json_to_cel(&serde_json::to_value(account).expect("account serialises")),
+        ));
+        bindings.values.push((
+            "region".into(),
+            region
+                .clone()
+                .map_or(Value::Null, |r| Value::String(Arc::new(r))),
+        ));
+        for binding in &control.evidence {
+            self.bind(binding, account, region.as_deref(), &mut bindings);
+        }
+        let mut ctx = root.new_inner_scope();
+        for (name, value) in bindings
+            .values
+            .iter()
+            .filter(|(name, _)| used.contains(name))
+        {
+            ctx.add_variable_from_value(name.clone(), value.clone());
+        }
+        let item_defines: Vec<&Define> = control
+            .defines
+            .iter()
+            .filter(|d| !is_shared(d, shared))
+            .collect();
+        compute_defines(item_defines, &mut bindings, &mut ctx);
+
+        let place = match &region {
+            Some(r) => format!("{}/{}", account.id, r),
+            None => account.id.clone(),
+        };
+        let assertions: Vec<AssertionResult> = control
+            .assertions
+            .iter()
+            .map(|a| check_assertion(a, &bindings, &ctx, &place))
+            .collect();
+        let status = Status::all_of(assertions.iter().map(|a| a.status));
+        ItemResult {
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            region,
+            status,
+            message: item_message(status, &assertions),
+            assertions,
+            evidence: bindings.evidence.into_iter().collect(),
+            waiver: None,
+        }
+    }
+
+    fn bind(
+        &self,
+        binding: &EvidenceBinding,
+        scope_account: &Account,
+        scope_region: Option<&str>,
+        out: &mut Bindings,
+    ) {
+        let source = binding.operation.source_name();
+        let account_id = match binding.account {
+            AccountRef::Scope => scope_account.id.clone(),
+            AccountRef::Role(role) => {
+                let holders: Vec<&Account> = self.org.accounts_with_role(role).collect();
+                match holders.as_slice() {
+                    [one] => one.id.clone(),
+                    [] => {
+                        out.unavailable.insert(
+                            binding.name.clone(),
+                            format!("{source}: no active account has the role '{role}'"),
+                        );
+                        return;
+                    }
+                    _ => {
+                        let reason = format!("{source}: several accounts have the role '{role}'; scope the control to that role instead");
+                        out.unavailable.insert(binding.name.clone(), reason);
+                        return;
+                    }
+                }
+            }
+        };
+        let region = match binding.region {
+            RegionRef::Global => RegionDir::Global,
+            RegionRef::Home => RegionDir::Region(self.run.home_region.clone()),
+            RegionRef::Scope => RegionDir::from_region(scope_region),
+        };
+        let key = EvidenceKey {
+            account_id,
+            region,
+            service: binding.operation.service.to_string(),
+            operation: binding.operation.operation.to_string(),
+            qualifier: None,
+        };
+        let bound = self.bound_evidence(&key, &binding.qualifier);
+        out.evidence.extend(bound.evidence.iter().cloned());
+        match &bound.value {
+            Ok(value) => out.values.push((binding.name.clone(), value.clone())),
+            Err(reason) => {
+                out.unavailable.insert(binding.name.clone(), reason.clone());
+            }
+        }
+    }
+
+    /// The binding for `key`, loaded once per run.
+    fn bound_evidence(&self, key: &EvidenceKey, qualifier: &QualifierRef) -> Arc<Bound> {
+        let cache_key = match qualifier {
+            QualifierRef::None => key.relative_path(),
+            QualifierRef::All => format!("{}/{}.*", key.service_dir(), key.operation),
+        };
+        if let Some(hit) = self.bound_cache().get(&cache_key) {
+            return hit.clone();
+        }
+        let loaded = Arc::new(match qualifier {
+            QualifierRef::None => self.load_single(key),
+            QualifierRef::All => self.load_all(key),
+        });
+        self.bound_cache()
+            .entry(cache_key)
+            .or_insert(loaded)
+            .clone()
+    }
+
+    fn bound_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Bound>>> {
+        self.bound.lock().expect("evidence binding cache poisoned")
+    }
+
+    fn load_single(&self, key: &EvidenceKey) -> Bound {
+        let Some(doc) = self.store.get(key) else {
+            let reason = format!("evidence {} was not collected", key.relative_path());
+            return Bound {
+                value: Err(reason),
+                evidence: Vec::new(),
+            };
+        };
+        Bound {
+            value: usable_data(&doc),
+            evidence: vec![evidence_ref(&doc)],
+        }
+    }
+
+    /// Binds every qualified document as a map qualifier → data. If any of them
+    /// is unusable the whole map is, so an iteration over it cannot skip a
+    /// resource whose evidence failed.
+    fn load_all(&self, key: &EvidenceKey) -> Bound {
+        let mut map = serde_json::Map::new();
+        let mut problems = Vec::new();
+        let mut evidence = Vec::new();
+        for doc in self.store.list_qualified(key) {
+            evidence.push(evidence_ref(&doc));
+            let qualifier = doc
+                .envelope
+                .as_ref()
+                .ok()
+                .and_then(|e| e.call.qualifier.clone())
+                .unwrap_or_default();
+            match (usable_json(&doc), doc.unusable_reason()) {
+                (Some(data), None) => {
+                    map.insert(qualifier, data.clone());
+                }
+                (_, reason) => {
+                    problems.push(format!("{} ({})", reason.unwrap_or_default(), doc.path))
+                }
+            }
+        }
+        let value = if problems.is_empty() {
+            Ok(json_to_cel(&Json::Object(map)))
+        } else {
+            Err(problems.join("; "))
+        };
+        Bound { value, evidence }
+    }
+}
+
+fn evidence_ref(doc: &EvidenceDoc) -> EvidenceRef {
+    EvidenceRef {
+        path: doc.path.clone(),
+        sha256: doc.sha256.clone(),
+    }
+}
+
+fn usable_json(doc: &EvidenceDoc) -> Option<&Json> {
+    doc.envelope.as_ref().ok().map(|e| &e.data)
+}
+
+/// The data a control sees: the answer for `ok`, an empty object for `not_found`
+/// (so `has(x.Field)` is false and the control can FAIL on the absence).
+fn usable_data(doc: &EvidenceDoc) -> Result<Value, String> {
+    if let Some(reason) = doc.unusable_reason() {
+        return Err(reason);
+    }
+    let env = doc.envelope.as_ref().expect("usable evidence parsed");
+    Ok(match env.status {
+        crate::evidence::Status::NotFound => json_to_cel(&Json::Object(Default::default())),
+        _ => json_to_cel(&env.data),
+    })
+}
+
+/// Names every scope item shares: a define reading only these (and earlier
+/// such defines) is computed once per control.
+const RUN_WIDE: [&str; 4] = ["org", "run", "params", "home_region"];
+
+/// The names the item-level defines and the assertions of `control` read.
+fn names_read_per_item(control: &Control, shared: &Bindings) -> BTreeSet<String> {
+    control
+        .defines
+        .iter()
+        .filter(|d| !is_shared(d, shared))
+        .map(|d| &d.expr)
+        .chain(control.assertions.iter().flat_map(|a| a.expressions()))
+        .flat_map(|e| e.free_variables().iter().cloned())
+        .collect()
+}
+
+/// True when `define` was computed once for the control (a value or a reason).
+fn is_shared(define: &Define, shared: &Bindings) -> bool {
+    shared.unavailable.contains_key(&define.name)
+        || shared.values.iter().any(|(name, _)| *name == define.name)
+}
+
+/// Evaluates `defines` in order into `ctx`; a define reading an unavailable
+/// name, or failing, is unavailable itself, with the reason.
+fn compute_defines(defines: Vec<&Define>, bindings: &mut Bindings, ctx: &mut Context<'_, 'static>) {
+    for define in defines {
+        let missing = bindings.missing_reasons(define.expr.free_variables());
+        if !missing.is_empty() {
+            bindings
+                .unavailable
+                .insert(define.name.clone(), missing.join("; "));
+            continue;
+        }
+        match define.expr.eval(ctx) {
+            Ok(value) => {
+                bindings.values.push((define.name.clone(), value.clone()));
+                ctx.add_variable_from_value(define.name.clone(), value);
+            }
+            Err(e) => {
+                bindings.unavailable.insert(
+                    define.name.clone(),
+                    format!("could not compute '{}': {e}", define.name),
+                );
+            }
+        }
+    }
+}
+
+/// A CEL context with the values the control's expressions read (and no
+/// others: converting unused values, such as the whole organization, for every
+/// scope item costs more than the evaluation itself).
+fn context_for(values: &[(String, Value)], used: &BTreeSet<String>) -> Context<'static, 'static> {
+    let mut ctx = Context::default();
+    register_functions(&mut ctx);
+    for (name, value) in values.iter().filter(|(name, _)| used.contains(name)) {
+        ctx.add_variable_from_value(name.clone(), value.clone());
+    }
+    ctx
+}
+
+/// The outcome of checking one assertion: failures found and gaps met.
+#[derive(Default)]
+struct Findings {
+    failures: Vec<String>,
+    gaps: Vec<String>,
+    checked: usize,
+}
+
+fn check_assertion(
+    assertion: &Assertion,
+    bindings: &Bindings,
+    ctx: &Context,
+    place: &str,
+) -> AssertionResult {
+    let names: BTreeSet<String> = assertion
+        .expressions()
+        .flat_map(|e| e.free_variables().iter().cloned())
+        .collect();
+    let missing = bindings.missing_reasons(&names);
+    let findings = if missing.is_empty() {
+        run_assertion(assertion, ctx, place)
+    } else {
+        Findings {
+            gaps: missing,
+            ..Default::default()
+        }
+    };
+    let status = if !findings.failures.is_empty() {
+        Status::Fail
+    } else if !findings.gaps.is_empty() {
+        Status::NotAssessed
+    } else {
+        Status::Pass
+    };
+    AssertionResult {
+        id: assertion.id.clone(),
+        status,
+        message: assertion_message(assertion, status, &findings),
+    }
+}
+
+fn run_assertion(assertion: &Assertion, ctx: &Context, place: &str) -> Findings {
+    let mut findings = Findings::default();
+    let Some(for_each) = &assertion.for_each else {
+        check_one(assertion, ctx, None, place, &mut findings);
+        return findings;
+    };
+    let items = match for_each.eval(ctx) {
+        Ok(Value::List(items)) => items.iter().cloned().collect::<Vec<_>>(),
+        Ok(Value::Map(map)) => map.map.keys().map(|k| Value::from(k.clone())).collect(),
+        Ok(other) => {
+            findings.gaps.push(format!(
+                "for_each gave {}, not a list",
+                display_value(&other)
+            ));
+            return findings;
+        }
+        Err(e) => {
+            findings
+                .gaps
+                .push(format!("could not list the resources to check: {e}"));
+            return findings;
+        }
+    };
+    if items.is_empty() {
+        match assertion.when_empty {
+            WhenEmpty::Pass => {}
+            WhenEmpty::Fail => findings.failures.push(format!(
+                "in {place}: there is nothing to check ({})",
+                for_each.source
+            )),
+            WhenEmpty::NotAssessed => findings.gaps.push(format!(
+                "in {place}: there is nothing to check ({})",
+                for_each.source
+            )),
+        }
+    }
+    for item in items {
+        let mut inner = ctx.new_inner_scope();
+        inner.add_variable_from_value(assertion.item_var.clone(), item.clone());
+        check_one(assertion, &inner, Some(&item), place, &mut findings);
+    }
+    findings
+}
+
+fn check_one(
+    assertion: &Assertion,
+    ctx: &Context,
+    item: Option<&Value>,
+    place: &str,
+    findings: &mut Findings,
+) {
+    findings.checked += 1;
+    let resource = resource_name(assertion, ctx, item);
+    let subject = match &resource {
+        Some(r) => format!("{r} in {place}"),
+        None => place.to_string(),
+    };
+    match assertion.expect.eval(ctx) {
+        Ok(Value::Bool(true)) => {}
+        Ok(Value::Bool(false)) => findings
+            .failures
+            .push(format!("{subject}{}", quotes(assertion, ctx))),
+        Ok(other) => findings.gaps.push(format!(
+            "{subject}: the test gave {}, not true or false",
+            display_value(&other)
+        )),
+        Err(e) => findings.gaps.push(format!("{subject}: {e}")),
+    }
+}
+
+fn resource_name(assertion: &Assertion, ctx: &Context, item: Option<&Value>) -> Option<String> {
+    match (&assertion.resource, item) {
+        (Some(expr), _) => Some(match expr.eval(ctx) {
+            Ok(Value::String(s)) => s.to_string(),
+            Ok(other) => display_value(&other),
+            Err(_) => item.map(display_value).unwrap_or_else(|| "?".into()),
+        }),
+        (None, Some(Value::String(s))) => Some(s.to_string()),
+        (None, Some(other)) => Some(display_value(other)),
+        (None, None) => None,
+    }
+}
+
+/// ` (Mode = 'GOVERNANCE', Days = 30)`: the offending values, quoted.
+fn quotes(assertion: &Assertion, ctx: &Context) -> String {
+    if assertion.quote.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = assertion
+        .quote
+        .iter()
+        .map(|(label, expr): &(String, Expr)| match expr.eval(ctx) {
+            Ok(v) => format!("{label} = {}", display_value(&v)),
+            Err(_) => format!("{label} is absent"),
+        })
+        .collect();
+    format!(" ({})", parts.join(", "))
+}
+
+fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings) -> String {
+    let list = |items: &[String]| {
+        let mut shown: Vec<String> = items.iter().take(MAX_LISTED_FINDINGS).cloned().collect();
+        if items.len() > MAX_LISTED_FINDINGS {
+            shown.push(format!("and {} more", items.len() - MAX_LISTED_FINDINGS));
+        }
+        shown.join("; ")
+    };
+    match status {
+        Status::Pass => String::new(),
+        Status::Fail => {
+            let mut m = format!(
+                "{} — not met for {}",
+                assertion.requirement,
+                list(&findings.failures)
+            );
+            if let Some(why) = &assertion.message {
+                m.push_str(&format!(". {}", why.trim()));
+            }
+            if !findings.gaps.is_empty() {
+                m.push_str(&format!(". Also not assessed: {}", list(&findings.gaps)));
+            }
+            m
+        }
+        _ => format!(
+            "{} — not assessed: {}",
+            assertion.requirement,
+            list(&findings.gaps)
+        ),
+    }
+}
+
+fn item_message(status: Status, assertions: &[AssertionResult]) -> String {
+    let with = |s: Status| {
+        assertions
+            .iter()
+            .filter(|a| a.status == s)
+            .map(|a| a.message.clone())
+            .collect::<Vec<_>>()
+    };
+    match status {
+        Status::Pass => format!("All {} requirement(s) met.", assertions.len()),
+        Status::Fail => {
+            let mut parts = with(Status::Fail);
+            parts.extend(with(Status::NotAssessed));
+            parts.join("\n")
+        }
+        _ => with(Status::NotAssessed).join("\n"),
+    }
+}
+
+fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlResult {
+    ControlResult {
+        id: control.id.clone(),
+        title: control.title.clone(),
+        tsc: control.tsc.clone(),
+        severity: control.severity,
+        status: Status::NotAssessed,
+        message: None,
+        objective: control.objective.trim().to_string(),
+        procedure: control.procedure.trim().to_string(),
+        scope_accounts: match control.accounts {
+            AccountSelector::All => "all".into(),
+            AccountSelector::Role(role) => role.to_string(),
+        },
+        scope_regions: serde_json::to_value(control.regions)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        params,
+        assertions: control
+            .assertions
+            .iter()
+            .map(|a| AssertionInfo {
+                id: a.id.clone(),
+                requirement: a.requirement.clone(),
+                for_each: a.for_each.as_ref().map(|e| e.source.clone()),
+                expect: a.expect.source.clone(),
+            })
+            .collect(),
+        file: control
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        results: Vec::new(),
+    }
+}
+
+fn disabled_result(control: &Control, reason: String) -> ControlResult {
+    let mut result = control_header(control, control.params.clone());
+    result.status = Status::Disabled;
+    result.message = Some(format!("Disabled in auditpack.toml: {reason}"));
+    result
+}

@@ -1,0 +1,30 @@
+//! Evaluation: control definitions (data files) applied to the evidence store,
+//! giving PASS, FAIL or NOT_ASSESSED per control and per account (× region).
+//!
+//! Pure and offline: it reads the evidence folder and the control files and
+//! returns [`Results`]; it never calls AWS and never writes files.
+
+pub mod config;
+mod control;
+mod criteria;
+mod engine;
+mod expr;
+mod loader;
+mod outcome;
+mod results;
+mod waivers;
+
+pub use control::{
+    parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, EvidenceBinding,
+    LintError, RegionRef, RegionSelector, Severity, WhenEmpty,
+};
+pub use criteria::is_known_criterion;
+pub use engine::evaluate;
+pub use expr::Expr;
+pub use loader::load_controls;
+pub use outcome::Status;
+pub use results::{
+    AppliedWaiver, AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts,
+    EvidenceRef, ItemResult, Results, Summary, WaiverRecord, WaiverState,
+};
+pub use waivers::{apply_waivers, Waiver, Waivers};

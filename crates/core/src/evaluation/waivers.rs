@@ -1,0 +1,499 @@
+//! The exceptions register (`waivers.toml`): failures and gaps that management
+//! has accepted, each with a reason, an approver, a ticket and an expiry date.
+//!
+//! Why a separate step after evaluation: a waiver never changes what the
+//! evidence shows. It is applied to finished [`Results`], keeps the original
+//! verdict beside the WAIVED one, and is itself reported (active, expired or
+//! stale), so an auditor sees every accepted exception and every lapsed one.
+//!
+//! Expiry is judged against the day collection finished (`run.json`), not the
+//! wall clock: the same evidence and register always give the same results,
+//! which is what `verify --reevaluate` relies on. A waiver is valid through its
+//! expiry day.
+//!
+//! ```toml
+//! [[waiver]]
+//! control = "guardduty.enabled"
+//! account = "123456789012"        # optional: every account when absent
+//! region = "ap-south-1"           # optional: every region when absent
+//! reason = "Region blocked by SCP; no workloads can run there."
+//! approver = "Jane Roe (CISO)"
+//! ticket = "RISK-214"
+//! expires = 2027-03-31            # a TOML date (or the string "2027-03-31")
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::results::{AppliedWaiver, Results, Summary, WaiverRecord, WaiverState};
+use super::{Control, LintError, Status};
+use crate::evaluation::config::line_of;
+
+/// One entry as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    control: Spanned<String>,
+    account: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    reason: Spanned<String>,
+    approver: Spanned<String>,
+    ticket: Spanned<String>,
+    expires: Spanned<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    waiver: Vec<Spanned<RawWaiver>>,
+}
+
+/// A checked waiver: its terms, as `results.json` records them (state and
+/// item count are filled in when it is applied), and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    /// Control, scope, reason, approver, ticket, expiry and `file:line`.
+    pub terms: WaiverRecord,
+    /// 1-based line of its `[[waiver]]` header.
+    pub line: usize,
+}
+
+/// The whole register.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waivers {
+    /// The file, for messages and records.
+    pub file: PathBuf,
+    /// Entries in file order.
+    pub entries: Vec<Waiver>,
+}
+
+impl Waivers {
+    /// Reads and checks a register; every problem is reported with its line.
+    pub fn load(path: &Path) -> Result<Waivers, Vec<LintError>> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| vec![lint(path, 0, "file", e.to_string())])?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses register text.
+    pub fn parse(path: &Path, text: &str) -> Result<Waivers, Vec<LintError>> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let line = line_of(text, e.span().map(|s| s.start).unwrap_or(0));
+            vec![lint(path, line, "file", e.message().trim().to_string())]
+        })?;
+        let mut errors = Vec::new();
+        let entries = raw
+            .waiver
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| check_entry(path, text, i, w, &mut errors))
+            .collect();
+        if errors.is_empty() {
+            Ok(Waivers {
+                file: path.to_path_buf(),
+                entries,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Every waiver must name a control that exists: a typo in a control id
+    /// would otherwise sit silently in the register as "stale".
+    pub fn check_against(&self, controls: &[Control]) -> Result<(), Vec<LintError>> {
+        let errors: Vec<LintError> = self
+            .entries
+            .iter()
+            .filter(|w| !controls.iter().any(|c| c.id == w.terms.control))
+            .map(|w| {
+                lint(
+                    &self.file,
+                    w.line,
+                    "waiver.control",
+                    format!("no control has id '{}'", w.terms.control),
+                )
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn lint(path: &Path, line: usize, field: &str, message: String) -> LintError {
+    LintError {
+        file: path.to_path_buf(),
+        line,
+        field: field.into(),
+        message,
+    }
+}
+
+fn check_entry(
+    path: &Path,
+    text: &str,
+    index: usize,
+    entry: &Spanned<RawWaiver>,
+    errors: &mut Vec<LintError>,
+) -> Option<Waiver> {
+    let w = entry.get_ref();
+    let before = errors.len();
+    let mut problem = |span: std::ops::Range<usize>, field: &str, message: String| {
+        errors.push(lint(
+            path,
+            line_of(text, span.start),
+            &format!("waiver[{index}].{field}"),
+            message,
+        ))
+    };
+    for (field, value) in [
+        ("control", &w.control),
+        ("reason", &w.reason),
+        ("approver", &w.approver),
+        ("ticket", &w.ticket),
+    ] {
+        if value.get_ref().trim().is_empty() {
+            problem(value.span(), field, "must not be empty".into());
+        }
+    }
+    if let Some(account) = &w.account {
+        let id = account.get_ref();
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            problem(
+                account.span(),
+                "account",
+                format!("'{id}' is not a 12-digit AWS account id"),
+            );
+        }
+    }
+    if let Some(region) = &w.region {
+        let name = region.get_ref();
+        let plausible = name.split('-').count() >= 3
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !plausible {
+            problem(
+                region.span(),
+                "region",
+                format!("'{name}' is not an AWS region name like eu-west-1"),
+            );
+        }
+    }
+    let expires = expiry_date(w.expires.get_ref());
+    if expires.is_none() {
+        problem(
+            w.expires.span(),
+            "expires",
+            format!(
+                "'{}' is not a date; write expires = 2027-03-31",
+                w.expires.get_ref()
+            ),
+        );
+    }
+    if errors.len() > before {
+        return None;
+    }
+    let line = line_of(text, entry.span().start);
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(Waiver {
+        terms: WaiverRecord {
+            control: w.control.get_ref().clone(),
+            account: w.account.as_ref().map(|a| a.get_ref().clone()),
+            region: w.region.as_ref().map(|r| r.get_ref().clone()),
+            reason: w.reason.get_ref().trim().to_string(),
+            approver: w.approver.get_ref().trim().to_string(),
+            ticket: w.ticket.get_ref().trim().to_string(),
+            expires: expires?,
+            state: WaiverState::Stale,
+            items: 0,
+            source: format!("{file}:{line}"),
+        },
+        line,
+    })
+}
+
+/// A TOML local date (`2027-03-31`) or a string holding one; nothing else,
+/// so a datetime with a time of day is refused rather than truncated.
+fn expiry_date(value: &toml::Value) -> Option<String> {
+    let text = match value {
+        toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
+        toml::Value::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .ok()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// Applies the register to `results`: matching FAIL and NOT_ASSESSED items of
+/// unexpired waivers become WAIVED (the first matching waiver wins), control
+/// verdicts and counts are recomputed, and every waiver is recorded with its
+/// state. PASS and DISABLED are never touched.
+pub fn apply_waivers(results: &mut Results, waivers: &Waivers) {
+    let as_of = results
+        .collection_window
+        .end
+        .get(..10)
+        .unwrap_or_default()
+        .to_string();
+    let mut records = Vec::new();
+    for waiver in &waivers.entries {
+        let expired = waiver.terms.expires < as_of;
+        let items = waive_matching(results, &waiver.terms, !expired);
+        let state = match (expired, items) {
+            (true, _) => WaiverState::Expired,
+            (false, 0) => WaiverState::Stale,
+            (false, _) => WaiverState::Active,
+        };
+        records.push(WaiverRecord {
+            state,
+            items,
+            ..waiver.terms.clone()
+        });
+    }
+    results.summary = Summary::of(&results.controls);
+    results.waivers = records;
+}
+
+/// Counts the items `waiver` matches that are FAIL or NOT_ASSESSED (and not
+/// already waived); marks them WAIVED when `apply` is true.
+fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> usize {
+    let Some(control) = results.controls.iter_mut().find(|c| c.id == waiver.control) else {
+        return 0;
+    };
+    if control.status == Status::Disabled {
+        return 0;
+    }
+    let applied = AppliedWaiver {
+        original_status: Status::Fail,
+        reason: waiver.reason.clone(),
+        approver: waiver.approver.clone(),
+        ticket: waiver.ticket.clone(),
+        expires: waiver.expires.clone(),
+    };
+    let whole_control = waiver.account.is_none() && waiver.region.is_none();
+    if control.results.is_empty() {
+        // A control with no population (e.g. no account has its role) can only
+        // be waived as a whole.
+        let waivable = matches!(control.status, Status::Fail | Status::NotAssessed);
+        if whole_control && waivable && apply {
+            control.status = Status::Waived;
+        }
+        return usize::from(whole_control && waivable);
+    }
+    let mut count = 0;
+    for item in control.results.iter_mut() {
+        let matches = waiver
+            .account
+            .as_ref()
+            .is_none_or(|a| *a == item.account_id)
+            && waiver
+                .region
+                .as_ref()
+                .is_none_or(|r| item.region.as_ref() == Some(r));
+        if !matches || !matches!(item.status, Status::Fail | Status::NotAssessed) {
+            continue;
+        }
+        count += 1;
+        if apply {
+            item.waiver = Some(AppliedWaiver {
+                original_status: item.status,
+                ..applied.clone()
+            });
+            item.status = Status::Waived;
+        }
+    }
+    if apply && count > 0 {
+        control.status = Status::all_of(control.results.iter().map(|r| r.status));
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Waivers, Vec<LintError>> {
+        Waivers::parse(Path::new("waivers.toml"), text)
+    }
+
+    const ONE: &str = r#"
+[[waiver]]
+control = "guardduty.enabled"
+account = "111111111111"
+region = "ap-south-1"
+reason = "Region blocked by SCP"
+approver = "Jane Roe (CISO)"
+ticket = "RISK-214"
+expires = 2027-03-31
+"#;
+
+    #[test]
+    fn parses_a_waiver_with_its_line() {
+        let w = parse(ONE).unwrap();
+        assert_eq!(w.entries.len(), 1);
+        let e = &w.entries[0];
+        assert_eq!(e.line, 2);
+        assert_eq!(e.terms.source, "waivers.toml:2");
+        assert_eq!(e.terms.expires, "2027-03-31");
+        assert_eq!(e.terms.account.as_deref(), Some("111111111111"));
+    }
+
+    #[test]
+    fn a_quoted_date_is_accepted() {
+        let text = ONE.replace("2027-03-31", "\"2027-03-31\"");
+        assert_eq!(parse(&text).unwrap().entries[0].terms.expires, "2027-03-31");
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_line() {
+        let text = r#"
+[[waiver]]
+control = "guardduty.enabled"
+account = "12345"
+reason = ""
+approver = "x"
+ticket = "T-1"
+expires = "next year"
+"#;
+        let errors = parse(text).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 3, "{shown:?}");
+        assert!(
+            shown[0].starts_with("waivers.toml:5: waiver[0].reason"),
+            "{shown:?}"
+        );
+        assert!(shown
+            .iter()
+            .any(|s| s.starts_with("waivers.toml:4: waiver[0].account")));
+        assert!(shown
+            .iter()
+            .any(|s| s.starts_with("waivers.toml:8: waiver[0].expires")));
+    }
+
+    #[test]
+    fn a_missing_field_and_an_unknown_field_are_errors() {
+        let missing = ONE.replace("ticket = \"RISK-214\"\n", "");
+        let e = parse(&missing).unwrap_err();
+        assert!(e[0].message.contains("ticket"), "{e:?}");
+        let unknown = ONE.replace("ticket =", "tikcet =");
+        let e = parse(&unknown).unwrap_err();
+        assert!(e[0].message.contains("tikcet"), "{e:?}");
+        assert_eq!(e[0].line, 8);
+    }
+
+    #[test]
+    fn a_datetime_with_a_time_is_refused() {
+        let text = ONE.replace("2027-03-31", "2027-03-31T10:00:00Z");
+        assert!(parse(&text).is_err());
+    }
+
+    fn results_with(items: &[(&str, Option<&str>, Status)], end: &str) -> Results {
+        let json = serde_json::json!({
+            "schema_version": 1,
+            "tool": {"name": "auditpack", "version": "0"},
+            "organization_id": "o-x", "management_account_id": "111111111111",
+            "period": "2026-Q4", "generated_at": end,
+            "collection_window": {"start": end, "end": end},
+            "home_region": "us-east-1", "regions": [],
+            "summary": {"controls": {"pass":0,"fail":0,"not_assessed":0,"disabled":0},
+                        "items": {"pass":0,"fail":0,"not_assessed":0,"disabled":0}},
+            "controls": [{
+                "id": "guardduty.enabled", "title": "", "tsc": [], "severity": "high",
+                "status": "FAIL", "message": null, "objective": "", "procedure": "",
+                "scope_accounts": "all", "scope_regions": "each", "params": {},
+                "assertions": [], "file": "",
+                "results": items.iter().map(|(a, r, s)| serde_json::json!({
+                    "account_id": a, "account_name": "", "region": r, "status": s,
+                    "message": "m", "assertions": [], "evidence": []
+                })).collect::<Vec<_>>()
+            }]
+        });
+        let mut r: Results = serde_json::from_value(json).unwrap();
+        r.controls[0].status = Status::all_of(r.controls[0].results.iter().map(|i| i.status));
+        r
+    }
+
+    const A: &str = "111111111111";
+    const B: &str = "222222222222";
+
+    #[test]
+    fn an_active_waiver_waives_only_matching_failures_and_keeps_the_verdict() {
+        let mut r = results_with(
+            &[
+                (A, Some("ap-south-1"), Status::Fail),
+                (A, Some("eu-west-1"), Status::Pass),
+                (B, Some("ap-south-1"), Status::NotAssessed),
+            ],
+            "2026-11-20T10:00:00Z",
+        );
+        apply_waivers(&mut r, &parse(ONE).unwrap());
+        let items = &r.controls[0].results;
+        assert_eq!(items[0].status, Status::Waived);
+        assert_eq!(
+            items[0].waiver.as_ref().unwrap().original_status,
+            Status::Fail
+        );
+        assert_eq!(items[1].status, Status::Pass);
+        assert_eq!(items[2].status, Status::NotAssessed);
+        assert_eq!(r.controls[0].status, Status::NotAssessed);
+        assert_eq!(r.waivers[0].state, WaiverState::Active);
+        assert_eq!(r.waivers[0].items, 1);
+        assert_eq!(r.waivers[0].source, "waivers.toml:2");
+        assert_eq!(r.summary.items.waived, 1);
+    }
+
+    #[test]
+    fn a_whole_control_waiver_makes_the_control_waived() {
+        let text = ONE.replace("account = \"111111111111\"\nregion = \"ap-south-1\"\n", "");
+        let mut r = results_with(
+            &[
+                (A, Some("eu-west-1"), Status::Pass),
+                (B, Some("ap-south-1"), Status::Fail),
+            ],
+            "2026-11-20T10:00:00Z",
+        );
+        apply_waivers(&mut r, &parse(&text).unwrap());
+        assert_eq!(r.controls[0].status, Status::Waived);
+        assert_eq!(r.summary.controls.waived, 1);
+    }
+
+    #[test]
+    fn an_expired_waiver_waives_nothing_and_says_so() {
+        let mut r = results_with(
+            &[(A, Some("ap-south-1"), Status::Fail)],
+            "2027-04-01T00:00:00Z",
+        );
+        apply_waivers(&mut r, &parse(ONE).unwrap());
+        assert_eq!(r.controls[0].results[0].status, Status::Fail);
+        assert_eq!(r.waivers[0].state, WaiverState::Expired);
+        assert_eq!(r.waivers[0].items, 1);
+        // Valid through its expiry day.
+        let mut r = results_with(
+            &[(A, Some("ap-south-1"), Status::Fail)],
+            "2027-03-31T23:00:00Z",
+        );
+        apply_waivers(&mut r, &parse(ONE).unwrap());
+        assert_eq!(r.waivers[0].state, WaiverState::Active);
+    }
+
+    #[test]
+    fn a_waiver_that_matches_no_failure_is_stale() {
+        let mut r = results_with(
+            &[(A, Some("ap-south-1"), Status::Pass)],
+            "2026-11-20T10:00:00Z",
+        );
+        apply_waivers(&mut r, &parse(ONE).unwrap());
+        assert_eq!(r.waivers[0].state, WaiverState::Stale);
+        assert_eq!(r.controls[0].status, Status::Pass);
+    }
+}

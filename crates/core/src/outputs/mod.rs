@@ -1,0 +1,32 @@
+//! Outputs: what people and machines read, each format in its own file, all
+//! made from [`Results`] plus the run's facts. Nothing here decides a verdict.
+
+pub mod bagit;
+pub mod csv_export;
+pub mod evidence_index;
+pub mod junit;
+pub mod markdown;
+pub mod report_html;
+pub mod results_json;
+pub mod sarif;
+
+use crate::org::Org;
+use crate::evaluation::Results;
+use crate::evidence::RunInfo;
+
+pub use evidence_index::{index_documents, EvidenceIndexEntry};
+
+/// Everything the HTML report shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportInput<'a> {
+    /// The verdicts.
+    pub results: &'a Results,
+    /// The account population.
+    pub org: &'a Org,
+    /// The collection run.
+    pub run: &'a RunInfo,
+    /// Every evidence file of the run.
+    pub evidence: &'a [EvidenceIndexEntry],
+    /// Name of the bundle (zip file stem and the bag's top folder).
+    pub bundle_name: &'a str,
+}

@@ -1,0 +1,347 @@
+//! What the page shows, precomputed from [`ReportInput`]: the cover facts,
+//! counts, the criteria table, the coverage matrix, the inventory, disabled
+//! controls and waivers, plus the per-control content ([`super::controls`])
+//! and the evidence index ([`super::evidence`]). The template only lays it out.
+//!
+//! Built to stay readable and small for a 1,000-account organization (see
+//! `docs/report.md` for the figures): every evidence file is listed once, in
+//! the index; findings shared by many accounts are one row; passing accounts
+//! are a compact list.
+//!
+//! Nothing here decides a verdict, and nothing here is escaped: the template's
+//! autoescaping does that for every value.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::controls::{control_view, gaps, group_gaps, ControlView, Gap, GapGroup};
+use super::evidence::{evidence_accounts, EvidenceAccount, Index, LISTED_FILES_MAX};
+use super::links::Links;
+use super::Badge;
+use crate::org::{Account, Role};
+use crate::evaluation::{ControlResult, Counts, Status, WaiverRecord, WaiverState};
+use crate::evidence::RunInfo;
+use crate::outputs::bagit::human_size;
+use crate::outputs::ReportInput;
+
+/// A matrix cell for an account outside the control's scope.
+const OUT_OF_SCOPE: Badge = Badge {
+    label: "—",
+    class: "none",
+};
+
+/// Everything the page shows.
+#[derive(Serialize)]
+pub(super) struct View<'a> {
+    /// The collection run as recorded: tool, period, command line, caller, regions.
+    run: &'a RunInfo,
+    org_id: &'a str,
+    management_id: &'a str,
+    management_name: &'a str,
+    bundle_name: &'a str,
+    /// The collection window, readable.
+    started_at: String,
+    finished_at: String,
+    accounts_active: usize,
+    accounts_total: usize,
+    /// Active accounts collection could not reach.
+    accounts_unreachable: usize,
+    /// Controls by verdict, and items (control × account × region) by verdict.
+    controls_by_status: Vec<Tally>,
+    items_by_status: Vec<Tally>,
+    items_total: usize,
+    criteria: Vec<CriterionRow<'a>>,
+    /// Coverage matrix rows (active accounts) grouped by role; columns are `controls`.
+    matrix_groups: Vec<MatrixGroup<'a>>,
+    controls: Vec<ControlView<'a>>,
+    inventory: Vec<InventoryRow<'a>>,
+    /// Requirements not assessed, grouped by control, requirement and reason.
+    exceptions: Vec<GapGroup<'a>>,
+    /// How many (item, requirement) pairs were not assessed.
+    exceptions_total: usize,
+    disabled: Vec<Disabled<'a>>,
+    waivers: Vec<WaiverRow<'a>>,
+    evidence: Vec<EvidenceAccount<'a>>,
+    /// Whether every file has a row (else only those not answering `ok`).
+    evidence_all_listed: bool,
+    evidence_files: usize,
+    evidence_size: String,
+}
+
+/// One verdict's count, with its segment of the inline SVG bar (percent of the total).
+#[derive(Serialize)]
+pub(super) struct Tally {
+    badge: Badge,
+    count: usize,
+    offset: f64,
+    percent: f64,
+}
+
+/// A criterion, the combined verdict of its controls, and each control's verdict.
+#[derive(Serialize)]
+struct CriterionRow<'a> {
+    id: &'a str,
+    series: &'static str,
+    badge: Badge,
+    controls: Vec<(&'a str, Badge)>,
+}
+
+#[derive(Serialize)]
+struct MatrixGroup<'a> {
+    role: String,
+    rows: Vec<MatrixRow<'a>>,
+}
+
+/// An account and one cell per control, in the order of `View::controls`.
+#[derive(Serialize)]
+struct MatrixRow<'a> {
+    account: &'a Account,
+    unreachable: bool,
+    cells: Vec<Badge>,
+}
+
+/// An account as listed in the inventory (`account.role` is null when unassigned).
+#[derive(Serialize)]
+struct InventoryRow<'a> {
+    account: &'a Account,
+    in_scope: bool,
+    /// Active, but collection could not reach it (its audit role could not be assumed).
+    unreachable: bool,
+    joined: &'a str,
+}
+
+#[derive(Serialize)]
+struct Disabled<'a> {
+    control: &'a str,
+    title: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct WaiverRow<'a> {
+    record: &'a WaiverRecord,
+    state: Badge,
+}
+
+pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a> {
+    let (org, run, controls) = (input.org, input.run, &input.results.controls);
+    let management_id = org.organization.management_account_id.as_str();
+    let index = Index::new(input.evidence, LISTED_FILES_MAX);
+    let items = controls.iter().flat_map(|c| c.results.iter());
+    let gaps: Vec<Gap> = controls.iter().flat_map(gaps).collect();
+    View {
+        run,
+        org_id: &org.organization.id,
+        management_id,
+        management_name: org.account(management_id).map_or("", |a| &a.name),
+        bundle_name: input.bundle_name,
+        started_at: readable_time(&run.started_at),
+        finished_at: readable_time(&run.finished_at),
+        accounts_active: org.active_accounts().count(),
+        accounts_total: org.accounts.len(),
+        accounts_unreachable: (org.active_accounts())
+            .filter(|a| a.reachable == Some(false))
+            .count(),
+        controls_by_status: tallies(controls.iter().map(|c| c.status)),
+        items_by_status: tallies(items.clone().map(|i| i.status)),
+        items_total: items.count(),
+        criteria: criteria_rows(controls),
+        matrix_groups: matrix_groups(input),
+        controls: (controls.iter())
+            .map(|c| control_view(c, links, &index))
+            .collect(),
+        inventory: (org.accounts.iter())
+            .map(|a| InventoryRow {
+                account: a,
+                in_scope: a.is_active(),
+                unreachable: a.is_active() && a.reachable == Some(false),
+                joined: a.joined_at.get(..10).unwrap_or(&a.joined_at),
+            })
+            .collect(),
+        exceptions_total: gaps.iter().filter(|g| g.item.is_some()).count(),
+        exceptions: group_gaps(gaps),
+        disabled: (controls.iter())
+            .filter(|c| c.status == Status::Disabled)
+            .map(|c| Disabled {
+                control: &c.id,
+                title: &c.title,
+                reason: c.message.as_deref().unwrap_or(""),
+            })
+            .collect(),
+        waivers: (input.results.waivers.iter())
+            .map(|record| WaiverRow {
+                record,
+                state: waiver_state(record.state),
+            })
+            .collect(),
+        evidence: evidence_accounts(&index, org, links),
+        evidence_all_listed: index.all_listed(),
+        evidence_files: input.evidence.len(),
+        evidence_size: human_size(input.evidence.iter().map(|e| e.size).sum()),
+    }
+}
+
+/// `2026-11-23T08:49:48Z` → `2026-11-23 08:49:48 UTC`; anything unparsable as it is.
+pub(super) fn readable_time(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => (t.with_timezone(&chrono::Utc))
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// Counts by verdict in the fixed order PASS, FAIL, NOT ASSESSED, WAIVED, DISABLED.
+pub(super) fn tallies(statuses: impl Iterator<Item = Status>) -> Vec<Tally> {
+    let counts = Counts::of(statuses);
+    let total = counts.total().max(1) as f64;
+    let mut offset = 0.0;
+    let by_status = [
+        (Status::Pass, counts.pass),
+        (Status::Fail, counts.fail),
+        (Status::NotAssessed, counts.not_assessed),
+        (Status::Waived, counts.waived),
+        (Status::Disabled, counts.disabled),
+    ];
+    let mut tallies = Vec::new();
+    for (status, count) in by_status {
+        let percent = count as f64 * 100.0 / total;
+        tallies.push(Tally {
+            badge: status.into(),
+            count,
+            offset,
+            percent,
+        });
+        offset += percent;
+    }
+    tallies
+}
+
+/// Criterion → controls → verdict, in TSC order.
+fn criteria_rows(controls: &[ControlResult]) -> Vec<CriterionRow<'_>> {
+    let mut by_criterion: BTreeMap<&str, Vec<&ControlResult>> = BTreeMap::new();
+    for c in controls {
+        for tsc in &c.tsc {
+            by_criterion.entry(tsc).or_default().push(c);
+        }
+    }
+    let mut rows: Vec<CriterionRow<'_>> = (by_criterion.into_iter())
+        .map(|(id, cs)| CriterionRow {
+            id,
+            series: series_name(id),
+            badge: Status::all_of(cs.iter().map(|c| c.status)).into(),
+            controls: cs
+                .iter()
+                .map(|c| (c.id.as_str(), c.status.into()))
+                .collect(),
+        })
+        .collect();
+    rows.sort_by_key(|row| criterion_sort_key(row.id));
+    rows
+}
+
+/// The name of a Trust Services Criteria series.
+fn series_name(criterion: &str) -> &'static str {
+    match criterion.split('.').next().unwrap_or_default() {
+        "CC1" => "Control environment",
+        "CC2" => "Communication and information",
+        "CC3" => "Risk assessment",
+        "CC4" => "Monitoring activities",
+        "CC5" => "Control activities",
+        "CC6" => "Logical and physical access controls",
+        "CC7" => "System operations",
+        "CC8" => "Change management",
+        "CC9" => "Risk mitigation",
+        "A1" => "Availability",
+        "C1" => "Confidentiality",
+        "PI1" => "Processing integrity",
+        s if s.starts_with('P') => "Privacy",
+        _ => "",
+    }
+}
+
+/// Orders criteria as the TSC do: CC, then A1, C1, PI1, P…; CC6.10 after CC6.9.
+pub(super) fn criterion_sort_key(id: &str) -> (usize, u32, u32) {
+    let (series, number) = id.split_once('.').unwrap_or((id, "0"));
+    let letters = series.trim_end_matches(|c: char| c.is_ascii_digit());
+    let family = ["CC", "A", "C", "PI", "P"]
+        .iter()
+        .position(|f| *f == letters);
+    let parse = |n: &str| n.parse().unwrap_or(0);
+    (
+        family.unwrap_or(9),
+        parse(&series[letters.len()..]),
+        parse(number),
+    )
+}
+
+/// An account's role group: its place (`Role::ALL` order, unassigned last) and name.
+fn role_group(account: &Account) -> (usize, String) {
+    match account.role {
+        Some(role) => {
+            let rank = Role::ALL.iter().position(|r| *r == role);
+            (rank.unwrap_or(0), role.to_string())
+        }
+        None => (Role::ALL.len(), "unassigned".into()),
+    }
+}
+
+/// Active accounts × controls: each cell the worst verdict of that control's
+/// items for the account, DISABLED within a disabled control's scope, else "—".
+fn matrix_groups<'a>(input: &ReportInput<'a>) -> Vec<MatrixGroup<'a>> {
+    let controls = &input.results.controls;
+    let mut worst: HashMap<(&str, usize), Status> = HashMap::new();
+    for (column, c) in controls.iter().enumerate() {
+        for item in &c.results {
+            let key = (item.account_id.as_str(), column);
+            let seen = worst.get(&key).copied();
+            worst.insert(key, Status::all_of(seen.into_iter().chain([item.status])));
+        }
+    }
+    let mut groups: BTreeMap<(usize, String), Vec<&Account>> = BTreeMap::new();
+    for account in input.org.active_accounts() {
+        groups.entry(role_group(account)).or_default().push(account);
+    }
+    let cell = |account: &Account, role: &str, column: usize, c: &ControlResult| match worst
+        .get(&(account.id.as_str(), column))
+    {
+        Some(status) => Badge::from(*status),
+        None if c.status == Status::Disabled && ["all", role].contains(&&*c.scope_accounts) => {
+            Status::Disabled.into()
+        }
+        None => OUT_OF_SCOPE,
+    };
+    let mut out = Vec::new();
+    for ((_, role), mut accounts) in groups {
+        accounts.sort_by(|a, b| (&a.ou_path, &a.name).cmp(&(&b.ou_path, &b.name)));
+        let rows = (accounts.into_iter())
+            .map(|account| MatrixRow {
+                account,
+                unreachable: account.reachable == Some(false),
+                cells: (controls.iter().enumerate())
+                    .map(|(column, c)| cell(account, &role, column, c))
+                    .collect(),
+            })
+            .collect();
+        out.push(MatrixGroup { role, rows });
+    }
+    out
+}
+
+fn waiver_state(state: WaiverState) -> Badge {
+    match state {
+        WaiverState::Active => Badge {
+            label: "ACTIVE",
+            class: "waived",
+        },
+        WaiverState::Expired => Badge {
+            label: "EXPIRED",
+            class: "fail",
+        },
+        WaiverState::Stale => Badge {
+            label: "STALE",
+            class: "na",
+        },
+    }
+}

@@ -1,0 +1,345 @@
+//! The offline pipeline behind `auditpack report`: evidence folder → evaluation →
+//! results.json, report.html and the bundle. Every input problem is an
+//! [`PipelineError`] that names its file; nothing is written until the inputs
+//! are known to be good, and the bundle is written under a temporary name and
+//! renamed, so an interrupted run never leaves a zip that looks complete.
+
+use std::path::{Path, PathBuf};
+
+use crate::evaluation::config::Config;
+use crate::org::Org;
+use crate::evaluation::{
+    apply_waivers, evaluate, load_controls, Control, LintError, Results, Severity, Waivers,
+};
+use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
+use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
+use crate::outputs::report_html::{render_report, Links, ReportError};
+use crate::outputs::results_json::render_results;
+use crate::outputs::{index_documents, EvidenceIndexEntry, ReportInput};
+
+/// What `auditpack report` needs.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    /// The evidence folder (with `org.json` and `run.json`).
+    pub evidence: PathBuf,
+    /// Where results, report and bundle go.
+    pub out: PathBuf,
+    /// The controls folder.
+    pub controls: PathBuf,
+    /// `auditpack.toml`, if any.
+    pub config: Option<PathBuf>,
+    /// The exceptions register (`waivers.toml`), if any.
+    pub waivers: Option<PathBuf>,
+    /// The lowest severity that fails the gate, as `summary.md` states its
+    /// verdict (`--fail-on`; `Low` when the run is not gated).
+    pub fail_on: Severity,
+}
+
+/// What `auditpack report` produced.
+#[derive(Debug, Clone)]
+pub struct ReportOutcome {
+    /// The verdicts.
+    pub results: Results,
+    /// `results.json`.
+    pub results_path: PathBuf,
+    /// `report.html`.
+    pub report_path: PathBuf,
+    /// The bundle zip.
+    pub bundle_path: PathBuf,
+    /// SHA-256 of the bundle zip.
+    pub bundle_sha256: String,
+}
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The evidence folder, `org.json` or `run.json` is missing or invalid.
+    #[error(transparent)]
+    Evidence(#[from] StoreError),
+    /// Control files or the config are invalid (every problem is listed).
+    #[error("{} problem(s) in control or config files:\n{}", .0.len(), join_lines(.0))]
+    Lint(Vec<LintError>),
+    /// An input value is unusable (e.g. a date in run.json).
+    #[error("{path}: {message}")]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Writing an output failed.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Rendering the report failed.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// Writing the bundle failed.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}
+
+impl PipelineError {
+    /// True for problems with what the user gave us (exit code 2), false for
+    /// failures of the tool or the machine.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Evidence(_) | PipelineError::Lint(_) | PipelineError::Input { .. }
+        )
+    }
+}
+
+fn join_lines(errors: &[LintError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Loads the controls and the config, checked against each other.
+pub fn load_controls_and_config(
+    controls: &Path,
+    config: Option<&Path>,
+) -> Result<(Vec<Control>, Config), PipelineError> {
+    let controls = load_controls(controls).map_err(PipelineError::Lint)?;
+    let config = match config {
+        Some(path) => Config::load(path).map_err(PipelineError::Lint)?,
+        None => Config::default(),
+    };
+    config
+        .check_against(&controls)
+        .map_err(PipelineError::Lint)?;
+    Ok((controls, config))
+}
+
+/// Loads the exceptions register, checked against the controls.
+pub fn load_waivers(path: &Path, controls: &[Control]) -> Result<Waivers, PipelineError> {
+    let waivers = Waivers::load(path).map_err(PipelineError::Lint)?;
+    waivers
+        .check_against(controls)
+        .map_err(PipelineError::Lint)?;
+    Ok(waivers)
+}
+
+/// What evaluation read and produced, before any output is written.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    /// The verdicts, waivers applied.
+    pub results: Results,
+    /// The controls used.
+    pub controls: Vec<Control>,
+    /// The collection run.
+    pub run: RunInfo,
+    /// The organization as discovered.
+    pub org: Org,
+    /// Every evidence file, as read for evaluation.
+    pub evidence: Vec<EvidenceIndexEntry>,
+}
+
+/// Evaluates the request's controls, config and waivers over its evidence
+/// folder. Pure apart from reading files: the same inputs give the same
+/// [`Results`], which is what re-evaluating a bundle relies on.
+pub fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineError> {
+    let store = EvidenceStore::open(&request.evidence)?;
+    let run: RunInfo = store.run_info()?;
+    let org: Org = read_json_file(&request.evidence.join("org.json"))?;
+    let (controls, config) =
+        load_controls_and_config(&request.controls, request.config.as_deref())?;
+    let waivers = match &request.waivers {
+        Some(path) => Some(load_waivers(path, &controls)?),
+        None => None,
+    };
+    let evidence = index_documents(&store.load_every_document()?);
+    let mut results = evaluate(&controls, &config, &store, &org, &run);
+    if let Some(waivers) = &waivers {
+        apply_waivers(&mut results, waivers);
+    }
+    Ok(Evaluated {
+        results,
+        controls,
+        run,
+        org,
+        evidence,
+    })
+}
+
+/// Runs evaluation and writes every output, signing the bundle's tag manifest
+/// with `signer` when given (see `crate::custody::signature`).
+pub fn run_report(
+    request: &ReportRequest,
+    signer: Option<&dyn crate::outputs::bagit::TagManifestSigner>,
+) -> Result<ReportOutcome, PipelineError> {
+    // Phase times at debug level (`RUST_LOG=auditpack=debug`), read by bench/report-scale.sh.
+    let started = std::time::Instant::now();
+    let Evaluated {
+        results,
+        controls,
+        run,
+        org,
+        evidence,
+    } = evaluate_inputs(request)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "evaluated");
+    let timestamp = zip_time(&run.finished_at).ok_or_else(|| PipelineError::Input {
+        path: request.evidence.join("run.json"),
+        message: format!(
+            "finished_at '{}' is not an RFC 3339 time between 1980 and 2107",
+            run.finished_at
+        ),
+    })?;
+
+    let phase = std::time::Instant::now();
+    let name = bag_name(&org.organization.id, &run.period);
+    let results_bytes = render_results(&results);
+    let input = ReportInput {
+        results: &results,
+        org: &org,
+        run: &run,
+        evidence: &evidence,
+        bundle_name: &name,
+    };
+    // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
+    // copy links to the evidence and controls folders this run read.
+    let beside = Links::beside(&request.out, &request.evidence, &request.controls);
+    let (report, report_beside) = rayon::join(
+        || render_report(&input, &Links::bundle()),
+        || render_report(&input, &beside),
+    );
+    let (report, report_beside) = (report?, report_beside?);
+    tracing::debug!(
+        ms = phase.elapsed().as_millis() as u64,
+        bytes = report.len(),
+        "rendered report.html (bundle and out-folder copies)"
+    );
+
+    let mut bag = Bag::default();
+    for entry in &evidence {
+        bag.add(
+            &format!("evidence/{}", entry.path),
+            Content::File(request.evidence.join(&entry.path)),
+        );
+    }
+    bag.add("org.json", Content::File(request.evidence.join("org.json")));
+    bag.add("run.json", Content::File(request.evidence.join("run.json")));
+    for control in &controls {
+        let file = control
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        bag.add(
+            &format!("controls/{file}"),
+            Content::Bytes(control.source_text.clone().into_bytes()),
+        );
+    }
+    if let Some(config) = &request.config {
+        bag.add("auditpack.toml", Content::File(config.clone()));
+    }
+    if let Some(waivers) = &request.waivers {
+        bag.add("waivers.toml", Content::File(waivers.clone()));
+    }
+    let results_csv = crate::outputs::csv_export::results_csv(&results);
+    let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
+    bag.add("results.json", Content::Bytes(results_bytes.clone()));
+    bag.add("results.csv", Content::Bytes(results_csv.clone()));
+    bag.add("inventory.csv", Content::Bytes(inventory_csv.clone()));
+    bag.add("report.html", Content::Bytes(report.into_bytes()));
+    let ci_outputs = ci_outputs(&results, request.fail_on);
+    let coverage =
+        crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
+    bag.add(
+        "coverage.json",
+        Content::Bytes(crate::evidence::coverage::coverage_json(&coverage)),
+    );
+    for (name, bytes) in &ci_outputs {
+        bag.add(name, Content::Bytes(bytes.clone()));
+    }
+
+    std::fs::create_dir_all(&request.out).map_err(|source| PipelineError::Output {
+        path: request.out.clone(),
+        source,
+    })?;
+    let results_path = write_output(&request.out, "results.json", &results_bytes)?;
+    let report_path = write_output(&request.out, "report.html", report_beside.as_bytes())?;
+    write_output(&request.out, "results.csv", &results_csv)?;
+    write_output(&request.out, "inventory.csv", &inventory_csv)?;
+    for (name, bytes) in &ci_outputs {
+        write_output(&request.out, name, bytes)?;
+    }
+    let info = BagInfo {
+        name: name.clone(),
+        organization_id: org.organization.id.clone(),
+        period: run.period.clone(),
+        bagging_date: run.finished_at.get(..10).unwrap_or_default().to_string(),
+        collection_window: format!("{}/{}", run.started_at, run.finished_at),
+    };
+    let bundle_path = request.out.join(format!("{name}.zip"));
+    let phase = std::time::Instant::now();
+    write_bundle(&bag, &info, timestamp, &bundle_path, signer)?;
+    tracing::debug!(ms = phase.elapsed().as_millis() as u64, "wrote the bundle");
+    let bundle_sha256 = file_sha256(&bundle_path).map_err(|source| PipelineError::Output {
+        path: bundle_path.clone(),
+        source,
+    })?;
+    Ok(ReportOutcome {
+        results,
+        results_path,
+        report_path,
+        bundle_path,
+        bundle_sha256,
+    })
+}
+
+/// The files CI systems read: JUnit XML, SARIF and the Markdown summary (its
+/// verdict decided at the run's `--fail-on`, as the gate decides it).
+fn ci_outputs(results: &Results, fail_on: Severity) -> [(&'static str, Vec<u8>); 3] {
+    let decision = crate::gate::decide(results, fail_on);
+    [
+        ("junit.xml", crate::outputs::junit::junit_xml(results)),
+        ("results.sarif", crate::outputs::sarif::sarif_json(results)),
+        (
+            "summary.md",
+            crate::outputs::markdown::summary_markdown(results, &decision).into_bytes(),
+        ),
+    ]
+}
+
+fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|source| PipelineError::Output {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(path)
+}
+
+fn write_bundle(
+    bag: &Bag,
+    info: &BagInfo,
+    timestamp: zip::DateTime,
+    path: &Path,
+    signer: Option<&dyn crate::outputs::bagit::TagManifestSigner>,
+) -> Result<(), PipelineError> {
+    let tmp = path.with_extension("zip.partial");
+    let output = |source| PipelineError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::create(&tmp).map_err(output)?;
+    let file = bag.write_zip_signed(info, timestamp, std::io::BufWriter::new(file), signer)?;
+    file.into_inner()
+        .map_err(|e| output(e.into_error()))?
+        .sync_all()
+        .map_err(output)?;
+    std::fs::rename(&tmp, path).map_err(output)?;
+    Ok(())
+}

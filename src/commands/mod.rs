@@ -1,0 +1,183 @@
+//! One file per command: each holds its clap arguments and one `run`
+//! returning `Result<Exit, Failure>` (see `crate::exit`). Arguments shared by
+//! several commands live here. Adding a command: a file here, a variant in
+//! [`Command`], a line in [`Command::run`], and a row in the README's table.
+
+pub mod collect;
+pub mod controls;
+pub mod diff;
+pub mod gate;
+pub mod iam_policy;
+pub mod merge;
+pub mod report;
+pub mod run;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use auditpack_core::custody::signature::{Signing, Trust};
+use auditpack_core::evaluation::Severity;
+use clap::{Args, Subcommand};
+
+use crate::exit::{Exit, Failure};
+
+/// Every command.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Collect evidence from every account and region of the Organization (read-only API calls).
+    #[command(after_help = collect::AFTER_HELP)]
+    Collect(collect::CollectArgs),
+    /// Collect, then report: the quarterly command. Writes OUT/evidence, results, report and bundle.
+    #[command(after_help = run::AFTER_HELP)]
+    Run(run::RunArgs),
+    /// Evaluate controls over an evidence folder; write results.json, report.html and the bundle zip.
+    #[command(after_help = report::AFTER_HELP)]
+    Report(report::ReportArgs),
+    /// Verify a bundle (zip or unzipped folder): hashes, signature, coverage, age; optionally re-evaluate it.
+    #[command(after_help = verify::AFTER_HELP)]
+    Verify(verify::VerifyArgs),
+    /// Join shards of one run (collected with --ou/--accounts by separate jobs) into one evidence folder.
+    #[command(after_help = merge::AFTER_HELP)]
+    Merge(merge::MergeArgs),
+    /// Compare two verified bundles: accounts, verdicts, parameters and control definitions that changed.
+    #[command(after_help = diff::AFTER_HELP)]
+    Diff(diff::DiffArgs),
+    /// Fail a pipeline when a control fails or is not assessed: exit 0 pass, 1 fail, 2 bad input or tampered bundle.
+    #[command(after_help = gate::AFTER_HELP)]
+    Gate(gate::GateArgs),
+    /// Print the least-privilege read-only IAM policy that collection needs (JSON).
+    #[command(name = "iam-policy", after_help = iam_policy::AFTER_HELP)]
+    IamPolicy,
+    /// Work with control definitions.
+    #[command(subcommand)]
+    Controls(controls::ControlsCommand),
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn run(self) -> Result<Exit, Failure> {
+        match self {
+            Command::Collect(args) => collect::run(&args).map(|_| Exit::Done),
+            Command::Run(args) => run::run(args),
+            Command::Report(args) => report::run(args),
+            Command::Verify(args) => verify::run(&args),
+            Command::Merge(args) => merge::run(&args),
+            Command::Diff(args) => diff::run(&args),
+            Command::Gate(args) => gate::run(&args),
+            Command::IamPolicy => iam_policy::run(),
+            Command::Controls(command) => controls::run(&command),
+        }
+    }
+}
+
+/// `--fail-on`: the lowest severity that fails the gate. A CLI type of its own,
+/// so the domain's `Severity` does not depend on clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Every control fails the gate.
+    Low,
+    /// Medium, high and critical controls.
+    Medium,
+    /// High and critical controls.
+    High,
+    /// Critical controls only.
+    Critical,
+}
+
+impl From<FailOn> for Severity {
+    fn from(value: FailOn) -> Severity {
+        match value {
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// Control files, settings and waivers, as every evaluating command takes them.
+#[derive(Args)]
+pub struct ControlsArgs {
+    /// Folder of control files.
+    #[arg(long, default_value = "controls")]
+    pub controls: PathBuf,
+    /// Settings file (parameter overrides, disabled controls); default ./auditpack.toml when present.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Exceptions register (accepted failures with approver and expiry); default ./waivers.toml when present.
+    #[arg(long)]
+    pub waivers: Option<PathBuf>,
+}
+
+impl ControlsArgs {
+    /// `--config`, or `./auditpack.toml` when it exists.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        self.config
+            .clone()
+            .or_else(|| Some(PathBuf::from("auditpack.toml")).filter(|p| p.is_file()))
+    }
+
+    /// `--waivers`, or `./waivers.toml` when it exists.
+    pub fn waivers_path(&self) -> Option<PathBuf> {
+        self.waivers
+            .clone()
+            .or_else(|| Some(PathBuf::from("waivers.toml")).filter(|p| p.is_file()))
+    }
+}
+
+/// Signing the bundle (see docs/chain-of-custody.md).
+#[derive(Args)]
+pub struct SigningArgs {
+    /// Sign the bundle with this OpenSSH private key (ed25519 or ecdsa P-256); an encrypted
+    /// key's passphrase is read from AUDITPACK_SIGN_KEY_PASSPHRASE.
+    #[arg(long, value_name = "PATH")]
+    pub sign_key: Option<PathBuf>,
+    /// The signer's name in the bundle's allowed_signers file; default: the key's comment.
+    #[arg(long, requires = "sign_key")]
+    pub signer_identity: Option<String>,
+    /// Sign the bundle with this asymmetric AWS KMS key (ECC_NIST_P256), id or ARN; credentials
+    /// from the SDK's default chain (with `run`, its --profile).
+    #[arg(long, value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+}
+
+impl SigningArgs {
+    /// Loads the signing keys asked for, before any work is done (exit 2 when
+    /// one is unusable, naming it).
+    pub fn load(&self, aws_profile: Option<&str>) -> Result<Option<Signing>, Failure> {
+        let kms = self
+            .kms_key_id
+            .as_deref()
+            .map(|key| auditpack_aws::kms_signer::KmsSigner::connect(key, aws_profile))
+            .transpose()?
+            .map(|signer| Box::new(signer) as Box<_>);
+        Ok(Signing::from_options(
+            self.sign_key.as_deref(),
+            self.signer_identity.as_deref(),
+            kms,
+        )?)
+    }
+}
+
+/// Keys the auditor trusts.
+#[derive(Args)]
+pub struct TrustArgs {
+    /// OpenSSH allowed_signers file: the bundle must be signed by a key it lists.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// A trusted public key (OpenSSH .pub, or a KMS key's PEM); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub pubkey: Vec<PathBuf>,
+}
+
+impl TrustArgs {
+    /// Loads the trusted keys (exit 2 when a file is unreadable or not a key).
+    pub fn load(&self) -> Result<Trust, Failure> {
+        Ok(Trust::load(self.allowed_signers.as_deref(), &self.pubkey)?)
+    }
+}
+
+/// True when `path` exists and holds something.
+pub fn is_non_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_some())
+}
