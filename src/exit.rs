@@ -130,7 +130,13 @@ macro_rules! input_errors {
     };
 }
 
-input_errors!(VerifyError, GateInputError, SigningError, TrustError, KmsError);
+input_errors!(
+    VerifyError,
+    GateInputError,
+    SigningError,
+    TrustError,
+    KmsError
+);
 
 impl From<DiffError> for Failure {
     /// Unreadable input; a bundle that does not verify is a failed check and

@@ -2,6 +2,7 @@
 //! and list the evidence sources a control can read.
 
 use auditpack_core::catalog::operations;
+use auditpack_core::outputs::catalog_markdown::controls_table;
 use auditpack_core::report::{load_controls_and_config, load_waivers};
 use clap::Subcommand;
 
@@ -12,8 +13,11 @@ use crate::exit::{Exit, Failure};
 #[derive(Subcommand)]
 pub enum ControlsCommand {
     /// List the controls with their criteria and severity.
-    #[command(after_help = "Example:\n  auditpack controls list --controls controls/")]
-    List(ControlsArgs),
+    #[command(
+        after_help = "Examples:\n  auditpack controls list --controls controls/\n  \
+        auditpack controls list --format markdown   (the catalog table of docs/controls.md)"
+    )]
+    List(ListArgs),
     /// Check every control file (and the config); names file, line and field of each problem.
     #[command(
         after_help = "Example:\n  auditpack controls lint --controls controls/ --config auditpack.toml"
@@ -21,6 +25,25 @@ pub enum ControlsCommand {
     Lint(ControlsArgs),
     /// List the evidence sources (service:Operation) a control can read, with their IAM actions.
     Sources,
+}
+
+/// `auditpack controls list`'s arguments.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    controls: ControlsArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ListFormat,
+}
+
+/// How `controls list` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for a terminal.
+    Text,
+    /// The Markdown table `docs/controls.md` carries.
+    Markdown,
 }
 
 /// Runs the subcommand.
@@ -32,9 +55,14 @@ pub fn run(command: &ControlsCommand) -> Result<Exit, Failure> {
     }
 }
 
-fn list(args: &ControlsArgs) -> Result<Exit, Failure> {
+fn list(args: &ListArgs) -> Result<Exit, Failure> {
+    let ListArgs { controls, format } = args;
     let (controls, _) =
-        load_controls_and_config(&args.controls, args.config_path().as_deref())?;
+        load_controls_and_config(&controls.controls, controls.config_path().as_deref())?;
+    if let ListFormat::Markdown = format {
+        print!("{}", controls_table(&controls));
+        return Ok(Exit::Done);
+    }
     println!("{:<34} {:<9} {:<22} TITLE", "ID", "SEVERITY", "CRITERIA");
     for c in &controls {
         println!(
@@ -49,8 +77,7 @@ fn list(args: &ControlsArgs) -> Result<Exit, Failure> {
 }
 
 fn lint(args: &ControlsArgs) -> Result<Exit, Failure> {
-    let (controls, _) =
-        load_controls_and_config(&args.controls, args.config_path().as_deref())?;
+    let (controls, _) = load_controls_and_config(&args.controls, args.config_path().as_deref())?;
     if let Some(path) = args.waivers_path() {
         load_waivers(&path, &controls)?;
     }

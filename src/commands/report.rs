@@ -13,7 +13,8 @@ use clap::Args;
 use super::{ControlsArgs, SigningArgs};
 use crate::exit::{Exit, Failure};
 
-pub(crate) const AFTER_HELP: &str = "Example:\n  auditpack report --evidence evidence-samples --out out\n  \
+pub(crate) const AFTER_HELP: &str =
+    "Example:\n  auditpack report --evidence evidence-samples --out out\n  \
     auditpack report --evidence ev/ --out out/ --controls my-controls/ --config auditpack.toml";
 
 /// `auditpack report`'s arguments.

@@ -55,5 +55,9 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     if !gate {
         return Ok(Exit::Done);
     }
-    super::gate::gate_path(&out.join("results.json"), fail_on, super::gate::GateFormat::Text)
+    super::gate::gate_path(
+        &out.join("results.json"),
+        fail_on,
+        super::gate::GateFormat::Text,
+    )
 }

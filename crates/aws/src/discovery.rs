@@ -7,16 +7,16 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
-use auditpack_core::org::{Account, AccountStatus, Org, Organization};
 use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
+use crate::collection::sources::rfc3339;
 use auditpack_core::catalog::organizations::{
     DESCRIBE_ORGANIZATION, LIST_ACCOUNTS, LIST_ACCOUNTS_FOR_PARENT, LIST_OUS, LIST_ROOTS, LIST_TAGS,
 };
-use crate::collection::sources::rfc3339;
 use auditpack_core::evaluation::config::Config;
 use auditpack_core::evidence::SCHEMA_VERSION;
+use auditpack_core::org::{Account, AccountStatus, Org, Organization};
 
 /// Why the organization could not be discovered.
 #[derive(Debug, thiserror::Error)]
@@ -213,10 +213,6 @@ async fn account_tags(
         .collect())
 }
 
-fn request_id<T: aws_types::request_id::RequestId>(out: &T) -> Option<&str> {
-    out.request_id()
-}
-
 async fn describe_organization(
     client: &aws_sdk_organizations::Client,
 ) -> Result<Answer, CallError> {
@@ -230,7 +226,7 @@ async fn describe_organization(
         "MasterAccountArn": o.master_account_arn(), "MasterAccountId": o.master_account_id(),
         "MasterAccountEmail": o.master_account_email(), "AvailablePolicyTypes": policy_types,
     }))});
-    Ok(Answer::single(data, 1, request_id(&out)))
+    Ok(Answer::single(data, 1, &out))
 }
 
 fn account_json(a: &aws_sdk_organizations::types::Account) -> Value {

@@ -152,4 +152,3 @@ where
         None => aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
     }
 }
-

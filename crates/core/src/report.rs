@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::evaluation::config::Config;
-use crate::org::Org;
 use crate::evaluation::{
     apply_waivers, evaluate, load_controls, Control, LintError, Results, Severity, Waivers,
 };
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
+use crate::org::Org;
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
 use crate::outputs::report_html::{render_report, Links, ReportError};
 use crate::outputs::results_json::render_results;

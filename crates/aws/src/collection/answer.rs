@@ -26,13 +26,14 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// A one-page answer whose main list (or single object) has `item_count` items.
-    pub fn single(data: Value, item_count: usize, request_id: Option<&str>) -> Answer {
+    /// A one-page answer whose main list (or single object) has `item_count`
+    /// items, with the request id of the SDK `output` it was mapped from.
+    pub fn single(data: Value, item_count: usize, output: &impl RequestId) -> Answer {
         Answer {
             data,
             pages: 1,
             item_count: item_count as u64,
-            request_ids: request_id.map(String::from).into_iter().collect(),
+            request_ids: output.request_id().map(String::from).into_iter().collect(),
         }
     }
 
@@ -46,10 +47,10 @@ impl Answer {
         }
     }
 
-    /// Records one page.
-    pub fn page(&mut self, request_id: Option<&str>) {
+    /// Records one page (an SDK output), keeping its request id.
+    pub fn page(&mut self, page: &impl RequestId) {
         self.pages += 1;
-        self.request_ids.extend(request_id.map(String::from));
+        self.request_ids.extend(page.request_id().map(String::from));
     }
 
     /// Sets the merged data and item count after the last page.
@@ -175,7 +176,7 @@ where
     let mut items = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page?;
-        answer.page(page.request_id());
+        answer.page(&page);
         items.extend(items_of(&page));
     }
     let n = items.len();

@@ -90,7 +90,10 @@ mod tests {
                 );
             }
         }
-        assert!(declared >= 9, "the catalog declares {declared} absence codes");
+        assert!(
+            declared >= 9,
+            "the catalog declares {declared} absence codes"
+        );
     }
 
     #[test]

@@ -60,6 +60,25 @@ impl RegionCtx<'_> {
             .ok())
     }
 
+    /// [`RegionCtx::call`] when some control needs `spec`; otherwise nothing
+    /// (the request future is dropped unpolled, so no request is sent). The
+    /// one shape of every conditional call in the sources.
+    pub async fn call_if_needed<F>(
+        &self,
+        spec: &'static OperationSpec,
+        qualifier: Option<&str>,
+        parameters: Value,
+        request: F,
+    ) -> Result<(), RecordError>
+    where
+        F: Future<Output = Result<Answer, CallError>>,
+    {
+        if self.needs(spec) {
+            self.call(spec, qualifier, parameters, request).await?;
+        }
+        Ok(())
+    }
+
     /// Like [`RegionCtx::call`], but keeps the error for callers that cannot go
     /// on without the answer (discovery).
     pub async fn call_detailed<F>(

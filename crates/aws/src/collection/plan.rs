@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use super::context::OpSet;
 use super::OperationSpec;
-use auditpack_core::org::{Account, Org};
 use auditpack_core::evaluation::{AccountSelector, Control, RegionSelector};
 use auditpack_core::evidence::RegionDir;
+use auditpack_core::org::{Account, Org};
 
 /// Account id → region folder → operations.
 pub type Plan = BTreeMap<String, BTreeMap<RegionDir, OpSet>>;
@@ -22,7 +22,9 @@ pub fn build_plan(controls: &[Control], org: &Org, regions: &[String], home_regi
         for binding in &control.evidence {
             let accounts: Vec<&Account> = match binding.account {
                 auditpack_core::evaluation::AccountRef::Scope => scope_accounts.clone(),
-                auditpack_core::evaluation::AccountRef::Role(role) => org.accounts_with_role(role).collect(),
+                auditpack_core::evaluation::AccountRef::Role(role) => {
+                    org.accounts_with_role(role).collect()
+                }
             };
             let region_dirs = region_dirs(binding.region, control.regions, regions, home_region);
             for account in accounts {

@@ -23,13 +23,13 @@ use super::session::{
     assume_role, base_config, identify, AccountSession, AssumeSettings, ClientSettings,
 };
 use super::sources::collector;
+use crate::discovery::{discover, DiscoveryError};
 use auditpack_core::catalog::SOURCES;
 use auditpack_core::evaluation::config::Config;
-use crate::discovery::{discover, DiscoveryError};
-use auditpack_core::org::{Account, Org, Scope};
 use auditpack_core::evaluation::Control;
 use auditpack_core::evidence::staging::{self, StagingError};
 use auditpack_core::evidence::{RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION};
+use auditpack_core::org::{Account, Org, Scope};
 
 /// What `auditpack collect` needs.
 #[derive(Debug, Clone)]

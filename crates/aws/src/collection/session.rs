@@ -113,10 +113,7 @@ pub async fn identify(
     let outcome = async {
         let out = client.get_caller_identity().send().await?;
         let data = json!({"UserId": out.user_id(), "Account": out.account(), "Arn": out.arn()});
-        Ok::<_, CallError>((
-            Answer::single(data, 1, aws_types::request_id::RequestId::request_id(&out)),
-            out,
-        ))
+        Ok::<_, CallError>((Answer::single(data, 1, &out), out))
     }
     .await;
     let (account_id, arn) = match &outcome {
@@ -193,8 +190,7 @@ pub async fn assume_role(
                 .map(|u| u.arn().to_string())
                 .unwrap_or_else(|| role_arn.clone());
             let data = json!({"AssumedRoleUser": {"Arn": assumed, "AssumedRoleId": out.assumed_role_user().map(|u| u.assumed_role_id())}});
-            let answer =
-                Answer::single(data, 1, aws_types::request_id::RequestId::request_id(&out));
+            let answer = Answer::single(data, 1, &out);
             let session = out.credentials().map(|c| {
                 let creds = Credentials::new(
                     c.access_key_id(),

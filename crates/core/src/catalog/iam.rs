@@ -26,14 +26,8 @@ pub const GET_ACCOUNT_PASSWORD_POLICY: OperationSpec = op(
 )
 .not_found(&["NoSuchEntity"]);
 /// `iam:ListUsers`.
-pub const LIST_USERS: OperationSpec = op(
-    "iam",
-    "ListUsers",
-    &["iam:ListUsers"],
-    Global,
-    None,
-    None,
-);
+pub const LIST_USERS: OperationSpec =
+    op("iam", "ListUsers", &["iam:ListUsers"], Global, None, None);
 /// `iam:GetLoginProfile` (per user; `not_found` when the user has no console password).
 pub const GET_LOGIN_PROFILE: OperationSpec = op(
     "iam",
@@ -45,4 +39,9 @@ pub const GET_LOGIN_PROFILE: OperationSpec = op(
 )
 .not_found(&["NoSuchEntity"]);
 /// Operations of this source.
-pub const OPERATIONS: &[OperationSpec] = &[GET_ACCOUNT_SUMMARY, GET_ACCOUNT_PASSWORD_POLICY, LIST_USERS, GET_LOGIN_PROFILE];
+pub const OPERATIONS: &[OperationSpec] = &[
+    GET_ACCOUNT_SUMMARY,
+    GET_ACCOUNT_PASSWORD_POLICY,
+    LIST_USERS,
+    GET_LOGIN_PROFILE,
+];

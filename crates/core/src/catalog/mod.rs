@@ -20,6 +20,8 @@ pub mod iam_policy;
 pub mod organizations;
 pub mod s3;
 pub mod sts;
+#[cfg(test)]
+mod touch_points;
 
 /// Whether an operation is called once per account or once per account × region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,14 +90,38 @@ pub struct SourceSpec {
 
 /// Every source, in collection order.
 pub const SOURCES: &[SourceSpec] = &[
-    SourceSpec { name: "organizations", operations: organizations::OPERATIONS },
-    SourceSpec { name: "sts", operations: sts::OPERATIONS },
-    SourceSpec { name: "account", operations: account::OPERATIONS },
-    SourceSpec { name: "cloudtrail", operations: cloudtrail::OPERATIONS },
-    SourceSpec { name: "s3", operations: s3::OPERATIONS },
-    SourceSpec { name: "guardduty", operations: guardduty::OPERATIONS },
-    SourceSpec { name: "config", operations: config::OPERATIONS },
-    SourceSpec { name: "iam", operations: iam::OPERATIONS },
+    SourceSpec {
+        name: "organizations",
+        operations: organizations::OPERATIONS,
+    },
+    SourceSpec {
+        name: "sts",
+        operations: sts::OPERATIONS,
+    },
+    SourceSpec {
+        name: "account",
+        operations: account::OPERATIONS,
+    },
+    SourceSpec {
+        name: "cloudtrail",
+        operations: cloudtrail::OPERATIONS,
+    },
+    SourceSpec {
+        name: "s3",
+        operations: s3::OPERATIONS,
+    },
+    SourceSpec {
+        name: "guardduty",
+        operations: guardduty::OPERATIONS,
+    },
+    SourceSpec {
+        name: "config",
+        operations: config::OPERATIONS,
+    },
+    SourceSpec {
+        name: "iam",
+        operations: iam::OPERATIONS,
+    },
 ];
 
 /// Shorthand for a declaration; keeps the tables in each source readable.
@@ -149,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn names_are_unique_and_found() {
+    fn names_are_unique() {
         let mut seen = std::collections::HashSet::new();
         for op in operations() {
             assert!(
@@ -157,9 +183,49 @@ mod tests {
                 "duplicate {}",
                 op.source_name()
             );
-            assert!(find_operation(&op.source_name()).is_some());
         }
         assert!(find_operation("s3:DeleteBucket").is_none());
         assert!(find_operation("nonsense").is_none());
+    }
+
+    /// A dependency is an operation of the catalog with the same scope (its
+    /// answer is read in the same account × region folder), and following
+    /// dependencies always ends: no operation needs itself.
+    #[test]
+    fn dependencies_are_catalog_operations_of_the_same_scope() {
+        for op in operations() {
+            if let Some(dep) = op.depends_on {
+                let listed = find_operation(&dep.source_name()).unwrap_or_else(|| {
+                    panic!(
+                        "{} depends on {}, not in SOURCES",
+                        op.source_name(),
+                        dep.source_name()
+                    )
+                });
+                assert_eq!(listed.iam_actions, dep.iam_actions);
+                assert_eq!(
+                    dep.scope,
+                    op.scope,
+                    "{} and its dependency",
+                    op.source_name()
+                );
+                assert!(dep.qualified_by.is_none() || op.qualified_by.is_some());
+            }
+            let chain: Vec<String> = op.with_dependencies().map(|o| o.source_name()).collect();
+            let unique: std::collections::HashSet<&String> = chain.iter().collect();
+            assert_eq!(unique.len(), chain.len(), "cycle: {chain:?}");
+        }
+        let chain: Vec<String> = s3::GET_BUCKET_POLICY
+            .with_dependencies()
+            .map(|o| o.source_name())
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                "s3:GetBucketPolicy",
+                "s3:GetBucketLocation",
+                "s3:ListBuckets"
+            ]
+        );
     }
 }

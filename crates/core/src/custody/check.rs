@@ -15,11 +15,11 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::evidence::coverage::{self, Coverage};
 use super::reevaluate::Reevaluation;
 use super::signature::{check_signatures, SignatureReport, Trust};
-use crate::evidence::RunInfo;
 use crate::custody::bag_check::{read_bag, Verification, VerifyError};
+use crate::evidence::coverage::{self, Coverage};
+use crate::evidence::RunInfo;
 
 /// What the auditor asked to check.
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::org::Org;
 use crate::evaluation::{Results, Status};
+use crate::org::Org;
 
 /// What diff reads from one verified bundle.
 #[derive(Debug, Clone)]

@@ -34,7 +34,6 @@ pub struct KmsKeyInfo {
     pub public_key_sha256: String,
 }
 
-
 /// A key held by a remote service (AWS KMS) that signs the tag manifest.
 /// `auditpack-aws` implements it; the bag's files are written here.
 pub trait RemoteSigner: std::fmt::Debug + Send + Sync {
@@ -54,7 +53,10 @@ pub fn fingerprint(public_key_der: &[u8]) -> String {
 
 /// Signs `message` with `signer` and returns the signature, the public key PEM
 /// and the key record, by path inside the bag.
-pub fn sign_files(signer: &dyn RemoteSigner, message: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn sign_files(
+    signer: &dyn RemoteSigner,
+    message: &[u8],
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     if message.len() > RAW_LIMIT {
         return Err(format!(
             "{TAG_MANIFEST} is {} bytes, over KMS's {RAW_LIMIT}-byte limit for RAW signing",

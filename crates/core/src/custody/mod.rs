@@ -20,10 +20,10 @@
 
 pub mod bag_check;
 pub mod check;
-pub mod gate_input;
 pub mod diff;
 mod diff_html;
 mod diff_text;
+pub mod gate_input;
 pub mod kms;
 pub mod reevaluate;
 pub mod signature;
@@ -65,7 +65,6 @@ pub const SIGNATURE_FILES: [&str; 7] = [
 /// The `bag-info.txt` field holding the signing time (covered by the signature,
 /// because bag-info is listed in the signed tag manifest).
 pub const SIGNED_AT: &str = "Signed-At";
-
 
 /// SHA-256 (lowercase hex) with the crate's hasher.
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::org::{Account, Role};
 use crate::evaluation::{toml_to_json, Control, LintError};
+use crate::org::{Account, Role};
 
 /// Settings for one control.
 #[derive(Debug, Clone, Default, Deserialize)]

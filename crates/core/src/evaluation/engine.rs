@@ -21,10 +21,10 @@ use super::expr::{display_value, json_to_cel, register_functions, Expr};
 use super::results::*;
 use super::{AccountSelector, RegionSelector, Status};
 use crate::evaluation::config::{Config, Decision};
-use crate::org::{Account, Org};
 use crate::evidence::{
     EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION,
 };
+use crate::org::{Account, Org};
 
 /// Failures beyond this many per assertion are counted, not listed, in messages.
 const MAX_LISTED_FINDINGS: usize = 10;

@@ -3,8 +3,8 @@
 //! into the bundle. The `csv` crate does the quoting, so commas, quotes and
 //! newlines in untrusted names cannot shift columns.
 
-use crate::org::Org;
 use crate::evaluation::Results;
+use crate::org::Org;
 
 /// `results.csv`: every result row, with the control's own verdict alongside.
 pub fn results_csv(results: &Results) -> Vec<u8> {

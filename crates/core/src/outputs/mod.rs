@@ -2,6 +2,7 @@
 //! made from [`Results`] plus the run's facts. Nothing here decides a verdict.
 
 pub mod bagit;
+pub mod catalog_markdown;
 pub mod csv_export;
 pub mod evidence_index;
 pub mod junit;
@@ -10,9 +11,9 @@ pub mod report_html;
 pub mod results_json;
 pub mod sarif;
 
-use crate::org::Org;
 use crate::evaluation::Results;
 use crate::evidence::RunInfo;
+use crate::org::Org;
 
 pub use evidence_index::{index_documents, EvidenceIndexEntry};
 

@@ -5,8 +5,6 @@ use serde_json::json;
 
 use crate::collection::answer::{Answer, CallError};
 
-
-
 /// Lists the regions enabled for the caller's account, paginated to the end.
 pub async fn list_enabled_regions(client: &aws_sdk_account::Client) -> Result<Answer, CallError> {
     use aws_sdk_account::types::RegionOptStatus;
@@ -20,7 +18,7 @@ pub async fn list_enabled_regions(client: &aws_sdk_account::Client) -> Result<An
         .send();
     while let Some(page) = pages.next().await {
         let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
+        answer.page(&page);
         for r in page.regions() {
             regions.push(json!({"RegionName": r.region_name(), "RegionOptStatus": r.region_opt_status().map(|s| s.as_str())}));
         }

@@ -20,9 +20,6 @@ use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::cloudtrail::*;
 
-
-
-
 /// Collects the trails of this region, then the status and selectors of the
 /// trails this account owns and that are homed in this region.
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
@@ -54,24 +51,20 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let arns = owned_trails_homed_in(&listing, &region, &ctx.session.account_id);
     let client = &client;
     let calls = arns.iter().map(|arn| async move {
-        if ctx.needs(&GET_TRAIL_STATUS) {
-            ctx.call(
-                &GET_TRAIL_STATUS,
-                Some(arn),
-                json!({"Name": arn}),
-                trail_status(client, arn),
-            )
-            .await?;
-        }
-        if ctx.needs(&GET_EVENT_SELECTORS) {
-            ctx.call(
-                &GET_EVENT_SELECTORS,
-                Some(arn),
-                json!({"TrailName": arn}),
-                event_selectors(client, arn),
-            )
-            .await?;
-        }
+        ctx.call_if_needed(
+            &GET_TRAIL_STATUS,
+            Some(arn),
+            json!({"Name": arn}),
+            trail_status(client, arn),
+        )
+        .await?;
+        ctx.call_if_needed(
+            &GET_EVENT_SELECTORS,
+            Some(arn),
+            json!({"TrailName": arn}),
+            event_selectors(client, arn),
+        )
+        .await?;
         Ok::<_, RecordError>(())
     });
     futures::future::try_join_all(calls).await?;
@@ -100,11 +93,7 @@ async fn describe_trails(client: &aws_sdk_cloudtrail::Client) -> Result<Answer, 
         .await?;
     let trails: Vec<Value> = out.trail_list().iter().map(trail_json).collect();
     let n = trails.len();
-    Ok(Answer::single(
-        json!({"trailList": trails}),
-        n,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(json!({"trailList": trails}), n, &out))
 }
 
 fn trail_json(t: &Trail) -> Value {
@@ -137,11 +126,7 @@ fn trail_json(t: &Trail) -> Value {
 
 async fn trail_status(client: &aws_sdk_cloudtrail::Client, arn: &str) -> Result<Answer, CallError> {
     let out = client.get_trail_status().name(arn).send().await?;
-    Ok(Answer::single(
-        trail_status_json(&out),
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(trail_status_json(&out), 1, &out))
 }
 
 fn trail_status_json(s: &GetTrailStatusOutput) -> Value {
@@ -166,11 +151,7 @@ async fn event_selectors(
 ) -> Result<Answer, CallError> {
     let out = client.get_event_selectors().trail_name(arn).send().await?;
     let n = out.event_selectors().len() + out.advanced_event_selectors().len();
-    Ok(Answer::single(
-        event_selectors_json(&out),
-        n,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(event_selectors_json(&out), n, &out))
 }
 
 /// A trail uses either basic or advanced event selectors; as in AWS's answer,

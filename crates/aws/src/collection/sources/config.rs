@@ -5,8 +5,8 @@
 //! PascalCase; evidence keeps both as the API reference spells them.
 
 use aws_sdk_config::types::{
-    ConfigurationAggregator, ConfigurationRecorder,
-    ConfigurationRecorderStatus, DeliveryChannel, RecordingGroup, RecordingMode,
+    ConfigurationAggregator, ConfigurationRecorder, ConfigurationRecorderStatus, DeliveryChannel,
+    RecordingGroup, RecordingMode,
 };
 use serde_json::{json, Value};
 
@@ -15,35 +15,27 @@ use crate::collection::answer::{paginate, Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::config::*;
-use auditpack_core::catalog::OperationSpec;
-
-
 
 /// Collects what the controls need of Config in this region.
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = &aws_sdk_config::Client::new(&ctx.config);
     // Independent calls: made concurrently (the account's limit still applies).
     futures::try_join!(
-        if_needed(ctx, &DESCRIBE_RECORDERS, recorders(client)),
-        if_needed(ctx, &DESCRIBE_RECORDER_STATUS, recorder_status(client)),
-        if_needed(ctx, &DESCRIBE_DELIVERY_CHANNELS, delivery_channels(client)),
-        if_needed(ctx, &DESCRIBE_AGGREGATORS, aggregators(client)),
+        ctx.call_if_needed(&DESCRIBE_RECORDERS, None, json!({}), recorders(client)),
+        ctx.call_if_needed(
+            &DESCRIBE_RECORDER_STATUS,
+            None,
+            json!({}),
+            recorder_status(client)
+        ),
+        ctx.call_if_needed(
+            &DESCRIBE_DELIVERY_CHANNELS,
+            None,
+            json!({}),
+            delivery_channels(client)
+        ),
+        ctx.call_if_needed(&DESCRIBE_AGGREGATORS, None, json!({}), aggregators(client)),
     )?;
-    Ok(())
-}
-
-/// Makes one parameterless call when some control needs it.
-async fn if_needed<F>(
-    ctx: &RegionCtx<'_>,
-    spec: &'static OperationSpec,
-    request: F,
-) -> Result<(), RecordError>
-where
-    F: std::future::Future<Output = Result<Answer, CallError>>,
-{
-    if ctx.needs(spec) {
-        ctx.call(spec, None, json!({}), request).await?;
-    }
     Ok(())
 }
 
@@ -58,7 +50,7 @@ async fn recorders(client: &aws_sdk_config::Client) -> Result<Answer, CallError>
     Ok(Answer::single(
         json!({"ConfigurationRecorders": items}),
         n,
-        aws_types::request_id::RequestId::request_id(&out),
+        &out,
     ))
 }
 
@@ -113,7 +105,7 @@ async fn recorder_status(client: &aws_sdk_config::Client) -> Result<Answer, Call
     Ok(Answer::single(
         json!({"ConfigurationRecordersStatus": items}),
         n,
-        aws_types::request_id::RequestId::request_id(&out),
+        &out,
     ))
 }
 
@@ -140,11 +132,7 @@ async fn delivery_channels(client: &aws_sdk_config::Client) -> Result<Answer, Ca
         .map(delivery_channel_json)
         .collect();
     let n = items.len();
-    Ok(Answer::single(
-        json!({"DeliveryChannels": items}),
-        n,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(json!({"DeliveryChannels": items}), n, &out))
 }
 
 fn delivery_channel_json(c: &DeliveryChannel) -> Value {
@@ -196,7 +184,6 @@ fn aggregator_json(a: &ConfigurationAggregator) -> Value {
         "CreatedBy": a.created_by(),
     })
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -16,9 +16,6 @@ use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::guardduty::*;
 use auditpack_core::catalog::OperationSpec;
 
-
-
-
 const PER_DETECTOR_OPS: [&OperationSpec; 3] = [
     &GET_DETECTOR,
     &DESCRIBE_ORGANIZATION_CONFIGURATION,
@@ -31,18 +28,12 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = &aws_sdk_guardduty::Client::new(&ctx.config);
     // The organization's admin accounts and the detectors are independent.
     futures::try_join!(
-        async {
-            if ctx.needs(&LIST_ORGANIZATION_ADMIN_ACCOUNTS) {
-                ctx.call(
-                    &LIST_ORGANIZATION_ADMIN_ACCOUNTS,
-                    None,
-                    json!({}),
-                    admin_accounts(client),
-                )
-                .await?;
-            }
-            Ok(())
-        },
+        ctx.call_if_needed(
+            &LIST_ORGANIZATION_ADMIN_ACCOUNTS,
+            None,
+            json!({}),
+            admin_accounts(client),
+        ),
         collect_detectors(ctx, client),
     )?;
     Ok(())
@@ -75,39 +66,20 @@ async fn collect_detectors(
     let calls = ids.iter().map(|id| async move {
         let q = Some(id.as_str());
         let params = || json!({"DetectorId": id});
-        let when = |spec: &'static OperationSpec| ctx.needs(spec);
         futures::try_join!(
-            async {
-                if when(&GET_DETECTOR) {
-                    ctx.call(&GET_DETECTOR, q, params(), get_detector(client, id))
-                        .await?;
-                }
-                Ok::<_, RecordError>(())
-            },
-            async {
-                if when(&DESCRIBE_ORGANIZATION_CONFIGURATION) {
-                    ctx.call(
-                        &DESCRIBE_ORGANIZATION_CONFIGURATION,
-                        q,
-                        params(),
-                        organization_configuration(client, id),
-                    )
-                    .await?;
-                }
-                Ok(())
-            },
-            async {
-                if when(&GET_ADMINISTRATOR_ACCOUNT) {
-                    ctx.call(
-                        &GET_ADMINISTRATOR_ACCOUNT,
-                        q,
-                        params(),
-                        administrator(client, id),
-                    )
-                    .await?;
-                }
-                Ok(())
-            },
+            ctx.call_if_needed(&GET_DETECTOR, q, params(), get_detector(client, id)),
+            ctx.call_if_needed(
+                &DESCRIBE_ORGANIZATION_CONFIGURATION,
+                q,
+                params(),
+                organization_configuration(client, id),
+            ),
+            ctx.call_if_needed(
+                &GET_ADMINISTRATOR_ACCOUNT,
+                q,
+                params(),
+                administrator(client, id),
+            ),
         )?;
         Ok::<_, RecordError>(())
     });
@@ -142,7 +114,7 @@ async fn list_detectors(client: &aws_sdk_guardduty::Client) -> Result<Answer, Ca
     let mut pages = client.list_detectors().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
+        answer.page(&page);
         ids.extend(page.detector_ids().iter().cloned());
     }
     let n = ids.len();
@@ -151,11 +123,7 @@ async fn list_detectors(client: &aws_sdk_guardduty::Client) -> Result<Answer, Ca
 
 async fn get_detector(client: &aws_sdk_guardduty::Client, id: &str) -> Result<Answer, CallError> {
     let out = client.get_detector().detector_id(id).send().await?;
-    Ok(Answer::single(
-        detector_json(&out),
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(detector_json(&out), 1, &out))
 }
 
 fn detector_json(d: &GetDetectorOutput) -> Value {
@@ -197,7 +165,7 @@ async fn organization_configuration(
         .send();
     while let Some(page) = pages.next().await {
         let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
+        answer.page(&page);
         pages_read.push(page);
     }
     Ok(answer.finish(organization_configuration_json(&pages_read), 1))
@@ -238,11 +206,7 @@ async fn administrator(client: &aws_sdk_guardduty::Client, id: &str) -> Result<A
         .await?;
     let data = administrator_json(out.administrator());
     let n = usize::from(data.get("Administrator").is_some());
-    Ok(Answer::single(
-        data,
-        n,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, n, &out))
 }
 
 /// `{}` when the account has no administrator, as AWS answers. The SDK fills a

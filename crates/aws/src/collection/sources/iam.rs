@@ -12,37 +12,23 @@ use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::iam::*;
 
-
-
 /// Collects the account summary, the password policy, the users and their login profiles.
 pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = &aws_sdk_iam::Client::new(&ctx.config);
     // Independent calls: made concurrently (the account's limit still applies).
     futures::try_join!(
-        async {
-            if ctx.needs(&GET_ACCOUNT_SUMMARY) {
-                ctx.call(
-                    &GET_ACCOUNT_SUMMARY,
-                    None,
-                    json!({}),
-                    account_summary(client),
-                )
-                .await?;
-            }
-            Ok(())
-        },
-        async {
-            if ctx.needs(&GET_ACCOUNT_PASSWORD_POLICY) {
-                ctx.call(
-                    &GET_ACCOUNT_PASSWORD_POLICY,
-                    None,
-                    json!({}),
-                    password_policy(client),
-                )
-                .await?;
-            }
-            Ok(())
-        },
+        ctx.call_if_needed(
+            &GET_ACCOUNT_SUMMARY,
+            None,
+            json!({}),
+            account_summary(client),
+        ),
+        ctx.call_if_needed(
+            &GET_ACCOUNT_PASSWORD_POLICY,
+            None,
+            json!({}),
+            password_policy(client),
+        ),
         collect_users(ctx, client),
     )?;
     Ok(())
@@ -87,11 +73,7 @@ async fn collect_users(
 
 async fn account_summary(client: &aws_sdk_iam::Client) -> Result<Answer, CallError> {
     let out = client.get_account_summary().send().await?;
-    Ok(Answer::single(
-        summary_json(out.summary_map()),
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(summary_json(out.summary_map()), 1, &out))
 }
 
 /// `{SummaryMap: {AccountMFAEnabled: 0 | 1, …}}`, keys as AWS spells them, sorted.
@@ -104,11 +86,7 @@ fn summary_json(map: Option<&HashMap<SummaryKeyType, i32>>) -> Value {
 async fn password_policy(client: &aws_sdk_iam::Client) -> Result<Answer, CallError> {
     let out = client.get_account_password_policy().send().await?;
     let data = json!({"PasswordPolicy": out.password_policy().map(password_policy_json)});
-    Ok(Answer::single(
-        data,
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, 1, &out))
 }
 
 fn password_policy_json(p: &PasswordPolicy) -> Value {
@@ -149,11 +127,7 @@ fn user_json(u: &User) -> Value {
 async fn login_profile(client: &aws_sdk_iam::Client, user: &str) -> Result<Answer, CallError> {
     let out = client.get_login_profile().user_name(user).send().await?;
     let data = json!({"LoginProfile": out.login_profile().map(login_profile_json)});
-    Ok(Answer::single(
-        data,
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, 1, &out))
 }
 
 fn login_profile_json(p: &LoginProfile) -> Value {

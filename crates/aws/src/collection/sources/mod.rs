@@ -27,7 +27,10 @@ pub type CollectFn = for<'a> fn(&'a RegionCtx<'a>) -> BoxFuture<'a, Result<(), R
 /// session, the enabled regions by the runner, the organization listing by
 /// discovery (its other calls are collected here).
 pub const COLLECTORS: &[(&str, Option<CollectFn>)] = &[
-    ("organizations", Some(|ctx| Box::pin(organizations::collect(ctx)))),
+    (
+        "organizations",
+        Some(|ctx| Box::pin(organizations::collect(ctx))),
+    ),
     ("sts", None),
     ("account", None),
     ("cloudtrail", Some(|ctx| Box::pin(cloudtrail::collect(ctx)))),
@@ -50,7 +53,6 @@ pub fn rfc3339(t: &aws_smithy_types::DateTime) -> String {
     t.fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_else(|_| t.secs().to_string())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -12,9 +12,6 @@ use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::organizations::*;
 
-
-
-
 const SCP: &str = "SERVICE_CONTROL_POLICY";
 
 /// Collects policies, delegated administrators and service access.
@@ -53,15 +50,13 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
             futures::future::try_join_all(calls).await?;
         }
     }
-    if ctx.needs(&LIST_SERVICE_ACCESS) {
-        ctx.call(
-            &LIST_SERVICE_ACCESS,
-            None,
-            json!({}),
-            service_access(&client),
-        )
-        .await?;
-    }
+    ctx.call_if_needed(
+        &LIST_SERVICE_ACCESS,
+        None,
+        json!({}),
+        service_access(&client),
+    )
+    .await?;
     let wants_policies = [&LIST_POLICIES, &DESCRIBE_POLICY, &LIST_TARGETS]
         .iter()
         .any(|s| ctx.needs(s));
@@ -87,24 +82,20 @@ pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
         .collect();
     let client = &client;
     let calls = ids.iter().map(|id| async move {
-        if ctx.needs(&DESCRIBE_POLICY) {
-            ctx.call(
-                &DESCRIBE_POLICY,
-                Some(id),
-                json!({"PolicyId": id}),
-                describe_policy(client, id),
-            )
-            .await?;
-        }
-        if ctx.needs(&LIST_TARGETS) {
-            ctx.call(
-                &LIST_TARGETS,
-                Some(id),
-                json!({"PolicyId": id}),
-                list_targets(client, id),
-            )
-            .await?;
-        }
+        ctx.call_if_needed(
+            &DESCRIBE_POLICY,
+            Some(id),
+            json!({"PolicyId": id}),
+            describe_policy(client, id),
+        )
+        .await?;
+        ctx.call_if_needed(
+            &LIST_TARGETS,
+            Some(id),
+            json!({"PolicyId": id}),
+            list_targets(client, id),
+        )
+        .await?;
         Ok::<_, RecordError>(())
     });
     futures::future::try_join_all(calls).await?;
@@ -216,11 +207,7 @@ async fn describe_policy(
 ) -> Result<Answer, CallError> {
     let out = client.describe_policy().policy_id(id).send().await?;
     let policy = out.policy().map(|p| json!({"PolicySummary": p.policy_summary().map(policy_summary), "Content": p.content()}));
-    Ok(Answer::single(
-        json!({"Policy": policy}),
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(json!({"Policy": policy}), 1, &out))
 }
 
 async fn list_targets(

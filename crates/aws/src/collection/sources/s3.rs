@@ -22,9 +22,6 @@ use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::s3::*;
 use auditpack_core::catalog::OperationSpec;
 
-
-
-
 /// The calls made per bucket once its region is known.
 const IN_BUCKET_REGION: [&OperationSpec; 6] = [
     &GET_OBJECT_LOCK,
@@ -104,50 +101,43 @@ async fn collect_bucket(
         _ => home,
     };
     futures::try_join!(
-        if_needed(ctx, &GET_OBJECT_LOCK, bucket, object_lock(client, bucket)),
-        if_needed(
-            ctx,
+        ctx.call_if_needed(
+            &GET_OBJECT_LOCK,
+            Some(bucket),
+            json!({"Bucket": bucket}),
+            object_lock(client, bucket)
+        ),
+        ctx.call_if_needed(
             &GET_BUCKET_VERSIONING,
-            bucket,
+            Some(bucket),
+            json!({"Bucket": bucket}),
             versioning(client, bucket)
         ),
-        if_needed(
-            ctx,
+        ctx.call_if_needed(
             &GET_BUCKET_PUBLIC_ACCESS_BLOCK,
-            bucket,
+            Some(bucket),
+            json!({"Bucket": bucket}),
             bucket_pab(client, bucket)
         ),
-        if_needed(
-            ctx,
+        ctx.call_if_needed(
             &GET_BUCKET_ENCRYPTION,
-            bucket,
+            Some(bucket),
+            json!({"Bucket": bucket}),
             encryption(client, bucket)
         ),
-        if_needed(ctx, &GET_BUCKET_POLICY, bucket, policy(client, bucket)),
-        if_needed(
-            ctx,
+        ctx.call_if_needed(
+            &GET_BUCKET_POLICY,
+            Some(bucket),
+            json!({"Bucket": bucket}),
+            policy(client, bucket)
+        ),
+        ctx.call_if_needed(
             &GET_BUCKET_LIFECYCLE,
-            bucket,
+            Some(bucket),
+            json!({"Bucket": bucket}),
             lifecycle(client, bucket)
         ),
     )?;
-    Ok(())
-}
-
-/// Makes one per-bucket call when some control needs it.
-async fn if_needed<F>(
-    ctx: &RegionCtx<'_>,
-    spec: &'static OperationSpec,
-    bucket: &str,
-    request: F,
-) -> Result<(), RecordError>
-where
-    F: std::future::Future<Output = Result<Answer, CallError>>,
-{
-    if ctx.needs(spec) {
-        ctx.call(spec, Some(bucket), json!({"Bucket": bucket}), request)
-            .await?;
-    }
     Ok(())
 }
 
@@ -178,7 +168,7 @@ async fn list_buckets(client: &aws_sdk_s3::Client) -> Result<Answer, CallError> 
     let mut pages = client.list_buckets().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page?;
-        answer.page(aws_types::request_id::RequestId::request_id(&page));
+        answer.page(&page);
         buckets.extend(page.buckets().iter().map(bucket_json));
         if let Some(o) = page.owner() {
             owner = json!({"ID": o.id(), "DisplayName": o.display_name()});
@@ -201,7 +191,7 @@ async fn bucket_location(client: &aws_sdk_s3::Client, bucket: &str) -> Result<An
     Ok(Answer::single(
         json!({"LocationConstraint": constraint}),
         1,
-        aws_types::request_id::RequestId::request_id(&out),
+        &out,
     ))
 }
 
@@ -213,11 +203,7 @@ async fn object_lock(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer
         .await?;
     let data =
         json!({"ObjectLockConfiguration": out.object_lock_configuration().map(object_lock_json)});
-    Ok(Answer::single(
-        data,
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, 1, &out))
 }
 
 /// A default retention has either `Days` or `Years`; as in AWS's answer, the
@@ -248,11 +234,7 @@ fn object_lock_json(c: &ObjectLockConfiguration) -> Value {
 
 async fn versioning(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer, CallError> {
     let out = client.get_bucket_versioning().bucket(bucket).send().await?;
-    Ok(Answer::single(
-        versioning_json(&out),
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(versioning_json(&out), 1, &out))
 }
 
 /// `{}` when versioning was never enabled, as AWS answers.
@@ -306,11 +288,7 @@ async fn bucket_pab(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer,
         .send()
         .await?;
     let data = json!({"PublicAccessBlockConfiguration": out.public_access_block_configuration().map(bucket_pab_json)});
-    Ok(Answer::single(
-        data,
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, 1, &out))
 }
 
 async fn account_pab(
@@ -323,11 +301,7 @@ async fn account_pab(
         .send()
         .await?;
     let data = json!({"PublicAccessBlockConfiguration": out.public_access_block_configuration().map(account_pab_json)});
-    Ok(Answer::single(
-        data,
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, 1, &out))
 }
 
 async fn encryption(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer, CallError> {
@@ -335,11 +309,7 @@ async fn encryption(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer,
     let config = out.server_side_encryption_configuration();
     let n = config.map_or(0, |c| c.rules().len());
     let data = json!({"ServerSideEncryptionConfiguration": config.map(encryption_json)});
-    Ok(Answer::single(
-        data,
-        n,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(data, n, &out))
 }
 
 fn encryption_json(c: &ServerSideEncryptionConfiguration) -> Value {
@@ -364,11 +334,7 @@ fn encryption_json(c: &ServerSideEncryptionConfiguration) -> Value {
 
 async fn policy(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer, CallError> {
     let out = client.get_bucket_policy().bucket(bucket).send().await?;
-    Ok(Answer::single(
-        json!({"Policy": out.policy()}),
-        1,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(json!({"Policy": out.policy()}), 1, &out))
 }
 
 async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer, CallError> {
@@ -378,11 +344,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str) -> Result<Answer, 
         .send()
         .await?;
     let n = out.rules().len();
-    Ok(Answer::single(
-        lifecycle_json(&out),
-        n,
-        aws_types::request_id::RequestId::request_id(&out),
-    ))
+    Ok(Answer::single(lifecycle_json(&out), n, &out))
 }
 
 fn lifecycle_json(o: &GetBucketLifecycleConfigurationOutput) -> Value {

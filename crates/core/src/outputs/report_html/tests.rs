@@ -4,9 +4,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::org::Org;
 use crate::evaluation::{Counts, Results};
 use crate::evidence::RunInfo;
+use crate::org::Org;
 use crate::outputs::EvidenceIndexEntry;
 
 pub(super) const SCRIPT_TAG: &str = "<script>alert(1)</script>";

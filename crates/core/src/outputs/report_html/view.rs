@@ -19,9 +19,9 @@ use super::controls::{control_view, gaps, group_gaps, ControlView, Gap, GapGroup
 use super::evidence::{evidence_accounts, EvidenceAccount, Index, LISTED_FILES_MAX};
 use super::links::Links;
 use super::Badge;
-use crate::org::{Account, Role};
 use crate::evaluation::{ControlResult, Counts, Status, WaiverRecord, WaiverState};
 use crate::evidence::RunInfo;
+use crate::org::{Account, Role};
 use crate::outputs::bagit::human_size;
 use crate::outputs::ReportInput;
 
