@@ -46,11 +46,13 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== cargo clippy -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --features emulator --quiet -- -D warnings
 
+# The workspace crates' unit tests, and the one integration test binary
+# (tests/tests.rs) with the emulator tests (the `emulator` feature).
 echo "== cargo test"
 mkdir -p target
-cargo test --no-fail-fast 2>&1 | tee target/test-output.txt
+cargo test --workspace --features emulator --no-fail-fast 2>&1 | tee target/test-output.txt
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
 echo "all test binaries passed: ${passed} tests"
 

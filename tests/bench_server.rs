@@ -11,15 +11,15 @@
 //! When it fails after a change to the collector, the seed or moto, re-record:
 //! `bench/collect/record.sh`.
 
-mod emulator;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use emulator::{collect_seed_org, repo, write_config, Emulator};
 use serde_json::Value;
+
+use crate::common::emulator::{auditpack_at, collect_seed_org, write_config, Emulator, Running};
+use crate::common::{files_under, relative, repo};
 
 fn collect(mut cmd: Command, out: &Path, config: &Path) {
     let done = collect_seed_org(&mut cmd, out, config).output().unwrap();
@@ -31,7 +31,7 @@ fn collect(mut cmd: Command, out: &Path, config: &Path) {
 }
 
 /// Starts the bench server mirroring the seed organization; returns it and its endpoint.
-fn bench_server() -> (Killed, String) {
+fn bench_server() -> (Running, String) {
     let mut child = Command::new("python3")
         .arg(repo().join("bench/collect/server.py"))
         .args([
@@ -55,54 +55,19 @@ fn bench_server() -> (Killed, String) {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line from the bench server: {line:?}"))
         .to_string();
-    (Killed(child), format!("http://127.0.0.1:{port}"))
-}
-
-/// The bench server, stopped when dropped.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The binary with `endpoint` and test credentials, nothing else from the
-/// environment's AWS settings (as `Emulator::auditpack`).
-fn auditpack_at(endpoint: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(repo())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIABENCHDRIFTTEST00")
-        .env("AWS_SECRET_ACCESS_KEY", "bench-drift-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    cmd
+    (Running(child), format!("http://127.0.0.1:{port}"))
 }
 
 /// Every file of an evidence tree, keyed by its normalised path.
 fn normalised_tree(root: &Path) -> BTreeMap<String, Value> {
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(root) {
-        let entry = entry.unwrap();
-        if entry.file_type().is_file() && entry.file_name() != "run.json" {
-            let rel = entry
-                .path()
-                .strip_prefix(root)
-                .unwrap()
-                .display()
-                .to_string();
-            files.push((rel, std::fs::read_to_string(entry.path()).unwrap()));
-        }
-    }
+    let files: Vec<(String, String)> = files_under(root)
+        .into_iter()
+        .filter(|path| !path.ends_with("run.json"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (relative(root, &path), text)
+        })
+        .collect();
     // Ids that differ between two runs of the same organization, by what they name.
     let mut names: Vec<(String, String)> = Vec::new();
     let org: Value =
@@ -251,7 +216,11 @@ fn bench_server_answers_as_the_emulator_does() {
 
     let (_server, endpoint) = bench_server();
     let from_bench = work.path().join("bench");
-    collect(auditpack_at(&endpoint), &from_bench, &config);
+    collect(
+        auditpack_at(&endpoint, "AKIABENCHDRIFTTEST00", "bench-drift-secret"),
+        &from_bench,
+        &config,
+    );
 
     let moto = normalised_tree(&from_moto);
     let bench = normalised_tree(&from_bench);

@@ -2,36 +2,25 @@
 //! verifies, every kind of tampering is caught and named, two runs give the same
 //! bytes, and bad input gets exit code 2 with the file named.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{auditpack, files_under, repo, run, unzip};
+use auditpack_core::custody::bag_check::verify_path;
+use auditpack_core::outputs::bagit::file_sha256;
+
+use crate::common::{
+    auditpack, files_under, read_json, relative, repo, report, run, samples, unzip,
+};
 
 /// Runs `report` on the samples into `out`, returning the bundle path.
 fn report_samples(out: &Path) -> PathBuf {
-    let r = run(auditpack()
-        .args([
-            "report",
-            "--evidence",
-            "evidence-samples",
-            "--controls",
-            "controls",
-            "--out",
-        ])
-        .arg(out));
-    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
-    let zip = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "zip"))
-        .expect("a bundle zip was written");
-    let digest = auditpack::outputs::bagit::file_sha256(&zip).unwrap();
+    let reported = report(&samples(), out, &[]);
+    let zip = reported.zip();
+    let digest = file_sha256(&zip).unwrap();
     assert!(
-        r.stdout.lines().last().unwrap().starts_with(&digest),
+        reported.run.last_line().starts_with(&digest),
         "last line gives the zip's SHA-256:\n{}",
-        r.stdout
+        reported.run.stdout
     );
     zip
 }
@@ -117,14 +106,10 @@ fn a_flipped_byte_in_any_file_is_caught_and_named() {
         let middle = flipped.len() / 2;
         flipped[middle] ^= 0x01;
         std::fs::write(file, &flipped).unwrap();
-        let verification = auditpack::verify::verify_path(&bag).unwrap();
+        let verification = verify_path(&bag).unwrap();
         std::fs::write(file, &original).unwrap();
 
-        let rel = file
-            .strip_prefix(&bag)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = relative(&bag, file);
         let report: Vec<String> = verification
             .problems
             .iter()
@@ -140,7 +125,7 @@ fn a_flipped_byte_in_any_file_is_caught_and_named() {
         );
     }
     assert!(
-        auditpack::verify::verify_path(&bag).unwrap().is_intact(),
+        verify_path(&bag).unwrap().is_intact(),
         "restored bag verifies again"
     );
 }
@@ -153,11 +138,7 @@ fn removed_and_added_files_are_named_with_exit_1() {
         .into_iter()
         .next()
         .expect("evidence files");
-    let victim = victim_path
-        .strip_prefix(&bag)
-        .unwrap()
-        .to_string_lossy()
-        .replace('\\', "/");
+    let victim = relative(&bag, &victim_path);
     let victim = victim.as_str();
     std::fs::remove_file(bag.join(victim)).unwrap();
     std::fs::write(bag.join("data/evidence/planted.json"), "{}").unwrap();
@@ -242,12 +223,7 @@ fn path_traversal_entries_are_refused_and_never_written() {
 #[test]
 fn a_broken_control_file_is_exit_2_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    for f in std::fs::read_dir(repo().join("controls")).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|x| x == "toml") {
-            std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
-        }
-    }
+    copy_catalog(dir.path());
     std::fs::write(
         dir.path().join("broken.toml"),
         "id = \"x.broken\"\ntitle = \"Broken\"\ntsc = [\"CC6.1\"\n",
@@ -255,7 +231,9 @@ fn a_broken_control_file_is_exit_2_naming_file_and_line() {
     .unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = run(auditpack()
-        .args(["report", "--evidence", "evidence-samples", "--controls"])
+        .args(["report", "--evidence"])
+        .arg(samples())
+        .arg("--controls")
         .arg(dir.path())
         .arg("--out")
         .arg(out.path()));
@@ -279,7 +257,7 @@ fn untrusted_names_in_evidence_are_escaped_in_the_report() {
     report_samples(out.path());
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     // The samples' sandbox OU is named `Sandbox <script>alert('ou')`.
-    let org = std::fs::read_to_string(repo().join("evidence-samples/org.json")).unwrap();
+    let org = std::fs::read_to_string(samples().join("org.json")).unwrap();
     assert!(
         org.contains("<script>alert('ou')"),
         "the samples carry the HTML payload"
@@ -360,14 +338,8 @@ expect = "has(versioning[bucket].Status) && versioning[bucket].Status == 'Enable
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let r = run(auditpack()
-        .args(["report", "--evidence", "evidence-samples", "--out"])
-        .arg(out.path())
-        .arg("--controls")
-        .arg(controls.path()));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let controls = controls.path().to_str().unwrap();
+    let results = report(&samples(), out.path(), &["--controls", controls]).results();
     let custom = results["controls"]
         .as_array()
         .unwrap()
@@ -391,12 +363,7 @@ fn a_disabled_control_shows_its_written_reason() {
     let config = dir.path().join("auditpack.toml");
     std::fs::write(&config, "[controls.\"iam.password-policy\"]\nenabled = false\nreason = \"All access is through IAM Identity Center (SEC-142).\"\n").unwrap();
     let out = dir.path().join("out");
-    let r = run(auditpack()
-        .args(["report", "--evidence", "evidence-samples", "--out"])
-        .arg(&out)
-        .arg("--config")
-        .arg(&config));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = report(&samples(), &out, &["--config", config.to_str().unwrap()]).run;
     assert!(r.stdout.contains("1 DISABLED"), "{}", r.stdout);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("All access is through IAM Identity Center (SEC-142)."));
@@ -462,8 +429,7 @@ fn the_gate_gives_the_same_answer_for_a_bundle_and_its_results_and_refuses_a_tam
 fn csv_exports_have_a_row_per_result_and_per_account() {
     let out = tempfile::tempdir().unwrap();
     report_samples(out.path());
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let results = read_json(&out.path().join("results.json"));
     let expected_rows: usize = results["controls"]
         .as_array()
         .unwrap()
@@ -474,9 +440,7 @@ fn csv_exports_have_a_row_per_result_and_per_account() {
     assert_eq!(reader.records().count(), expected_rows);
     let mut inventory = csv::Reader::from_path(out.path().join("inventory.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = inventory.records().map(|r| r.unwrap()).collect();
-    let org: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(repo().join("evidence-samples/org.json")).unwrap())
-            .unwrap();
+    let org = read_json(&samples().join("org.json"));
     assert_eq!(rows.len(), org["accounts"].as_array().unwrap().len());
     assert!(
         rows.iter().any(|r| r[5].contains("<script>alert('ou')")),

@@ -12,30 +12,25 @@
 //! FAIL in some case, and every control must have an item NOT_ASSESSED in some
 //! case. All problems are collected and reported together.
 //!
-//! `CONTROL_CASES_VERBOSE=1 cargo test --test control_cases -- --nocapture`
+//! `CONTROL_CASES_VERBOSE=1 cargo test --test tests control_cases:: -- --nocapture`
 //! prints every item's verdict and message, case by case.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use auditpack::collection::classify::classify_service_error;
-use auditpack::collection::find_operation;
-use auditpack::config::Config;
-use auditpack::discovery::{Org, Role};
-use auditpack::evaluation::{evaluate, load_controls, Control, ItemResult, Status};
-use auditpack::evidence::{
-    Call, Collector, Envelope, EnvelopeError, ErrorClass, EvidenceKey, EvidenceStore, Pagination,
-    RegionDir, RunInfo, Status as EvidenceStatus, SCHEMA_VERSION,
+use auditpack_aws::collection::classify::classify_service_error;
+use auditpack_core::catalog::{find_operation, CallScope, OperationSpec};
+use auditpack_core::evaluation::config::Config;
+use auditpack_core::evaluation::{evaluate, load_controls, Control, ItemResult, LintError, Status};
+use auditpack_core::evidence::{
+    Envelope, ErrorClass, EvidenceKey, EvidenceStore, RegionDir, RunInfo, Status as EvidenceStatus,
 };
+use auditpack_core::org::{Org, Role};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// `collected_at` of every envelope the cases write.
-const COLLECTED_AT: &str = "2026-11-20T09:13:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::evidence::{envelope, write_envelope, Answer};
+use crate::common::repo as root;
 
 // ---- the case file format ----
 
@@ -194,7 +189,7 @@ fn parse_key(key: &str, org: &Org) -> Result<EvidenceKey, String> {
         "" => return Err("empty region".into()),
         r => RegionDir::Region(r.to_string()),
     };
-    let is_global = op.scope == auditpack::collection::CallScope::Global;
+    let is_global = op.scope == CallScope::Global;
     if is_global != (region == RegionDir::Global) {
         return Err(format!(
             "{source} is {}: its region must be {}",
@@ -212,7 +207,8 @@ fn parse_key(key: &str, org: &Org) -> Result<EvidenceKey, String> {
 }
 
 /// The envelope for one case value: data, or one of the markers
-/// `{"$not_found": code}`, `{"$error": code}`, `{"$incomplete": data}`.
+/// `{"$not_found": code}`, `{"$error": code}`, `{"$incomplete": data}`. The
+/// codes are classified as the collector classifies them for the key's operation.
 fn envelope_for(key: &EvidenceKey, value: &Value) -> Result<Envelope, String> {
     let marker = match value {
         Value::Object(map) if map.len() == 1 && map.keys().all(|k| k.starts_with('$')) => {
@@ -225,79 +221,46 @@ fn envelope_for(key: &EvidenceKey, value: &Value) -> Result<Envelope, String> {
             .map(str::to_string)
             .ok_or_else(|| format!("the marker's value must be an AWS error code, not {v}"))
     };
-    let empty = Value::Object(Map::new());
-    let (status, error, complete, data) = match marker {
-        None => (EvidenceStatus::Ok, None, true, value.clone()),
+    let answer = match marker {
+        None => Answer::data(value.clone()),
         Some((m, v)) if m == "$not_found" => {
             let code = code_of(v)?;
-            if classify_service_error(&code, None).0 != EvidenceStatus::NotFound {
+            if classify_service_error(operation_of(key)?, &code, None).0 != EvidenceStatus::NotFound
+            {
                 return Err(format!(
-                    "'{code}' is not an absence code; the collector would record it as an error (use $error)"
+                    "'{code}' is not an absence code of {}:{}; the collector would record it as an error (use $error)",
+                    key.service, key.operation
                 ));
             }
-            let error = EnvelopeError {
-                message: format!("{code} (test case)"),
-                code,
-                class: ErrorClass::NotFound,
-            };
-            (EvidenceStatus::NotFound, Some(error), true, empty)
+            Answer::NotFound(code)
         }
         Some((m, v)) if m == "$error" => {
             let code = code_of(v)?;
-            let (status, class) = classify_service_error(&code, None);
+            let (status, class) = classify_service_error(operation_of(key)?, &code, None);
             if status != EvidenceStatus::Error {
                 return Err(format!(
                     "'{code}' means the configuration does not exist (use $not_found)"
                 ));
             }
-            let error = EnvelopeError {
-                message: format!("{code} (test case)"),
-                code,
-                class,
-            };
-            (EvidenceStatus::Error, Some(error), true, empty)
+            Answer::Error(code, class)
         }
-        Some((m, v)) if m == "$incomplete" => (EvidenceStatus::Ok, None, false, v.clone()),
+        Some((m, v)) if m == "$incomplete" => Answer::Data {
+            data: v.clone(),
+            complete: false,
+        },
         Some((m, _)) => {
             return Err(format!(
                 "unknown marker '{m}' (known: $not_found, $error, $incomplete)"
             ))
         }
     };
-    let item_count = match (&status, &data) {
-        (EvidenceStatus::Ok, Value::Object(map)) => map
-            .values()
-            .find_map(|v| v.as_array().map(|a| a.len() as u64))
-            .unwrap_or(1),
-        (EvidenceStatus::Ok, _) => 1,
-        _ => 0,
-    };
-    Ok(Envelope {
-        schema_version: SCHEMA_VERSION,
-        call: Call {
-            service: key.service.clone(),
-            operation: key.operation.clone(),
-            parameters: Map::new(),
-            qualifier: key.qualifier.clone(),
-        },
-        account_id: key.account_id.clone(),
-        region: key.region.region().map(str::to_string),
-        collected_at: COLLECTED_AT.into(),
-        collector: Collector {
-            tool: "auditpack".into(),
-            version: "0.1.0".into(),
-        },
-        caller_arn: format!(
-            "arn:aws:sts::{}:assumed-role/AuditpackReadOnly/auditpack-2026-Q4",
-            key.account_id
-        ),
-        status,
-        error,
-        pagination: Pagination { pages: 1, complete },
-        item_count,
-        request_ids: Vec::new(),
-        data,
-    })
+    Ok(envelope(key, answer))
+}
+
+/// The catalog's declaration of `key`'s operation.
+fn operation_of(key: &EvidenceKey) -> Result<&'static OperationSpec, String> {
+    let source = format!("{}:{}", key.service, key.operation);
+    find_operation(&source).ok_or_else(|| format!("'{source}' is not in the catalog"))
 }
 
 // ---- parameter overrides ----
@@ -324,7 +287,7 @@ fn case_config(control: &Control, params: &Map<String, Value>) -> Result<Config,
         // JSON scalars and lists of them are valid TOML as written.
         text.push_str(&format!("{name:?} = {value}\n"));
     }
-    let lint = |errors: Vec<auditpack::evaluation::LintError>| {
+    let lint = |errors: Vec<LintError>| {
         errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
@@ -454,9 +417,7 @@ impl Harness {
                     "{at}: evidence keys '{other}' and '{text}' name the same document {rel}"
                 ));
             }
-            let path = dir.path().join(&rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, serde_json::to_vec_pretty(&envelope).unwrap()).unwrap();
+            write_envelope(dir.path(), &key, &envelope);
             if case.evidence.contains_key(text) {
                 case_paths.insert(text.clone(), rel);
             } else {

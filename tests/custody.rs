@@ -3,29 +3,24 @@
 //! commands their VERIFY.txt gives; any flipped byte, an untrusted key, a
 //! hand-edited results.json with recomputed manifests, an edited coverage
 //! record or stale evidence fail with the file named; diff finds a planted
-//! change. The KMS and quarter-over-quarter tests run against the emulator.
+//! change. The KMS and quarter-over-quarter tests run against the emulator
+//! (`kms`, with the `emulator` feature).
 
-mod common;
-mod emulator;
+#[cfg(feature = "emulator")]
+mod kms;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use auditpack::custody::check::{render_text, verify_bundle, VerifyOptions};
-use auditpack::custody::signature::{Trust, COMMAND_PREFIX};
-use common::{auditpack, find_zip, repo, run, unzip};
+use auditpack_core::custody::check::{render_text, verify_bundle, VerifyOptions};
+use auditpack_core::custody::signature::{bag_info_field, Trust, COMMAND_PREFIX};
+use auditpack_core::evaluation::Status;
+use auditpack_core::outputs::bagit::file_sha256;
 
-/// `report` on evidence `evidence` into `out` with extra arguments; returns the zip.
-fn report(evidence: &Path, out: &Path, extra: &[&str]) -> PathBuf {
-    let r = run(auditpack()
-        .args(["report", "--controls", "controls", "--evidence"])
-        .arg(evidence)
-        .arg("--out")
-        .arg(out)
-        .args(extra));
-    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
-    find_zip(out)
-}
+use crate::common::{
+    auditpack, copy_tree, files_under, find_zip, read_json, relative, repo, report, run, samples,
+    unzip,
+};
 
 /// A fresh ed25519 key pair from the system's ssh-keygen: (private, public).
 fn keygen(dir: &Path, name: &str, comment: &str) -> (PathBuf, PathBuf) {
@@ -85,17 +80,6 @@ fn options(trust: Trust) -> VerifyOptions {
     }
 }
 
-fn rel(bag: &Path, file: &Path) -> String {
-    file.strip_prefix(bag)
-        .unwrap()
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
-fn samples() -> PathBuf {
-    repo().join("evidence-samples")
-}
-
 /// The samples reported and signed with a fresh ed25519 key (alice@example.com)
 /// in `dir`: (public key, zip, unzipped bag).
 fn ssh_signed_samples(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -104,7 +88,8 @@ fn ssh_signed_samples(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         &samples(),
         &dir.join("out"),
         &["--sign-key", key.to_str().unwrap()],
-    );
+    )
+    .zip();
     let bag = unzip(&zip, &dir.join("unzipped"));
     (pubkey, zip, bag)
 }
@@ -194,7 +179,8 @@ fn a_key_outside_the_trusted_set_fails() {
         &samples(),
         &dir.path().join("out"),
         &["--sign-key", key.to_str().unwrap()],
-    );
+    )
+    .zip();
     let trusted = allowed_signers(dir.path(), "alice@example.com", &other);
     for args in [
         vec![
@@ -219,7 +205,7 @@ fn a_key_outside_the_trusted_set_fails() {
     }
 
     // A trusted key given for an unsigned bundle fails too.
-    let unsigned = report(&samples(), &dir.path().join("unsigned"), &[]);
+    let unsigned = report(&samples(), &dir.path().join("unsigned"), &[]).zip();
     let r = run(auditpack()
         .arg("verify")
         .arg("--allowed-signers")
@@ -253,7 +239,7 @@ fn allowed_signers_validity_windows_hold_the_signing_time() {
     let (pubkey, zip, bag) = ssh_signed_samples(dir.path());
     let key = std::fs::read_to_string(&pubkey).unwrap();
     let bag_info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
-    let signed_at = auditpack::custody::signature::bag_info_field(&bag_info, "Signed-At").unwrap();
+    let signed_at = bag_info_field(&bag_info, "Signed-At").unwrap();
     let openssh_time: String = signed_at.chars().filter(char::is_ascii_digit).collect();
 
     for (window, trusted) in [
@@ -332,8 +318,9 @@ fn the_gate_can_demand_a_trusted_signature() {
         &samples(),
         &dir.path().join("mallory-out"),
         &["--sign-key", mallory.to_str().unwrap()],
-    );
-    let unsigned = report(&samples(), &dir.path().join("unsigned"), &[]);
+    )
+    .zip();
+    let unsigned = report(&samples(), &dir.path().join("unsigned"), &[]).zip();
     for bundle in [&mallory_zip, &unsigned] {
         let r = gate(bundle, &["--allowed-signers", signers]);
         assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
@@ -366,13 +353,7 @@ fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
     let intact = verify_bundle(&bag, &options(trust.clone())).unwrap();
     assert!(intact.is_ok(), "{}", render_text(&bag, &intact));
 
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&bag)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    files.sort();
+    let files = files_under(&bag);
     for must in [
         "data/coverage.json",
         "manifest-sha256.txt",
@@ -391,7 +372,7 @@ fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
         std::fs::write(file, &flipped).unwrap();
         let report = verify_bundle(&bag, &options(trust.clone()));
         std::fs::write(file, &original).unwrap();
-        let name = rel(&bag, file);
+        let name = relative(&bag, file);
         let report = report.unwrap_or_else(|e| panic!("flipping {name}: {e}"));
         let text = render_text(&bag, &report);
         assert!(
@@ -428,7 +409,7 @@ fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
 
 /// Recomputes the manifests after a hand edit of `file` (what a careful forger does).
 fn rehash(bag: &Path, file: &str) {
-    let sha = |path: &Path| auditpack::outputs::bagit::file_sha256(path).unwrap();
+    let sha = |path: &Path| file_sha256(path).unwrap();
     let fix = |manifest: &str, entry: &str| {
         let path = bag.join(manifest);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -452,7 +433,7 @@ fn rehash(bag: &Path, file: &str) {
 #[test]
 fn reevaluation_catches_hand_edited_results_with_recomputed_manifests() {
     let dir = tempfile::tempdir().unwrap();
-    let zip = report(&samples(), &dir.path().join("out"), &[]);
+    let zip = report(&samples(), &dir.path().join("out"), &[]).zip();
     let r = run(auditpack().args(["verify", "--reevaluate"]).arg(&zip));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -463,8 +444,7 @@ fn reevaluation_catches_hand_edited_results_with_recomputed_manifests() {
 
     let bag = unzip(&zip, &dir.path().join("unzipped"));
     let results_path = bag.join("data/results.json");
-    let mut results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
+    let mut results: serde_json::Value = read_json(&results_path);
     // Turn the first failing item into a pass, control verdict and all.
     let (control, account, region) = {
         let controls = results["controls"].as_array_mut().unwrap();
@@ -513,11 +493,10 @@ fn reevaluation_catches_hand_edited_results_with_recomputed_manifests() {
 #[test]
 fn an_edited_coverage_record_fails_even_with_recomputed_manifests() {
     let dir = tempfile::tempdir().unwrap();
-    let zip = report(&samples(), &dir.path().join("out"), &[]);
+    let zip = report(&samples(), &dir.path().join("out"), &[]).zip();
     let bag = unzip(&zip, &dir.path().join("unzipped"));
     let path = bag.join("data/coverage.json");
-    let mut coverage: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut coverage: serde_json::Value = read_json(&path);
     assert!(
         !coverage["expected"].as_array().unwrap().is_empty(),
         "{coverage}"
@@ -539,9 +518,8 @@ fn an_edited_coverage_record_fails_even_with_recomputed_manifests() {
 #[test]
 fn max_age_fails_stale_evidence() {
     let dir = tempfile::tempdir().unwrap();
-    let zip = report(&samples(), &dir.path().join("out"), &[]);
-    let run_json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(samples().join("run.json")).unwrap()).unwrap();
+    let zip = report(&samples(), &dir.path().join("out"), &[]).zip();
+    let run_json: serde_json::Value = read_json(&samples().join("run.json"));
     let started: chrono::DateTime<chrono::Utc> =
         run_json["started_at"].as_str().unwrap().parse().unwrap();
     let at = |days: i64, max: u64| {
@@ -567,26 +545,12 @@ fn max_age_fails_stale_evidence() {
     assert!(r.stdout.contains("collection window: "), "{}", r.stdout);
 }
 
-/// Copies a folder tree.
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn diff_finds_a_planted_change() {
     let dir = tempfile::tempdir().unwrap();
-    let old = report(&samples(), &dir.path().join("old"), &[]);
-    let old_results: auditpack::evaluation::Results =
-        serde_json::from_slice(&std::fs::read(dir.path().join("old/results.json")).unwrap())
-            .unwrap();
+    let old = report(&samples(), &dir.path().join("old"), &[]).zip();
+    let old_results: auditpack_core::evaluation::Results =
+        serde_json::from_value(read_json(&dir.path().join("old/results.json"))).unwrap();
 
     // Plant a change in a copy of the evidence: make a passing password policy weak.
     let evidence = dir.path().join("evidence");
@@ -601,7 +565,7 @@ fn diff_finds_a_planted_change() {
         .results
         .iter()
         .find(|i| {
-            i.status == auditpack::evaluation::Status::Pass
+            i.status == Status::Pass
                 && i.evidence
                     .iter()
                     .any(|e| e.path.contains("GetLoginProfile"))
@@ -611,11 +575,10 @@ fn diff_finds_a_planted_change() {
     let policy = evidence
         .join(&account)
         .join("global/iam/GetAccountPasswordPolicy.json");
-    let mut envelope: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&policy).unwrap()).unwrap();
+    let mut envelope: serde_json::Value = read_json(&policy);
     envelope["data"]["PasswordPolicy"]["MinimumPasswordLength"] = 6.into();
     std::fs::write(&policy, serde_json::to_vec_pretty(&envelope).unwrap()).unwrap();
-    let new = report(&evidence, &dir.path().join("new"), &[]);
+    let new = report(&evidence, &dir.path().join("new"), &[]).zip();
 
     let r = run(auditpack().arg("diff").arg(&old).arg(&new));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -670,231 +633,10 @@ fn diff_finds_a_planted_change() {
     );
 }
 
-const SECRET: &str = "custody-secret-key-that-must-never-be-written-4b1d";
-
-/// Runs a helper script of tests/emulator with the venv's python.
-fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(emulator::repo().join(".venv/bin/python"))
-        .arg(emulator::repo().join("tests/emulator").join(script))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Against the emulator: a KMS-signed bundle checks offline with openssl and
-/// with `verify --pubkey`; after a remediation, a second (SSH-signed) run
-/// diffs against the first and shows the fix.
-#[test]
-fn kms_signing_and_quarter_over_quarter_diff_against_the_emulator() {
-    let emu = emulator::Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let config = emulator::write_config(work.path());
-    let key: serde_json::Value =
-        serde_json::from_str(&python("kms_key.py", &[&emu.endpoint])).unwrap();
-    let key_arn = key["key_arn"].as_str().unwrap();
-    let pem = work.path().join("kms-public-key.pem");
-    std::fs::write(&pem, key["public_key_pem"].as_str().unwrap()).unwrap();
-
-    let collect = |out: &Path| {
-        let r = run(emulator::collect_seed_org(
-            &mut emu.auditpack(SECRET),
-            out,
-            &config,
-        ));
-        assert_eq!(r.code, 0, "collect:\n{}\n{}", r.stdout, r.stderr);
-    };
-    let before = work.path().join("before");
-    collect(&before);
-    let r = run(emu
-        .auditpack(SECRET)
-        .args(["report", "--evidence"])
-        .arg(&before)
-        .arg("--out")
-        .arg(work.path().join("q1"))
-        .arg("--config")
-        .arg(&config)
-        .args(["--kms-key-id", key_arn]));
-    assert_eq!(
-        r.code, 0,
-        "report --kms-key-id:\n{}\n{}",
-        r.stdout, r.stderr
-    );
-    let old = find_zip(&work.path().join("q1"));
-
-    let bag = unzip(&old, &work.path().join("q1-unzipped"));
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bag.join("signature/kms-key.json")).unwrap())
-            .unwrap();
-    assert_eq!(info["key_arn"], key_arn);
-    assert_eq!(info["signing_algorithm"], "ECDSA_SHA_256");
-    let commands = run_verify_commands(&bag);
-    assert!(
-        commands[0].starts_with("openssl dgst -sha256 -verify signature/kms-public-key.pem"),
-        "{commands:?}"
-    );
-    let r = run(auditpack()
-        .arg("verify")
-        .arg("--pubkey")
-        .arg(&pem)
-        .arg(&old));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout
-            .contains(&format!("signed by {key_arn} key sha256:"))
-            && r.stdout.contains("trusted: listed in"),
-        "{}",
-        r.stdout
-    );
-    let r = run(auditpack().args(["verify", "--reevaluate"]).arg(&old));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    // A changed KMS signature is named, by auditpack and by openssl alike.
-    let sig = bag.join("signature/tagmanifest-sha256.txt.kms.sig");
-    let mut bytes = std::fs::read(&sig).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x01;
-    std::fs::write(&sig, bytes).unwrap();
-    let r = run(auditpack()
-        .arg("verify")
-        .arg("--pubkey")
-        .arg(&pem)
-        .arg(&bag));
-    assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(
-        r.stdout
-            .contains("signature/tagmanifest-sha256.txt.kms.sig: the signature does not match"),
-        "{}",
-        r.stdout
-    );
-    let openssl = Command::new("sh")
-        .args(["-c", &commands[0]])
-        .current_dir(&bag)
-        .output()
-        .unwrap();
-    assert!(!openssl.status.success(), "openssl rejects it too");
-
-    // Next quarter: prod's Config recorder in eu-west-1 was started.
-    python("remediate.py", &[&emu.endpoint, &emu.account("prod")]);
-    let (ssh_key, ssh_pub) = keygen(work.path(), "id_ed25519", "auditor@example.com");
-    let q2 = work.path().join("q2");
-    let r = run(emu
-        .auditpack(SECRET)
-        .args([
-            "run",
-            "--regions",
-            "us-east-1,eu-west-1",
-            "--period",
-            "2026-Q4",
-            "--s3-path-style",
-            "--max-attempts",
-            "2",
-            "--no-progress",
-            "--out",
-        ])
-        .arg(&q2)
-        .arg("--config")
-        .arg(&config)
-        .arg("--sign-key")
-        .arg(&ssh_key));
-    assert_eq!(r.code, 0, "run --sign-key:\n{}\n{}", r.stdout, r.stderr);
-    let new = find_zip(&q2);
-
-    let trust = allowed_signers(work.path(), "auditor@example.com", &ssh_pub);
-    let r = run(auditpack()
-        .args(["diff", "--format", "json", "--allowed-signers"])
-        .arg(&trust)
-        .arg(&old)
-        .arg(&new));
-    assert_eq!(
-        r.code, 1,
-        "the old bundle is KMS-signed, not by the trusted SSH key: {}",
-        r.stderr
-    );
-    let r = run(auditpack()
-        .args(["diff", "--format", "json"])
-        .arg(&old)
-        .arg(&new));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let diff: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let prod = emu.account("prod");
-    let fixed: Vec<&serde_json::Value> = diff["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["kind"] == "fixed")
-        .collect();
-    assert!(
-        fixed.iter().any(|i| i["control"] == "config.recording"
-            && i["account_id"] == prod.as_str()
-            && i["region"] == "eu-west-1"
-            && i["old"] == "FAIL"
-            && i["new"] == "PASS"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        diff["controls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["control"] == "config.recording"),
-        "{}",
-        r.stdout
-    );
-    assert!(diff["accounts_added"].as_array().unwrap().is_empty());
-    let text = run(auditpack().arg("diff").arg(&old).arg(&new));
-    assert_eq!(text.code, 0, "{}", text.stderr);
-    assert!(
-        text.stdout.contains(&format!(
-            "config.recording {prod} (acme-prod) eu-west-1: FAIL → PASS"
-        )),
-        "{}",
-        text.stdout
-    );
-    assert_eq!(
-        diff["old"]["signed_by"][0]
-            .as_str()
-            .unwrap()
-            .split(' ')
-            .next(),
-        Some("kms")
-    );
-    assert_eq!(
-        diff["new"]["signed_by"][0]
-            .as_str()
-            .unwrap()
-            .split(' ')
-            .next(),
-        Some("ssh")
-    );
-
-    for dir in [work.path().join("q1"), q2] {
-        for entry in walkdir::WalkDir::new(&dir)
-            .into_iter()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().is_file())
-        {
-            let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
-            for secret in [SECRET, "SecretAccessKey", "SessionToken", "PRIVATE KEY"] {
-                assert!(
-                    !text.contains(secret),
-                    "{} contains {secret}",
-                    entry.path().display()
-                );
-            }
-        }
-    }
-}
-
 #[test]
 fn diff_lists_changed_parameters_and_control_definitions() {
     let dir = tempfile::tempdir().unwrap();
-    let old = report(&samples(), &dir.path().join("old"), &[]);
+    let old = report(&samples(), &dir.path().join("old"), &[]).zip();
 
     // Next quarter: a stricter parameter in auditpack.toml, and one requirement's test rewritten.
     let controls = dir.path().join("controls");

@@ -3,11 +3,13 @@
 
 use std::path::Path;
 
-use auditpack::config::Config;
-use auditpack::discovery::Org;
-use auditpack::evaluation::{evaluate, parse_control, Results, Status};
-use auditpack::evidence::{EvidenceStore, RunInfo};
+use auditpack_core::evaluation::config::Config;
+use auditpack_core::evaluation::{evaluate, parse_control, ItemResult, Results, Status};
+use auditpack_core::evidence::{ErrorClass, EvidenceKey, EvidenceStore, RegionDir, RunInfo};
+use auditpack_core::org::Org;
 use serde_json::{json, Value};
+
+use crate::common::evidence::{envelope, write_envelope, Answer};
 
 const ORG: &str = r#"{"schema_version":1,"organization":{"id":"o-test","arn":"arn:aws:organizations::111111111111:organization/o-test","management_account_id":"111111111111","feature_set":"ALL"},
 "accounts":[
@@ -55,29 +57,27 @@ impl Fixture {
         Fixture { dir }
     }
 
-    fn envelope(&self, account: &str, status: &str, error: Value, data: Value) {
-        let env = json!({
-            "schema_version": 1,
-            "call": {"service": "iam", "operation": "GetAccountSummary", "parameters": {}, "qualifier": null},
-            "account_id": account, "region": null, "collected_at": "2026-11-20T09:01:00Z",
-            "collector": {"tool": "auditpack", "version": "0.1.0"},
-            "caller_arn": format!("arn:aws:sts::{account}:assumed-role/Audit/x"),
-            "status": status, "error": error, "pagination": {"pages": 1, "complete": true},
-            "item_count": 1, "request_ids": [], "data": data
-        });
-        let path = self.dir.path().join(account).join("global/iam");
-        std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(
-            path.join("GetAccountSummary.json"),
-            serde_json::to_vec_pretty(&env).unwrap(),
-        )
-        .unwrap();
+    /// Writes `account`'s iam:GetAccountSummary envelope.
+    fn envelope(&self, account: &str, answer: Answer) {
+        let key = EvidenceKey {
+            account_id: account.into(),
+            region: RegionDir::Global,
+            service: "iam".into(),
+            operation: "GetAccountSummary".into(),
+            qualifier: None,
+        };
+        write_envelope(self.dir.path(), &key, &envelope(&key, answer));
+    }
+
+    /// Writes `account`'s iam:GetAccountSummary answer.
+    fn summary_data(&self, account: &str, data: Value) {
+        self.envelope(account, Answer::data(data));
     }
 
     fn summary(&self, account: &str, mfa: i64, keys: i64) {
         let data =
             json!({"SummaryMap": {"AccountMFAEnabled": mfa, "AccountAccessKeysPresent": keys}});
-        self.envelope(account, "ok", Value::Null, data);
+        self.summary_data(account, data);
     }
 
     fn evaluate(&self, control_text: &str) -> Results {
@@ -90,7 +90,7 @@ impl Fixture {
     }
 }
 
-fn item<'a>(results: &'a Results, account: &str) -> &'a auditpack::evaluation::ItemResult {
+fn item<'a>(results: &'a Results, account: &str) -> &'a ItemResult {
     results.controls[0]
         .results
         .iter()
@@ -158,9 +158,8 @@ fn missing_evidence_is_not_assessed() {
 fn access_denied_is_not_assessed_never_pass() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    let error =
-        json!({"code": "AccessDenied", "message": "not authorized", "class": "access_denied"});
-    f.envelope("222222222222", "error", error, json!({}));
+    let denied = Answer::Error("AccessDenied".into(), ErrorClass::AccessDenied);
+    f.envelope("222222222222", denied);
     let r = f.evaluate(CONTROL);
     let dev = item(&r, "222222222222");
     assert_eq!(dev.status, Status::NotAssessed);
@@ -193,10 +192,8 @@ fn incomplete_pagination_is_not_assessed() {
 fn a_missing_field_is_not_assessed_not_pass() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    f.envelope(
+    f.summary_data(
         "222222222222",
-        "ok",
-        Value::Null,
         json!({"SummaryMap": {"AccountAccessKeysPresent": 0}}),
     );
     let r = f.evaluate(CONTROL);
@@ -214,10 +211,8 @@ fn a_missing_field_is_not_assessed_not_pass() {
 fn a_known_failure_wins_over_a_gap_and_both_are_reported() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    f.envelope(
+    f.summary_data(
         "222222222222",
-        "ok",
-        Value::Null,
         json!({"SummaryMap": {"AccountAccessKeysPresent": 1}}),
     );
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
@@ -271,8 +266,7 @@ fn evidence_stored_under_another_account_is_rejected() {
 fn not_found_evidence_binds_an_empty_object_so_the_control_can_fail() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
-    let error = json!({"code": "NoSuchEntity", "message": "none", "class": "not_found"});
-    f.envelope("222222222222", "not_found", error, json!({}));
+    f.envelope("222222222222", Answer::NotFound("NoSuchEntity".into()));
     let control = CONTROL.replace(
         "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
         "expect = \"has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required\"",

@@ -4,19 +4,17 @@
 //! a strict XML parser, SARIF checked against the SARIF 2.1.0 JSON schema, the
 //! Markdown job summary, and the CI examples using only flags that exist.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{auditpack, find_zip, read_json, repo, report_samples_with, run, Run};
+use auditpack_core::outputs::bagit::file_sha256;
 use serde_json::Value;
+
+use crate::common::{auditpack, find_zip, read_json, repo, report, run, samples, Run};
 
 /// The samples' results without waivers, made once per test that needs them.
 fn plain_results(dir: &Path) -> Value {
-    let out = dir.join("plain");
-    report_samples_with(&out, &[]);
-    read_json(&out.join("results.json"))
+    report(&samples(), &dir.join("plain"), &[]).results()
 }
 
 fn controls(results: &Value) -> &Vec<Value> {
@@ -56,7 +54,7 @@ fn report_with_waivers(dir: &Path, name: &str, waivers: &str) -> PathBuf {
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, waivers).unwrap();
     let out = dir.join(name);
-    report_samples_with(&out, &["--waivers", file.to_str().unwrap()]);
+    report(&samples(), &out, &["--waivers", file.to_str().unwrap()]);
     out
 }
 
@@ -133,7 +131,7 @@ fn exit_codes_for_fail_not_assessed_and_pass() {
     }
     assert!(std::fs::read_dir(&passing).unwrap().count() > 0);
     let out = dir.path().join("passing");
-    report_samples_with(&out, &["--controls", passing.to_str().unwrap()]);
+    report(&samples(), &out, &["--controls", passing.to_str().unwrap()]);
     let r = gate(&out.join("results.json"), &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.last_line().starts_with("PASSED:"), "{}", r.stdout);
@@ -206,7 +204,7 @@ fn active_expired_and_stale_waivers() {
     let verified = run(auditpack().arg("verify").arg(&zip));
     assert_eq!(verified.code, 0, "{}", verified.stdout);
     let manifest = zip_entry(&zip, "manifest-sha256.txt");
-    let digest = auditpack::outputs::bagit::file_sha256(&dir.path().join("active.toml")).unwrap();
+    let digest = file_sha256(&dir.path().join("active.toml")).unwrap();
     assert!(
         manifest.contains(&format!("{digest}  data/waivers.toml")),
         "{manifest}"
@@ -238,7 +236,9 @@ fn a_malformed_waiver_file_is_exit_2_naming_the_line() {
         + &waiver("no.such-control", None, None, "2099-12-31");
     std::fs::write(&file, text).unwrap();
     let r = run(auditpack()
-        .args(["report", "--evidence", "evidence-samples", "--out"])
+        .args(["report", "--evidence"])
+        .arg(samples())
+        .arg("--out")
         .arg(dir.path().join("out"))
         .arg("--waivers")
         .arg(&file));
@@ -334,17 +334,16 @@ fn junit_xml_has_a_suite_per_control_and_a_case_per_item() {
     }
 }
 
+/// Needs the venv's jsonschema, which scripts/test.sh installs with moto: on
+/// with the `emulator` feature.
+#[cfg(feature = "emulator")]
 #[test]
 fn sarif_is_valid_against_the_2_1_0_schema_and_lists_every_failure() {
     let dir = tempfile::tempdir().unwrap();
     let results = plain_results(dir.path());
     let sarif_path = dir.path().join("plain/results.sarif");
     let schema = repo().join("tests/fixtures/sarif-schema-2.1.0.json");
-    let python = repo().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "run scripts/test.sh: it installs the Python venv with jsonschema"
-    );
+    let python = crate::common::emulator::venv_bin("python");
     let check = run(std::process::Command::new(&python)
         .args([
             "-c",
@@ -426,7 +425,9 @@ fn the_gate_appends_its_summary_for_github_and_never_colours_a_pipe() {
     // without NO_COLOR.
     for no_color in [false, true] {
         let mut cmd = auditpack();
-        cmd.args(["-vv", "report", "--evidence", "evidence-samples", "--out"])
+        cmd.args(["-vv", "report", "--evidence"])
+            .arg(samples())
+            .arg("--out")
             .arg(dir.path().join(format!("logs-{no_color}")));
         if no_color {
             cmd.env("NO_COLOR", "1");

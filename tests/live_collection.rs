@@ -3,39 +3,18 @@
 //! member, every evidence source), then reports on it. One account's role cannot
 //! be assumed (the fault proxy denies it): it must be recorded and NOT ASSESSED.
 
-mod common;
-mod emulator;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use auditpack::evaluation::{Results, Status};
-use common::{kept_artifacts, verdicts};
-use emulator::{collect_seed_org, write_config, Emulator};
+use auditpack_core::evaluation::{Results, Status};
+use auditpack_core::org::Org;
+
+use crate::common::emulator::{
+    assert_no_secrets, collect_seed_org, python, write_config, Emulator,
+};
+use crate::common::{kept_artifacts, read_json, report_by, run, verdicts};
 
 const SECRET: &str = "e2e-secret-key-that-must-never-be-written-7f3a9c";
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut std::process::Command) -> Outcome {
-    let out = cmd.output().unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
-}
 
 #[test]
 fn collect_then_report_against_the_emulator() {
@@ -71,8 +50,7 @@ fn collect_then_report_against_the_emulator() {
     );
 
     // Discovery: the population with roles and OU paths.
-    let org: auditpack::discovery::Org =
-        serde_json::from_value(read_json(&evidence.join("org.json"))).unwrap();
+    let org: Org = serde_json::from_value(read_json(&evidence.join("org.json"))).unwrap();
     assert_eq!(org.accounts.len(), 9);
     assert_eq!(
         org.active_accounts().count(),
@@ -103,23 +81,11 @@ fn collect_then_report_against_the_emulator() {
         serde_json::json!(["eu-west-1", "us-east-1"])
     );
 
-    assert_no_secrets(&evidence);
+    assert_no_secrets(&evidence, SECRET);
 
     let out = kept.join("out");
-    let reported = run(emu
-        .auditpack(SECRET)
-        .args(["report", "--evidence"])
-        .arg(&evidence)
-        .arg("--out")
-        .arg(&out)
-        .arg("--config")
-        .arg(&config));
-    assert_eq!(
-        reported.code, 0,
-        "report failed:\n{}\n{}",
-        reported.stdout, reported.stderr
-    );
-    let results: Results = serde_json::from_value(read_json(&out.join("results.json"))).unwrap();
+    let config_arg = ["--config", config.to_str().unwrap()];
+    let results = report_by(emu.auditpack(SECRET), &evidence, &out, &config_arg).typed_results();
     let verdicts = verdicts(&results);
 
     // Every per-account control is NOT ASSESSED for the unreachable account, never PASS.
@@ -139,7 +105,7 @@ fn collect_then_report_against_the_emulator() {
         );
     }
     check_expected_verdicts(&emu, &verdicts, &results);
-    assert_no_secrets(&out);
+    assert_no_secrets(&out, SECRET);
 
     // `--regions all` needs account:ListRegions, which moto does not serve: a clear
     // error, and no folder that looks complete.
@@ -357,29 +323,6 @@ fn check_expected_verdicts(
     );
 }
 
-fn assert_no_secrets(dir: &Path) {
-    for entry in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-    {
-        let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
-        for secret in [
-            SECRET,
-            "SecretAccessKey",
-            "SessionToken",
-            "X-Amz-Security-Token",
-            "AWS4-HMAC-SHA256",
-        ] {
-            assert!(
-                !text.contains(secret),
-                "{} contains {secret}",
-                entry.path().display()
-            );
-        }
-    }
-}
-
 /// Calls the emulator cannot authorise correctly under IAM enforcement, with why.
 /// Everything else must succeed with exactly the generated policy.
 fn emulator_authorisation_gap(path: &str) -> Option<&'static str> {
@@ -410,20 +353,15 @@ fn the_generated_policy_is_sufficient_under_iam_enforcement() {
     assert_eq!(printed.code, 0);
     std::fs::write(&policy, &printed.stdout).unwrap();
 
-    let python = emulator::repo().join(".venv/bin/python");
-    let setup = std::process::Command::new(python)
-        .arg(emulator::repo().join("tests/emulator/enforce_iam.py"))
-        .args([&emu.endpoint])
-        .arg(&seed)
-        .arg(&policy)
-        .output()
-        .unwrap();
-    assert!(
-        setup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&setup.stderr)
+    let setup = python(
+        "enforce_iam.py",
+        &[
+            &emu.endpoint,
+            seed.to_str().unwrap(),
+            policy.to_str().unwrap(),
+        ],
     );
-    let keys: serde_json::Value = serde_json::from_slice(&setup.stdout).unwrap();
+    let keys: serde_json::Value = serde_json::from_str(&setup).unwrap();
     assert_eq!(
         keys["enforcement_verified"], true,
         "moto denies an action outside the policy"

@@ -5,13 +5,14 @@
 //! collected is NOT ASSESSED. The same over real collections by the emulator
 //! is in `tests/sharding.rs`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{auditpack, read_json, repo, run};
 use serde_json::{json, Value};
+
+use crate::common::{
+    auditpack, copy_tree, files_under, read_json, report, run, samples, unzip, write_json, Run,
+};
 
 const MANAGEMENT: &str = "123456789012";
 /// Root/Workloads/Prod and Root/Workloads/NonProd (one of them unreachable).
@@ -24,23 +25,6 @@ const REST: [&str; 4] = [
     "929972068329",
 ];
 
-fn samples() -> PathBuf {
-    repo().join("evidence-samples")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A shard as `collect --accounts …` would write it from the samples: the
 /// selected accounts' folders, the management account's discovery calls
 /// (every shard discovers the organization), `reachable` only for the selected
@@ -48,11 +32,11 @@ fn copy_dir(from: &Path, to: &Path) {
 fn cut_shard(dir: &Path, name: &str, accounts: &[&str]) -> PathBuf {
     let shard = dir.join(name);
     for account in accounts {
-        copy_dir(&samples().join(account), &shard.join(account));
+        copy_tree(&samples().join(account), &shard.join(account));
     }
     if !accounts.contains(&MANAGEMENT) {
         let discovery = format!("{MANAGEMENT}/global/organizations");
-        copy_dir(&samples().join(&discovery), &shard.join(&discovery));
+        copy_tree(&samples().join(&discovery), &shard.join(&discovery));
     }
     let mut org = read_json(&samples().join("org.json"));
     for account in org["accounts"].as_array_mut().unwrap() {
@@ -68,13 +52,7 @@ fn cut_shard(dir: &Path, name: &str, accounts: &[&str]) -> PathBuf {
     shard
 }
 
-fn write_json(path: &Path, value: &Value) {
-    let mut bytes = serde_json::to_vec_pretty(value).unwrap();
-    bytes.push(b'\n');
-    std::fs::write(path, bytes).unwrap();
-}
-
-fn merge(shards: &[&Path], out: &Path) -> common::Run {
+fn merge(shards: &[&Path], out: &Path) -> Run {
     let mut cmd = auditpack();
     cmd.arg("merge");
     for shard in shards {
@@ -85,23 +63,13 @@ fn merge(shards: &[&Path], out: &Path) -> common::Run {
 
 /// Every file under `root`, relative, with its bytes.
 fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    common::files_under(root)
+    files_under(root)
         .into_iter()
         .map(|path| {
             let relative = path.strip_prefix(root).unwrap().display().to_string();
             (relative, std::fs::read(&path).unwrap())
         })
         .collect()
-}
-
-fn report(evidence: &Path, out: &Path) -> Value {
-    let r = run(auditpack()
-        .args(["report", "--evidence"])
-        .arg(evidence)
-        .arg("--out")
-        .arg(out));
-    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
-    read_json(&out.join("results.json"))
 }
 
 #[test]
@@ -153,8 +121,8 @@ fn three_shards_merge_back_into_the_samples() {
     );
 
     // Same verdicts, item for item, as the samples themselves.
-    let from_samples = report(&samples(), &tmp.path().join("out-samples"));
-    let from_merged = report(&merged, &tmp.path().join("out-merged"));
+    let from_samples = report(&samples(), &tmp.path().join("out-samples"), &[]).results();
+    let from_merged = report(&merged, &tmp.path().join("out-merged"), &[]).results();
     assert_eq!(from_merged["controls"], from_samples["controls"]);
     assert_eq!(from_merged["summary"], from_samples["summary"]);
 }
@@ -191,7 +159,8 @@ fn an_account_no_shard_collected_is_not_assessed() {
     scope.sort();
     assert_eq!(run_json["scope"], json!({ "accounts": scope }));
 
-    let results = report(&merged, &tmp.path().join("out"));
+    let reported = report(&merged, &tmp.path().join("out"), &[]);
+    let results = reported.results();
     let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
     assert!(
         html.contains("Collection scope</th><td>Only the account(s)"),
@@ -213,10 +182,7 @@ fn an_account_no_shard_collected_is_not_assessed() {
         items.iter().all(|item| item["status"] == "NOT_ASSESSED"),
         "an uncollected account must never pass: {items:?}"
     );
-    let bag = common::unzip(
-        &common::find_zip(&tmp.path().join("out")),
-        &tmp.path().join("unzipped"),
-    );
+    let bag = unzip(&reported.zip(), &tmp.path().join("unzipped"));
     let coverage = read_json(&bag.join("data/coverage.json"));
     let failed = coverage["failed"].as_array().unwrap();
     let security = failed

@@ -12,42 +12,17 @@
 //!   for the browser check of `scripts/test.sh`, which proves in Chromium that
 //!   nothing in it runs.
 
-mod common;
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
-use common::{kept_artifacts, repo};
-
-/// `auditpack report`, from the repository root; returns `out`.
-fn report(evidence: &Path, out: &Path) -> PathBuf {
-    let output = Command::new(env!("CARGO_BIN_EXE_auditpack"))
-        .current_dir(repo())
-        .env_remove("RUST_LOG")
-        .args(["report", "--controls", "controls", "--evidence"])
-        .arg(evidence)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "report failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out.to_path_buf()
-}
+use crate::common::{
+    copy_tree, find_zip, kept_artifacts, read_json, report, samples, unzip, write_json,
+};
 
 /// `data/report.html` from the bundle zip in `out`.
 fn bundled_report(out: &Path) -> String {
-    let zip_path = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "zip"))
-        .expect("a bundle zip");
+    let zip_path = find_zip(out);
     let mut zip = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
     let name = (zip.file_names())
         .map(|n| n.unwrap().into_owned())
@@ -119,7 +94,8 @@ fn visible_text(html: &str) -> String {
 #[test]
 fn samples_report_matches_its_snapshots() {
     let out = tempfile::tempdir().unwrap();
-    let html = bundled_report(&report(Path::new("evidence-samples"), out.path()));
+    report(Path::new("evidence-samples"), out.path(), &[]);
+    let html = bundled_report(out.path());
     let page = without_style_and_script(&html);
     assert!(page.contains("o-n2rkyvn14c") && page.contains("2026-11-23 09:14:35 UTC"));
     insta::assert_snapshot!("samples_report_html", page);
@@ -156,8 +132,8 @@ fn every_file_link_resolves_in_the_out_folder_and_in_the_bundle() {
     // The evidence lives in a folder whose name needs percent-encoding, away from out/.
     let work = tempfile::tempdir().unwrap();
     let evidence = work.path().join("evidence #1");
-    copy_tree(&repo().join("evidence-samples"), &evidence);
-    let out = report(&evidence, &work.path().join("reports/q4"));
+    copy_tree(&samples(), &evidence);
+    let out = report(&evidence, &work.path().join("reports/q4"), &[]).out;
 
     let beside = std::fs::read_to_string(out.join("report.html")).unwrap();
     let links = file_links(&beside);
@@ -171,23 +147,7 @@ fn every_file_link_resolves_in_the_out_folder_and_in_the_bundle() {
     }
 
     let bundled = bundled_report(&out);
-    let bag = work.path().join("unzipped");
-    let zip_path = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "zip"))
-        .unwrap();
-    zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap())
-        .unwrap()
-        .extract(&bag)
-        .unwrap();
-    let data = std::fs::read_dir(&bag)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-        .join("data");
+    let data = unzip(&find_zip(&out), &work.path().join("unzipped")).join("data");
     let links = file_links(&bundled);
     assert_eq!(links.len(), file_links(&beside).len(), "the same links");
     for link in &links {
@@ -202,22 +162,10 @@ fn every_file_link_resolves_in_the_out_folder_and_in_the_bundle() {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn edit_json(path: &Path, edit: impl FnOnce(&mut Value)) {
-    let mut value: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut value = read_json(path);
     edit(&mut value);
-    std::fs::write(path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    write_json(path, &value);
 }
 
 /// Hostile strings, each where an attacker controls text in a real organization.
@@ -232,7 +180,7 @@ const PAYLOADS: [&str; 5] = [NAME, TAG_VALUE, TAG_KEY, ERROR, USER];
 fn hostile_names_tags_errors_and_resources_are_text() {
     let dir = kept_artifacts("injection");
     let evidence = dir.join("evidence");
-    copy_tree(&repo().join("evidence-samples"), &evidence);
+    copy_tree(&samples(), &evidence);
     let (dev, prod) = ("602836180662", "125460557460");
     edit_json(&evidence.join("org.json"), |org| {
         for account in org["accounts"].as_array_mut().unwrap() {
@@ -256,7 +204,7 @@ fn hostile_names_tags_errors_and_resources_are_text() {
             }
         },
     );
-    let out = report(&evidence, &dir.join("out"));
+    let out = report(&evidence, &dir.join("out"), &[]).out;
     std::fs::write(
         out.join("payloads.json"),
         serde_json::to_vec_pretty(&PAYLOADS).unwrap(),

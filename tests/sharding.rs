@@ -4,39 +4,32 @@
 //! merged tree must hold the same evidence files and give the same verdict
 //! for every control, account and region as the whole run.
 
-mod common;
-mod emulator;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use auditpack::evaluation::{Results, Status};
-use common::{read_json, run, verdicts, Run};
-use emulator::{collect_seed_org, write_config, Emulator};
+use auditpack_core::evaluation::{Results, Status};
+
+use crate::common::emulator::{collect_seed_org, write_config, Emulator};
+use crate::common::{
+    files_under, find_zip, kept_artifacts, read_json, relative, report_by, run, verdicts, Run,
+};
 
 const SECRET: &str = "sharding-secret-key-that-must-never-be-written-41c2";
 /// The seed's sandbox OU (its name is hostile on purpose).
 const SANDBOX_OU: &str = "Root/Sandbox <script>alert('ou')";
 
 fn evidence_paths(root: &Path) -> BTreeSet<String> {
-    common::files_under(root)
+    files_under(root)
         .iter()
-        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .map(|p| relative(root, p))
         .filter(|p| p != "run.json")
         .collect()
 }
 
-fn report(emu: &Emulator, evidence: &Path, out: &Path, config: &Path) -> Results {
-    let r = run(emu
-        .auditpack(SECRET)
-        .args(["report", "--evidence"])
-        .arg(evidence)
-        .arg("--out")
-        .arg(out)
-        .arg("--config")
-        .arg(config));
-    assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
-    serde_json::from_value(read_json(&out.join("results.json"))).unwrap()
+/// `report` on `evidence` with the emulator's environment and `config`.
+fn results(emu: &Emulator, evidence: &Path, out: &Path, config: &Path) -> Results {
+    let config = ["--config", config.to_str().unwrap()];
+    report_by(emu.auditpack(SECRET), evidence, out, &config).typed_results()
 }
 
 #[test]
@@ -101,7 +94,7 @@ fn three_shards_merged_give_the_whole_runs_verdicts() {
 
     // The merged evidence and its report are kept for the browser check of
     // scripts/test.sh (the scope and shard rows carry the hostile OU name).
-    let kept = common::kept_artifacts("sharded");
+    let kept = kept_artifacts("sharded");
     let merged = kept.join("evidence");
     let mut cmd = emu.auditpack(SECRET);
     cmd.arg("merge");
@@ -117,13 +110,13 @@ fn three_shards_merged_give_the_whole_runs_verdicts() {
     );
 
     assert_eq!(evidence_paths(&merged), evidence_paths(&whole));
-    let from_whole = verdicts(&report(
+    let from_whole = verdicts(&results(
         &emu,
         &whole,
         &work.path().join("out-whole"),
         &config,
     ));
-    let from_merged = verdicts(&report(&emu, &merged, &kept.join("out"), &config));
+    let from_merged = verdicts(&results(&emu, &merged, &kept.join("out"), &config));
     assert!(from_whole.values().any(|s| *s == Status::Fail));
     assert!(from_whole.values().any(|s| *s == Status::Pass));
     assert_eq!(from_merged, from_whole);
@@ -142,7 +135,7 @@ fn three_shards_merged_give_the_whole_runs_verdicts() {
     assert!(read_json(&merged.join("run.json")).get("scope").is_none());
 
     // Its bundle verifies offline and re-evaluates to the same results.
-    let zip = common::find_zip(&kept.join("out"));
+    let zip = find_zip(&kept.join("out"));
     let r = run(emu
         .auditpack(SECRET)
         .args(["verify", "--reevaluate"])

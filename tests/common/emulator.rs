@@ -1,18 +1,23 @@
 //! Test support: a moto AWS emulator on a free loopback port, seeded with the
-//! organization of `seed_org.py`, behind `fault_proxy.py`. Used by the
-//! end-to-end tests; traffic never leaves 127.0.0.1.
+//! organization of `tests/emulator/seed_org.py`, behind
+//! `tests/emulator/fault_proxy.py`. Used by the end-to-end tests (the
+//! `emulator` feature); traffic never leaves 127.0.0.1.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+use super::repo;
+
+/// The emulator's helper scripts and its `auditpack.toml`.
+fn script(name: &str) -> PathBuf {
+    repo().join("tests/emulator").join(name)
 }
 
-fn venv_bin(name: &str) -> PathBuf {
+/// A program of the Python venv scripts/test.sh installs (`.venv`, or
+/// `$AUDITPACK_VENV`) with moto and jsonschema.
+pub fn venv_bin(name: &str) -> PathBuf {
     let venv = std::env::var_os("AUDITPACK_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(".venv"));
@@ -45,7 +50,7 @@ fn wait_until_listening(port: u16, what: &str) {
 }
 
 /// A running process, killed when dropped.
-pub struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -78,7 +83,7 @@ impl Emulator {
         wait_until_listening(moto_port, "moto_server");
         let upstream = format!("http://127.0.0.1:{moto_port}");
         let seeded = Command::new(venv_bin("python"))
-            .arg(repo().join("tests/emulator/seed_org.py"))
+            .arg(script("seed_org.py"))
             .arg(&upstream)
             .output()
             .unwrap();
@@ -97,7 +102,7 @@ impl Emulator {
             .collect();
         let proxy_port = free_port();
         let proxy = Command::new(venv_bin("python"))
-            .arg(repo().join("tests/emulator/fault_proxy.py"))
+            .arg(script("fault_proxy.py"))
             .args([&proxy_port.to_string(), &upstream, &deny.join(",")])
             .stdout(Stdio::null())
             .spawn()
@@ -123,22 +128,44 @@ impl Emulator {
     /// The `auditpack` binary with this emulator's endpoint and test credentials,
     /// and nothing else from the environment's AWS settings.
     pub fn auditpack(&self, secret: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("AWS_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.current_dir(repo())
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "AKIAAUDITPACKE2ETEST")
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-        cmd
+        auditpack_at(&self.endpoint, "AKIAAUDITPACKE2ETEST", secret)
     }
+}
+
+/// The `auditpack` binary with `endpoint` and the given test credentials, and
+/// nothing else from the environment's AWS settings (nor its log filter or CI
+/// variables).
+pub fn auditpack_at(endpoint: &str, access_key_id: &str, secret: &str) -> Command {
+    let mut cmd = super::auditpack();
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    cmd
+}
+
+/// Runs a helper script of `tests/emulator` with the venv's python and
+/// `args`; panics unless it succeeds; returns its standard output.
+pub fn python(name: &str, args: &[&str]) -> String {
+    let out = Command::new(venv_bin("python"))
+        .arg(script(name))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Adds `collect` of the seed organization's two regions into `out` to `cmd`,
@@ -162,6 +189,28 @@ pub fn collect_seed_org<'c>(cmd: &'c mut Command, out: &Path, config: &Path) -> 
 /// not), shared with `scripts/make-samples.sh`.
 pub fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("auditpack.toml");
-    std::fs::copy(repo().join("tests/emulator/auditpack.toml"), &path).unwrap();
+    std::fs::copy(script("auditpack.toml"), &path).unwrap();
     path
+}
+
+/// Fails when a file under `dir` holds the test secret key, an AWS credential
+/// or signature field, or a private key.
+pub fn assert_no_secrets(dir: &Path, secret: &str) {
+    for file in super::files_under(dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for needle in [
+            secret,
+            "SecretAccessKey",
+            "SessionToken",
+            "X-Amz-Security-Token",
+            "AWS4-HMAC-SHA256",
+            "PRIVATE KEY",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} contains {needle}",
+                file.display()
+            );
+        }
+    }
 }

@@ -1,23 +1,38 @@
-//! Helpers shared by the CLI-level integration tests: the repository root, the
-//! real binary with a clean environment, and a run's exit code and output.
+//! Helpers shared by the integration tests, and only here: the repository
+//! root and its samples, the real binary with a clean environment, a run's
+//! exit code and output, `auditpack report`, bundles and folder trees. The
+//! evidence envelope builder is in [`evidence`]; the moto emulator harness in
+//! `emulator` (with the `emulator` feature).
 
-#![allow(dead_code)] // each test binary uses its own subset
+// Some helpers serve only the emulator tests, which the `emulator` feature
+// turns on.
+#![cfg_attr(not(feature = "emulator"), allow(dead_code))]
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+pub mod evidence;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
+use auditpack_core::evaluation::{Results, Status};
+use serde_json::Value;
 
 /// The repository root (the samples, controls and docs live here).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The bundled sample evidence, `evidence-samples/`.
+pub fn samples() -> PathBuf {
+    repo().join("evidence-samples")
+}
+
 /// The `auditpack` binary, run from the repository root, with no log filter
 /// and no CI variables inherited from the machine running the tests.
 pub fn auditpack() -> Command {
-    let mut cmd = Command::cargo_bin("auditpack").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
     cmd.current_dir(repo())
         .env_remove("RUST_LOG")
         .env_remove("GITHUB_STEP_SUMMARY")
@@ -53,21 +68,64 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
-/// `auditpack report` over the bundled samples into `out`, with extra
-/// arguments; panics unless it succeeds.
-pub fn report_samples_with(out: &Path, extra: &[&str]) -> Run {
-    let r = run(auditpack()
-        .args(["report", "--evidence", "evidence-samples", "--out"])
+/// What a successful `auditpack report` printed and wrote.
+pub struct Reported {
+    /// The command's run.
+    pub run: Run,
+    /// Its `--out` folder.
+    pub out: PathBuf,
+}
+
+impl Reported {
+    /// The bundle zip.
+    pub fn zip(&self) -> PathBuf {
+        find_zip(&self.out)
+    }
+
+    /// `results.json`.
+    pub fn results(&self) -> Value {
+        read_json(&self.out.join("results.json"))
+    }
+
+    /// `results.json`, typed.
+    pub fn typed_results(&self) -> Results {
+        serde_json::from_value(self.results()).expect("results.json parses as Results")
+    }
+}
+
+/// `auditpack report --evidence <evidence> --out <out>` followed by `extra`
+/// (the controls are the repository's `controls/` unless `extra` names others);
+/// panics unless it exits 0.
+pub fn report(evidence: &Path, out: &Path, extra: &[&str]) -> Reported {
+    report_by(auditpack(), evidence, out, extra)
+}
+
+/// [`report`], run by `cmd` (the binary with an emulator's environment).
+pub fn report_by(mut cmd: Command, evidence: &Path, out: &Path, extra: &[&str]) -> Reported {
+    let r = run(cmd
+        .args(["report", "--evidence"])
+        .arg(evidence)
+        .arg("--out")
         .arg(out)
         .args(extra));
     assert_eq!(r.code, 0, "report failed:\n{}\n{}", r.stdout, r.stderr);
-    r
+    Reported {
+        run: r,
+        out: out.to_path_buf(),
+    }
 }
 
 /// Reads a JSON file.
-pub fn read_json(path: &Path) -> serde_json::Value {
+pub fn read_json(path: &Path) -> Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Writes pretty JSON with a final newline (as auditpack writes its files).
+pub fn write_json(path: &Path, value: &Value) {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).unwrap();
 }
 
 /// The bundle zip `report` wrote into `dir`.
@@ -120,10 +178,29 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `path` relative to `root`, with `/` separators (as manifests and messages name files).
+pub fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Copies a folder tree (creating `to`).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Status of each control for each account and region (`global` when none), from results.json.
-pub fn verdicts(
-    results: &auditpack::evaluation::Results,
-) -> BTreeMap<(String, String, String), auditpack::evaluation::Status> {
+pub fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Status> {
     let mut map = BTreeMap::new();
     for control in &results.controls {
         for item in &control.results {
