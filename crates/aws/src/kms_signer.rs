@@ -8,6 +8,7 @@
 //! The caller needs `kms:Sign` and `kms:GetPublicKey` on the key.
 
 use auditpack_core::custody::kms::RemoteSigner;
+use auditpack_core::outputs::bagit::{RemoteFailure, SignError};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
@@ -116,7 +117,7 @@ impl RemoteSigner for KmsSigner {
         &self.public_key_der
     }
 
-    fn sign_raw(&self, message: &[u8]) -> Result<(Vec<u8>, Option<String>), String> {
+    fn sign_raw(&self, message: &[u8]) -> Result<(Vec<u8>, Option<String>), SignError> {
         let answer = self
             .runtime
             .block_on(
@@ -128,12 +129,27 @@ impl RemoteSigner for KmsSigner {
                     .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
                     .send(),
             )
-            .map_err(|e| format!("KMS key {}: kms:Sign failed: {}", self.key_id, describe(&e)))?;
+            .map_err(|e| {
+                self.sign_error(RemoteFailure::Failed {
+                    detail: describe(&e),
+                })
+            })?;
         let signature = answer
             .signature()
             .map(|b| b.as_ref().to_vec())
-            .ok_or_else(|| format!("KMS key {}: kms:Sign returned no signature", self.key_id))?;
+            .ok_or_else(|| self.sign_error(RemoteFailure::NoSignature))?;
         Ok((signature, answer.key_id().map(String::from)))
+    }
+}
+
+impl KmsSigner {
+    /// A `kms:Sign` failure, naming the key as the user gave it.
+    fn sign_error(&self, failure: RemoteFailure) -> SignError {
+        SignError::Remote {
+            key_id: self.key_id.clone(),
+            operation: "kms:Sign",
+            failure,
+        }
     }
 }
 

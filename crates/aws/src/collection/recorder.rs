@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::answer::{Answer, CallError};
 use super::OperationSpec;
+use auditpack_core::evidence::drop_absent_members;
 use auditpack_core::evidence::{
     Call, Collector, Envelope, EnvelopeError, EvidenceKey, Pagination, RegionDir, Status,
     SCHEMA_VERSION,
@@ -138,7 +139,7 @@ fn build_envelope(
             },
             answer.item_count,
             answer.request_ids,
-            answer.data,
+            drop_absent_members(answer.data),
         ),
         Err(e) => (
             e.status,

@@ -29,7 +29,7 @@ use auditpack_core::evaluation::config::Config;
 use auditpack_core::evaluation::Control;
 use auditpack_core::evidence::staging::{self, StagingError};
 use auditpack_core::evidence::{RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION};
-use auditpack_core::org::{Account, Org, Scope};
+use auditpack_core::org::{Account, Org, Scope, ScopeError};
 
 /// What `auditpack collect` needs.
 #[derive(Debug, Clone)]
@@ -86,8 +86,8 @@ pub enum CollectError {
     #[error(transparent)]
     Output(#[from] StagingError),
     /// `--ou` or `--accounts` selects nothing that exists.
-    #[error("{0}")]
-    Scope(String),
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
     /// No usable credentials.
     #[error("cannot identify the caller (sts:GetCallerIdentity): {0}")]
     NoIdentity(String),

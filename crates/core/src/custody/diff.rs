@@ -386,7 +386,7 @@ fn definition_changes(
     });
 }
 
-pub use super::diff_html::render_html;
+pub use super::diff_html::{render_html, DiffHtmlError};
 pub use super::diff_text::{render_json, render_text};
 
 /// Why two bundles cannot be compared.

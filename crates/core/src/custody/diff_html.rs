@@ -12,6 +12,18 @@ use crate::evaluation::Status;
 
 const TEMPLATE: &str = include_str!("diff.html");
 
+/// Why the diff page could not be rendered: a bug in the page or its
+/// template, never in the bundles (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum DiffHtmlError {
+    /// The page's data could not be handed to the template engine.
+    #[error("{0}")]
+    Context(#[source] tera::Error),
+    /// The template failed to render.
+    #[error("rendering the diff page (src/custody/diff.html): {0}")]
+    Render(#[source] tera::Error),
+}
+
 #[derive(Serialize)]
 struct Verdict {
     label: &'static str,
@@ -82,7 +94,7 @@ struct Page<'a> {
 }
 
 /// Renders the diff as HTML.
-pub fn render_html(d: &BundleDiff) -> Result<String, String> {
+pub fn render_html(d: &BundleDiff) -> Result<String, DiffHtmlError> {
     let kinds: BTreeSet<ChangeKind> = d.items.iter().map(|i| i.kind).collect();
     let value = |v: &Option<serde_json::Value>| {
         v.as_ref()
@@ -135,7 +147,6 @@ pub fn render_html(d: &BundleDiff) -> Result<String, String> {
             .collect(),
         definitions: &d.definitions,
     };
-    let context = tera::Context::from_serialize(&page).map_err(|e| e.to_string())?;
-    tera::Tera::one_off(TEMPLATE, &context, true)
-        .map_err(|e| format!("rendering the diff page (src/custody/diff.html): {e}"))
+    let context = tera::Context::from_serialize(&page).map_err(DiffHtmlError::Context)?;
+    tera::Tera::one_off(TEMPLATE, &context, true).map_err(DiffHtmlError::Render)
 }

@@ -12,7 +12,12 @@ use p256::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde::{Deserialize, Serialize};
 
 use super::{sha256_hex, KMS_KEY_INFO, KMS_PUBLIC_KEY, KMS_SIGNATURE};
-use crate::outputs::bagit::TAG_MANIFEST;
+use crate::outputs::bagit::{SignError, TAG_MANIFEST};
+
+/// A trusted-key file (`--pubkey`) that is not a P-256 public key in PEM form.
+#[derive(Debug, thiserror::Error)]
+#[error("not a P-256 public key in PEM ({0})")]
+pub struct PemKeyError(#[source] pub p256::pkcs8::spki::Error);
 
 /// KMS's limit for `MessageType=RAW`.
 pub const RAW_LIMIT: usize = 4096;
@@ -42,8 +47,9 @@ pub trait RemoteSigner: std::fmt::Debug + Send + Sync {
     /// The public key's DER (SubjectPublicKeyInfo), fetched once.
     fn public_key_der(&self) -> &[u8];
     /// An ECDSA_SHA_256 DER signature of `message` (RAW), and the key ARN the
-    /// service reported with it, if any.
-    fn sign_raw(&self, message: &[u8]) -> Result<(Vec<u8>, Option<String>), String>;
+    /// service reported with it, if any. A failure is a
+    /// [`SignError::Remote`] naming the key and the call.
+    fn sign_raw(&self, message: &[u8]) -> Result<(Vec<u8>, Option<String>), SignError>;
 }
 
 /// `sha256:<hex>` of a public key's DER, as `VERIFY.txt` prints it.
@@ -56,12 +62,12 @@ pub fn fingerprint(public_key_der: &[u8]) -> String {
 pub fn sign_files(
     signer: &dyn RemoteSigner,
     message: &[u8],
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+) -> Result<Vec<(String, Vec<u8>)>, SignError> {
     if message.len() > RAW_LIMIT {
-        return Err(format!(
-            "{TAG_MANIFEST} is {} bytes, over KMS's {RAW_LIMIT}-byte limit for RAW signing",
-            message.len()
-        ));
+        return Err(SignError::TooLargeForKms {
+            size: message.len(),
+            limit: RAW_LIMIT,
+        });
     }
     let (signature, reported_arn) = signer.sign_raw(message)?;
     let key_arn = reported_arn
@@ -88,18 +94,18 @@ pub fn sign_files(
 }
 
 /// DER SubjectPublicKeyInfo → PEM, checking it is a P-256 key.
-pub fn public_key_pem(der: &[u8]) -> Result<String, String> {
+pub fn public_key_pem(der: &[u8]) -> Result<String, SignError> {
     p256::PublicKey::from_public_key_der(der)
         .and_then(|k| k.to_public_key_pem(LineEnding::LF))
-        .map_err(|e| format!("the KMS public key is not a P-256 key ({e})"))
+        .map_err(SignError::KmsPublicKey)
 }
 
 /// A P-256 public key from PEM (`-----BEGIN PUBLIC KEY-----`), as DER.
-pub fn public_key_der_from_pem(pem: &str) -> Result<Vec<u8>, String> {
+pub fn public_key_der_from_pem(pem: &str) -> Result<Vec<u8>, PemKeyError> {
     p256::PublicKey::from_public_key_pem(pem.trim())
         .and_then(|k| k.to_public_key_der())
         .map(|d| d.as_bytes().to_vec())
-        .map_err(|e| format!("not a P-256 public key in PEM ({e})"))
+        .map_err(PemKeyError)
 }
 
 /// A KMS signature as found in a bag, checked against its own public key.
@@ -223,5 +229,39 @@ mod tests {
         let bad =
             check_signature(&sig[1..], Some(pem.as_bytes()), Some(&info), manifest).unwrap_err();
         assert!(bad[0].contains("not a DER-encoded"), "{bad:?}");
+    }
+
+    #[test]
+    fn a_manifest_over_the_raw_limit_is_refused_before_calling_kms() {
+        #[derive(Debug)]
+        struct Unreachable;
+        impl RemoteSigner for Unreachable {
+            fn key_arn(&self) -> &str {
+                "arn:aws:kms:us-east-1:111111111111:key/test"
+            }
+            fn public_key_der(&self) -> &[u8] {
+                &[]
+            }
+            fn sign_raw(&self, _: &[u8]) -> Result<(Vec<u8>, Option<String>), SignError> {
+                unreachable!("KMS is not called for an oversized manifest")
+            }
+        }
+        let err = sign_files(&Unreachable, &[b'x'; RAW_LIMIT + 1]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tagmanifest-sha256.txt is 4097 bytes, over KMS's 4096-byte limit for RAW signing"
+        );
+    }
+
+    #[test]
+    fn a_pem_that_is_not_a_p256_key_is_named() {
+        let err =
+            public_key_der_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("not a P-256 public key in PEM ("),
+            "{err}"
+        );
     }
 }

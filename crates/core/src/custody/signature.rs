@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::kms::{KmsSignature, RemoteSigner};
-use super::ssh::{AllowedSigner, SshSignature, SshSigner};
+use super::kms::{KmsSignature, PemKeyError, RemoteSigner};
+use super::ssh::{AllowedSigner, AllowedSignersError, SshSignature, SshSigner};
 use super::*;
-use crate::outputs::bagit::{TagManifestSigner, MANIFEST, TAG_MANIFEST};
+use crate::outputs::bagit::{SignError, TagManifestSigner, MANIFEST, TAG_MANIFEST};
 
 /// The signers of one run (either or both).
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl TagManifestSigner for Signing {
         vec![(SIGNED_AT.to_string(), self.signed_at.clone())]
     }
 
-    fn sign(&self, tag_manifest: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    fn sign(&self, tag_manifest: &[u8]) -> Result<Vec<(String, Vec<u8>)>, SignError> {
         let mut files = Vec::new();
         let mut ssh_info = None;
         let mut kms_info = None;
@@ -178,14 +178,36 @@ pub enum TrustedKey {
     P256(Vec<u8>),
 }
 
-/// A trust file that cannot be read.
+/// A trust file that cannot be used: `verify` and `diff` stop (exit 2)
+/// rather than check signatures against fewer keys than the auditor meant.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("{path}: {problem}")]
 pub struct TrustError {
-    /// The file.
+    /// The file (`--allowed-signers` or `--pubkey`).
     pub path: PathBuf,
-    /// What is wrong.
-    pub message: String,
+    /// What is wrong with it.
+    #[source]
+    pub problem: TrustProblem,
+}
+
+/// What is wrong with a trust file (see [`TrustError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum TrustProblem {
+    /// The file cannot be read.
+    #[error("cannot read: {0}")]
+    Read(#[source] std::io::Error),
+    /// An `allowed_signers` line is unreadable (names the file and line).
+    #[error(transparent)]
+    AllowedSigners(#[from] AllowedSignersError),
+    /// The `allowed_signers` file has no key line: it would trust nothing.
+    #[error("lists no keys")]
+    NoKeys,
+    /// A `--pubkey` file is neither an OpenSSH public key nor PEM.
+    #[error("not an OpenSSH public key or a PEM public key ({0})")]
+    NotAKey(#[source] ssh_key::Error),
+    /// A `--pubkey` PEM file is not a P-256 key.
+    #[error(transparent)]
+    Pem(#[from] PemKeyError),
 }
 
 impl Trust {
@@ -196,41 +218,18 @@ impl Trust {
 
     /// Loads `--allowed-signers` and `--pubkey` files.
     pub fn load(allowed_signers: Option<&Path>, pubkeys: &[PathBuf]) -> Result<Trust, TrustError> {
-        let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|e| TrustError {
-                path: path.to_path_buf(),
-                message: format!("cannot read: {e}"),
-            })
-        };
         let mut trust = Trust::default();
         if let Some(path) = allowed_signers {
-            let text = read(path)?;
-            let lines = ssh::parse_allowed_signers(&text, &path.display().to_string()).map_err(
-                |message| TrustError {
-                    path: path.to_path_buf(),
-                    message,
-                },
-            )?;
-            if lines.is_empty() {
-                return Err(TrustError {
-                    path: path.to_path_buf(),
-                    message: "lists no keys".into(),
-                });
-            }
+            let lines = load_allowed_signers(path).map_err(|problem| TrustError {
+                path: path.to_path_buf(),
+                problem,
+            })?;
             trust.allowed_signers = Some((path.to_path_buf(), lines));
         }
         for path in pubkeys {
-            let text = read(path)?;
-            let parsed = if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") {
-                kms::public_key_der_from_pem(&text).map(TrustedKey::P256)
-            } else {
-                ssh_key::PublicKey::from_openssh(text.trim())
-                    .map(TrustedKey::Ssh)
-                    .map_err(|e| format!("not an OpenSSH public key or a PEM public key ({e})"))
-            };
-            let key = parsed.map_err(|message| TrustError {
+            let key = load_trusted_key(path).map_err(|problem| TrustError {
                 path: path.clone(),
-                message,
+                problem,
             })?;
             trust.keys.push((path.clone(), key));
         }
@@ -295,6 +294,28 @@ impl Trust {
             TrustedKey::P256(k) if k == der => Some(path.display().to_string()),
             _ => None,
         })
+    }
+}
+
+/// The lines of an `--allowed-signers` file; a file with none is refused.
+fn load_allowed_signers(path: &Path) -> Result<Vec<AllowedSigner>, TrustProblem> {
+    let text = std::fs::read_to_string(path).map_err(TrustProblem::Read)?;
+    let lines = ssh::parse_allowed_signers(&text, &path.display().to_string())?;
+    if lines.is_empty() {
+        return Err(TrustProblem::NoKeys);
+    }
+    Ok(lines)
+}
+
+/// A `--pubkey` file: a PEM P-256 key (KMS) or an OpenSSH public key.
+fn load_trusted_key(path: &Path) -> Result<TrustedKey, TrustProblem> {
+    let text = std::fs::read_to_string(path).map_err(TrustProblem::Read)?;
+    if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") {
+        Ok(TrustedKey::P256(kms::public_key_der_from_pem(&text)?))
+    } else {
+        ssh_key::PublicKey::from_openssh(text.trim())
+            .map(TrustedKey::Ssh)
+            .map_err(TrustProblem::NotAKey)
     }
 }
 

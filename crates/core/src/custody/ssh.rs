@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
 use super::NAMESPACE;
+use crate::outputs::bagit::SignError;
 
 /// The environment variable holding an encrypted key's passphrase.
 pub const PASSPHRASE_ENV: &str = "AUDITPACK_SIGN_KEY_PASSPHRASE";
@@ -120,16 +121,14 @@ impl SshSigner {
 
     /// Signs `message`, returning the signature file, the public key and the
     /// `allowed_signers` file, by path inside the bag.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<(String, Vec<u8>)>, SignError> {
         let signature = self
             .key
             .sign(NAMESPACE, HashAlg::Sha512, message)
             .and_then(|s| s.to_pem(LineEnding::LF))
-            .map_err(|e| format!("SSH signing failed: {e}"))?;
+            .map_err(SignError::Ssh)?;
         let public = self.key.public_key();
-        let openssh = public
-            .to_openssh()
-            .map_err(|e| format!("encoding the public key: {e}"))?;
+        let openssh = public.to_openssh().map_err(SignError::SshPublicKey)?;
         Ok(vec![
             (super::SSH_SIGNATURE.to_string(), signature.into_bytes()),
             (
@@ -146,12 +145,10 @@ impl SshSigner {
 
 /// One line of `allowed_signers`: the principal, restricted to auditpack's
 /// namespace, and the key.
-pub fn allowed_signers_line(identity: &str, key: &PublicKey) -> Result<String, String> {
+pub fn allowed_signers_line(identity: &str, key: &PublicKey) -> Result<String, SignError> {
     let mut key = key.clone();
     key.set_comment("");
-    let openssh = key
-        .to_openssh()
-        .map_err(|e| format!("encoding the public key: {e}"))?;
+    let openssh = key.to_openssh().map_err(SignError::SshPublicKey)?;
     Ok(format!(
         "{identity} namespaces=\"{NAMESPACE}\" {}\n",
         openssh.trim_end()
@@ -164,6 +161,39 @@ fn is_principal(s: &str) -> bool {
         && s.len() <= 128
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "@._+-".contains(c))
+}
+
+/// An `allowed_signers` line auditpack cannot read. A trust file with a bad
+/// line is refused as a whole (a skipped line could be the one that should
+/// have matched), so the error names the file and line to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{file} line {line}: {problem}")]
+pub struct AllowedSignersError {
+    /// The file, as the caller named it.
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with the line.
+    #[source]
+    pub problem: SignersLineProblem,
+}
+
+/// What is wrong with one `allowed_signers` line.
+#[derive(Debug, thiserror::Error)]
+pub enum SignersLineProblem {
+    /// The key part is not an OpenSSH public key.
+    #[error("not a public key ({0})")]
+    NotAKey(#[source] ssh_key::Error),
+    /// A `valid-after`/`valid-before` value is not a time ssh-keygen accepts.
+    #[error(
+        "{option}={value} is not a time (YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS, optionally with Z)"
+    )]
+    BadTime {
+        /// `valid-after` or `valid-before`.
+        option: &'static str,
+        /// The value as written.
+        value: String,
+    },
 }
 
 /// One usable line of an OpenSSH `allowed_signers` file.
@@ -241,7 +271,10 @@ fn parse_signers_time(text: &str) -> Option<DateTime<Utc>> {
 /// Parses an `allowed_signers` file (ssh-keygen(1) "ALLOWED SIGNERS"). Lines
 /// with `cert-authority` are skipped (auditpack does not sign with
 /// certificates); an unreadable line is an error naming it.
-pub fn parse_allowed_signers(text: &str, file: &str) -> Result<Vec<AllowedSigner>, String> {
+pub fn parse_allowed_signers(
+    text: &str,
+    file: &str,
+) -> Result<Vec<AllowedSigner>, AllowedSignersError> {
     let mut signers = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -249,7 +282,11 @@ pub fn parse_allowed_signers(text: &str, file: &str) -> Result<Vec<AllowedSigner
             continue;
         }
         let tokens = tokenize(line);
-        let unreadable = |why: &str| format!("{file} line {}: {why}", i + 1);
+        let unreadable = |problem| AllowedSignersError {
+            file: file.to_string(),
+            line: i + 1,
+            problem,
+        };
         let Some(principals) = tokens.first() else {
             continue;
         };
@@ -269,7 +306,7 @@ pub fn parse_allowed_signers(text: &str, file: &str) -> Result<Vec<AllowedSigner
         }
         let key_text = tokens.get(key_at..).unwrap_or_default().join(" ");
         let key = PublicKey::from_openssh(&key_text)
-            .map_err(|e| unreadable(&format!("not a public key ({e})")))?;
+            .map_err(|e| unreadable(SignersLineProblem::NotAKey(e)))?;
         let namespaces = options
             .iter()
             .find_map(|opt| opt.strip_prefix("namespaces="))
@@ -279,14 +316,18 @@ pub fn parse_allowed_signers(text: &str, file: &str) -> Result<Vec<AllowedSigner
                     .map(|s| s.trim().to_string())
                     .collect()
             });
-        let time_option = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
-            let prefix = format!("{name}=");
-            match options.iter().find_map(|opt| opt.strip_prefix(prefix.as_str())) {
+        let time_option = |option: &'static str| {
+            let prefix = format!("{option}=");
+            match options
+                .iter()
+                .find_map(|opt| opt.strip_prefix(prefix.as_str()))
+            {
                 None => Ok(None),
                 Some(value) => parse_signers_time(value).map(Some).ok_or_else(|| {
-                    unreadable(&format!(
-                        "{name}={value} is not a time (YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS, optionally with Z)"
-                    ))
+                    unreadable(SignersLineProblem::BadTime {
+                        option,
+                        value: value.to_string(),
+                    })
                 }),
             }
         };
@@ -412,7 +453,7 @@ pub fn check_signature(
             None
         }
         Some(Err(e)) => {
-            problems.push(e);
+            problems.push(e.to_string());
             None
         }
         Some(Ok(lines)) => {
@@ -460,7 +501,11 @@ mod tests {
             "a key restricted to git signatures is not trusted for bundles"
         );
         let bad = parse_allowed_signers("alice ssh-ed25519 AAAA-not-base64\n", "x").unwrap_err();
-        assert!(bad.starts_with("x line 1:"), "{bad}");
+        assert!(
+            matches!(bad.problem, SignersLineProblem::NotAKey(_)),
+            "{bad}"
+        );
+        assert!(bad.to_string().starts_with("x line 1: not a public key ("));
     }
 
     #[test]
@@ -491,7 +536,10 @@ mod tests {
         );
         let bad = parse_allowed_signers(&format!("a valid-before=\"2026-12-31\" {KEY}\n"), "x")
             .unwrap_err();
-        assert!(bad.starts_with("x line 1: valid-before="), "{bad}");
+        assert_eq!(
+            bad.to_string(),
+            "x line 1: valid-before=\"2026-12-31\" is not a time (YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS, optionally with Z)"
+        );
     }
 
     #[test]

@@ -17,14 +17,14 @@ use serde_json::Value as Json;
 use super::control::{
     AccountRef, Assertion, Control, Define, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
 };
-use super::expr::{display_value, json_to_cel, register_functions, Expr};
+use super::expr::{display_value, evidence_to_cel, json_to_cel, register_functions, Expr};
 use super::results::*;
 use super::{AccountSelector, RegionSelector, Status};
 use crate::evaluation::config::{Config, Decision};
 use crate::evidence::{
     EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION,
 };
-use crate::org::{Account, Org};
+use crate::org::{Account, Org, Role};
 
 /// Failures beyond this many per assertion are counted, not listed, in messages.
 const MAX_LISTED_FINDINGS: usize = 10;
@@ -104,8 +104,69 @@ struct Evaluator<'a> {
 
 /// One evidence binding's value, or why it is unavailable, with the files it cites.
 struct Bound {
-    value: Result<Value, String>,
+    value: Result<Value, Unavailable>,
     evidence: Vec<EvidenceRef>,
+}
+
+/// Why an evidence binding has no value. The text is the NOT_ASSESSED reason
+/// every expression reading the binding reports (results.json and the report
+/// quote it).
+#[derive(Debug, Clone, thiserror::Error)]
+enum Unavailable {
+    /// No file at the path the binding looks up: the call was not made.
+    #[error("evidence {path} was not collected")]
+    NotCollected {
+        /// The evidence path looked up.
+        path: String,
+    },
+    /// The document cannot support a verdict (an invalid file, a failed
+    /// call, incomplete pagination); the reason says which call.
+    #[error("{}", .document.reason)]
+    Unusable {
+        /// The document and why it cannot be used.
+        document: UnusableDoc,
+    },
+    /// Some documents of a `qualifier = "*"` binding cannot be used: the whole
+    /// map is withheld, so an iteration over it cannot skip a failed resource.
+    #[error("{}", join(.documents))]
+    SomeUnusable {
+        /// Every unusable document, in path order.
+        documents: Vec<UnusableDoc>,
+    },
+}
+
+/// One document a binding cannot use, and why: `reason (path)`, so the
+/// reader knows which of many resources failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason} ({path})")]
+struct UnusableDoc {
+    /// The document's evidence path.
+    path: String,
+    /// Why it cannot be used (from [`EvidenceDoc::unusable_reason`]).
+    reason: String,
+}
+
+/// The documents' messages, `; `-joined.
+fn join(documents: &[UnusableDoc]) -> String {
+    let messages: Vec<String> = documents.iter().map(ToString::to_string).collect();
+    messages.join("; ")
+}
+
+/// Why a control has no scope item: a control that looked at nothing has
+/// shown nothing, so it is NOT_ASSESSED with this message.
+#[derive(Debug, Clone, thiserror::Error)]
+enum EmptyPopulation {
+    /// The organization has no active account.
+    #[error("Not assessed: no active account in org.json.")]
+    NoActiveAccount,
+    /// The control is scoped to a role no active account has.
+    #[error(
+        "Not assessed: no active account has the role '{role}' (assign it in auditpack.toml)."
+    )]
+    NoAccountWithRole {
+        /// The role the control is scoped to.
+        role: Role,
+    },
 }
 
 /// The names bound for one scope item: values, or why they are unavailable.
@@ -133,9 +194,9 @@ impl Evaluator<'_> {
         let mut result = control_header(control, params.clone());
         let items = match self.scope_items(control) {
             Ok(items) => items,
-            Err(reason) => {
+            Err(empty) => {
                 result.status = Status::NotAssessed;
-                result.message = Some(reason);
+                result.message = Some(empty.to_string());
                 return result;
             }
         };
@@ -200,19 +261,19 @@ impl Evaluator<'_> {
 
     /// The accounts (× regions) a control applies to. An empty population is an
     /// error, not a pass: a control that looked at nothing has shown nothing.
-    fn scope_items(&self, control: &Control) -> Result<Vec<(&Account, Option<String>)>, String> {
+    fn scope_items(
+        &self,
+        control: &Control,
+    ) -> Result<Vec<(&Account, Option<String>)>, EmptyPopulation> {
         let accounts: Vec<&Account> = match control.accounts {
             AccountSelector::All => self.org.active_accounts().collect(),
             AccountSelector::Role(role) => self.org.accounts_with_role(role).collect(),
         };
         if accounts.is_empty() {
-            let who = match control.accounts {
-                AccountSelector::All => "no active account in org.json".to_string(),
-                AccountSelector::Role(role) => {
-                    format!("no active account has the role '{role}' (assign it in auditpack.toml)")
-                }
-            };
-            return Err(format!("Not assessed: {who}."));
+            return Err(match control.accounts {
+                AccountSelector::All => EmptyPopulation::NoActiveAccount,
+                AccountSelector::Role(role) => EmptyPopulation::NoAccountWithRole { role },
+            });
         }
         let regions: Vec<Option<String>> = match control.regions {
             RegionSelector::Global => vec![None],
@@ -337,7 +398,8 @@ impl Evaluator<'_> {
         match &bound.value {
             Ok(value) => out.values.push((binding.name.clone(), value.clone())),
             Err(reason) => {
-                out.unavailable.insert(binding.name.clone(), reason.clone());
+                out.unavailable
+                    .insert(binding.name.clone(), reason.to_string());
             }
         }
     }
@@ -367,9 +429,10 @@ impl Evaluator<'_> {
 
     fn load_single(&self, key: &EvidenceKey) -> Bound {
         let Some(doc) = self.store.get(key) else {
-            let reason = format!("evidence {} was not collected", key.relative_path());
             return Bound {
-                value: Err(reason),
+                value: Err(Unavailable::NotCollected {
+                    path: key.relative_path(),
+                }),
                 evidence: Vec::new(),
             };
         };
@@ -398,15 +461,18 @@ impl Evaluator<'_> {
                 (Some(data), None) => {
                     map.insert(qualifier, data.clone());
                 }
-                (_, reason) => {
-                    problems.push(format!("{} ({})", reason.unwrap_or_default(), doc.path))
-                }
+                (_, reason) => problems.push(UnusableDoc {
+                    path: doc.path.clone(),
+                    reason: reason.unwrap_or_default(),
+                }),
             }
         }
         let value = if problems.is_empty() {
-            Ok(json_to_cel(&Json::Object(map)))
+            Ok(evidence_to_cel(&Json::Object(map)))
         } else {
-            Err(problems.join("; "))
+            Err(Unavailable::SomeUnusable {
+                documents: problems,
+            })
         };
         Bound { value, evidence }
     }
@@ -425,14 +491,19 @@ fn usable_json(doc: &EvidenceDoc) -> Option<&Json> {
 
 /// The data a control sees: the answer for `ok`, an empty object for `not_found`
 /// (so `has(x.Field)` is false and the control can FAIL on the absence).
-fn usable_data(doc: &EvidenceDoc) -> Result<Value, String> {
+fn usable_data(doc: &EvidenceDoc) -> Result<Value, Unavailable> {
     if let Some(reason) = doc.unusable_reason() {
-        return Err(reason);
+        return Err(Unavailable::Unusable {
+            document: UnusableDoc {
+                path: doc.path.clone(),
+                reason,
+            },
+        });
     }
     let env = doc.envelope.as_ref().expect("usable evidence parsed");
     Ok(match env.status {
         crate::evidence::Status::NotFound => json_to_cel(&Json::Object(Default::default())),
-        _ => json_to_cel(&env.data),
+        _ => evidence_to_cel(&env.data),
     })
 }
 

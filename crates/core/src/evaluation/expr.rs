@@ -12,8 +12,23 @@ use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 use cel::objects::Key;
-use cel::{Context, ExecutionError, Program, Value};
+use cel::{Context, ExecutionError, ParseErrors, Program, Value};
 use serde_json::Value as Json;
+
+/// Why an expression could not be compiled or evaluated. The text is what
+/// users read in lint errors and NOT_ASSESSED messages (and what results.json
+/// and the report record), so it is the `cel` crate's own wording, except for
+/// an absent field, which says so in plain words.
+#[derive(Debug, thiserror::Error)]
+pub enum ExprError {
+    /// The text is not a CEL expression; the message is the parser's.
+    #[error(transparent)]
+    Compile(#[from] ParseErrors),
+    /// Evaluation stopped (an absent field, a type mismatch, a failing
+    /// function): the expression gives no verdict.
+    #[error("{}", describe_error(.0))]
+    Eval(#[source] ExecutionError),
+}
 
 /// A compiled expression with its source text and free variables.
 #[derive(Debug, Clone)]
@@ -26,8 +41,8 @@ pub struct Expr {
 
 impl Expr {
     /// Compiles `source`; the error is the parser's message.
-    pub fn compile(source: &str) -> Result<Expr, String> {
-        let program = Program::compile(source).map_err(|e| e.to_string())?;
+    pub fn compile(source: &str) -> Result<Expr, ExprError> {
+        let program = Program::compile(source)?;
         let mut free_variables = BTreeSet::new();
         collect_free_variables(program.expression(), &mut Vec::new(), &mut free_variables);
         Ok(Expr {
@@ -43,11 +58,13 @@ impl Expr {
     }
 
     /// Evaluates in `ctx`.
-    pub fn eval(&self, ctx: &Context) -> Result<Value, String> {
-        self.program.execute(ctx).map_err(|e| describe_error(&e))
+    pub fn eval(&self, ctx: &Context) -> Result<Value, ExprError> {
+        self.program.execute(ctx).map_err(ExprError::Eval)
     }
 }
 
+/// The message of an evaluation error: `cel`'s "No such key: X" reads like
+/// an internal failure, so an absent field is named as such.
 fn describe_error(e: &ExecutionError) -> String {
     match e {
         ExecutionError::NoSuchKey(key) => format!("field or key '{key}' is absent"),
@@ -113,6 +130,26 @@ fn collect_entry(entry: &EntryExpr, bound: &mut Vec<String>, out: &mut BTreeSet<
 /// Converts JSON to a CEL value. Integers become `int` (not `uint`), so that a
 /// JSON `365` compares with a parameter `365` without a type error.
 pub fn json_to_cel(json: &Json) -> Value {
+    to_cel(json, Nulls::Keep)
+}
+
+/// Converts evidence `data` to CEL, leaving out object members whose value is
+/// `null`: AWS omits a field it has no value for, and `has()` must mean what
+/// a control author reading AWS's documentation expects. Older bundles were
+/// written with `null` for absent fields; read this way they evaluate like
+/// new ones (see docs/evidence-format.md).
+pub fn evidence_to_cel(json: &Json) -> Value {
+    to_cel(json, Nulls::Absent)
+}
+
+/// Whether a `null` object member is a value or an absent field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nulls {
+    Keep,
+    Absent,
+}
+
+fn to_cel(json: &Json, nulls: Nulls) -> Value {
     match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
@@ -121,11 +158,14 @@ pub fn json_to_cel(json: &Json) -> Value {
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Json::String(s) => Value::String(Arc::new(s.clone())),
-        Json::Array(items) => Value::List(Arc::new(items.iter().map(json_to_cel).collect())),
+        Json::Array(items) => Value::List(Arc::new(
+            items.iter().map(|item| to_cel(item, nulls)).collect(),
+        )),
         Json::Object(map) => {
             let entries: HashMap<Key, Value> = map
                 .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), json_to_cel(v)))
+                .filter(|(_, v)| nulls == Nulls::Keep || !v.is_null())
+                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v, nulls)))
                 .collect();
             Value::Map(entries.into())
         }
@@ -187,66 +227,15 @@ pub fn cel_to_json(value: &Value) -> Json {
     }
 }
 
-/// True when one of the policy documents denies `action` unconditionally on every
-/// resource: a statement with `Effect: Deny`, no `Condition` (a conditional deny
-/// can be escaped by not meeting the condition), `Resource` `*`, and an `Action`
-/// (string or list, `*` and `?` wildcards) that matches. `NotAction` statements
-/// are not counted. Such a deny cannot be overridden by any allow.
-pub fn policies_deny(documents: &Json, action: &str) -> bool {
-    let docs: Vec<&Json> = match documents {
-        Json::Array(items) => items.iter().collect(),
-        single => vec![single],
-    };
-    docs.iter()
-        .flat_map(|doc| as_list(&doc["Statement"]))
-        .any(|statement| {
-            statement["Effect"] == "Deny"
-                && statement.get("Condition").is_none_or(Json::is_null)
-                && as_list(&statement["Resource"]).iter().any(|r| *r == "*")
-                && as_list(&statement["Action"])
-                    .iter()
-                    .filter_map(|a| a.as_str())
-                    .any(|pattern| wildcard_match(pattern, action))
-        })
-}
-
-fn as_list(value: &Json) -> Vec<&Json> {
-    match value {
-        Json::Array(items) => items.iter().collect(),
-        Json::Null => Vec::new(),
-        single => vec![single],
-    }
-}
-
-/// IAM action matching: case-insensitive, `*` any run, `?` one character.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    fn matches(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => matches(&p[1..], t) || (!t.is_empty() && matches(p, &t[1..])),
-            (Some(b'?'), Some(_)) => matches(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => matches(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    matches(pattern.as_bytes(), text.as_bytes())
-}
-
 /// Registers auditpack's extension functions on a root context.
 ///
 /// `parse_json(string)`: AWS returns some documents (bucket policies, SCPs) as
 /// JSON text inside JSON; controls parse them to inspect statements.
 ///
-/// `policies_deny(documents, action)`: see [`policies_deny`]; IAM's string-or-list
-/// fields make this unreadable in plain CEL.
+/// `policies_deny` and `policy_deny_gaps`: IAM policy questions, see
+/// `super::policy_functions`.
 pub fn register_functions(ctx: &mut Context) {
-    ctx.add_function(
-        "policies_deny",
-        |documents: Value, action: Arc<String>| -> bool {
-            policies_deny(&cel_to_json(&documents), &action)
-        },
-    )
-    .expect("policies_deny does not clash with the standard library");
+    super::policy_functions::register(ctx);
     ctx.add_function(
         "parse_json",
         |text: Arc<String>| -> Result<Value, ExecutionError> {
@@ -263,13 +252,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Compiles and evaluates `source`; the error as text, for assertions.
     fn eval(source: &str, vars: &[(&str, Json)]) -> Result<Value, String> {
         let mut ctx = Context::default();
         register_functions(&mut ctx);
         for (name, value) in vars {
             ctx.add_variable_from_value(*name, json_to_cel(value));
         }
-        Expr::compile(source)?.eval(&ctx)
+        let expr = Expr::compile(source).map_err(|e| e.to_string())?;
+        expr.eval(&ctx).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -322,35 +313,64 @@ mod tests {
                 {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}
             ]}
         ]);
-        assert!(policies_deny(&docs, "organizations:LeaveOrganization"));
+        let denies = |docs: &Json, action: &str| {
+            eval(
+                &format!("policies_deny(d, '{action}')"),
+                &[("d", docs.clone())],
+            ) == Ok(Value::Bool(true))
+        };
+        assert!(denies(&docs, "organizations:LeaveOrganization"));
+        assert!(denies(&docs, "cloudtrail:StopLogging"), "wildcards match");
+        assert!(denies(&docs, "CloudTrail:DeleteTrail"), "case-insensitive");
         assert!(
-            policies_deny(&docs, "cloudtrail:StopLogging"),
-            "wildcards match"
-        );
-        assert!(
-            policies_deny(&docs, "CloudTrail:DeleteTrail"),
-            "case-insensitive"
-        );
-        assert!(
-            !policies_deny(&docs, "guardduty:DeleteDetector"),
+            !denies(&docs, "guardduty:DeleteDetector"),
             "a conditional deny does not count"
         );
         assert!(
-            !policies_deny(&docs, "config:StopConfigurationRecorder"),
+            !denies(&docs, "config:StopConfigurationRecorder"),
             "a deny on some resources does not count"
         );
+        assert!(!denies(&docs, "iam:CreateUser"), "an allow is not a deny");
+        let not_action = json!({"Statement": {"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*"}});
         assert!(
-            !policies_deny(&docs, "iam:CreateUser"),
-            "an allow is not a deny"
+            denies(&not_action, "cloudtrail:StopLogging"),
+            "NotAction covers the rest"
         );
+        assert!(
+            !denies(&not_action, "iam:CreateUser"),
+            "but not what it lists"
+        );
+    }
+
+    #[test]
+    fn absent_evidence_fields_are_absent_not_null() {
+        let data = json!({"Rules": [{"ID": "glacier", "Expiration": null, "Transitions": [{"Days": 30}]}]});
+        let mut ctx = Context::default();
+        register_functions(&mut ctx);
+        ctx.add_variable_from_value("lc", evidence_to_cel(&data));
+        let has = Expr::compile("has(lc.Rules[0].Expiration)").unwrap();
+        assert_eq!(has.eval(&ctx).unwrap(), Value::Bool(false));
+        let kept = Expr::compile("size(lc.Rules[0].Transitions)").unwrap();
+        assert_eq!(kept.eval(&ctx).unwrap(), Value::Int(1));
+        // Elsewhere (org.json, params) a null stays a value.
         assert_eq!(
-            eval("policies_deny(d, 'cloudtrail:StopLogging')", &[("d", docs)]),
-            Ok(Value::Bool(true))
+            json_to_cel(&json!({"a": null})),
+            json_to_cel(&json!({"a": null}))
+        );
+        assert_ne!(
+            json_to_cel(&json!({"a": null})),
+            evidence_to_cel(&json!({"a": null}))
         );
     }
 
     #[test]
     fn syntax_errors_are_reported() {
-        assert!(Expr::compile("a ==").is_err());
+        assert!(matches!(Expr::compile("a =="), Err(ExprError::Compile(_))));
+    }
+
+    #[test]
+    fn an_absent_field_is_named_in_plain_words() {
+        let err = eval("x.Missing", &[("x", json!({}))]).unwrap_err();
+        assert_eq!(err, "field or key 'Missing' is absent");
     }
 }

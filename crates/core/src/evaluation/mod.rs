@@ -11,6 +11,7 @@ mod engine;
 mod expr;
 mod loader;
 mod outcome;
+mod policy_functions;
 mod results;
 mod waivers;
 
@@ -20,7 +21,7 @@ pub use control::{
 };
 pub use criteria::is_known_criterion;
 pub use engine::evaluate;
-pub use expr::Expr;
+pub use expr::{Expr, ExprError};
 pub use loader::load_controls;
 pub use outcome::Status;
 pub use results::{

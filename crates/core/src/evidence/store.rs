@@ -46,6 +46,34 @@ pub enum StoreError {
     },
 }
 
+/// Why one evidence file is not a valid envelope for its path. Not fatal: the
+/// document is kept (and hashed, and listed as `invalid` in the index), and
+/// the controls that read it are NOT_ASSESSED with this reason.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidDocument {
+    /// The bytes are not an envelope (not JSON, or a field missing or mistyped).
+    #[error("line {line} column {column}: {source}")]
+    Parse {
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The envelope names another account, region or operation than its
+    /// path: the path is what controls look up, so a mismatch would let the
+    /// evidence of one account stand in for another's.
+    #[error("the envelope describes {described} but is stored at {stored}")]
+    Misplaced {
+        /// The path the envelope's own fields give.
+        described: String,
+        /// Where the file is.
+        stored: String,
+    },
+}
+
 /// One evidence file as read: where it is, what it hashes to, and what it says.
 #[derive(Debug)]
 pub struct EvidenceDoc {
@@ -56,7 +84,7 @@ pub struct EvidenceDoc {
     /// Size of the file in bytes.
     pub size: u64,
     /// The envelope, or why the file is not a valid envelope for its path.
-    pub envelope: Result<Envelope, String>,
+    pub envelope: Result<Envelope, InvalidDocument>,
 }
 
 impl EvidenceDoc {
@@ -206,15 +234,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn parse_envelope(bytes: &[u8]) -> Result<Envelope, String> {
-    serde_json::from_slice::<Envelope>(bytes)
-        .map_err(|e| format!("line {} column {}: {e}", e.line(), e.column()))
+/// The envelope in `bytes`, or where and why it does not parse.
+fn parse_envelope(bytes: &[u8]) -> Result<Envelope, InvalidDocument> {
+    serde_json::from_slice::<Envelope>(bytes).map_err(|source| InvalidDocument::Parse {
+        line: source.line(),
+        column: source.column(),
+        source,
+    })
 }
 
 /// An envelope stored under another account's or operation's path is rejected:
 /// the path is what controls look up, so a mismatch would let evidence of one
 /// account stand in for another.
-fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, String> {
+fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, InvalidDocument> {
     let expected = EvidenceKey {
         account_id: env.account_id.clone(),
         region: super::RegionDir::from_region(env.region.as_deref()),
@@ -222,11 +254,12 @@ fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, String> {
         operation: env.call.operation.clone(),
         qualifier: env.call.qualifier.clone(),
     };
-    if expected.relative_path() != rel_path {
-        return Err(format!(
-            "the envelope describes {} but is stored at {rel_path}",
-            expected.relative_path()
-        ));
+    let described = expected.relative_path();
+    if described != rel_path {
+        return Err(InvalidDocument::Misplaced {
+            described,
+            stored: rel_path.to_string(),
+        });
     }
     Ok(env)
 }

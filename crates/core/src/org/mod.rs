@@ -8,4 +8,4 @@ mod model;
 mod scope;
 
 pub use model::{Account, AccountStatus, Org, Organization, Role};
-pub use scope::Scope;
+pub use scope::{Scope, ScopeError};

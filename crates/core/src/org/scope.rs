@@ -9,6 +9,38 @@ use serde::{Deserialize, Serialize};
 
 use super::{Account, Org};
 
+/// A `--ou`/`--accounts` selection that names nothing: the run stops (a typo
+/// must not produce a shard that quietly covers less). Each variant names the
+/// flag and the value at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// No active account is in or under the OU path.
+    #[error(
+        "--ou {ou:?} selects no active account; the organization's OU paths are: {}",
+        .known.join(", ")
+    )]
+    EmptyOu {
+        /// The OU path given.
+        ou: String,
+        /// The OU paths of the active accounts, sorted, to spot the typo.
+        known: Vec<String>,
+    },
+    /// The account exists but is suspended or closed.
+    #[error("--accounts {id}: the account is not active")]
+    InactiveAccount {
+        /// The account id given.
+        id: String,
+    },
+    /// The organization has no such account.
+    #[error("--accounts {id}: no such account in organization {organization_id}")]
+    UnknownAccount {
+        /// The account id given.
+        id: String,
+        /// The organization searched.
+        organization_id: String,
+    },
+}
+
 /// A shard's selection. Empty (both lists empty) means the whole organization.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,28 +85,24 @@ impl Scope {
     /// Refuses a selection that names nothing: an OU path with no active
     /// account in or under it, or an id that is not an active account. A typo
     /// must stop the run, not produce a shard that quietly covers less.
-    pub fn check_against(&self, org: &Org) -> Result<(), String> {
+    pub fn check_against(&self, org: &Org) -> Result<(), ScopeError> {
         for ou in &self.ou {
             if !org.active_accounts().any(|a| is_within(&a.ou_path, ou)) {
-                let mut known: Vec<&str> =
-                    org.active_accounts().map(|a| a.ou_path.as_str()).collect();
-                known.sort_unstable();
-                known.dedup();
-                return Err(format!(
-                    "--ou {ou:?} selects no active account; the organization's OU paths are: {}",
-                    known.join(", ")
-                ));
+                return Err(ScopeError::EmptyOu {
+                    ou: ou.clone(),
+                    known: active_ou_paths(org),
+                });
             }
         }
         for id in &self.accounts {
             match org.account(id) {
                 Some(account) if account.is_active() => {}
-                Some(_) => return Err(format!("--accounts {id}: the account is not active")),
+                Some(_) => return Err(ScopeError::InactiveAccount { id: id.clone() }),
                 None => {
-                    return Err(format!(
-                        "--accounts {id}: no such account in organization {}",
-                        org.organization.id
-                    ))
+                    return Err(ScopeError::UnknownAccount {
+                        id: id.clone(),
+                        organization_id: org.organization.id.clone(),
+                    })
                 }
             }
         }
@@ -90,6 +118,14 @@ impl Scope {
         }
         Scope::new(&ou, &accounts)
     }
+}
+
+/// The OU paths holding an active account, sorted and deduplicated.
+fn active_ou_paths(org: &Org) -> Vec<String> {
+    let mut known: Vec<String> = org.active_accounts().map(|a| a.ou_path.clone()).collect();
+    known.sort_unstable();
+    known.dedup();
+    known
 }
 
 /// `Root/Workloads/Prod` is within `Root/Workloads`; `Root/WorkloadsOld` is not.
@@ -165,7 +201,7 @@ mod tests {
     fn a_selection_that_names_nothing_is_refused() {
         let org = org();
         let typo = Scope::new(&["Root/Workload".into()], &[]);
-        let err = typo.check_against(&org).unwrap_err();
+        let err = typo.check_against(&org).unwrap_err().to_string();
         assert!(
             err.contains("\"Root/Workload\" selects no active account"),
             "{err}"
@@ -174,15 +210,17 @@ mod tests {
         let suspended = Scope::new(&["Root/Closed".into()], &[]);
         assert!(suspended.check_against(&org).is_err());
         let unknown = Scope::new(&[], &["999999999999".into()]);
-        assert!(unknown
-            .check_against(&org)
-            .unwrap_err()
-            .contains("no such account"));
+        assert_eq!(
+            unknown.check_against(&org).unwrap_err().to_string(),
+            "--accounts 999999999999: no such account in organization o-abc"
+        );
         let inactive = Scope::new(&[], &["444444444444".into()]);
-        assert!(inactive
-            .check_against(&org)
-            .unwrap_err()
-            .contains("not active"));
+        assert_eq!(
+            inactive.check_against(&org),
+            Err(ScopeError::InactiveAccount {
+                id: "444444444444".into()
+            })
+        );
         let good = Scope::new(&["Root/Workloads".into()], &["111111111111".into()]);
         assert_eq!(good.check_against(&org), Ok(()));
     }

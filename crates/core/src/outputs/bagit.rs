@@ -73,7 +73,57 @@ pub enum BundleError {
     Zip(#[from] zip::result::ZipError),
     /// Signing the tag manifest failed (the message names the key).
     #[error("signing the bundle: {0}")]
-    Sign(String),
+    Sign(#[from] SignError),
+}
+
+/// Why a [`TagManifestSigner`] could not sign. It is defined here, with the
+/// trait, because the bag writer reports it; the signers themselves (SSH
+/// keys, KMS through `RemoteSigner`) live in `crate::custody`.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The SSH private key could not produce an SSHSIG signature.
+    #[error("SSH signing failed: {0}")]
+    Ssh(#[source] ssh_key::Error),
+    /// The signing key's public half could not be written in OpenSSH form
+    /// (for `signer.pub` and `allowed_signers`).
+    #[error("encoding the public key: {0}")]
+    SshPublicKey(#[source] ssh_key::Error),
+    /// The tag manifest is longer than KMS signs with `MessageType=RAW`.
+    #[error("{TAG_MANIFEST} is {size} bytes, over KMS's {limit}-byte limit for RAW signing")]
+    TooLargeForKms {
+        /// The tag manifest's size in bytes.
+        size: usize,
+        /// KMS's limit.
+        limit: usize,
+    },
+    /// The public key the KMS key reported is not a P-256 key.
+    #[error("the KMS public key is not a P-256 key ({0})")]
+    KmsPublicKey(#[source] p256::pkcs8::spki::Error),
+    /// The remote service's signing call failed, or answered without a signature.
+    #[error("KMS key {key_id}: {operation} {failure}")]
+    Remote {
+        /// The key as given (`--kms-key-id`).
+        key_id: String,
+        /// The API call (`kms:Sign`).
+        operation: &'static str,
+        /// What went wrong.
+        failure: RemoteFailure,
+    },
+}
+
+/// How a remote signing call went wrong (see [`SignError::Remote`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteFailure {
+    /// The call returned an error.
+    #[error("failed: {detail}")]
+    Failed {
+        /// The service's error code and message (never the request, which
+        /// may carry credentials in its headers).
+        detail: String,
+    },
+    /// The call succeeded but its answer holds no signature.
+    #[error("returned no signature")]
+    NoSignature,
 }
 
 /// Signs a bag's tag manifest while the bag is written.
@@ -84,7 +134,7 @@ pub trait TagManifestSigner {
 
     /// Signs the tag manifest's exact bytes, returning tag files to add, by
     /// path inside the bag (`signature/…`).
-    fn sign(&self, tag_manifest: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String>;
+    fn sign(&self, tag_manifest: &[u8]) -> Result<Vec<(String, Vec<u8>)>, SignError>;
 }
 
 /// Descriptive fields for `bag-info.txt`.
@@ -187,9 +237,7 @@ impl Bag {
                 source,
             })?;
         if let Some(signer) = signer {
-            let files = signer
-                .sign(tag_manifest.as_bytes())
-                .map_err(BundleError::Sign)?;
+            let files = signer.sign(tag_manifest.as_bytes())?;
             for (path, bytes) in files {
                 zip.start_file(format!("{}/{path}", info.name), options)?;
                 zip.write_all(&bytes).map_err(|source| BundleError::Io {
