@@ -17,7 +17,8 @@ const ORG: &str = r#"{"schema_version":1,"organization":{"id":"o-test","arn":"ar
  {"id":"222222222222","name":"dev","email":"d@x.example","status":"ACTIVE","ou_path":"Root/Dev","role":"workload","joined_at":"2020-01-01T00:00:00Z","tags":{}},
  {"id":"333333333333","name":"old","email":"o@x.example","status":"SUSPENDED","ou_path":"Root","role":"workload","joined_at":"2020-01-01T00:00:00Z","tags":{}}]}"#;
 
-const RUN: &str = r#"{"schema_version":1,"tool":{"name":"auditpack","version":"0.1.0"},"period":"2026-Q4","started_at":"2026-11-20T09:00:00Z","finished_at":"2026-11-20T09:05:00Z","home_region":"us-east-1","regions":["us-east-1"],"command_line":["auditpack"],"caller_arn":"arn:aws:sts::111111111111:assumed-role/Audit/x"}"#;
+/// The run's window holds the envelopes' `collected_at` (`common::evidence::COLLECTED_AT`).
+const RUN: &str = r#"{"schema_version":1,"tool":{"name":"auditpack","version":"0.1.0"},"period":"2026-Q4","started_at":"2026-11-20T09:12:00Z","finished_at":"2026-11-20T09:16:41Z","home_region":"us-east-1","regions":["us-east-1"],"command_line":["auditpack"],"caller_arn":"arn:aws:sts::111111111111:assumed-role/Audit/x"}"#;
 
 /// Root-protection-like control over iam:GetAccountSummary.
 const CONTROL: &str = r#"

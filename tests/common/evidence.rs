@@ -9,7 +9,8 @@ use auditpack_core::evidence::{
 };
 use serde_json::{Map, Value};
 
-/// `collected_at` of every envelope the tests write.
+/// `collected_at` of every envelope the tests write: inside the collection
+/// window of the runs they write (`tests/fixtures/case-org/run.json`, `engine`'s).
 pub const COLLECTED_AT: &str = "2026-11-20T09:13:00Z";
 
 /// What the call answered.
