@@ -437,7 +437,10 @@ impl Evaluator<'_> {
             };
         };
         Bound {
-            value: usable_data(&doc),
+            value: self
+                .usable_json(&doc)
+                .map(evidence_to_cel)
+                .map_err(|document| Unavailable::Unusable { document }),
             evidence: vec![evidence_ref(&doc)],
         }
     }
@@ -457,14 +460,11 @@ impl Evaluator<'_> {
                 .ok()
                 .and_then(|e| e.call.qualifier.clone())
                 .unwrap_or_default();
-            match (usable_json(&doc), doc.unusable_reason()) {
-                (Some(data), None) => {
+            match self.usable_json(&doc) {
+                Ok(data) => {
                     map.insert(qualifier, data.clone());
                 }
-                (_, reason) => problems.push(UnusableDoc {
-                    path: doc.path.clone(),
-                    reason: reason.unwrap_or_default(),
-                }),
+                Err(problem) => problems.push(problem),
             }
         }
         let value = if problems.is_empty() {
@@ -485,25 +485,56 @@ fn evidence_ref(doc: &EvidenceDoc) -> EvidenceRef {
     }
 }
 
-fn usable_json(doc: &EvidenceDoc) -> Option<&Json> {
-    doc.envelope.as_ref().ok().map(|e| &e.data)
+/// The empty object a `not_found` answer stands for.
+static ABSENT: std::sync::LazyLock<Json> =
+    std::sync::LazyLock::new(|| Json::Object(Default::default()));
+
+impl Evaluator<'_> {
+    /// The data a control sees, the same wherever a document is read (alone or
+    /// as one resource of a `qualifier = "*"` map): the answer for `ok`, an
+    /// empty object for `not_found` (so `has(x.Field)` is false and the control
+    /// can FAIL on the absence, whatever data the file carries). A document
+    /// that cannot support a verdict (failed call, incomplete pagination,
+    /// invalid file, collected outside the run's window) is an [`UnusableDoc`].
+    fn usable_json<'d>(&self, doc: &'d EvidenceDoc) -> Result<&'d Json, UnusableDoc> {
+        let unusable = |reason: String| UnusableDoc {
+            path: doc.path.clone(),
+            reason,
+        };
+        if let Some(reason) = doc.unusable_reason() {
+            return Err(unusable(reason));
+        }
+        let env = doc.envelope.as_ref().map_err(|e| unusable(e.to_string()))?;
+        if let Some(reason) = outside_window(&env.collected_at, self.run) {
+            return Err(unusable(reason));
+        }
+        Ok(match env.status {
+            crate::evidence::Status::NotFound => &ABSENT,
+            _ => &env.data,
+        })
+    }
 }
 
-/// The data a control sees: the answer for `ok`, an empty object for `not_found`
-/// (so `has(x.Field)` is false and the control can FAIL on the absence).
-fn usable_data(doc: &EvidenceDoc) -> Result<Value, Unavailable> {
-    if let Some(reason) = doc.unusable_reason() {
-        return Err(Unavailable::Unusable {
-            document: UnusableDoc {
-                path: doc.path.clone(),
-                reason,
-            },
-        });
-    }
-    let env = doc.envelope.as_ref().expect("usable evidence parsed");
-    Ok(match env.status {
-        crate::evidence::Status::NotFound => json_to_cel(&Json::Object(Default::default())),
-        _ => evidence_to_cel(&env.data),
+/// Why evidence collected at `collected_at` does not belong to `run`: outside
+/// its collection window (a file from another run, copied in), or no readable
+/// time. `None` when it belongs.
+fn outside_window(collected_at: &str, run: &RunInfo) -> Option<String> {
+    let time = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let (Some(at), Some(start), Some(end)) = (
+        time(collected_at),
+        time(&run.started_at),
+        time(&run.finished_at),
+    ) else {
+        return Some(format!(
+            "collected_at '{collected_at}' or the run's window ({} to {}) is not an RFC 3339 time",
+            run.started_at, run.finished_at
+        ));
+    };
+    (at < start || at > end).then(|| {
+        format!(
+            "collected at {collected_at}, outside the run's collection window ({} to {}): not evidence of this run",
+            run.started_at, run.finished_at
+        )
     })
 }
 

@@ -189,9 +189,8 @@ fn aggregator_json(a: &ConfigurationAggregator) -> Value {
 mod tests {
     use super::*;
     use aws_sdk_config::types::{
-        AccountAggregationSource, Compliance, ComplianceType, ConfigSnapshotDeliveryProperties,
-        MaximumExecutionFrequency, OrganizationAggregationSource, RecorderStatus,
-        RecordingFrequency, ResourceType,
+        AccountAggregationSource, ConfigSnapshotDeliveryProperties, MaximumExecutionFrequency,
+        OrganizationAggregationSource, RecorderStatus, RecordingFrequency, ResourceType,
     };
     use aws_smithy_types::DateTime;
 
