@@ -448,3 +448,78 @@ fn config_overrides_params_and_disables_only_with_a_reason() {
         .check_against(std::slice::from_ref(&control))
         .is_err());
 }
+
+/// Writes `account`'s iam:GetAccountSummary envelope as `edit` changes it.
+fn edited_envelope(f: &Fixture, account: &str, answer: Answer, edit: impl FnOnce(&mut Value)) {
+    let key = EvidenceKey {
+        account_id: account.into(),
+        region: RegionDir::Global,
+        service: "iam".into(),
+        operation: "GetAccountSummary".into(),
+        qualifier: None,
+    };
+    let mut value = serde_json::to_value(envelope(&key, answer)).unwrap();
+    edit(&mut value);
+    let path = f.dir.path().join(key.relative_path());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+}
+
+#[test]
+fn evidence_collected_outside_the_run_window_is_refused_with_the_reason() {
+    let f = Fixture::new();
+    f.summary("111111111111", 1, 0);
+    // A passing answer from another run, copied in: it must not make a PASS.
+    let data = json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}});
+    edited_envelope(&f, "222222222222", Answer::data(data), |env| {
+        env["collected_at"] = json!("2026-08-01T00:00:00Z");
+    });
+    let results = f.evaluate(CONTROL);
+    assert_eq!(item(&results, "111111111111").status, Status::Pass);
+    let dev = item(&results, "222222222222");
+    assert_eq!(dev.status, Status::NotAssessed, "{}", dev.message);
+    assert!(
+        dev.message.contains("outside the run's collection window"),
+        "{}",
+        dev.message
+    );
+}
+
+#[test]
+fn a_not_found_envelope_is_absence_whatever_data_it_carries() {
+    let f = Fixture::new();
+    f.summary("111111111111", 1, 0);
+    // A not_found answer whose file also carries passing data (hand-made).
+    edited_envelope(
+        &f,
+        "222222222222",
+        Answer::NotFound("NoSuchEntity".into()),
+        |env| {
+            env["data"] =
+                json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}});
+        },
+    );
+    let control = CONTROL.replace(
+        "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
+        "expect = \"has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
+    );
+    let dev = item(&f.evaluate(&control), "222222222222").clone();
+    assert_eq!(dev.assertions[0].status, Status::Fail, "{}", dev.message);
+}
+
+#[test]
+fn a_null_field_in_evidence_reads_as_absent() {
+    let f = Fixture::new();
+    f.summary("111111111111", 1, 0);
+    f.summary_data(
+        "222222222222",
+        json!({"SummaryMap": {"AccountMFAEnabled": null, "AccountAccessKeysPresent": 0}}),
+    );
+    let control = CONTROL.replace(
+        "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
+        "expect = \"has(summary.SummaryMap.AccountMFAEnabled) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
+    );
+    let dev = item(&f.evaluate(&control), "222222222222").clone();
+    // Absent, so the control FAILs on it instead of erroring into NOT ASSESSED.
+    assert_eq!(dev.assertions[0].status, Status::Fail, "{}", dev.message);
+}
