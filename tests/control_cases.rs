@@ -21,9 +21,11 @@ use std::path::Path;
 use auditpack_aws::collection::classify::classify_service_error;
 use auditpack_core::catalog::{find_operation, CallScope, OperationSpec};
 use auditpack_core::evaluation::config::Config;
-use auditpack_core::evaluation::{evaluate, load_controls, Control, ItemResult, LintError, Status};
+use auditpack_core::evaluation::{
+    evaluate, load_controls, Control, ItemResult, LintError, Verdict,
+};
 use auditpack_core::evidence::{
-    Envelope, ErrorClass, EvidenceKey, EvidenceStore, RegionDir, RunInfo, Status as EvidenceStatus,
+    AnswerStatus, Envelope, ErrorClass, EvidenceKey, EvidenceStore, RegionDir, RunInfo,
 };
 use auditpack_core::org::{Org, Role};
 use serde::Deserialize;
@@ -81,33 +83,35 @@ struct DetailedExpect {
 
 /// What one `expect` entry requires of each item it selects.
 struct ItemExpect {
-    status: Status,
-    assertions: BTreeMap<String, Status>,
+    status: Verdict,
+    assertions: BTreeMap<String, Verdict>,
     message_contains: Vec<String>,
 }
 
-fn parse_status(text: &str) -> Result<Status, String> {
+fn parse_status(text: &str) -> Result<Verdict, String> {
     match text {
-        "PASS" => Ok(Status::Pass),
-        "FAIL" => Ok(Status::Fail),
-        "NOT_ASSESSED" => Ok(Status::NotAssessed),
+        "PASS" => Ok(Verdict::Pass),
+        "FAIL" => Ok(Verdict::Fail),
+        "NOT_ASSESSED" => Ok(Verdict::NotAssessed),
         other => Err(format!(
             "'{other}' is not a verdict (PASS, FAIL or NOT_ASSESSED)"
         )),
     }
 }
 
-fn label(status: Status) -> &'static str {
+fn label(status: Verdict) -> &'static str {
     match status {
-        Status::Pass => "PASS",
-        Status::Fail => "FAIL",
-        Status::NotAssessed => "NOT_ASSESSED",
-        Status::Disabled => "DISABLED",
-        Status::Waived => "WAIVED",
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::NotAssessed => "NOT_ASSESSED",
+        Verdict::Disabled => "DISABLED",
+        Verdict::Waived => "WAIVED",
     }
 }
 
-fn parse_assertion_map(map: &BTreeMap<String, String>) -> Result<BTreeMap<String, Status>, String> {
+fn parse_assertion_map(
+    map: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Verdict>, String> {
     map.iter()
         .map(|(id, s)| Ok((id.clone(), parse_status(s)?)))
         .collect()
@@ -225,8 +229,7 @@ fn envelope_for(key: &EvidenceKey, value: &Value) -> Result<Envelope, String> {
         None => Answer::data(value.clone()),
         Some((m, v)) if m == "$not_found" => {
             let code = code_of(v)?;
-            if classify_service_error(operation_of(key)?, &code, None).0 != EvidenceStatus::NotFound
-            {
+            if classify_service_error(operation_of(key)?, &code, None).0 != AnswerStatus::NotFound {
                 return Err(format!(
                     "'{code}' is not an absence code of {}:{}; the collector would record it as an error (use $error)",
                     key.service, key.operation
@@ -237,7 +240,7 @@ fn envelope_for(key: &EvidenceKey, value: &Value) -> Result<Envelope, String> {
         Some((m, v)) if m == "$error" => {
             let code = code_of(v)?;
             let (status, class) = classify_service_error(operation_of(key)?, &code, None);
-            if status != EvidenceStatus::Error {
+            if status != AnswerStatus::Error {
                 return Err(format!(
                     "'{code}' means the configuration does not exist (use $not_found)"
                 ));
@@ -691,7 +694,7 @@ fn check_control(harness: &mut Harness, control: &Control, cases_dir: &Path) -> 
         ));
     }
     let mut names = BTreeSet::new();
-    let mut seen: BTreeMap<&str, BTreeSet<Status>> = control
+    let mut seen: BTreeMap<&str, BTreeSet<Verdict>> = control
         .assertions
         .iter()
         .map(|a| (a.id.as_str(), BTreeSet::new()))
@@ -710,7 +713,7 @@ fn check_control(harness: &mut Harness, control: &Control, cases_dir: &Path) -> 
             continue;
         };
         for item in &run.items {
-            if item.status == Status::NotAssessed {
+            if item.status == Verdict::NotAssessed {
                 not_assessed_items += 1;
             }
             for a in &item.assertions {
@@ -736,7 +739,7 @@ fn check_control(harness: &mut Harness, control: &Control, cases_dir: &Path) -> 
         ));
     }
     for (id, statuses) in &seen {
-        for (want, what) in [(Status::Pass, "passing"), (Status::Fail, "failing")] {
+        for (want, what) in [(Verdict::Pass, "passing"), (Verdict::Fail, "failing")] {
             if !statuses.contains(&want) {
                 harness.problem(format!(
                     "[{}] assertion '{id}' is never seen {what} in any case (add a case that makes it {})",
@@ -796,7 +799,7 @@ fn markers_write_the_envelopes_the_collector_would() {
         &serde_json::json!({"$not_found": "NoSuchBucketPolicy"}),
     )
     .unwrap();
-    assert_eq!(nf.status, EvidenceStatus::NotFound);
+    assert_eq!(nf.status, AnswerStatus::NotFound);
     assert_eq!(nf.error.unwrap().class, ErrorClass::NotFound);
     let denied = envelope_for(&key, &serde_json::json!({"$error": "AccessDenied"})).unwrap();
     assert_eq!(denied.error.unwrap().class, ErrorClass::AccessDenied);

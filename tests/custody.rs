@@ -14,7 +14,7 @@ use std::process::Command;
 
 use auditpack_core::custody::check::{render_text, verify_bundle, VerifyOptions};
 use auditpack_core::custody::signature::{bag_info_field, Trust, COMMAND_PREFIX};
-use auditpack_core::evaluation::Status;
+use auditpack_core::evaluation::Verdict;
 use auditpack_core::outputs::bagit::file_sha256;
 
 use crate::common::{
@@ -565,7 +565,7 @@ fn diff_finds_a_planted_change() {
         .results
         .iter()
         .find(|i| {
-            i.status == Status::Pass
+            i.status == Verdict::Pass
                 && i.evidence
                     .iter()
                     .any(|e| e.path.contains("GetLoginProfile"))

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use auditpack_core::evaluation::config::Config;
-use auditpack_core::evaluation::{evaluate, parse_control, ItemResult, Results, Status};
+use auditpack_core::evaluation::{evaluate, parse_control, ItemResult, Results, Verdict};
 use auditpack_core::evidence::{ErrorClass, EvidenceKey, EvidenceStore, RegionDir, RunInfo};
 use auditpack_core::org::Org;
 use serde_json::{json, Value};
@@ -105,7 +105,7 @@ fn passing_evidence_passes_and_cites_its_files() {
     f.summary("111111111111", 1, 0);
     f.summary("222222222222", 1, 0);
     let r = f.evaluate(CONTROL);
-    assert_eq!(r.controls[0].status, Status::Pass);
+    assert_eq!(r.controls[0].status, Verdict::Pass);
     assert_eq!(
         r.controls[0].results.len(),
         2,
@@ -126,9 +126,9 @@ fn failing_evidence_fails_and_quotes_the_value() {
     f.summary("111111111111", 1, 0);
     f.summary("222222222222", 0, 0);
     let r = f.evaluate(CONTROL);
-    assert_eq!(r.controls[0].status, Status::Fail);
+    assert_eq!(r.controls[0].status, Verdict::Fail);
     let dev = item(&r, "222222222222");
-    assert_eq!(dev.status, Status::Fail);
+    assert_eq!(dev.status, Verdict::Fail);
     assert!(
         dev.message.contains("Root MFA is enabled"),
         "{}",
@@ -140,8 +140,8 @@ fn failing_evidence_fails_and_quotes_the_value() {
         dev.message
     );
     assert!(dev.message.contains("222222222222"), "{}", dev.message);
-    assert_eq!(dev.assertions[1].status, Status::Pass);
-    assert_eq!(item(&r, "111111111111").status, Status::Pass);
+    assert_eq!(dev.assertions[1].status, Verdict::Pass);
+    assert_eq!(item(&r, "111111111111").status, Verdict::Pass);
 }
 
 #[test]
@@ -149,9 +149,9 @@ fn missing_evidence_is_not_assessed() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
     let r = f.evaluate(CONTROL);
-    assert_eq!(r.controls[0].status, Status::NotAssessed);
+    assert_eq!(r.controls[0].status, Verdict::NotAssessed);
     let dev = item(&r, "222222222222");
-    assert_eq!(dev.status, Status::NotAssessed);
+    assert_eq!(dev.status, Verdict::NotAssessed);
     assert!(dev.message.contains("was not collected"), "{}", dev.message);
 }
 
@@ -163,7 +163,7 @@ fn access_denied_is_not_assessed_never_pass() {
     f.envelope("222222222222", denied);
     let r = f.evaluate(CONTROL);
     let dev = item(&r, "222222222222");
-    assert_eq!(dev.status, Status::NotAssessed);
+    assert_eq!(dev.status, Verdict::NotAssessed);
     assert!(dev.message.contains("AccessDenied"), "{}", dev.message);
     assert_eq!(
         dev.evidence.len(),
@@ -186,7 +186,7 @@ fn incomplete_pagination_is_not_assessed() {
         .replace("\"complete\": true", "\"complete\": false");
     std::fs::write(&path, text).unwrap();
     let dev_status = item(&f.evaluate(CONTROL), "222222222222").status;
-    assert_eq!(dev_status, Status::NotAssessed);
+    assert_eq!(dev_status, Verdict::NotAssessed);
 }
 
 #[test]
@@ -199,13 +199,13 @@ fn a_missing_field_is_not_assessed_not_pass() {
     );
     let r = f.evaluate(CONTROL);
     let dev = item(&r, "222222222222");
-    assert_eq!(dev.assertions[0].status, Status::NotAssessed);
+    assert_eq!(dev.assertions[0].status, Verdict::NotAssessed);
     assert!(
         dev.assertions[0].message.contains("AccountMFAEnabled"),
         "{}",
         dev.assertions[0].message
     );
-    assert_eq!(dev.status, Status::NotAssessed);
+    assert_eq!(dev.status, Verdict::NotAssessed);
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn a_known_failure_wins_over_a_gap_and_both_are_reported() {
         json!({"SummaryMap": {"AccountAccessKeysPresent": 1}}),
     );
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
-    assert_eq!(dev.status, Status::Fail);
+    assert_eq!(dev.status, Verdict::Fail);
     assert!(
         dev.message.contains("Root has no access keys"),
         "{}",
@@ -234,7 +234,7 @@ fn a_corrupt_evidence_file_is_not_assessed_and_named() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("GetAccountSummary.json"), "{ not json").unwrap();
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
-    assert_eq!(dev.status, Status::NotAssessed);
+    assert_eq!(dev.status, Verdict::NotAssessed);
     assert!(
         dev.message
             .contains("222222222222/global/iam/GetAccountSummary.json"),
@@ -255,7 +255,7 @@ fn evidence_stored_under_another_account_is_rejected() {
     std::fs::create_dir_all(&to).unwrap();
     std::fs::copy(from, to.join("GetAccountSummary.json")).unwrap();
     let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
-    assert_eq!(dev.status, Status::NotAssessed);
+    assert_eq!(dev.status, Verdict::NotAssessed);
     assert!(
         dev.message.contains("describes 111111111111"),
         "{}",
@@ -273,7 +273,7 @@ fn not_found_evidence_binds_an_empty_object_so_the_control_can_fail() {
         "expect = \"has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
     );
     let dev = item(&f.evaluate(&control), "222222222222").clone();
-    assert_eq!(dev.assertions[0].status, Status::Fail);
+    assert_eq!(dev.assertions[0].status, Verdict::Fail);
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn for_each_checks_every_item_and_empty_lists_follow_when_empty() {
     };
     let r = f.evaluate(&with("[1, 2, 30]"));
     let a = &item(&r, "111111111111").assertions[0];
-    assert_eq!(a.status, Status::Fail);
+    assert_eq!(a.status, Verdict::Fail);
     assert!(
         a.message.contains("30 in 111111111111 (n = 30)"),
         "{}",
@@ -301,12 +301,12 @@ fn for_each_checks_every_item_and_empty_lists_follow_when_empty() {
     );
     assert_eq!(
         item(&f.evaluate(&with("[1, 2]")), "111111111111").assertions[0].status,
-        Status::Pass
+        Verdict::Pass
     );
     let empty = f.evaluate(&with("[]"));
     assert_eq!(
         item(&empty, "111111111111").assertions[0].status,
-        Status::Fail,
+        Verdict::Fail,
         "empty lists fail by default"
     );
 }
@@ -316,7 +316,7 @@ fn no_population_is_not_assessed() {
     let f = Fixture::new();
     let control = CONTROL.replace("accounts = \"all\"", "accounts = \"log-archive\"");
     let r = f.evaluate(&control);
-    assert_eq!(r.controls[0].status, Status::NotAssessed);
+    assert_eq!(r.controls[0].status, Verdict::NotAssessed);
     assert!(r.controls[0]
         .message
         .as_deref()
@@ -395,7 +395,7 @@ fn config_overrides_params_and_disables_only_with_a_reason() {
         .check_against(std::slice::from_ref(&control))
         .unwrap();
     let r = evaluate(std::slice::from_ref(&control), &config, &store, &org, &run);
-    assert_eq!(r.controls[0].status, Status::Fail);
+    assert_eq!(r.controls[0].status, Verdict::Fail);
     assert_eq!(r.controls[0].params["required"], json!(5));
 
     let wrong_type = Config::parse(
@@ -436,7 +436,7 @@ fn config_overrides_params_and_disables_only_with_a_reason() {
         &org,
         &run,
     );
-    assert_eq!(r.controls[0].status, Status::Disabled);
+    assert_eq!(r.controls[0].status, Verdict::Disabled);
     assert!(r.controls[0].message.as_deref().unwrap().contains("SEC-1"));
 
     let unknown = Config::parse(
@@ -475,9 +475,9 @@ fn evidence_collected_outside_the_run_window_is_refused_with_the_reason() {
         env["collected_at"] = json!("2026-08-01T00:00:00Z");
     });
     let results = f.evaluate(CONTROL);
-    assert_eq!(item(&results, "111111111111").status, Status::Pass);
+    assert_eq!(item(&results, "111111111111").status, Verdict::Pass);
     let dev = item(&results, "222222222222");
-    assert_eq!(dev.status, Status::NotAssessed, "{}", dev.message);
+    assert_eq!(dev.status, Verdict::NotAssessed, "{}", dev.message);
     assert!(
         dev.message.contains("outside the run's collection window"),
         "{}",
@@ -504,7 +504,7 @@ fn a_not_found_envelope_is_absence_whatever_data_it_carries() {
         "expect = \"has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
     );
     let dev = item(&f.evaluate(&control), "222222222222").clone();
-    assert_eq!(dev.assertions[0].status, Status::Fail, "{}", dev.message);
+    assert_eq!(dev.assertions[0].status, Verdict::Fail, "{}", dev.message);
 }
 
 #[test]
@@ -521,5 +521,5 @@ fn a_null_field_in_evidence_reads_as_absent() {
     );
     let dev = item(&f.evaluate(&control), "222222222222").clone();
     // Absent, so the control FAILs on it instead of erroring into NOT ASSESSED.
-    assert_eq!(dev.assertions[0].status, Status::Fail, "{}", dev.message);
+    assert_eq!(dev.assertions[0].status, Verdict::Fail, "{}", dev.message);
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use auditpack_core::evaluation::{Results, Status};
+use auditpack_core::evaluation::{Results, Verdict};
 use auditpack_core::org::Org;
 
 use crate::common::emulator::{
@@ -100,7 +100,7 @@ fn collect_then_report_against_the_emulator() {
     for ((control, _, region), status) in staging_items {
         assert_eq!(
             *status,
-            Status::NotAssessed,
+            Verdict::NotAssessed,
             "{control} {region} for the unreachable account"
         );
     }
@@ -140,7 +140,7 @@ fn collect_then_report_against_the_emulator() {
 /// The seed's deliberate faults, and its compliant parts, as verdicts.
 fn check_expected_verdicts(
     emu: &Emulator,
-    verdicts: &BTreeMap<(String, String, String), Status>,
+    verdicts: &BTreeMap<(String, String, String), Verdict>,
     results: &Results,
 ) {
     let item = |control: &str, key: &str, region: Option<&str>| {
@@ -160,27 +160,27 @@ fn check_expected_verdicts(
             "cloudtrail.org-trail",
             "management",
             "us-east-1",
-            Status::Pass,
+            Verdict::Pass,
         ),
         (
             "logarchive.immutable",
             "log-archive",
             "global",
-            Status::Fail,
+            Verdict::Fail,
         ),
-        ("guardduty.coverage", "dev", "eu-west-1", Status::Fail),
-        ("config.recording", "prod", "eu-west-1", Status::Fail),
-        ("config.recording", "dev", "us-east-1", Status::Pass),
+        ("guardduty.coverage", "dev", "eu-west-1", Verdict::Fail),
+        ("config.recording", "prod", "eu-west-1", Verdict::Fail),
+        ("config.recording", "dev", "us-east-1", Verdict::Pass),
         (
             "config.org-aggregator",
             "security",
             "us-east-1",
-            Status::Pass,
+            Verdict::Pass,
         ),
-        ("org.scp-guardrails", "management", "global", Status::Pass),
-        ("iam.password-policy", "dev", "global", Status::Pass),
+        ("org.scp-guardrails", "management", "global", Verdict::Pass),
+        ("iam.password-policy", "dev", "global", Verdict::Pass),
         // The sandbox account matches no role rule.
-        ("org.inventory", "management", "global", Status::Fail),
+        ("org.inventory", "management", "global", Verdict::Fail),
     ];
     for (control, key, region, status) in expected {
         let actual = verdicts
@@ -204,14 +204,14 @@ fn check_expected_verdicts(
             "dev",
             Some("us-east-1"),
             "detector-enabled",
-            Status::Pass,
+            Verdict::Pass,
         ),
         (
             "guardduty.coverage",
             "dev",
             Some("eu-west-1"),
             "detector-enabled",
-            Status::Fail,
+            Verdict::Fail,
         ),
         // moto has no GuardDuty member relationships: GetAdministratorAccount answers {} everywhere.
         (
@@ -219,7 +219,7 @@ fn check_expected_verdicts(
             "prod",
             Some("us-east-1"),
             "member-of-security-account",
-            Status::Fail,
+            Verdict::Fail,
         ),
         // moto cannot serve DescribeOrganizationConfiguration: recorded as an error, not assessed.
         (
@@ -227,42 +227,42 @@ fn check_expected_verdicts(
             "security",
             Some("us-east-1"),
             "auto-enable-all-members",
-            Status::NotAssessed,
+            Verdict::NotAssessed,
         ),
         (
             "guardduty.delegated-admin",
             "security",
             Some("us-east-1"),
             "security-is-administrator",
-            Status::Pass,
+            Verdict::Pass,
         ),
         (
             "logarchive.immutable",
             "log-archive",
             None,
             "compliance-mode",
-            Status::Fail,
+            Verdict::Fail,
         ),
         (
             "logarchive.immutable",
             "log-archive",
             None,
             "no-early-expiry",
-            Status::Fail,
+            Verdict::Fail,
         ),
         (
             "logarchive.immutable",
             "log-archive",
             None,
             "versioning-enabled",
-            Status::Pass,
+            Verdict::Pass,
         ),
         (
             "logarchive.immutable",
             "log-archive",
             None,
             "tls-only",
-            Status::Pass,
+            Verdict::Pass,
         ),
         // moto's root users have no MFA device, and no access keys.
         (
@@ -270,14 +270,14 @@ fn check_expected_verdicts(
             "prod",
             None,
             "root-mfa",
-            Status::Fail,
+            Verdict::Fail,
         ),
         (
             "iam.root-protection",
             "prod",
             None,
             "no-root-access-keys",
-            Status::Pass,
+            Verdict::Pass,
         ),
         // The s3control endpoint cannot be reached on a loopback emulator (account-id host prefix).
         (
@@ -285,7 +285,7 @@ fn check_expected_verdicts(
             "prod",
             None,
             "configured",
-            Status::NotAssessed,
+            Verdict::NotAssessed,
         ),
     ];
     for (control, key, region, id, status) in expected_assertions {

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use auditpack_core::evaluation::{Results, Status};
+use auditpack_core::evaluation::{Results, Verdict};
 
 use crate::common::emulator::{collect_seed_org, write_config, Emulator};
 use crate::common::{
@@ -117,8 +117,8 @@ fn three_shards_merged_give_the_whole_runs_verdicts() {
         &config,
     ));
     let from_merged = verdicts(&results(&emu, &merged, &kept.join("out"), &config));
-    assert!(from_whole.values().any(|s| *s == Status::Fail));
-    assert!(from_whole.values().any(|s| *s == Status::Pass));
+    assert!(from_whole.values().any(|s| *s == Verdict::Fail));
+    assert!(from_whole.values().any(|s| *s == Verdict::Pass));
     assert_eq!(from_merged, from_whole);
 
     // The report says the evidence is merged and from which shards; the

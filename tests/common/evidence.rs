@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use auditpack_core::evidence::{
-    Call, Collector, Envelope, EnvelopeError, ErrorClass, EvidenceKey, Pagination, Status,
+    AnswerStatus, Call, Collector, Envelope, EnvelopeError, ErrorClass, EvidenceKey, Pagination,
     SCHEMA_VERSION,
 };
 use serde_json::{Map, Value};
@@ -42,22 +42,24 @@ pub fn envelope(key: &EvidenceKey, answer: Answer) -> Envelope {
     };
     let empty = Value::Object(Map::new());
     let (status, error, complete, data) = match answer {
-        Answer::Data { data, complete } => (Status::Ok, None, complete, data),
+        Answer::Data { data, complete } => (AnswerStatus::Ok, None, complete, data),
         Answer::NotFound(code) => (
-            Status::NotFound,
+            AnswerStatus::NotFound,
             Some(failure(code, ErrorClass::NotFound)),
             true,
             empty,
         ),
-        Answer::Error(code, class) => (Status::Error, Some(failure(code, class)), true, empty),
+        Answer::Error(code, class) => {
+            (AnswerStatus::Error, Some(failure(code, class)), true, empty)
+        }
     };
     // The length of the answer's main list, 1 for a single object, 0 for none.
     let item_count = match (&status, &data) {
-        (Status::Ok, Value::Object(map)) => map
+        (AnswerStatus::Ok, Value::Object(map)) => map
             .values()
             .find_map(|v| v.as_array().map(|a| a.len() as u64))
             .unwrap_or(1),
-        (Status::Ok, _) => 1,
+        (AnswerStatus::Ok, _) => 1,
         _ => 0,
     };
     Envelope {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use auditpack_core::evaluation::{Results, Status};
+use auditpack_core::evaluation::{Results, Verdict};
 use serde_json::Value;
 
 /// The repository root (the samples, controls and docs live here).
@@ -199,8 +199,8 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Status of each control for each account and region (`global` when none), from results.json.
-pub fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Status> {
+/// Verdict of each control for each account and region (`global` when none), from results.json.
+pub fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Verdict> {
     let mut map = BTreeMap::new();
     for control in &results.controls {
         for item in &control.results {

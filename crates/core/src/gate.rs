@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::evaluation::{Results, Severity, Status, WaiverRecord, WaiverState};
+use crate::evaluation::{Results, Severity, Verdict, WaiverRecord, WaiverState};
 
 /// What the gate decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,10 +43,10 @@ pub fn decide(results: &Results, fail_on: Severity) -> GateDecision {
     for control in &results.controls {
         let counts = control.severity >= fail_on;
         match control.status {
-            Status::Fail if counts => failed.push(control.id.clone()),
-            Status::NotAssessed if counts => not_assessed.push(control.id.clone()),
-            Status::Waived => waived.push(control.id.clone()),
-            Status::Disabled => disabled += 1,
+            Verdict::Fail if counts => failed.push(control.id.clone()),
+            Verdict::NotAssessed if counts => not_assessed.push(control.id.clone()),
+            Verdict::Waived => waived.push(control.id.clone()),
+            Verdict::Disabled => disabled += 1,
             _ => passing += 1,
         }
     }
@@ -151,7 +151,8 @@ pub fn text_report(results: &Results, decision: &GateDecision) -> String {
         if !listed {
             continue;
         }
-        let (count, first) = control.findings(|s| matches!(s, Status::Fail | Status::NotAssessed));
+        let (count, first) =
+            control.findings(|s| matches!(s, Verdict::Fail | Verdict::NotAssessed));
         out.push_str(&format!(
             "{:<12} {} [{}] {} of {} item(s); first: {first}\n",
             control.status.label(),
@@ -177,8 +178,8 @@ mod tests {
     use super::*;
     use crate::evaluation::{ControlResult, Counts, Summary};
 
-    fn results(controls: &[(&str, Severity, Status)]) -> Results {
-        let control = |(id, severity, status): &(&str, Severity, Status)| ControlResult {
+    fn results(controls: &[(&str, Severity, Verdict)]) -> Results {
+        let control = |(id, severity, status): &(&str, Severity, Verdict)| ControlResult {
             id: id.to_string(),
             title: String::new(),
             tsc: vec![],
@@ -222,16 +223,16 @@ mod tests {
     #[test]
     fn passes_only_when_nothing_fails_or_is_unassessed() {
         let all_pass = results(&[
-            ("a.b", Severity::High, Status::Pass),
-            ("c.d", Severity::Low, Status::Disabled),
+            ("a.b", Severity::High, Verdict::Pass),
+            ("c.d", Severity::Low, Verdict::Disabled),
         ]);
         let d = decide(&all_pass, Severity::Low);
         assert!(d.passed, "{}", d.summary);
         assert!(d.summary.starts_with("PASSED"));
 
         let failing = results(&[
-            ("a.b", Severity::High, Status::Fail),
-            ("c.d", Severity::Low, Status::NotAssessed),
+            ("a.b", Severity::High, Verdict::Fail),
+            ("c.d", Severity::Low, Verdict::NotAssessed),
         ]);
         let d = decide(&failing, Severity::Low);
         assert!(!d.passed);
@@ -247,8 +248,8 @@ mod tests {
     #[test]
     fn fail_on_ignores_lower_severities() {
         let r = results(&[
-            ("a.b", Severity::Low, Status::Fail),
-            ("c.d", Severity::Critical, Status::Pass),
+            ("a.b", Severity::Low, Verdict::Fail),
+            ("c.d", Severity::Critical, Verdict::Pass),
         ]);
         assert!(decide(&r, Severity::High).passed);
         assert!(!decide(&r, Severity::Low).passed);

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::classify::{classify_failure, classify_service_error};
 use auditpack_core::catalog::OperationSpec;
-use auditpack_core::evidence::{ErrorClass, Status};
+use auditpack_core::evidence::{AnswerStatus, ErrorClass};
 
 /// A successful (possibly multi-page) answer.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ impl Answer {
 #[derive(Debug, Clone)]
 pub struct CallError {
     /// `not_found` or `error`.
-    pub status: Status,
+    pub status: AnswerStatus,
     /// AWS's code, or the SDK's failure kind.
     pub code: String,
     /// Message (never contains credentials: AWS messages name ARNs, not keys).
@@ -83,7 +83,7 @@ impl CallError {
     /// An error made by the collector itself (e.g. an answer it could not map).
     pub fn local(code: &str, message: impl Into<String>, class: ErrorClass) -> CallError {
         CallError {
-            status: Status::Error,
+            status: AnswerStatus::Error,
             code: code.into(),
             message: message.into(),
             class,
@@ -123,7 +123,7 @@ where
                 };
                 let request_id = e.request_id().map(String::from);
                 CallError {
-                    status: Status::Error,
+                    status: AnswerStatus::Error,
                     code,
                     message,
                     class,

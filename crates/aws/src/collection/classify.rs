@@ -6,7 +6,7 @@
 //! answers are `error` envelopes, and controls that need them are NOT ASSESSED.
 
 use auditpack_core::catalog::OperationSpec;
-use auditpack_core::evidence::{ErrorClass, Status};
+use auditpack_core::evidence::{AnswerStatus, ErrorClass};
 
 const ACCESS_DENIED_CODES: &[&str] = &[
     "AccessDenied",
@@ -44,11 +44,11 @@ pub fn classify_service_error(
     spec: &OperationSpec,
     code: &str,
     http_status: Option<u16>,
-) -> (Status, ErrorClass) {
+) -> (AnswerStatus, ErrorClass) {
     if spec.not_found.contains(&code) {
-        return (Status::NotFound, ErrorClass::NotFound);
+        return (AnswerStatus::NotFound, ErrorClass::NotFound);
     }
-    (Status::Error, classify_failure(code, http_status))
+    (AnswerStatus::Error, classify_failure(code, http_status))
 }
 
 /// Why a call failed, from its code and HTTP status, for any operation.
@@ -84,7 +84,7 @@ mod tests {
                 declared += 1;
                 assert_eq!(
                     classify_service_error(spec, code, Some(404)),
-                    (Status::NotFound, ErrorClass::NotFound),
+                    (AnswerStatus::NotFound, ErrorClass::NotFound),
                     "{code} for {}",
                     spec.source_name()
                 );
@@ -102,11 +102,11 @@ mod tests {
         // a bucket call answering it is not an absence of the bucket's policy.
         assert_eq!(
             classify_service_error(&iam::GET_LOGIN_PROFILE, "NoSuchEntity", Some(404)).0,
-            Status::NotFound
+            AnswerStatus::NotFound
         );
         assert_eq!(
             classify_service_error(&s3::GET_BUCKET_POLICY, "NoSuchEntity", Some(404)),
-            (Status::Error, ErrorClass::Other)
+            (AnswerStatus::Error, ErrorClass::Other)
         );
     }
 
@@ -135,7 +135,7 @@ mod tests {
         for (code, status, class) in cases {
             assert_eq!(
                 classify_service_error(&s3::LIST_BUCKETS, code, status),
-                (Status::Error, class),
+                (AnswerStatus::Error, class),
                 "{code}"
             );
         }

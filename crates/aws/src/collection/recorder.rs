@@ -13,7 +13,7 @@ use super::answer::{Answer, CallError};
 use super::OperationSpec;
 use auditpack_core::evidence::drop_absent_members;
 use auditpack_core::evidence::{
-    Call, Collector, Envelope, EnvelopeError, EvidenceKey, Pagination, RegionDir, Status,
+    AnswerStatus, Call, Collector, Envelope, EnvelopeError, EvidenceKey, Pagination, RegionDir,
     SCHEMA_VERSION,
 };
 
@@ -101,7 +101,7 @@ impl Recorder {
             .map_err(io)?;
         std::fs::write(&path, &bytes).map_err(io)?;
         self.count(&envelope, bytes.len() as u64);
-        Ok((envelope.status == Status::Ok).then_some(envelope.data))
+        Ok((envelope.status == AnswerStatus::Ok).then_some(envelope.data))
     }
 
     fn count(&self, envelope: &Envelope, bytes: u64) {
@@ -109,8 +109,8 @@ impl Recorder {
         stats.calls += 1;
         stats.bytes += bytes;
         match (&envelope.status, &envelope.error) {
-            (Status::NotFound, _) => stats.not_found += 1,
-            (Status::Error, Some(e)) => {
+            (AnswerStatus::NotFound, _) => stats.not_found += 1,
+            (AnswerStatus::Error, Some(e)) => {
                 *stats.errors_by_code.entry(e.code.clone()).or_default() += 1
             }
             _ => {}
@@ -131,7 +131,7 @@ fn build_envelope(
     };
     let (status, error, pagination, item_count, request_ids, data) = match outcome {
         Ok(answer) => (
-            Status::Ok,
+            AnswerStatus::Ok,
             None,
             Pagination {
                 pages: answer.pages,
@@ -150,7 +150,7 @@ fn build_envelope(
             }),
             Pagination {
                 pages: 0,
-                complete: e.status == Status::NotFound,
+                complete: e.status == AnswerStatus::NotFound,
             },
             0,
             e.request_id.into_iter().collect(),

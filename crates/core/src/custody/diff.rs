@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluation::{Results, Status};
+use crate::evaluation::{Results, Verdict};
 use crate::org::Org;
 
 /// What diff reads from one verified bundle.
@@ -57,9 +57,9 @@ pub struct ControlChange {
     /// Control id.
     pub control: String,
     /// Before (`None`: not in the old bundle).
-    pub old: Option<Status>,
+    pub old: Option<Verdict>,
     /// After (`None`: not in the new bundle).
-    pub new: Option<Status>,
+    pub new: Option<Verdict>,
 }
 
 /// How an item's verdict moved.
@@ -83,14 +83,14 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    fn of(old: Option<Status>, new: Option<Status>) -> ChangeKind {
+    fn of(old: Option<Verdict>, new: Option<Verdict>) -> ChangeKind {
         match (old, new) {
             (None, _) => ChangeKind::Added,
             (_, None) => ChangeKind::Removed,
-            (_, Some(Status::Fail)) => ChangeKind::NewFailure,
-            (_, Some(Status::NotAssessed)) => ChangeKind::NewlyNotAssessed,
-            (_, Some(Status::Waived)) => ChangeKind::NewlyWaived,
-            (Some(Status::Fail | Status::NotAssessed | Status::Waived), Some(Status::Pass)) => {
+            (_, Some(Verdict::Fail)) => ChangeKind::NewFailure,
+            (_, Some(Verdict::NotAssessed)) => ChangeKind::NewlyNotAssessed,
+            (_, Some(Verdict::Waived)) => ChangeKind::NewlyWaived,
+            (Some(Verdict::Fail | Verdict::NotAssessed | Verdict::Waived), Some(Verdict::Pass)) => {
                 ChangeKind::Fixed
             }
             _ => ChangeKind::Other,
@@ -125,9 +125,9 @@ pub struct ItemChange {
     /// Region, `None` for global.
     pub region: Option<String>,
     /// Before.
-    pub old: Option<Status>,
+    pub old: Option<Verdict>,
     /// After.
-    pub new: Option<Status>,
+    pub new: Option<Verdict>,
     /// The new bundle's message (what fails now), or the old one when removed.
     pub message: String,
 }
@@ -294,7 +294,7 @@ fn item_changes(
 ) {
     type Key = (String, Option<String>);
     let items =
-        |c: Option<&crate::evaluation::ControlResult>| -> BTreeMap<Key, (Status, String, String)> {
+        |c: Option<&crate::evaluation::ControlResult>| -> BTreeMap<Key, (Verdict, String, String)> {
             c.map(|c| {
                 c.results
                     .iter()
@@ -480,7 +480,7 @@ mod tests {
 
     #[test]
     fn change_kinds() {
-        use Status::*;
+        use Verdict::*;
         assert_eq!(
             ChangeKind::of(Some(Pass), Some(Fail)),
             ChangeKind::NewFailure

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::diff::{BundleDiff, ChangeKind};
-use crate::evaluation::Status;
+use crate::evaluation::Verdict;
 
 const TEMPLATE: &str = include_str!("diff.html");
 
@@ -24,26 +24,27 @@ pub enum DiffHtmlError {
     Render(#[source] tera::Error),
 }
 
+/// A verdict as the diff page shows it: its label and CSS class.
 #[derive(Serialize)]
-struct Verdict {
+struct VerdictCell {
     label: &'static str,
     class: &'static str,
 }
 
-fn verdict(s: Option<Status>) -> Verdict {
+fn verdict(s: Option<Verdict>) -> VerdictCell {
     match s {
-        None => Verdict {
+        None => VerdictCell {
             label: "—",
             class: "none",
         },
-        Some(s) => Verdict {
+        Some(s) => VerdictCell {
             label: s.label(),
             class: match s {
-                Status::Pass => "PASS",
-                Status::Fail => "FAIL",
-                Status::NotAssessed => "NOT_ASSESSED",
-                Status::Disabled => "DISABLED",
-                Status::Waived => "WAIVED",
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+                Verdict::NotAssessed => "NOT_ASSESSED",
+                Verdict::Disabled => "DISABLED",
+                Verdict::Waived => "WAIVED",
             },
         },
     }
@@ -52,8 +53,8 @@ fn verdict(s: Option<Status>) -> Verdict {
 #[derive(Serialize)]
 struct ControlRow {
     control: String,
-    old: Verdict,
-    new: Verdict,
+    old: VerdictCell,
+    new: VerdictCell,
 }
 
 #[derive(Serialize)]
@@ -61,8 +62,8 @@ struct ItemRow {
     control: String,
     account: String,
     region: String,
-    old: Verdict,
-    new: Verdict,
+    old: VerdictCell,
+    new: VerdictCell,
     message: String,
 }
 

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::diff::{AccountChange, BundleDiff, ChangeKind};
-use crate::evaluation::Status;
+use crate::evaluation::Verdict;
 
-fn status(s: Option<Status>) -> &'static str {
-    s.map(Status::label).unwrap_or("—")
+fn status(s: Option<Verdict>) -> &'static str {
+    s.map(Verdict::label).unwrap_or("—")
 }
 
 /// The diff for people (the default output).

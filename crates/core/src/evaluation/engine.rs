@@ -19,7 +19,7 @@ use super::control::{
 };
 use super::expr::{display_value, evidence_to_cel, json_to_cel, register_functions, Expr};
 use super::results::*;
-use super::{AccountSelector, RegionSelector, Status};
+use super::{AccountSelector, RegionSelector, Verdict};
 use crate::evaluation::config::{Config, Decision};
 use crate::evidence::{
     EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION,
@@ -195,7 +195,7 @@ impl Evaluator<'_> {
         let items = match self.scope_items(control) {
             Ok(items) => items,
             Err(empty) => {
-                result.status = Status::NotAssessed;
+                result.status = Verdict::NotAssessed;
                 result.message = Some(empty.to_string());
                 return result;
             }
@@ -215,7 +215,7 @@ impl Evaluator<'_> {
                 |root, (account, region)| self.item(control, root, &shared, &used, account, region),
             )
             .collect();
-        result.status = Status::all_of(result.results.iter().map(|r| r.status));
+        result.status = Verdict::all_of(result.results.iter().map(|r| r.status));
         result
     }
 
@@ -339,7 +339,7 @@ impl Evaluator<'_> {
             .iter()
             .map(|a| check_assertion(a, &bindings, &ctx, &place))
             .collect();
-        let status = Status::all_of(assertions.iter().map(|a| a.status));
+        let status = Verdict::all_of(assertions.iter().map(|a| a.status));
         ItemResult {
             account_id: account.id.clone(),
             account_name: account.name.clone(),
@@ -509,7 +509,7 @@ impl Evaluator<'_> {
             return Err(unusable(reason));
         }
         Ok(match env.status {
-            crate::evidence::Status::NotFound => &ABSENT,
+            crate::evidence::AnswerStatus::NotFound => &ABSENT,
             _ => &env.data,
         })
     }
@@ -626,11 +626,11 @@ fn check_assertion(
         }
     };
     let status = if !findings.failures.is_empty() {
-        Status::Fail
+        Verdict::Fail
     } else if !findings.gaps.is_empty() {
-        Status::NotAssessed
+        Verdict::NotAssessed
     } else {
-        Status::Pass
+        Verdict::Pass
     };
     AssertionResult {
         id: assertion.id.clone(),
@@ -738,7 +738,7 @@ fn quotes(assertion: &Assertion, ctx: &Context) -> String {
     format!(" ({})", parts.join(", "))
 }
 
-fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings) -> String {
+fn assertion_message(assertion: &Assertion, status: Verdict, findings: &Findings) -> String {
     let list = |items: &[String]| {
         let mut shown: Vec<String> = items.iter().take(MAX_LISTED_FINDINGS).cloned().collect();
         if items.len() > MAX_LISTED_FINDINGS {
@@ -747,8 +747,8 @@ fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings)
         shown.join("; ")
     };
     match status {
-        Status::Pass => String::new(),
-        Status::Fail => {
+        Verdict::Pass => String::new(),
+        Verdict::Fail => {
             let mut m = format!(
                 "{} — not met for {}",
                 assertion.requirement,
@@ -770,8 +770,8 @@ fn assertion_message(assertion: &Assertion, status: Status, findings: &Findings)
     }
 }
 
-fn item_message(status: Status, assertions: &[AssertionResult]) -> String {
-    let with = |s: Status| {
+fn item_message(status: Verdict, assertions: &[AssertionResult]) -> String {
+    let with = |s: Verdict| {
         assertions
             .iter()
             .filter(|a| a.status == s)
@@ -779,13 +779,13 @@ fn item_message(status: Status, assertions: &[AssertionResult]) -> String {
             .collect::<Vec<_>>()
     };
     match status {
-        Status::Pass => format!("All {} requirement(s) met.", assertions.len()),
-        Status::Fail => {
-            let mut parts = with(Status::Fail);
-            parts.extend(with(Status::NotAssessed));
+        Verdict::Pass => format!("All {} requirement(s) met.", assertions.len()),
+        Verdict::Fail => {
+            let mut parts = with(Verdict::Fail);
+            parts.extend(with(Verdict::NotAssessed));
             parts.join("\n")
         }
-        _ => with(Status::NotAssessed).join("\n"),
+        _ => with(Verdict::NotAssessed).join("\n"),
     }
 }
 
@@ -795,7 +795,7 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
         title: control.title.clone(),
         tsc: control.tsc.clone(),
         severity: control.severity,
-        status: Status::NotAssessed,
+        status: Verdict::NotAssessed,
         message: None,
         objective: control.objective.trim().to_string(),
         procedure: control.procedure.trim().to_string(),
@@ -829,7 +829,7 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
 
 fn disabled_result(control: &Control, reason: String) -> ControlResult {
     let mut result = control_header(control, control.params.clone());
-    result.status = Status::Disabled;
+    result.status = Verdict::Disabled;
     result.message = Some(format!("Disabled in auditpack.toml: {reason}"));
     result
 }

@@ -23,7 +23,7 @@ pub use criteria::is_known_criterion;
 pub use engine::evaluate;
 pub use expr::{Expr, ExprError};
 pub use loader::load_controls;
-pub use outcome::Status;
+pub use outcome::Verdict;
 pub use results::{
     AppliedWaiver, AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts,
     EvidenceRef, ItemResult, Results, Summary, WaiverRecord, WaiverState,

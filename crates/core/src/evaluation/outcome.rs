@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// The verdict for a requirement, a scope item (account or account × region) or a control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
+pub enum Verdict {
     /// Every requirement was met, on evidence that was collected completely.
     Pass,
     /// At least one requirement was not met (a known failure).
@@ -20,56 +20,56 @@ pub enum Status {
     Waived,
 }
 
-impl Status {
+impl Verdict {
     /// Combines the verdicts of parts that must *all* hold.
     ///
     /// A known failure wins over a gap (the item is FAIL, and the message still
     /// lists what was not assessed); a gap wins over a waiver, a waiver over a
     /// pass; no parts at all is a gap, because a control that looked at nothing
     /// has not shown anything.
-    pub fn all_of(parts: impl IntoIterator<Item = Status>) -> Status {
-        let mut combined: Option<Status> = None;
+    pub fn all_of(parts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        let mut combined: Option<Verdict> = None;
         for part in parts {
             combined = Some(match (combined, part) {
-                (_, Status::Disabled) => continue,
+                (_, Verdict::Disabled) => continue,
                 (None, p) => p,
-                (Some(Status::Fail), _) | (_, Status::Fail) => Status::Fail,
-                (Some(Status::NotAssessed), _) | (_, Status::NotAssessed) => Status::NotAssessed,
-                (Some(Status::Waived), _) | (_, Status::Waived) => Status::Waived,
+                (Some(Verdict::Fail), _) | (_, Verdict::Fail) => Verdict::Fail,
+                (Some(Verdict::NotAssessed), _) | (_, Verdict::NotAssessed) => Verdict::NotAssessed,
+                (Some(Verdict::Waived), _) | (_, Verdict::Waived) => Verdict::Waived,
                 (Some(c), _) => c,
             });
         }
-        combined.unwrap_or(Status::NotAssessed)
+        combined.unwrap_or(Verdict::NotAssessed)
     }
 
     /// The label shown to people (`NOT ASSESSED`).
     pub fn label(self) -> &'static str {
         match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::NotAssessed => "NOT ASSESSED",
-            Status::Disabled => "DISABLED",
-            Status::Waived => "WAIVED",
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotAssessed => "NOT ASSESSED",
+            Verdict::Disabled => "DISABLED",
+            Verdict::Waived => "WAIVED",
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Status::*;
+    use super::Verdict::*;
     use super::*;
 
     #[test]
     fn all_of_is_fail_closed() {
-        assert_eq!(Status::all_of([Pass, Pass]), Pass);
-        assert_eq!(Status::all_of([Pass, NotAssessed]), NotAssessed);
-        assert_eq!(Status::all_of([NotAssessed, Fail, Pass]), Fail);
-        assert_eq!(Status::all_of([Fail, NotAssessed]), Fail);
-        assert_eq!(Status::all_of([]), NotAssessed);
-        assert_eq!(Status::all_of([Disabled]), NotAssessed);
-        assert_eq!(Status::all_of([Disabled, Pass]), Pass);
-        assert_eq!(Status::all_of([Pass, Waived, Pass]), Waived);
-        assert_eq!(Status::all_of([Waived, NotAssessed]), NotAssessed);
-        assert_eq!(Status::all_of([Fail, Waived]), Fail);
+        assert_eq!(Verdict::all_of([Pass, Pass]), Pass);
+        assert_eq!(Verdict::all_of([Pass, NotAssessed]), NotAssessed);
+        assert_eq!(Verdict::all_of([NotAssessed, Fail, Pass]), Fail);
+        assert_eq!(Verdict::all_of([Fail, NotAssessed]), Fail);
+        assert_eq!(Verdict::all_of([]), NotAssessed);
+        assert_eq!(Verdict::all_of([Disabled]), NotAssessed);
+        assert_eq!(Verdict::all_of([Disabled, Pass]), Pass);
+        assert_eq!(Verdict::all_of([Pass, Waived, Pass]), Waived);
+        assert_eq!(Verdict::all_of([Waived, NotAssessed]), NotAssessed);
+        assert_eq!(Verdict::all_of([Fail, Waived]), Fail);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Severity, Status};
+use super::{Severity, Verdict};
 use crate::evidence::ToolInfo;
 
 /// A piece of evidence an item's verdict rests on.
@@ -23,7 +23,7 @@ pub struct AssertionResult {
     /// The assertion's id.
     pub id: String,
     /// Its verdict.
-    pub status: Status,
+    pub status: Verdict,
     /// What failed, or what could not be assessed; empty on a pass.
     pub message: String,
 }
@@ -38,7 +38,7 @@ pub struct ItemResult {
     /// The region, `null` for a global check.
     pub region: Option<String>,
     /// Combined verdict of every assertion.
-    pub status: Status,
+    pub status: Verdict,
     /// One line (or a few) saying why.
     pub message: String,
     /// Per-requirement verdicts.
@@ -54,7 +54,7 @@ pub struct ItemResult {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AppliedWaiver {
     /// The verdict the evidence gave (FAIL or NOT_ASSESSED); never hidden.
-    pub original_status: Status,
+    pub original_status: Verdict,
     /// Why the exception is accepted.
     pub reason: String,
     /// Who accepted it.
@@ -100,7 +100,7 @@ pub struct ControlResult {
     /// Severity.
     pub severity: Severity,
     /// PASS only when every scope item passes.
-    pub status: Status,
+    pub status: Verdict,
     /// Control-level note: why it is disabled or why it has no population.
     pub message: Option<String>,
     /// Objective.
@@ -125,7 +125,7 @@ impl ControlResult {
     /// The items whose verdict `selects`, and one line for the first of them
     /// (`place: first line of its message`), or the control's own note when
     /// there is no such item: what a CI log or summary shows for the control.
-    pub fn findings(&self, selects: impl Fn(Status) -> bool) -> (usize, String) {
+    pub fn findings(&self, selects: impl Fn(Verdict) -> bool) -> (usize, String) {
         let mut matching = self.results.iter().filter(|r| selects(r.status));
         let first = matching.next();
         let count = usize::from(first.is_some()) + matching.count();
@@ -158,15 +158,15 @@ pub struct Counts {
 
 impl Counts {
     /// Counts a list of verdicts.
-    pub fn of(statuses: impl IntoIterator<Item = Status>) -> Counts {
+    pub fn of(statuses: impl IntoIterator<Item = Verdict>) -> Counts {
         let mut c = Counts::default();
         for s in statuses {
             match s {
-                Status::Pass => c.pass += 1,
-                Status::Fail => c.fail += 1,
-                Status::NotAssessed => c.not_assessed += 1,
-                Status::Disabled => c.disabled += 1,
-                Status::Waived => c.waived += 1,
+                Verdict::Pass => c.pass += 1,
+                Verdict::Fail => c.fail += 1,
+                Verdict::NotAssessed => c.not_assessed += 1,
+                Verdict::Disabled => c.disabled += 1,
+                Verdict::Waived => c.waived += 1,
             }
         }
         c

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::results::{AppliedWaiver, Results, Summary, WaiverRecord, WaiverState};
-use super::{Control, LintError, Status};
+use super::{Control, LintError, Verdict};
 use crate::evaluation::config::line_of;
 
 /// One entry as written in the file.
@@ -270,11 +270,11 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
     let Some(control) = results.controls.iter_mut().find(|c| c.id == waiver.control) else {
         return 0;
     };
-    if control.status == Status::Disabled {
+    if control.status == Verdict::Disabled {
         return 0;
     }
     let applied = AppliedWaiver {
-        original_status: Status::Fail,
+        original_status: Verdict::Fail,
         reason: waiver.reason.clone(),
         approver: waiver.approver.clone(),
         ticket: waiver.ticket.clone(),
@@ -284,9 +284,9 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
     if control.results.is_empty() {
         // A control with no population (e.g. no account has its role) can only
         // be waived as a whole.
-        let waivable = matches!(control.status, Status::Fail | Status::NotAssessed);
+        let waivable = matches!(control.status, Verdict::Fail | Verdict::NotAssessed);
         if whole_control && waivable && apply {
-            control.status = Status::Waived;
+            control.status = Verdict::Waived;
         }
         return usize::from(whole_control && waivable);
     }
@@ -300,7 +300,7 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
                 .region
                 .as_ref()
                 .is_none_or(|r| item.region.as_ref() == Some(r));
-        if !matches || !matches!(item.status, Status::Fail | Status::NotAssessed) {
+        if !matches || !matches!(item.status, Verdict::Fail | Verdict::NotAssessed) {
             continue;
         }
         count += 1;
@@ -309,11 +309,11 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
                 original_status: item.status,
                 ..applied.clone()
             });
-            item.status = Status::Waived;
+            item.status = Verdict::Waived;
         }
     }
     if apply && count > 0 {
-        control.status = Status::all_of(control.results.iter().map(|r| r.status));
+        control.status = Verdict::all_of(control.results.iter().map(|r| r.status));
     }
     count
 }
@@ -397,7 +397,7 @@ expires = "next year"
         assert!(parse(&text).is_err());
     }
 
-    fn results_with(items: &[(&str, Option<&str>, Status)], end: &str) -> Results {
+    fn results_with(items: &[(&str, Option<&str>, Verdict)], end: &str) -> Results {
         let json = serde_json::json!({
             "schema_version": 1,
             "tool": {"name": "auditpack", "version": "0"},
@@ -419,7 +419,7 @@ expires = "next year"
             }]
         });
         let mut r: Results = serde_json::from_value(json).unwrap();
-        r.controls[0].status = Status::all_of(r.controls[0].results.iter().map(|i| i.status));
+        r.controls[0].status = Verdict::all_of(r.controls[0].results.iter().map(|i| i.status));
         r
     }
 
@@ -430,22 +430,22 @@ expires = "next year"
     fn an_active_waiver_waives_only_matching_failures_and_keeps_the_verdict() {
         let mut r = results_with(
             &[
-                (A, Some("ap-south-1"), Status::Fail),
-                (A, Some("eu-west-1"), Status::Pass),
-                (B, Some("ap-south-1"), Status::NotAssessed),
+                (A, Some("ap-south-1"), Verdict::Fail),
+                (A, Some("eu-west-1"), Verdict::Pass),
+                (B, Some("ap-south-1"), Verdict::NotAssessed),
             ],
             "2026-11-20T10:00:00Z",
         );
         apply_waivers(&mut r, &parse(ONE).unwrap());
         let items = &r.controls[0].results;
-        assert_eq!(items[0].status, Status::Waived);
+        assert_eq!(items[0].status, Verdict::Waived);
         assert_eq!(
             items[0].waiver.as_ref().unwrap().original_status,
-            Status::Fail
+            Verdict::Fail
         );
-        assert_eq!(items[1].status, Status::Pass);
-        assert_eq!(items[2].status, Status::NotAssessed);
-        assert_eq!(r.controls[0].status, Status::NotAssessed);
+        assert_eq!(items[1].status, Verdict::Pass);
+        assert_eq!(items[2].status, Verdict::NotAssessed);
+        assert_eq!(r.controls[0].status, Verdict::NotAssessed);
         assert_eq!(r.waivers[0].state, WaiverState::Active);
         assert_eq!(r.waivers[0].items, 1);
         assert_eq!(r.waivers[0].source, "waivers.toml:2");
@@ -457,29 +457,29 @@ expires = "next year"
         let text = ONE.replace("account = \"111111111111\"\nregion = \"ap-south-1\"\n", "");
         let mut r = results_with(
             &[
-                (A, Some("eu-west-1"), Status::Pass),
-                (B, Some("ap-south-1"), Status::Fail),
+                (A, Some("eu-west-1"), Verdict::Pass),
+                (B, Some("ap-south-1"), Verdict::Fail),
             ],
             "2026-11-20T10:00:00Z",
         );
         apply_waivers(&mut r, &parse(&text).unwrap());
-        assert_eq!(r.controls[0].status, Status::Waived);
+        assert_eq!(r.controls[0].status, Verdict::Waived);
         assert_eq!(r.summary.controls.waived, 1);
     }
 
     #[test]
     fn an_expired_waiver_waives_nothing_and_says_so() {
         let mut r = results_with(
-            &[(A, Some("ap-south-1"), Status::Fail)],
+            &[(A, Some("ap-south-1"), Verdict::Fail)],
             "2027-04-01T00:00:00Z",
         );
         apply_waivers(&mut r, &parse(ONE).unwrap());
-        assert_eq!(r.controls[0].results[0].status, Status::Fail);
+        assert_eq!(r.controls[0].results[0].status, Verdict::Fail);
         assert_eq!(r.waivers[0].state, WaiverState::Expired);
         assert_eq!(r.waivers[0].items, 1);
         // Valid through its expiry day.
         let mut r = results_with(
-            &[(A, Some("ap-south-1"), Status::Fail)],
+            &[(A, Some("ap-south-1"), Verdict::Fail)],
             "2027-03-31T23:00:00Z",
         );
         apply_waivers(&mut r, &parse(ONE).unwrap());
@@ -489,11 +489,11 @@ expires = "next year"
     #[test]
     fn a_waiver_that_matches_no_failure_is_stale() {
         let mut r = results_with(
-            &[(A, Some("ap-south-1"), Status::Pass)],
+            &[(A, Some("ap-south-1"), Verdict::Pass)],
             "2026-11-20T10:00:00Z",
         );
         apply_waivers(&mut r, &parse(ONE).unwrap());
         assert_eq!(r.waivers[0].state, WaiverState::Stale);
-        assert_eq!(r.controls[0].status, Status::Pass);
+        assert_eq!(r.controls[0].status, Verdict::Pass);
     }
 }

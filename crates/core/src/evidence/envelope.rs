@@ -11,7 +11,7 @@ use serde_json::Value;
 /// What AWS's answer means for the controls that read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum AnswerStatus {
     /// The call succeeded; `data` holds the answer.
     Ok,
     /// AWS answered definitely that the configuration does not exist
@@ -27,7 +27,7 @@ pub enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
-    /// The configuration does not exist (goes with [`Status::NotFound`]).
+    /// The configuration does not exist (goes with [`AnswerStatus::NotFound`]).
     NotFound,
     /// AccessDenied, UnauthorizedOperation, an account whose role could not be assumed.
     AccessDenied,
@@ -113,7 +113,7 @@ pub struct Envelope {
     /// ARN of the identity that made the call (an assumed role in member accounts).
     pub caller_arn: String,
     /// What the answer means for controls.
-    pub status: Status,
+    pub status: AnswerStatus,
     /// Set when `status` is `error` or `not_found`.
     #[serde(default)]
     pub error: Option<EnvelopeError>,
@@ -131,17 +131,17 @@ pub struct Envelope {
 impl Envelope {
     /// True when the evidence can be used by a control (an answer, or a definite absence).
     pub fn is_usable(&self) -> bool {
-        matches!(self.status, Status::Ok | Status::NotFound) && self.pagination.complete
+        matches!(self.status, AnswerStatus::Ok | AnswerStatus::NotFound) && self.pagination.complete
     }
 
     /// One line saying why this evidence cannot be used, for NOT_ASSESSED messages.
     pub fn unusable_reason(&self) -> Option<String> {
         let call = format!("{}:{}", self.call.service, self.call.operation);
         match (&self.status, &self.error) {
-            (Status::Error, Some(e)) => {
+            (AnswerStatus::Error, Some(e)) => {
                 Some(format!("{} failed with {}: {}", call, e.code, e.message))
             }
-            (Status::Error, None) => Some(format!("{call} failed")),
+            (AnswerStatus::Error, None) => Some(format!("{call} failed")),
             _ if !self.pagination.complete => Some(format!(
                 "{call} is incomplete: pagination stopped after {} page(s)",
                 self.pagination.pages

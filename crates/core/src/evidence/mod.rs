@@ -14,7 +14,9 @@ mod run;
 pub mod staging;
 mod store;
 
-pub use envelope::{Call, Collector, Envelope, EnvelopeError, ErrorClass, Pagination, Status};
+pub use envelope::{
+    AnswerStatus, Call, Collector, Envelope, EnvelopeError, ErrorClass, Pagination,
+};
 pub use layout::{qualifier_to_file_stem, EvidenceKey, RegionDir, GLOBAL_DIR};
 pub use run::{RunInfo, ShardRun, ToolInfo};
 pub use store::{

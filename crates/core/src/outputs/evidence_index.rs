@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::evidence::{EvidenceDoc, Status};
+use crate::evidence::{AnswerStatus, EvidenceDoc};
 
 /// One evidence file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,9 +53,9 @@ fn describe(doc: &EvidenceDoc) -> EvidenceIndexEntry {
             operation: env.call.operation.clone(),
             qualifier: env.call.qualifier.clone(),
             status: match env.status {
-                Status::Ok => "ok",
-                Status::NotFound => "not_found",
-                Status::Error => "error",
+                AnswerStatus::Ok => "ok",
+                AnswerStatus::NotFound => "not_found",
+                AnswerStatus::Error => "error",
             }
             .into(),
             error_code: env.error.as_ref().map(|e| e.code.clone()),

@@ -10,7 +10,7 @@
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::evaluation::{ControlResult, ItemResult, Results, Status};
+use crate::evaluation::{ControlResult, ItemResult, Results, Verdict};
 
 /// Renders `results` as JUnit XML.
 pub fn junit_xml(results: &Results) -> Vec<u8> {
@@ -71,7 +71,7 @@ fn item_case(control: &ControlResult, item: &ItemResult) -> TestCase {
     case
 }
 
-fn status_for(status: Status, message: &str) -> TestCaseStatus {
+fn status_for(status: Verdict, message: &str) -> TestCaseStatus {
     let first_line = message.lines().next().unwrap_or_default();
     let non_success = |kind, ty: &str| {
         let mut s = TestCaseStatus::non_success(kind);
@@ -81,10 +81,10 @@ fn status_for(status: Status, message: &str) -> TestCaseStatus {
         s
     };
     match status {
-        Status::Pass => TestCaseStatus::success(),
-        Status::Fail => non_success(NonSuccessKind::Failure, "FAIL"),
-        Status::NotAssessed => non_success(NonSuccessKind::Error, "NOT_ASSESSED"),
-        Status::Waived | Status::Disabled => {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail => non_success(NonSuccessKind::Failure, "FAIL"),
+        Verdict::NotAssessed => non_success(NonSuccessKind::Error, "NOT_ASSESSED"),
+        Verdict::Waived | Verdict::Disabled => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(first_line)
                 .set_type(status.label())

@@ -3,7 +3,7 @@
 //! need attention, and the exceptions register. The full detail stays in the
 //! HTML report; this is what an engineer reads first.
 
-use crate::evaluation::{ControlResult, Results, Status, WaiverState};
+use crate::evaluation::{ControlResult, Results, Verdict, WaiverState};
 use crate::gate::GateDecision;
 
 /// Renders the summary for `results` as decided by `decision`.
@@ -35,14 +35,14 @@ pub fn summary_markdown(results: &Results, decision: &GateDecision) -> String {
         .filter(|c| {
             matches!(
                 c.status,
-                Status::Fail | Status::NotAssessed | Status::Waived
+                Verdict::Fail | Verdict::NotAssessed | Verdict::Waived
             )
         })
         .collect();
     if !attention.is_empty() {
         md.push_str(
             "\n### Controls that need attention\n\n\
-             | Status | Control | Severity | Criteria | Items | First finding |\n\
+             | Verdict | Control | Severity | Criteria | Items | First finding |\n\
              |---|---|---|---|---:|---|\n",
         );
         for control in attention {
@@ -87,7 +87,7 @@ pub fn summary_markdown(results: &Results, decision: &GateDecision) -> String {
 }
 
 fn control_row(control: &ControlResult) -> String {
-    let (count, first) = control.findings(|s| s != Status::Pass);
+    let (count, first) = control.findings(|s| s != Verdict::Pass);
     format!(
         "| {} | {} | {} | {} | {} of {} | {} |\n",
         control.status.label(),

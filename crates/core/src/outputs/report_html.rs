@@ -26,7 +26,7 @@ use tera::{Context, Tera};
 pub use links::Links;
 
 use super::ReportInput;
-use crate::evaluation::Status;
+use crate::evaluation::Verdict;
 
 /// The template's name in Tera; autoescaping is turned on for it.
 const TEMPLATE_NAME: &str = "report.html";
@@ -129,14 +129,14 @@ struct Badge {
     class: &'static str,
 }
 
-impl From<Status> for Badge {
-    fn from(status: Status) -> Self {
+impl From<Verdict> for Badge {
+    fn from(status: Verdict) -> Self {
         let class = match status {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::NotAssessed => "na",
-            Status::Disabled => "off",
-            Status::Waived => "waived",
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotAssessed => "na",
+            Verdict::Disabled => "off",
+            Verdict::Waived => "waived",
         };
         let label = status.label();
         Badge { label, class }

@@ -18,7 +18,7 @@ use serde_sarif::sarif::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::evaluation::{ControlResult, ItemResult, Results, Severity, Status};
+use crate::evaluation::{ControlResult, ItemResult, Results, Severity, Verdict};
 
 /// Where the SARIF 2.1.0 schema is published (the `$schema` of the log).
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -93,8 +93,8 @@ fn rule(control: &ControlResult) -> ReportingDescriptor {
 
 fn finding(control: &ControlResult, item: &ItemResult) -> Option<SarifResult> {
     let verdict = match (item.status, &item.waiver) {
-        (Status::Fail | Status::NotAssessed, _) => item.status,
-        (Status::Waived, Some(w)) => w.original_status,
+        (Verdict::Fail | Verdict::NotAssessed, _) => item.status,
+        (Verdict::Waived, Some(w)) => w.original_status,
         _ => return None,
     };
     let place = item.place();
@@ -134,7 +134,7 @@ fn finding(control: &ControlResult, item: &ItemResult) -> Option<SarifResult> {
     let mut result = SarifResult::builder()
         .rule_id(control.id.clone())
         .kind(ResultKind::Fail)
-        .level(if verdict == Status::Fail {
+        .level(if verdict == Verdict::Fail {
             result_level(control.severity)
         } else {
             ResultLevel::Error

@@ -18,7 +18,7 @@ use super::thousands;
 use super::view::{tallies, Tally};
 use super::Badge;
 use crate::evaluation::{
-    AppliedWaiver, AssertionInfo, ControlResult, EvidenceRef, ItemResult, Status,
+    AppliedWaiver, AssertionInfo, ControlResult, EvidenceRef, ItemResult, Verdict,
 };
 
 /// Stands for each listed account in a message shared by several accounts.
@@ -101,7 +101,7 @@ pub(super) fn control_view<'a>(
     let passing: Vec<&ItemResult> = c
         .results
         .iter()
-        .filter(|i| i.status == Status::Pass)
+        .filter(|i| i.status == Verdict::Pass)
         .collect();
     ControlView {
         id: &c.id,
@@ -224,12 +224,12 @@ fn generic(text: &str, item: &ItemResult) -> String {
 }
 
 /// Where the status sorts among findings: FAIL, NOT ASSESSED, WAIVED.
-fn rank(status: Status) -> u8 {
+fn rank(status: Verdict) -> u8 {
     match status {
-        Status::Fail => 0,
-        Status::NotAssessed => 1,
-        Status::Waived => 2,
-        Status::Pass | Status::Disabled => 3,
+        Verdict::Fail => 0,
+        Verdict::NotAssessed => 1,
+        Verdict::Waived => 2,
+        Verdict::Pass | Verdict::Disabled => 3,
     }
 }
 
@@ -240,7 +240,7 @@ fn findings<'a>(c: &'a ControlResult, links: &Links, index: &Index) -> Vec<Findi
     type Key<'k> = (u8, String, Option<[&'k str; 5]>);
     let mut groups: Vec<(Key<'a>, Vec<&'a ItemResult>)> = Vec::new();
     let mut position: HashMap<Key<'a>, usize> = HashMap::new();
-    for item in c.results.iter().filter(|i| i.status != Status::Pass) {
+    for item in c.results.iter().filter(|i| i.status != Verdict::Pass) {
         let waiver = (item.waiver.as_ref()).map(|w| {
             let original = w.original_status.label();
             [original, &w.reason, &w.approver, &w.ticket, &w.expires]
@@ -303,7 +303,7 @@ pub(super) struct Gap<'a> {
 /// Every gap of a control: no population at all, or each requirement not assessed
 /// for an account (and region), even where another requirement failed.
 pub(super) fn gaps(c: &ControlResult) -> Vec<Gap<'_>> {
-    if c.status == Status::NotAssessed && c.results.is_empty() {
+    if c.status == Verdict::NotAssessed && c.results.is_empty() {
         let reason = c.message.as_deref().unwrap_or("No population.");
         return vec![Gap {
             control: c,
@@ -315,7 +315,7 @@ pub(super) fn gaps(c: &ControlResult) -> Vec<Gap<'_>> {
     let mut gaps = Vec::new();
     for item in &c.results {
         let before = gaps.len();
-        for a in (item.assertions.iter()).filter(|a| a.status == Status::NotAssessed) {
+        for a in (item.assertions.iter()).filter(|a| a.status == Verdict::NotAssessed) {
             gaps.push(Gap {
                 control: c,
                 requirement: &a.id,
@@ -323,7 +323,7 @@ pub(super) fn gaps(c: &ControlResult) -> Vec<Gap<'_>> {
                 reason: &a.message,
             });
         }
-        if gaps.len() == before && item.status == Status::NotAssessed {
+        if gaps.len() == before && item.status == Verdict::NotAssessed {
             gaps.push(Gap {
                 control: c,
                 requirement: "",

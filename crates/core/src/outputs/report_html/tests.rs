@@ -186,11 +186,11 @@ fn renders_org_period_controls_and_every_status() {
         assert!(html.contains(needle), "missing {needle}");
     }
     for status in [
-        Status::Pass,
-        Status::Fail,
-        Status::NotAssessed,
-        Status::Disabled,
-        Status::Waived,
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::NotAssessed,
+        Verdict::Disabled,
+        Verdict::Waived,
     ] {
         let badge = Badge::from(status);
         // As a badge, big or small.

@@ -19,7 +19,7 @@ use super::controls::{control_view, gaps, group_gaps, ControlView, Gap, GapGroup
 use super::evidence::{evidence_accounts, EvidenceAccount, Index, LISTED_FILES_MAX};
 use super::links::Links;
 use super::Badge;
-use crate::evaluation::{ControlResult, Counts, Status, WaiverRecord, WaiverState};
+use crate::evaluation::{ControlResult, Counts, Verdict, WaiverRecord, WaiverState};
 use crate::evidence::RunInfo;
 use crate::org::{Account, Role};
 use crate::outputs::bagit::human_size;
@@ -162,7 +162,7 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
         exceptions_total: gaps.iter().filter(|g| g.item.is_some()).count(),
         exceptions: group_gaps(gaps),
         disabled: (controls.iter())
-            .filter(|c| c.status == Status::Disabled)
+            .filter(|c| c.status == Verdict::Disabled)
             .map(|c| Disabled {
                 control: &c.id,
                 title: &c.title,
@@ -193,16 +193,16 @@ pub(super) fn readable_time(rfc3339: &str) -> String {
 }
 
 /// Counts by verdict in the fixed order PASS, FAIL, NOT ASSESSED, WAIVED, DISABLED.
-pub(super) fn tallies(statuses: impl Iterator<Item = Status>) -> Vec<Tally> {
+pub(super) fn tallies(statuses: impl Iterator<Item = Verdict>) -> Vec<Tally> {
     let counts = Counts::of(statuses);
     let total = counts.total().max(1) as f64;
     let mut offset = 0.0;
     let by_status = [
-        (Status::Pass, counts.pass),
-        (Status::Fail, counts.fail),
-        (Status::NotAssessed, counts.not_assessed),
-        (Status::Waived, counts.waived),
-        (Status::Disabled, counts.disabled),
+        (Verdict::Pass, counts.pass),
+        (Verdict::Fail, counts.fail),
+        (Verdict::NotAssessed, counts.not_assessed),
+        (Verdict::Waived, counts.waived),
+        (Verdict::Disabled, counts.disabled),
     ];
     let mut tallies = Vec::new();
     for (status, count) in by_status {
@@ -230,7 +230,7 @@ fn criteria_rows(controls: &[ControlResult]) -> Vec<CriterionRow<'_>> {
         .map(|(id, cs)| CriterionRow {
             id,
             series: series_name(id),
-            badge: Status::all_of(cs.iter().map(|c| c.status)).into(),
+            badge: Verdict::all_of(cs.iter().map(|c| c.status)).into(),
             controls: cs
                 .iter()
                 .map(|c| (c.id.as_str(), c.status.into()))
@@ -291,12 +291,12 @@ fn role_group(account: &Account) -> (usize, String) {
 /// items for the account, DISABLED within a disabled control's scope, else "—".
 fn matrix_groups<'a>(input: &ReportInput<'a>) -> Vec<MatrixGroup<'a>> {
     let controls = &input.results.controls;
-    let mut worst: HashMap<(&str, usize), Status> = HashMap::new();
+    let mut worst: HashMap<(&str, usize), Verdict> = HashMap::new();
     for (column, c) in controls.iter().enumerate() {
         for item in &c.results {
             let key = (item.account_id.as_str(), column);
             let seen = worst.get(&key).copied();
-            worst.insert(key, Status::all_of(seen.into_iter().chain([item.status])));
+            worst.insert(key, Verdict::all_of(seen.into_iter().chain([item.status])));
         }
     }
     let mut groups: BTreeMap<(usize, String), Vec<&Account>> = BTreeMap::new();
@@ -307,8 +307,8 @@ fn matrix_groups<'a>(input: &ReportInput<'a>) -> Vec<MatrixGroup<'a>> {
         .get(&(account.id.as_str(), column))
     {
         Some(status) => Badge::from(*status),
-        None if c.status == Status::Disabled && ["all", role].contains(&&*c.scope_accounts) => {
-            Status::Disabled.into()
+        None if c.status == Verdict::Disabled && ["all", role].contains(&&*c.scope_accounts) => {
+            Verdict::Disabled.into()
         }
         None => OUT_OF_SCOPE,
     };
