@@ -39,7 +39,7 @@ pub enum DiscoveryError {
 }
 
 /// Discovers the organization through `ctx` (the management account, global).
-pub async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org, DiscoveryError> {
+pub(crate) async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org, DiscoveryError> {
     let client = aws_sdk_organizations::Client::new(&ctx.config);
     let org = required(
         ctx,

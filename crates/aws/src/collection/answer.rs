@@ -14,7 +14,7 @@ use auditpack_core::evidence::{AnswerStatus, ErrorClass};
 
 /// A successful (possibly multi-page) answer.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// Merged data with AWS's field names.
     pub data: Value,
     /// Pages read.
@@ -28,7 +28,7 @@ pub struct Answer {
 impl Answer {
     /// A one-page answer whose main list (or single object) has `item_count`
     /// items, with the request id of the SDK `output` it was mapped from.
-    pub fn single(data: Value, item_count: usize, output: &impl RequestId) -> Answer {
+    pub(crate) fn single(data: Value, item_count: usize, output: &impl RequestId) -> Answer {
         Answer {
             data,
             pages: 1,
@@ -38,7 +38,7 @@ impl Answer {
     }
 
     /// Starts a paginated answer; call [`Answer::page`] per page.
-    pub fn paginated() -> Answer {
+    pub(crate) fn paginated() -> Answer {
         Answer {
             data: Value::Null,
             pages: 0,
@@ -48,13 +48,13 @@ impl Answer {
     }
 
     /// Records one page (an SDK output), keeping its request id.
-    pub fn page(&mut self, page: &impl RequestId) {
+    pub(crate) fn page(&mut self, page: &impl RequestId) {
         self.pages += 1;
         self.request_ids.extend(page.request_id().map(String::from));
     }
 
     /// Sets the merged data and item count after the last page.
-    pub fn finish(mut self, data: Value, item_count: usize) -> Answer {
+    pub(crate) fn finish(mut self, data: Value, item_count: usize) -> Answer {
         self.data = data;
         self.item_count = item_count as u64;
         self.pages = self.pages.max(1);
@@ -64,7 +64,7 @@ impl Answer {
 
 /// A failed call, classified.
 #[derive(Debug, Clone)]
-pub struct CallError {
+pub(crate) struct CallError {
     /// `not_found` or `error`.
     pub status: AnswerStatus,
     /// AWS's code, or the SDK's failure kind.
@@ -81,7 +81,7 @@ pub struct CallError {
 
 impl CallError {
     /// An error made by the collector itself (e.g. an answer it could not map).
-    pub fn local(code: &str, message: impl Into<String>, class: ErrorClass) -> CallError {
+    pub(crate) fn local(code: &str, message: impl Into<String>, class: ErrorClass) -> CallError {
         CallError {
             status: AnswerStatus::Error,
             code: code.into(),
@@ -94,7 +94,7 @@ impl CallError {
 
     /// This error as an answer of `spec`: AWS's code is an absence
     /// (`not_found`) only where the catalog declares it for this operation.
-    pub fn for_operation(mut self, spec: &OperationSpec) -> CallError {
+    pub(crate) fn for_operation(mut self, spec: &OperationSpec) -> CallError {
         (self.status, self.class) = match self.http_status {
             Some(status) => classify_service_error(spec, &self.code, Some(status)),
             None => (self.status, self.class),
@@ -161,7 +161,7 @@ where
 /// Reads every page of a paginated call and merges its list into
 /// `{ list_key: [...] }`. A page that fails fails the whole answer (recorded as
 /// an error envelope), so a partial list can never pass for a complete one.
-pub async fn paginate<O, E>(
+pub(crate) async fn paginate<O, E>(
     mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<
         Result<O, SdkError<E, HttpResponse>>,
     >,

@@ -52,7 +52,7 @@ pub fn classify_service_error(
 }
 
 /// Why a call failed, from its code and HTTP status, for any operation.
-pub fn classify_failure(code: &str, http_status: Option<u16>) -> ErrorClass {
+pub(crate) fn classify_failure(code: &str, http_status: Option<u16>) -> ErrorClass {
     if ACCESS_DENIED_CODES.contains(&code) {
         ErrorClass::AccessDenied
     } else if THROTTLED_CODES.contains(&code) {

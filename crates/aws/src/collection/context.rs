@@ -16,10 +16,10 @@ use super::session::AccountSession;
 use super::OperationSpec;
 
 /// Operations needed in one account × region, as `service:Operation`.
-pub type OpSet = BTreeSet<String>;
+pub(crate) type OpSet = BTreeSet<String>;
 
 /// One account × region, for one source.
-pub struct RegionCtx<'a> {
+pub(crate) struct RegionCtx<'a> {
     /// The account and its credentials.
     pub session: &'a AccountSession,
     /// Region, `None` for global services.
@@ -36,7 +36,7 @@ pub struct RegionCtx<'a> {
 
 impl RegionCtx<'_> {
     /// True when some control needs `spec` here.
-    pub fn needs(&self, spec: &OperationSpec) -> bool {
+    pub(crate) fn needs(&self, spec: &OperationSpec) -> bool {
         self.needed.contains(&spec.source_name())
     }
 
@@ -44,7 +44,7 @@ impl RegionCtx<'_> {
     /// records its envelope.
     /// Returns the data when the call succeeded (`None` for not-found or error,
     /// which the envelope already records).
-    pub async fn call<F>(
+    pub(crate) async fn call<F>(
         &self,
         spec: &'static OperationSpec,
         qualifier: Option<&str>,
@@ -63,7 +63,7 @@ impl RegionCtx<'_> {
     /// [`RegionCtx::call`] when some control needs `spec`; otherwise nothing
     /// (the request future is dropped unpolled, so no request is sent). The
     /// one shape of every conditional call in the sources.
-    pub async fn call_if_needed<F>(
+    pub(crate) async fn call_if_needed<F>(
         &self,
         spec: &'static OperationSpec,
         qualifier: Option<&str>,
@@ -81,7 +81,7 @@ impl RegionCtx<'_> {
 
     /// Like [`RegionCtx::call`], but keeps the error for callers that cannot go
     /// on without the answer (discovery).
-    pub async fn call_detailed<F>(
+    pub(crate) async fn call_detailed<F>(
         &self,
         spec: &'static OperationSpec,
         qualifier: Option<&str>,

@@ -43,7 +43,7 @@ use tokio::sync::Semaphore;
 /// service client; auditpack makes one service client per account, region and
 /// source, so every call would open a new connection (and, against AWS, a new
 /// TLS handshake).
-pub fn shared_https_client() -> SharedHttpClient {
+pub(crate) fn shared_https_client() -> SharedHttpClient {
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector =
             ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
@@ -61,7 +61,7 @@ const ADMITTED_PER_PERMIT: usize = 4;
 
 /// One account's limits.
 #[derive(Debug, Clone)]
-pub struct AccountLimits {
+pub(crate) struct AccountLimits {
     /// Its SDK configs' HTTP client.
     pub http_client: SharedHttpClient,
     /// Calls started and not finished (waiting, in flight or in backoff).
@@ -70,7 +70,7 @@ pub struct AccountLimits {
 
 /// The run's limits and request counters, shared by every account.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     inner: SharedHttpClient,
     global: Arc<Semaphore>,
     per_account: usize,
@@ -80,19 +80,19 @@ pub struct Limits {
 /// HTTP requests sent, and how many of them were retries (the SDK numbers each
 /// attempt in its `amz-sdk-request: attempt=N; max=M` header).
 #[derive(Debug, Default)]
-pub struct RequestCounters {
+pub(crate) struct RequestCounters {
     requests: AtomicU64,
     retries: AtomicU64,
 }
 
 impl RequestCounters {
     /// Requests sent so far, retries included.
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
 
     /// Requests that were a second or later attempt of a call.
-    pub fn retries(&self) -> u64 {
+    pub(crate) fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
     }
 
@@ -121,7 +121,7 @@ fn attempt_number(request: &HttpRequest) -> u32 {
 impl Limits {
     /// At most `max_concurrency` requests in flight across the run and
     /// `account_concurrency` per account, over `inner`.
-    pub fn new(
+    pub(crate) fn new(
         inner: SharedHttpClient,
         max_concurrency: usize,
         account_concurrency: usize,
@@ -138,7 +138,7 @@ impl Limits {
     /// permits (and the run's), and its admission of calls. Give every config
     /// of that account (all regions, all services) this one client, so they
     /// share the account's permits.
-    pub fn for_account(&self) -> AccountLimits {
+    pub(crate) fn for_account(&self) -> AccountLimits {
         AccountLimits {
             http_client: self.new_account_client().into_shared(),
             admission: Arc::new(Semaphore::new(ADMITTED_PER_PERMIT * self.per_account)),
@@ -155,7 +155,7 @@ impl Limits {
     }
 
     /// The request counters of the run.
-    pub fn counters(&self) -> &RequestCounters {
+    pub(crate) fn counters(&self) -> &RequestCounters {
         &self.counters
     }
 }

@@ -12,10 +12,10 @@ use auditpack_core::evidence::RegionDir;
 use auditpack_core::org::{Account, Org};
 
 /// Account id → region folder → operations.
-pub type Plan = BTreeMap<String, BTreeMap<RegionDir, OpSet>>;
+pub(crate) type Plan = BTreeMap<String, BTreeMap<RegionDir, OpSet>>;
 
 /// Builds the plan for the active accounts of `org`.
-pub fn build_plan(controls: &[Control], org: &Org, regions: &[String], home_region: &str) -> Plan {
+pub(crate) fn build_plan(controls: &[Control], org: &Org, regions: &[String], home_region: &str) -> Plan {
     let mut plan = Plan::new();
     for control in controls {
         let scope_accounts: Vec<&Account> = select(org, control.accounts).collect();
@@ -78,11 +78,3 @@ fn add_with_dependencies(
         .extend(spec.with_dependencies().map(|op| op.source_name()));
 }
 
-/// How many calls the plan makes at least (one per planned operation; per-resource
-/// operations make more), for progress estimates.
-pub fn planned_operations(plan: &Plan) -> usize {
-    plan.values()
-        .flat_map(|regions| regions.values())
-        .map(|ops| ops.len())
-        .sum()
-}

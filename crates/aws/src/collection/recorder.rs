@@ -32,7 +32,7 @@ pub struct Stats {
 
 /// Who made a call, where.
 #[derive(Debug, Clone, Copy)]
-pub struct CallSite<'a> {
+pub(crate) struct CallSite<'a> {
     /// Account id.
     pub account_id: &'a str,
     /// Region, `None` for global.
@@ -43,7 +43,7 @@ pub struct CallSite<'a> {
 
 /// Writes envelopes below a root folder.
 #[derive(Debug)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     root: PathBuf,
     stats: Mutex<Stats>,
 }
@@ -61,7 +61,7 @@ pub struct RecordError {
 
 impl Recorder {
     /// A recorder writing below `root`.
-    pub fn new(root: &Path) -> Recorder {
+    pub(crate) fn new(root: &Path) -> Recorder {
         Recorder {
             root: root.to_path_buf(),
             stats: Mutex::new(Stats::default()),
@@ -69,12 +69,12 @@ impl Recorder {
     }
 
     /// The counters so far.
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         self.stats.lock().expect("stats poisoned").clone()
     }
 
     /// Writes the envelope for one call and returns the data when the call succeeded.
-    pub fn record(
+    pub(crate) fn record(
         &self,
         site: CallSite<'_>,
         spec: &OperationSpec,
@@ -183,6 +183,6 @@ fn build_envelope(
 }
 
 /// The current time as RFC 3339 UTC with second precision.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -17,7 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::context::{OpSet, RegionCtx};
 use super::limits::{shared_https_client, Limits};
-use super::plan::{build_plan, Plan};
+use super::plan::build_plan;
 use super::recorder::{now_rfc3339, RecordError, Recorder, Stats};
 use super::session::{
     assume_role, base_config, identify, AccountSession, AssumeSettings, ClientSettings,
@@ -379,11 +379,3 @@ impl Progress {
     }
 }
 
-/// Plan statistics for logs.
-pub fn describe_plan(plan: &Plan) -> String {
-    format!(
-        "{} accounts, {} planned operations",
-        plan.len(),
-        super::plan::planned_operations(plan)
-    )
-}

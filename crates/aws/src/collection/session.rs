@@ -49,7 +49,7 @@ pub struct ClientSettings {
 /// `--account-concurrency`; throttling answers are still retried with backoff.
 /// (Measured with bench/collect: adaptive mode stretched a 10-account run
 /// whose calls were done in ~2 s to 28 s; see docs/performance.md.)
-pub async fn base_config(settings: &ClientSettings, http_client: SharedHttpClient) -> SdkConfig {
+pub(crate) async fn base_config(settings: &ClientSettings, http_client: SharedHttpClient) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
@@ -69,7 +69,7 @@ pub async fn base_config(settings: &ClientSettings, http_client: SharedHttpClien
 
 /// An account reached with working credentials.
 #[derive(Debug, Clone)]
-pub struct AccountSession {
+pub(crate) struct AccountSession {
     /// Account id.
     pub account_id: String,
     /// The identity calls are made as.
@@ -82,7 +82,7 @@ pub struct AccountSession {
 
 impl AccountSession {
     /// The config for one region (`None`: the home region, for global services).
-    pub fn config_for(&self, region: Option<&str>) -> SdkConfig {
+    pub(crate) fn config_for(&self, region: Option<&str>) -> SdkConfig {
         match region {
             Some(r) => self
                 .config
@@ -94,7 +94,7 @@ impl AccountSession {
     }
 
     /// Where calls of this account are recorded.
-    pub fn site<'a>(&'a self, region: Option<&'a str>) -> CallSite<'a> {
+    pub(crate) fn site<'a>(&'a self, region: Option<&'a str>) -> CallSite<'a> {
         CallSite {
             account_id: &self.account_id,
             region,
@@ -104,7 +104,7 @@ impl AccountSession {
 }
 
 /// Who the base credentials are (recorded as evidence in that account).
-pub async fn identify(
+pub(crate) async fn identify(
     config: &SdkConfig,
     recorder: &Recorder,
     admission: Arc<Semaphore>,
@@ -159,7 +159,7 @@ pub struct AssumeSettings {
 /// account is visible, with the reason. The call itself is made in (and counts
 /// against the limits of) the caller's account; the session's calls go through
 /// `limits`, the member account's.
-pub async fn assume_role(
+pub(crate) async fn assume_role(
     base: &AccountSession,
     account_id: &str,
     settings: &AssumeSettings,

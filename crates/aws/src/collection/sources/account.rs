@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::collection::answer::{Answer, CallError};
 
 /// Lists the regions enabled for the caller's account, paginated to the end.
-pub async fn list_enabled_regions(client: &aws_sdk_account::Client) -> Result<Answer, CallError> {
+pub(crate) async fn list_enabled_regions(client: &aws_sdk_account::Client) -> Result<Answer, CallError> {
     use aws_sdk_account::types::RegionOptStatus;
     let mut answer = Answer::paginated();
     let mut regions = Vec::new();
@@ -28,7 +28,7 @@ pub async fn list_enabled_regions(client: &aws_sdk_account::Client) -> Result<An
 }
 
 /// The region names of a `ListRegions` answer, sorted.
-pub fn region_names(data: &serde_json::Value) -> Vec<String> {
+pub(crate) fn region_names(data: &serde_json::Value) -> Vec<String> {
     let mut names: Vec<String> = data["Regions"]
         .as_array()
         .into_iter()

@@ -22,7 +22,7 @@ use auditpack_core::catalog::cloudtrail::*;
 
 /// Collects the trails of this region, then the status and selectors of the
 /// trails this account owns and that are homed in this region.
-pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     if ![&DESCRIBE_TRAILS, &GET_TRAIL_STATUS, &GET_EVENT_SELECTORS]
         .iter()
         .any(|s| ctx.needs(s))

@@ -17,7 +17,7 @@ use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::config::*;
 
 /// Collects what the controls need of Config in this region.
-pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = &aws_sdk_config::Client::new(&ctx.config);
     // Independent calls: made concurrently (the account's limit still applies).
     futures::try_join!(

@@ -24,7 +24,7 @@ const PER_DETECTOR_OPS: [&OperationSpec; 3] = [
 
 /// Collects the delegated administrator, the detectors and, per detector, its
 /// configuration, the organization configuration, members and administrator.
-pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = &aws_sdk_guardduty::Client::new(&ctx.config);
     // The organization's admin accounts and the detectors are independent.
     futures::try_join!(

@@ -13,7 +13,7 @@ use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::iam::*;
 
 /// Collects the account summary, the password policy, the users and their login profiles.
-pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = &aws_sdk_iam::Client::new(&ctx.config);
     // Independent calls: made concurrently (the account's limit still applies).
     futures::try_join!(

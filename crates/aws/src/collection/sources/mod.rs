@@ -20,13 +20,13 @@ use super::context::RegionCtx;
 use super::recorder::RecordError;
 
 /// Makes a source's calls in one account × region.
-pub type CollectFn = for<'a> fn(&'a RegionCtx<'a>) -> BoxFuture<'a, Result<(), RecordError>>;
+pub(crate) type CollectFn = for<'a> fn(&'a RegionCtx<'a>) -> BoxFuture<'a, Result<(), RecordError>>;
 
 /// How each catalog source (`auditpack_core::catalog::SOURCES`, by name) is
 /// collected. `None` for sources whose calls are made elsewhere: STS by the
 /// session, the enabled regions by the runner, the organization listing by
 /// discovery (its other calls are collected here).
-pub const COLLECTORS: &[(&str, Option<CollectFn>)] = &[
+pub(crate) const COLLECTORS: &[(&str, Option<CollectFn>)] = &[
     (
         "organizations",
         Some(|ctx| Box::pin(organizations::collect(ctx))),
@@ -41,7 +41,7 @@ pub const COLLECTORS: &[(&str, Option<CollectFn>)] = &[
 ];
 
 /// The collector of the catalog source `name`.
-pub fn collector(name: &str) -> Option<CollectFn> {
+pub(crate) fn collector(name: &str) -> Option<CollectFn> {
     COLLECTORS
         .iter()
         .find(|(source, _)| *source == name)
@@ -49,7 +49,7 @@ pub fn collector(name: &str) -> Option<CollectFn> {
 }
 
 /// Formats an SDK timestamp as RFC 3339, the form evidence uses.
-pub fn rfc3339(t: &aws_smithy_types::DateTime) -> String {
+pub(crate) fn rfc3339(t: &aws_smithy_types::DateTime) -> String {
     t.fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_else(|_| t.secs().to_string())
 }

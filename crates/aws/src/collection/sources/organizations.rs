@@ -15,7 +15,7 @@ use auditpack_core::catalog::organizations::*;
 const SCP: &str = "SERVICE_CONTROL_POLICY";
 
 /// Collects policies, delegated administrators and service access.
-pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let client = aws_sdk_organizations::Client::new(&ctx.config);
     if ctx.needs(&LIST_DELEGATED_ADMINS) {
         let admins = ctx

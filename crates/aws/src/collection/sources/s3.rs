@@ -34,7 +34,7 @@ const IN_BUCKET_REGION: [&OperationSpec; 6] = [
 
 /// Collects the account-level Block Public Access setting, the bucket list and
 /// each bucket's settings.
-pub async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     if ctx.needs(&GET_ACCOUNT_PUBLIC_ACCESS_BLOCK) {
         let client = aws_sdk_s3control::Client::new(&ctx.config);
         let account = ctx.session.account_id.as_str();
