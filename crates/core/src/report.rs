@@ -130,7 +130,7 @@ pub fn load_waivers(path: &Path, controls: &[Control]) -> Result<Waivers, Pipeli
 
 /// What evaluation read and produced, before any output is written.
 #[derive(Debug, Clone)]
-pub struct Evaluated {
+pub(crate) struct Evaluated {
     /// The verdicts, waivers applied.
     pub results: Results,
     /// The controls used.
@@ -146,7 +146,7 @@ pub struct Evaluated {
 /// Evaluates the request's controls, config and waivers over its evidence
 /// folder. Pure apart from reading files: the same inputs give the same
 /// [`Results`], which is what re-evaluating a bundle relies on.
-pub fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineError> {
+pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineError> {
     let store = EvidenceStore::open(&request.evidence)?;
     let run: RunInfo = store.run_info()?;
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;

@@ -15,7 +15,12 @@ use auditpack_core::org::{Account, Org};
 pub(crate) type Plan = BTreeMap<String, BTreeMap<RegionDir, OpSet>>;
 
 /// Builds the plan for the active accounts of `org`.
-pub(crate) fn build_plan(controls: &[Control], org: &Org, regions: &[String], home_region: &str) -> Plan {
+pub(crate) fn build_plan(
+    controls: &[Control],
+    org: &Org,
+    regions: &[String],
+    home_region: &str,
+) -> Plan {
     let mut plan = Plan::new();
     for control in controls {
         let scope_accounts: Vec<&Account> = select(org, control.accounts).collect();
@@ -77,4 +82,3 @@ fn add_with_dependencies(
         .or_default()
         .extend(spec.with_dependencies().map(|op| op.source_name()));
 }
-

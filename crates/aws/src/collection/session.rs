@@ -49,7 +49,10 @@ pub struct ClientSettings {
 /// `--account-concurrency`; throttling answers are still retried with backoff.
 /// (Measured with bench/collect: adaptive mode stretched a 10-account run
 /// whose calls were done in ~2 s to 28 s; see docs/performance.md.)
-pub(crate) async fn base_config(settings: &ClientSettings, http_client: SharedHttpClient) -> SdkConfig {
+pub(crate) async fn base_config(
+    settings: &ClientSettings,
+    http_client: SharedHttpClient,
+) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))

@@ -62,12 +62,12 @@ impl OperationSpec {
     }
 
     /// Whether this is `service:Operation` (no allocation, for lookups).
-    pub fn is(&self, service: &str, operation: &str) -> bool {
+    pub(crate) fn is(&self, service: &str, operation: &str) -> bool {
         self.service == service && self.operation == operation
     }
 
     /// This operation with its "does not exist" error codes.
-    pub const fn not_found(mut self, codes: &'static [&'static str]) -> OperationSpec {
+    pub(crate) const fn not_found(mut self, codes: &'static [&'static str]) -> OperationSpec {
         self.not_found = codes;
         self
     }

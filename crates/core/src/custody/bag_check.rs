@@ -173,7 +173,7 @@ pub fn verify_path(path: &Path) -> Result<Verification, VerifyError> {
 }
 
 /// Reads a bag from a zip or a folder, hashing every file.
-pub fn read_bag(path: &Path) -> Result<BagContents, VerifyError> {
+pub(crate) fn read_bag(path: &Path) -> Result<BagContents, VerifyError> {
     let io = |source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
@@ -321,7 +321,7 @@ fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> 
 }
 
 /// Compares a bag's files with both manifests.
-pub fn check(contents: BagContents) -> Verification {
+pub(crate) fn check(contents: BagContents) -> Verification {
     let mut problems: Vec<Problem> = contents
         .unsafe_entries
         .iter()
@@ -375,14 +375,14 @@ pub fn check(contents: BagContents) -> Verification {
 
 /// The payload manifest's lines (path → SHA-256); malformed lines are left
 /// out (`check` reports them).
-pub fn payload_manifest(contents: &BagContents) -> BTreeMap<String, String> {
+pub(crate) fn payload_manifest(contents: &BagContents) -> BTreeMap<String, String> {
     parse_manifest(contents, MANIFEST, &mut Vec::new())
 }
 
 /// Copies the payload files that `target` maps to a destination out of a bag
 /// (zip or folder), checking each against `manifest` while copying, so what is
 /// copied is exactly what was verified. Returns how many files were copied.
-pub fn copy_payload(
+pub(crate) fn copy_payload(
     bag: &Path,
     manifest: &BTreeMap<String, String>,
     target: &dyn Fn(&str) -> Option<PathBuf>,

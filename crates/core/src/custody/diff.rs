@@ -98,7 +98,7 @@ impl ChangeKind {
     }
 
     /// Heading for people.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ChangeKind::NewFailure => "new failures",
             ChangeKind::NewlyNotAssessed => "newly not assessed",
@@ -177,7 +177,7 @@ pub struct BundleDiff {
 
 impl BundleDiff {
     /// True when nothing listed changed.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.accounts_added.is_empty()
             && self.accounts_removed.is_empty()
             && self.controls.is_empty()

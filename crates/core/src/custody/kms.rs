@@ -20,11 +20,11 @@ use crate::outputs::bagit::{SignError, TAG_MANIFEST};
 pub struct PemKeyError(#[source] pub p256::pkcs8::spki::Error);
 
 /// KMS's limit for `MessageType=RAW`.
-pub const RAW_LIMIT: usize = 4096;
+pub(crate) const RAW_LIMIT: usize = 4096;
 
 /// What `signature/kms-key.json` records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KmsKeyInfo {
+pub(crate) struct KmsKeyInfo {
     /// The key's ARN (as KMS reported it).
     pub key_arn: String,
     /// Always `ECC_NIST_P256`.
@@ -53,13 +53,13 @@ pub trait RemoteSigner: std::fmt::Debug + Send + Sync {
 }
 
 /// `sha256:<hex>` of a public key's DER, as `VERIFY.txt` prints it.
-pub fn fingerprint(public_key_der: &[u8]) -> String {
+pub(crate) fn fingerprint(public_key_der: &[u8]) -> String {
     format!("sha256:{}", sha256_hex(public_key_der))
 }
 
 /// Signs `message` with `signer` and returns the signature, the public key PEM
 /// and the key record, by path inside the bag.
-pub fn sign_files(
+pub(crate) fn sign_files(
     signer: &dyn RemoteSigner,
     message: &[u8],
 ) -> Result<Vec<(String, Vec<u8>)>, SignError> {
@@ -94,14 +94,14 @@ pub fn sign_files(
 }
 
 /// DER SubjectPublicKeyInfo → PEM, checking it is a P-256 key.
-pub fn public_key_pem(der: &[u8]) -> Result<String, SignError> {
+pub(crate) fn public_key_pem(der: &[u8]) -> Result<String, SignError> {
     p256::PublicKey::from_public_key_der(der)
         .and_then(|k| k.to_public_key_pem(LineEnding::LF))
         .map_err(SignError::KmsPublicKey)
 }
 
 /// A P-256 public key from PEM (`-----BEGIN PUBLIC KEY-----`), as DER.
-pub fn public_key_der_from_pem(pem: &str) -> Result<Vec<u8>, PemKeyError> {
+pub(crate) fn public_key_der_from_pem(pem: &str) -> Result<Vec<u8>, PemKeyError> {
     p256::PublicKey::from_public_key_pem(pem.trim())
         .and_then(|k| k.to_public_key_der())
         .map(|d| d.as_bytes().to_vec())
@@ -110,7 +110,7 @@ pub fn public_key_der_from_pem(pem: &str) -> Result<Vec<u8>, PemKeyError> {
 
 /// A KMS signature as found in a bag, checked against its own public key.
 #[derive(Debug, Clone)]
-pub struct KmsSignature {
+pub(crate) struct KmsSignature {
     /// From `kms-key.json`.
     pub key_arn: String,
     /// The public key, DER.
@@ -121,7 +121,7 @@ pub struct KmsSignature {
 
 /// Checks the bag's KMS signature files against the tag manifest. Each error
 /// names the file at fault.
-pub fn check_signature(
+pub(crate) fn check_signature(
     signature: &[u8],
     public_key_pem: Option<&[u8]>,
     key_info: Option<&[u8]>,

@@ -32,27 +32,24 @@ pub mod ssh;
 /// The SSHSIG namespace of auditpack's signatures. `ssh-keygen -Y verify -n`
 /// needs it, and a signature made for another purpose (git commits use `git`)
 /// can never be passed off as a bundle signature.
-pub const NAMESPACE: &str = "auditpack-evidence";
-
-/// The tag folder holding signatures (listed in no manifest).
-pub const SIGNATURE_DIR: &str = "signature";
+pub(crate) const NAMESPACE: &str = "auditpack-evidence";
 /// The SSHSIG signature of `tagmanifest-sha256.txt` (armored, as `ssh-keygen -Y sign` writes it).
-pub const SSH_SIGNATURE: &str = "signature/tagmanifest-sha256.txt.sig";
+pub(crate) const SSH_SIGNATURE: &str = "signature/tagmanifest-sha256.txt.sig";
 /// The signer's OpenSSH public key.
-pub const SSH_PUBLIC_KEY: &str = "signature/signer.pub";
+pub(crate) const SSH_PUBLIC_KEY: &str = "signature/signer.pub";
 /// An OpenSSH `allowed_signers` file naming the signer, for `ssh-keygen -Y verify -f`.
-pub const ALLOWED_SIGNERS: &str = "signature/allowed_signers";
+pub(crate) const ALLOWED_SIGNERS: &str = "signature/allowed_signers";
 /// The KMS ECDSA signature (DER), as `openssl dgst -verify` reads it.
-pub const KMS_SIGNATURE: &str = "signature/tagmanifest-sha256.txt.kms.sig";
+pub(crate) const KMS_SIGNATURE: &str = "signature/tagmanifest-sha256.txt.kms.sig";
 /// The KMS key's public key, SubjectPublicKeyInfo PEM.
-pub const KMS_PUBLIC_KEY: &str = "signature/kms-public-key.pem";
+pub(crate) const KMS_PUBLIC_KEY: &str = "signature/kms-public-key.pem";
 /// The KMS key's ARN, key spec and algorithm.
-pub const KMS_KEY_INFO: &str = "signature/kms-key.json";
+pub(crate) const KMS_KEY_INFO: &str = "signature/kms-key.json";
 /// The auditor's verification commands.
-pub const VERIFY_TXT: &str = "signature/VERIFY.txt";
+pub(crate) const VERIFY_TXT: &str = "signature/VERIFY.txt";
 
 /// Every file `signature/` may hold; any other file there is unexpected.
-pub const SIGNATURE_FILES: [&str; 7] = [
+pub(crate) const SIGNATURE_FILES: [&str; 7] = [
     SSH_SIGNATURE,
     SSH_PUBLIC_KEY,
     ALLOWED_SIGNERS,
@@ -64,7 +61,7 @@ pub const SIGNATURE_FILES: [&str; 7] = [
 
 /// The `bag-info.txt` field holding the signing time (covered by the signature,
 /// because bag-info is listed in the signed tag manifest).
-pub const SIGNED_AT: &str = "Signed-At";
+pub(crate) const SIGNED_AT: &str = "Signed-At";
 
 /// SHA-256 (lowercase hex) with the crate's hasher.
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -35,7 +35,7 @@ pub struct Reevaluation {
 
 /// Why re-evaluation could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum ReevaluateError {
+pub(crate) enum ReevaluateError {
     /// Reading or copying the bag failed.
     #[error("{0}")]
     Bag(String),
@@ -46,7 +46,7 @@ pub enum ReevaluateError {
 
 /// Re-evaluates the bag at `bag` (zip or folder), whose payload manifest is
 /// `manifest` and whose results.json bytes are `results_json`.
-pub fn reevaluate(
+pub(crate) fn reevaluate(
     bag: &Path,
     manifest: &BTreeMap<String, String>,
     results_json: &[u8],
@@ -113,7 +113,7 @@ pub fn reevaluate(
 /// Every difference between the recorded and the re-evaluated results, named
 /// by control, account and region (the tool version is left out: it is
 /// reported separately).
-pub fn compare(recorded: &Results, fresh: &Results) -> Vec<String> {
+pub(crate) fn compare(recorded: &Results, fresh: &Results) -> Vec<String> {
     let mut out = Vec::new();
     let top = |r: &Results| {
         let mut v = serde_json::to_value(r).expect("results serialise");

@@ -87,7 +87,7 @@ impl TagManifestSigner for Signing {
 
 /// What `VERIFY.txt` says about an SSH signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshInstructions {
+pub(crate) struct SshInstructions {
     /// The principal in `allowed_signers`.
     pub identity: String,
     /// `SHA256:…`.
@@ -96,7 +96,7 @@ pub struct SshInstructions {
 
 /// What `VERIFY.txt` says about a KMS signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KmsInstructions {
+pub(crate) struct KmsInstructions {
     /// Key ARN.
     pub key_arn: String,
     /// `sha256:<hex>` of the public key DER.
@@ -109,7 +109,10 @@ pub const COMMAND_PREFIX: &str = "  $ ";
 /// `VERIFY.txt`: the auditor's commands, run in the unzipped bag folder. A
 /// pure function of what was signed, so `verify` can rebuild it and notice an
 /// edited copy.
-pub fn verify_instructions(ssh: Option<&SshInstructions>, kms: Option<&KmsInstructions>) -> String {
+pub(crate) fn verify_instructions(
+    ssh: Option<&SshInstructions>,
+    kms: Option<&KmsInstructions>,
+) -> String {
     let mut t = String::new();
     t.push_str("How to verify this bundle offline, with standard tools\n");
     t.push_str("=======================================================\n\n");
@@ -347,7 +350,7 @@ pub struct SignatureReport {
 
 impl SignatureReport {
     /// True when the bag carries at least one signature file.
-    pub fn is_signed(&self) -> bool {
+    pub(crate) fn is_signed(&self) -> bool {
         !self.signatures.is_empty() || !self.problems.is_empty()
     }
 }
@@ -355,7 +358,10 @@ impl SignatureReport {
 /// Checks the signature files of a bag whose files are `files` (path → bytes,
 /// for tag files). With a trust set, at least one valid signature must be by a
 /// trusted key, and an unsigned bag fails.
-pub fn check_signatures(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> SignatureReport {
+pub(crate) fn check_signatures(
+    files: &BTreeMap<String, Vec<u8>>,
+    trust: &Trust,
+) -> SignatureReport {
     let get = |name: &str| files.get(name).map(Vec::as_slice);
     let mut report = SignatureReport {
         trust_given: trust.is_given(),

@@ -20,7 +20,7 @@ use super::NAMESPACE;
 use crate::outputs::bagit::SignError;
 
 /// The environment variable holding an encrypted key's passphrase.
-pub const PASSPHRASE_ENV: &str = "AUDITPACK_SIGN_KEY_PASSPHRASE";
+pub(crate) const PASSPHRASE_ENV: &str = "AUDITPACK_SIGN_KEY_PASSPHRASE";
 
 /// Why an SSH key cannot sign.
 #[derive(Debug, thiserror::Error)]
@@ -102,26 +102,21 @@ impl SshSigner {
     }
 
     /// The principal named in `allowed_signers` and `VERIFY.txt`.
-    pub fn identity(&self) -> &str {
+    pub(crate) fn identity(&self) -> &str {
         &self.identity
     }
 
     /// `SHA256:…`, as `ssh-keygen -l` prints it.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         self.key
             .public_key()
             .fingerprint(HashAlg::Sha256)
             .to_string()
     }
 
-    /// The key's algorithm name (`ssh-ed25519`).
-    pub fn algorithm(&self) -> String {
-        self.key.algorithm().to_string()
-    }
-
     /// Signs `message`, returning the signature file, the public key and the
     /// `allowed_signers` file, by path inside the bag.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<(String, Vec<u8>)>, SignError> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<(String, Vec<u8>)>, SignError> {
         let signature = self
             .key
             .sign(NAMESPACE, HashAlg::Sha512, message)
@@ -145,7 +140,7 @@ impl SshSigner {
 
 /// One line of `allowed_signers`: the principal, restricted to auditpack's
 /// namespace, and the key.
-pub fn allowed_signers_line(identity: &str, key: &PublicKey) -> Result<String, SignError> {
+pub(crate) fn allowed_signers_line(identity: &str, key: &PublicKey) -> Result<String, SignError> {
     let mut key = key.clone();
     key.set_comment("");
     let openssh = key.to_openssh().map_err(SignError::SshPublicKey)?;
@@ -215,7 +210,7 @@ pub struct AllowedSigner {
 
 impl AllowedSigner {
     /// True when this line lets `key` sign in auditpack's namespace (at any time).
-    pub fn allows(&self, key: &ssh_key::public::KeyData) -> bool {
+    pub(crate) fn allows(&self, key: &ssh_key::public::KeyData) -> bool {
         self.key.key_data() == key
             && self
                 .namespaces
@@ -226,7 +221,7 @@ impl AllowedSigner {
     /// Whether a signature made at `signed_at` falls inside the line's
     /// `valid-after`/`valid-before` window. A line with a window does not trust
     /// a signature whose time is unknown (fail closed).
-    pub fn valid_at(&self, signed_at: Option<DateTime<Utc>>) -> bool {
+    pub(crate) fn valid_at(&self, signed_at: Option<DateTime<Utc>>) -> bool {
         if self.valid_after.is_none() && self.valid_before.is_none() {
             return true;
         }
@@ -238,7 +233,7 @@ impl AllowedSigner {
     }
 
     /// The window, for messages: `from 2026-01-01T00:00:00Z to 2026-12-31T00:00:00Z`.
-    pub fn window(&self) -> String {
+    pub(crate) fn window(&self) -> String {
         let show = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         match (show(self.valid_after), show(self.valid_before)) {
             (Some(a), Some(b)) => format!("from {a} to {b}"),
@@ -271,7 +266,7 @@ fn parse_signers_time(text: &str) -> Option<DateTime<Utc>> {
 /// Parses an `allowed_signers` file (ssh-keygen(1) "ALLOWED SIGNERS"). Lines
 /// with `cert-authority` are skipped (auditpack does not sign with
 /// certificates); an unreadable line is an error naming it.
-pub fn parse_allowed_signers(
+pub(crate) fn parse_allowed_signers(
     text: &str,
     file: &str,
 ) -> Result<Vec<AllowedSigner>, AllowedSignersError> {
@@ -395,7 +390,7 @@ fn tokenize(line: &str) -> Vec<String> {
 
 /// An SSH signature as found in a bag, checked against its own public key.
 #[derive(Debug, Clone)]
-pub struct SshSignature {
+pub(crate) struct SshSignature {
     /// The signing key.
     pub key: PublicKey,
     /// `SHA256:…`.
@@ -408,7 +403,7 @@ pub struct SshSignature {
 /// signature parses, is in auditpack's namespace, was made by the key in
 /// `signer.pub` (which `allowed_signers` lists) and matches the manifest.
 /// Each error names the file at fault.
-pub fn check_signature(
+pub(crate) fn check_signature(
     signature: &[u8],
     public_key: Option<&[u8]>,
     allowed_signers: Option<&[u8]>,

@@ -16,7 +16,7 @@ use crate::catalog::{find_operation, CallScope, OperationSpec};
 use crate::org::Role;
 
 /// Names every control can read without declaring them.
-pub const BUILTIN_VARIABLES: &[&str] =
+pub(crate) const BUILTIN_VARIABLES: &[&str] =
     &["account", "region", "home_region", "org", "run", "params"];
 
 /// One problem in a control file.
@@ -183,7 +183,7 @@ pub struct Assertion {
 
 impl Assertion {
     /// Every expression of the assertion, for reference checks.
-    pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
+    pub(crate) fn expressions(&self) -> impl Iterator<Item = &Expr> {
         self.for_each
             .iter()
             .chain(self.resource.iter())

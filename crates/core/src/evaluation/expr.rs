@@ -41,7 +41,7 @@ pub struct Expr {
 
 impl Expr {
     /// Compiles `source`; the error is the parser's message.
-    pub fn compile(source: &str) -> Result<Expr, ExprError> {
+    pub(crate) fn compile(source: &str) -> Result<Expr, ExprError> {
         let program = Program::compile(source)?;
         let mut free_variables = BTreeSet::new();
         collect_free_variables(program.expression(), &mut Vec::new(), &mut free_variables);
@@ -53,12 +53,12 @@ impl Expr {
     }
 
     /// Variables the expression reads that it does not bind itself.
-    pub fn free_variables(&self) -> &BTreeSet<String> {
+    pub(crate) fn free_variables(&self) -> &BTreeSet<String> {
         &self.free_variables
     }
 
     /// Evaluates in `ctx`.
-    pub fn eval(&self, ctx: &Context) -> Result<Value, ExprError> {
+    pub(crate) fn eval(&self, ctx: &Context) -> Result<Value, ExprError> {
         self.program.execute(ctx).map_err(ExprError::Eval)
     }
 }
@@ -129,7 +129,7 @@ fn collect_entry(entry: &EntryExpr, bound: &mut Vec<String>, out: &mut BTreeSet<
 
 /// Converts JSON to a CEL value. Integers become `int` (not `uint`), so that a
 /// JSON `365` compares with a parameter `365` without a type error.
-pub fn json_to_cel(json: &Json) -> Value {
+pub(crate) fn json_to_cel(json: &Json) -> Value {
     to_cel(json, Nulls::Keep)
 }
 
@@ -138,7 +138,7 @@ pub fn json_to_cel(json: &Json) -> Value {
 /// a control author reading AWS's documentation expects. Older bundles were
 /// written with `null` for absent fields; read this way they evaluate like
 /// new ones (see docs/evidence-format.md).
-pub fn evidence_to_cel(json: &Json) -> Value {
+pub(crate) fn evidence_to_cel(json: &Json) -> Value {
     to_cel(json, Nulls::Absent)
 }
 
@@ -173,7 +173,7 @@ fn to_cel(json: &Json, nulls: Nulls) -> Value {
 }
 
 /// Renders a CEL value compactly for failure messages (JSON-like, strings quoted).
-pub fn display_value(value: &Value) -> String {
+pub(crate) fn display_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("'{s}'"),
         Value::Int(i) => i.to_string(),
@@ -206,7 +206,7 @@ fn display_key(key: &Key) -> String {
 }
 
 /// Converts a CEL value back to JSON (for extension functions that inspect documents).
-pub fn cel_to_json(value: &Value) -> Json {
+pub(crate) fn cel_to_json(value: &Value) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -234,7 +234,7 @@ pub fn cel_to_json(value: &Value) -> Json {
 ///
 /// `policies_deny` and `policy_deny_gaps`: IAM policy questions, see
 /// `super::policy_functions`.
-pub fn register_functions(ctx: &mut Context) {
+pub(crate) fn register_functions(ctx: &mut Context) {
     super::policy_functions::register(ctx);
     ctx.add_function(
         "parse_json",

@@ -27,7 +27,7 @@ impl Verdict {
     /// lists what was not assessed); a gap wins over a waiver, a waiver over a
     /// pass; no parts at all is a gap, because a control that looked at nothing
     /// has not shown anything.
-    pub fn all_of(parts: impl IntoIterator<Item = Verdict>) -> Verdict {
+    pub(crate) fn all_of(parts: impl IntoIterator<Item = Verdict>) -> Verdict {
         let mut combined: Option<Verdict> = None;
         for part in parts {
             combined = Some(match (combined, part) {
@@ -43,7 +43,7 @@ impl Verdict {
     }
 
     /// The label shown to people (`NOT ASSESSED`).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",

@@ -27,7 +27,7 @@ use serde_json::Value as Json;
 use super::expr::cel_to_json;
 
 /// Registers the functions on a root context.
-pub fn register(ctx: &mut Context) {
+pub(crate) fn register(ctx: &mut Context) {
     ctx.add_function(
         "policy_deny_gaps",
         |policy: Value,
@@ -67,7 +67,7 @@ pub fn register(ctx: &mut Context) {
 /// The pairs of `actions` × `resources` that `policy` does not fully deny to
 /// every principal for a request with `context`, as
 /// `"<action> on <resource>: <why>"`.
-pub fn deny_gaps(
+pub(crate) fn deny_gaps(
     policy: &Json,
     actions: &[String],
     resources: &[String],

@@ -67,7 +67,7 @@ pub struct AppliedWaiver {
 
 impl ItemResult {
     /// `account/region`, or the account alone for a global check.
-    pub fn place(&self) -> String {
+    pub(crate) fn place(&self) -> String {
         match &self.region {
             Some(region) => format!("{}/{region}", self.account_id),
             None => self.account_id.clone(),
@@ -125,7 +125,7 @@ impl ControlResult {
     /// The items whose verdict `selects`, and one line for the first of them
     /// (`place: first line of its message`), or the control's own note when
     /// there is no such item: what a CI log or summary shows for the control.
-    pub fn findings(&self, selects: impl Fn(Verdict) -> bool) -> (usize, String) {
+    pub(crate) fn findings(&self, selects: impl Fn(Verdict) -> bool) -> (usize, String) {
         let mut matching = self.results.iter().filter(|r| selects(r.status));
         let first = matching.next();
         let count = usize::from(first.is_some()) + matching.count();
@@ -158,7 +158,7 @@ pub struct Counts {
 
 impl Counts {
     /// Counts a list of verdicts.
-    pub fn of(statuses: impl IntoIterator<Item = Verdict>) -> Counts {
+    pub(crate) fn of(statuses: impl IntoIterator<Item = Verdict>) -> Counts {
         let mut c = Counts::default();
         for s in statuses {
             match s {
@@ -173,7 +173,7 @@ impl Counts {
     }
 
     /// Total.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.pass + self.fail + self.not_assessed + self.disabled + self.waived
     }
 }
@@ -189,7 +189,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts the verdicts of `controls` and of their items.
-    pub fn of(controls: &[ControlResult]) -> Summary {
+    pub(crate) fn of(controls: &[ControlResult]) -> Summary {
         Summary {
             controls: Counts::of(controls.iter().map(|c| c.status)),
             items: Counts::of(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::org::Org;
 
 /// Where the coverage statement lives in the bag.
-pub const COVERAGE_JSON: &str = "data/coverage.json";
+pub(crate) const COVERAGE_JSON: &str = "data/coverage.json";
 
 /// Contents of `data/coverage.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,10 @@ pub struct FailedAccount {
 
 /// Builds the record from the organization and the evidence files' paths
 /// (relative to the evidence root: `<account>/<region>/<service>/<file>`).
-pub fn coverage<'a>(org: &Org, evidence_paths: impl IntoIterator<Item = &'a str>) -> Coverage {
+pub(crate) fn coverage<'a>(
+    org: &Org,
+    evidence_paths: impl IntoIterator<Item = &'a str>,
+) -> Coverage {
     let mut files: BTreeMap<String, usize> = BTreeMap::new();
     for path in evidence_paths {
         if let Some((account, _)) = path.split_once('/') {
@@ -104,7 +107,7 @@ pub fn coverage<'a>(org: &Org, evidence_paths: impl IntoIterator<Item = &'a str>
 }
 
 /// The record as written into the bag (pretty JSON, newline-terminated).
-pub fn coverage_json(coverage: &Coverage) -> Vec<u8> {
+pub(crate) fn coverage_json(coverage: &Coverage) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(coverage).expect("coverage serialises");
     bytes.push(b'\n');
     bytes
@@ -112,7 +115,7 @@ pub fn coverage_json(coverage: &Coverage) -> Vec<u8> {
 
 impl Coverage {
     /// One line for people: `8 expected, 7 collected, 1 failed (…)`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut line = format!(
             "{} account(s) expected (active in org.json), {} collected, {} failed",
             self.expected.len(),
@@ -136,7 +139,7 @@ impl Coverage {
 /// Checks the bag's record against one rebuilt from its `org.json` and the
 /// evidence paths its manifest lists; each difference is a message naming
 /// `data/coverage.json`.
-pub fn check(recorded: &[u8], rebuilt: &Coverage) -> Result<Coverage, Vec<String>> {
+pub(crate) fn check(recorded: &[u8], rebuilt: &Coverage) -> Result<Coverage, Vec<String>> {
     let file = COVERAGE_JSON;
     let recorded: Coverage =
         serde_json::from_slice(recorded).map_err(|e| vec![format!("{file}: unreadable ({e})")])?;

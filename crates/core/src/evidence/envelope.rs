@@ -135,7 +135,7 @@ impl Envelope {
     }
 
     /// One line saying why this evidence cannot be used, for NOT_ASSESSED messages.
-    pub fn unusable_reason(&self) -> Option<String> {
+    pub(crate) fn unusable_reason(&self) -> Option<String> {
         let call = format!("{}:{}", self.call.service, self.call.operation);
         match (&self.status, &self.error) {
             (AnswerStatus::Error, Some(e)) => {

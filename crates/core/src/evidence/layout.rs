@@ -69,7 +69,7 @@ impl EvidenceKey {
     }
 
     /// The folder (relative) that holds every qualified document of this operation.
-    pub fn service_dir(&self) -> String {
+    pub(crate) fn service_dir(&self) -> String {
         format!("{}/{}/{}", self.account_id, self.region, self.service)
     }
 }

@@ -89,7 +89,7 @@ pub struct EvidenceDoc {
 
 impl EvidenceDoc {
     /// Why this document cannot support a verdict, or `None` when it can.
-    pub fn unusable_reason(&self) -> Option<String> {
+    pub(crate) fn unusable_reason(&self) -> Option<String> {
         match &self.envelope {
             Ok(env) => env.unusable_reason(),
             Err(problem) => Some(format!(
@@ -121,24 +121,19 @@ impl EvidenceStore {
         })
     }
 
-    /// The folder this store reads.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Reads and validates `run.json`.
-    pub fn run_info(&self) -> Result<RunInfo, StoreError> {
+    pub(crate) fn run_info(&self) -> Result<RunInfo, StoreError> {
         read_json_file(&self.root.join("run.json"))
     }
 
     /// The document for `key`, or `None` when it was never collected.
-    pub fn get(&self, key: &EvidenceKey) -> Option<Arc<EvidenceDoc>> {
+    pub(crate) fn get(&self, key: &EvidenceKey) -> Option<Arc<EvidenceDoc>> {
         self.load(&key.relative_path())
     }
 
     /// Every qualified document of one operation in one account and region
     /// (e.g. `GetObjectLockConfiguration` for each bucket), sorted by path.
-    pub fn list_qualified(&self, key: &EvidenceKey) -> Vec<Arc<EvidenceDoc>> {
+    pub(crate) fn list_qualified(&self, key: &EvidenceKey) -> Vec<Arc<EvidenceDoc>> {
         let dir = key.service_dir();
         let prefix = format!("{}.", key.operation);
         let Ok(entries) = std::fs::read_dir(self.root.join(&dir)) else {
@@ -161,7 +156,7 @@ impl EvidenceStore {
     /// reads the whole store anyway (the evidence index and the bundle list every
     /// file), so one parallel pass replaces a read per control binding and a
     /// second read for the index.
-    pub fn load_every_document(&self) -> Result<Vec<Arc<EvidenceDoc>>, StoreError> {
+    pub(crate) fn load_every_document(&self) -> Result<Vec<Arc<EvidenceDoc>>, StoreError> {
         let mut paths = Vec::new();
         for entry in WalkDir::new(&self.root).min_depth(2).sort_by_file_name() {
             let entry = entry.map_err(|e| StoreError::Read {

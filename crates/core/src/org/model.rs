@@ -31,7 +31,7 @@ pub enum Role {
 
 impl Role {
     /// Every role, in the order reports list them.
-    pub const ALL: [Role; 7] = [
+    pub(crate) const ALL: [Role; 7] = [
         Role::Management,
         Role::Security,
         Role::LogArchive,

@@ -110,7 +110,7 @@ impl Scope {
     }
 
     /// The union of several shards' selections.
-    pub fn union<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> Scope {
+    pub(crate) fn union<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> Scope {
         let (mut ou, mut accounts) = (Vec::new(), Vec::new());
         for scope in scopes {
             ou.extend(scope.ou.iter().cloned());

@@ -39,17 +39,17 @@ const BYTES_PER_CHUNK: u64 = 4 << 20;
 const CHUNKS_AT_ONCE: usize = 16;
 
 /// Name of the BagIt declaration.
-pub const BAGIT_TXT: &str = "bagit.txt";
+pub(crate) const BAGIT_TXT: &str = "bagit.txt";
 /// Name of the bag metadata file.
-pub const BAG_INFO_TXT: &str = "bag-info.txt";
+pub(crate) const BAG_INFO_TXT: &str = "bag-info.txt";
 /// Name of the payload manifest.
-pub const MANIFEST: &str = "manifest-sha256.txt";
+pub(crate) const MANIFEST: &str = "manifest-sha256.txt";
 /// Name of the tag manifest.
-pub const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
+pub(crate) const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
 
 /// Where a payload file's bytes come from.
 #[derive(Debug, Clone)]
-pub enum Content {
+pub(crate) enum Content {
     /// A file on disk, streamed into the zip.
     File(PathBuf),
     /// Bytes made during the run (results, report, …).
@@ -139,7 +139,7 @@ pub trait TagManifestSigner {
 
 /// Descriptive fields for `bag-info.txt`.
 #[derive(Debug, Clone)]
-pub struct BagInfo {
+pub(crate) struct BagInfo {
     /// The bag's name (zip stem and top folder), also the External-Identifier.
     pub name: String,
     /// AWS Organization id.
@@ -154,30 +154,20 @@ pub struct BagInfo {
 
 /// A bag being assembled: payload paths (under `data/`) → content.
 #[derive(Debug, Default)]
-pub struct Bag {
+pub(crate) struct Bag {
     payload: BTreeMap<String, Content>,
 }
 
 impl Bag {
     /// Adds a payload file at `data/<path>`.
-    pub fn add(&mut self, path: &str, content: Content) {
+    pub(crate) fn add(&mut self, path: &str, content: Content) {
         self.payload.insert(format!("data/{path}"), content);
     }
 
-    /// Writes the bag as a zip to `out`, returning the payload manifest lines.
-    /// Every entry lives under `<name>/`, as RFC 8493 asks of serialised bags.
-    pub fn write_zip<W: Write + Seek>(
-        &self,
-        info: &BagInfo,
-        zip_time: zip::DateTime,
-        out: W,
-    ) -> Result<W, BundleError> {
-        self.write_zip_signed(info, zip_time, out, None)
-    }
-
-    /// [`Bag::write_zip`], signing the tag manifest with `signer` when given.
+    /// Writes the bag as a zip to `out`, every entry under `<name>/` as RFC 8493
+    /// asks of serialised bags, signing the tag manifest with `signer` when given.
     /// Without a signer the bytes are exactly those of an unsigned bag.
-    pub fn write_zip_signed<W: Write + Seek>(
+    pub(crate) fn write_zip_signed<W: Write + Seek>(
         &self,
         info: &BagInfo,
         zip_time: zip::DateTime,
@@ -392,7 +382,7 @@ fn bag_info_txt(
 }
 
 /// `12.3 MB`-style size.
-pub fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -408,7 +398,7 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 /// Converts an RFC 3339 time to the zip's DOS timestamp (UTC, 2-second precision).
-pub fn zip_time(rfc3339: &str) -> Option<zip::DateTime> {
+pub(crate) fn zip_time(rfc3339: &str) -> Option<zip::DateTime> {
     use chrono::{Datelike, Timelike};
     let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
         .ok()?
@@ -426,7 +416,7 @@ pub fn zip_time(rfc3339: &str) -> Option<zip::DateTime> {
 
 /// The bag name for an organization and period: `auditpack-<org>-<period>`, kept
 /// to file-name-safe characters.
-pub fn bag_name(organization_id: &str, period: &str) -> String {
+pub(crate) fn bag_name(organization_id: &str, period: &str) -> String {
     let safe = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -488,7 +478,7 @@ mod tests {
         };
         let time = zip_time("2026-11-20T09:16:41Z").unwrap();
         let write = || {
-            bag.write_zip(&info, time, Cursor::new(Vec::new()))
+            bag.write_zip_signed(&info, time, Cursor::new(Vec::new()), None)
                 .unwrap()
                 .into_inner()
         };

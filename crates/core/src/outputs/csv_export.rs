@@ -7,7 +7,7 @@ use crate::evaluation::Results;
 use crate::org::Org;
 
 /// `results.csv`: every result row, with the control's own verdict alongside.
-pub fn results_csv(results: &Results) -> Vec<u8> {
+pub(crate) fn results_csv(results: &Results) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "control_id",
@@ -65,7 +65,7 @@ pub fn results_csv(results: &Results) -> Vec<u8> {
 }
 
 /// `inventory.csv`: the account population an auditor samples from.
-pub fn inventory_csv(org: &Org) -> Vec<u8> {
+pub(crate) fn inventory_csv(org: &Org) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "account_id",

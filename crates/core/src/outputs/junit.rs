@@ -13,7 +13,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use crate::evaluation::{ControlResult, ItemResult, Results, Verdict};
 
 /// Renders `results` as JUnit XML.
-pub fn junit_xml(results: &Results) -> Vec<u8> {
+pub(crate) fn junit_xml(results: &Results) -> Vec<u8> {
     let mut report = Report::new(format!(
         "auditpack {} {}",
         results.organization_id, results.period

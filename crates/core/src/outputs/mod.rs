@@ -19,7 +19,7 @@ pub use evidence_index::{index_documents, EvidenceIndexEntry};
 
 /// Everything the HTML report shows.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ReportInput<'a> {
+pub(crate) struct ReportInput<'a> {
     /// The verdicts.
     pub results: &'a Results,
     /// The account population.

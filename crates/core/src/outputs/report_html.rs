@@ -59,7 +59,7 @@ impl From<tera::Error> for ReportError {
 
 /// Renders the report as one self-contained HTML page whose evidence and
 /// control links are made by `links` ([`Links::bundle`] for the bag's copy).
-pub fn render_report(input: &ReportInput<'_>, links: &Links) -> Result<String, ReportError> {
+pub(crate) fn render_report(input: &ReportInput<'_>, links: &Links) -> Result<String, ReportError> {
     let mut context = Context::new();
     context.insert("r", &view::build_view(input, links));
     context.insert("style", STYLE);

@@ -24,7 +24,7 @@ use crate::evaluation::{ControlResult, ItemResult, Results, Severity, Verdict};
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// Renders `results` as a SARIF 2.1.0 log (pretty JSON).
-pub fn sarif_json(results: &Results) -> Vec<u8> {
+pub(crate) fn sarif_json(results: &Results) -> Vec<u8> {
     let driver = ToolComponent::builder()
         .name("auditpack")
         .version(results.tool.version.clone())

@@ -6,7 +6,9 @@ use serde_json::json;
 use crate::collection::answer::{Answer, CallError};
 
 /// Lists the regions enabled for the caller's account, paginated to the end.
-pub(crate) async fn list_enabled_regions(client: &aws_sdk_account::Client) -> Result<Answer, CallError> {
+pub(crate) async fn list_enabled_regions(
+    client: &aws_sdk_account::Client,
+) -> Result<Answer, CallError> {
     use aws_sdk_account::types::RegionOptStatus;
     let mut answer = Answer::paginated();
     let mut regions = Vec::new();

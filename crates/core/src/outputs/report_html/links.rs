@@ -29,7 +29,7 @@ pub struct Links {
 
 impl Links {
     /// For `data/report.html` inside the bag: `evidence/…` and `controls/…`.
-    pub fn bundle() -> Links {
+    pub(crate) fn bundle() -> Links {
         Links {
             evidence: "evidence/".into(),
             controls: "controls/".into(),
@@ -39,7 +39,7 @@ impl Links {
     /// For a page written into `page_dir`, linking to the `evidence` and
     /// `controls` folders where they are (relative paths, so the out folder
     /// and the evidence can move together).
-    pub fn beside(page_dir: &Path, evidence: &Path, controls: &Path) -> Links {
+    pub(crate) fn beside(page_dir: &Path, evidence: &Path, controls: &Path) -> Links {
         let page_dir = resolve(page_dir);
         Links {
             evidence: folder_href(&page_dir, &resolve(evidence)),
@@ -48,17 +48,17 @@ impl Links {
     }
 
     /// The href of an evidence file, by its path relative to the evidence root.
-    pub fn evidence(&self, path: &str) -> String {
+    pub(crate) fn evidence(&self, path: &str) -> String {
         format!("{}{}", self.evidence, encode(path))
     }
 
     /// The href of an account's evidence folder.
-    pub fn evidence_folder(&self, account_id: &str) -> String {
+    pub(crate) fn evidence_folder(&self, account_id: &str) -> String {
         format!("{}{}/", self.evidence, encode(account_id))
     }
 
     /// The href of a control definition, by its file name.
-    pub fn control(&self, file: &str) -> String {
+    pub(crate) fn control(&self, file: &str) -> String {
         format!("{}{}", self.controls, encode(file))
     }
 }
