@@ -60,13 +60,7 @@ impl Fixture {
 
     /// Writes `account`'s iam:GetAccountSummary envelope.
     fn envelope(&self, account: &str, answer: Answer) {
-        let key = EvidenceKey {
-            account_id: account.into(),
-            region: RegionDir::Global,
-            service: "iam".into(),
-            operation: "GetAccountSummary".into(),
-            qualifier: None,
-        };
+        let key = summary_key(account);
         write_envelope(self.dir.path(), &key, &envelope(&key, answer));
     }
 
@@ -89,6 +83,25 @@ impl Fixture {
         let run: RunInfo = serde_json::from_str(RUN).unwrap();
         evaluate(&[control], &Config::default(), &store, &org, &run)
     }
+}
+
+/// Where `account`'s iam:GetAccountSummary answer is stored.
+fn summary_key(account: &str) -> EvidenceKey {
+    EvidenceKey {
+        account_id: account.into(),
+        region: RegionDir::Global,
+        service: "iam".into(),
+        operation: "GetAccountSummary".into(),
+        qualifier: None,
+    }
+}
+
+/// `CONTROL` with the MFA assertion's expression replaced by `expect`.
+fn control_expecting(expect: &str) -> String {
+    CONTROL.replace(
+        "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
+        &format!("expect = \"{expect}\""),
+    )
 }
 
 fn item<'a>(results: &'a Results, account: &str) -> &'a ItemResult {
@@ -268,9 +281,8 @@ fn not_found_evidence_binds_an_empty_object_so_the_control_can_fail() {
     let f = Fixture::new();
     f.summary("111111111111", 1, 0);
     f.envelope("222222222222", Answer::NotFound("NoSuchEntity".into()));
-    let control = CONTROL.replace(
-        "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
-        "expect = \"has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
+    let control = control_expecting(
+        "has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required",
     );
     let dev = item(&f.evaluate(&control), "222222222222").clone();
     assert_eq!(dev.assertions[0].status, Verdict::Fail);
@@ -451,13 +463,7 @@ fn config_overrides_params_and_disables_only_with_a_reason() {
 
 /// Writes `account`'s iam:GetAccountSummary envelope as `edit` changes it.
 fn edited_envelope(f: &Fixture, account: &str, answer: Answer, edit: impl FnOnce(&mut Value)) {
-    let key = EvidenceKey {
-        account_id: account.into(),
-        region: RegionDir::Global,
-        service: "iam".into(),
-        operation: "GetAccountSummary".into(),
-        qualifier: None,
-    };
+    let key = summary_key(account);
     let mut value = serde_json::to_value(envelope(&key, answer)).unwrap();
     edit(&mut value);
     let path = f.dir.path().join(key.relative_path());
@@ -499,9 +505,8 @@ fn a_not_found_envelope_is_absence_whatever_data_it_carries() {
                 json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}});
         },
     );
-    let control = CONTROL.replace(
-        "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
-        "expect = \"has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
+    let control = control_expecting(
+        "has(summary.SummaryMap) && summary.SummaryMap.AccountMFAEnabled == params.required",
     );
     let dev = item(&f.evaluate(&control), "222222222222").clone();
     assert_eq!(dev.assertions[0].status, Verdict::Fail, "{}", dev.message);
@@ -515,10 +520,7 @@ fn a_null_field_in_evidence_reads_as_absent() {
         "222222222222",
         json!({"SummaryMap": {"AccountMFAEnabled": null, "AccountAccessKeysPresent": 0}}),
     );
-    let control = CONTROL.replace(
-        "expect = \"summary.SummaryMap.AccountMFAEnabled == params.required\"",
-        "expect = \"has(summary.SummaryMap.AccountMFAEnabled) && summary.SummaryMap.AccountMFAEnabled == params.required\"",
-    );
+    let control = control_expecting("has(summary.SummaryMap.AccountMFAEnabled) && summary.SummaryMap.AccountMFAEnabled == params.required");
     let dev = item(&f.evaluate(&control), "222222222222").clone();
     // Absent, so the control FAILs on it instead of erroring into NOT ASSESSED.
     assert_eq!(dev.assertions[0].status, Verdict::Fail, "{}", dev.message);
