@@ -82,7 +82,7 @@ pub(crate) async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org
         let mut account = Account {
             name: a["Name"].as_str().unwrap_or_default().into(),
             email: a["Email"].as_str().unwrap_or_default().into(),
-            status: parse_status(a["Status"].as_str().unwrap_or_default()),
+            status: account_state(a),
             ou_path: ou_paths
                 .get(&id)
                 .cloned()
@@ -124,11 +124,21 @@ fn required(
 }
 
 /// `Suspended` and closing accounts are kept (listed as out of scope).
-fn parse_status(status: &str) -> AccountStatus {
-    match status {
-        "ACTIVE" => AccountStatus::Active,
+/// The account's state: `State` (current API), else the retired `Status`.
+///
+/// Fails closed: a state auditpack does not know (or none at all) keeps the
+/// account in scope, so its controls are evaluated or visibly NOT ASSESSED;
+/// it never silently leaves every control's population.
+fn account_state(account: &Value) -> AccountStatus {
+    let state = account["State"]
+        .as_str()
+        .or_else(|| account["Status"].as_str())
+        .unwrap_or_default();
+    match state {
         "SUSPENDED" => AccountStatus::Suspended,
-        _ => AccountStatus::PendingClosure,
+        "PENDING_CLOSURE" => AccountStatus::PendingClosure,
+        "CLOSED" => AccountStatus::Closed,
+        _ => AccountStatus::Active,
     }
 }
 
@@ -232,7 +242,8 @@ async fn describe_organization(
 fn account_json(a: &aws_sdk_organizations::types::Account) -> Value {
     json!({
         "Id": a.id(), "Arn": a.arn(), "Email": a.email(), "Name": a.name(),
-        "Status": a.status().map(|s| s.as_str()), "JoinedMethod": a.joined_method().map(|m| m.as_str()),
+        "Status": a.status().map(|s| s.as_str()), "State": a.state().map(|s| s.as_str()),
+        "JoinedMethod": a.joined_method().map(|m| m.as_str()),
         "JoinedTimestamp": a.joined_timestamp().map(rfc3339),
     })
 }
@@ -314,4 +325,36 @@ async fn list_tags(client: &aws_sdk_organizations::Client, id: &str) -> Result<A
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn state_wins_over_the_retired_status_and_unknown_states_stay_in_scope() {
+        let state = |v: Value| account_state(&v);
+        assert_eq!(
+            state(json!({"State": "SUSPENDED", "Status": "ACTIVE"})),
+            AccountStatus::Suspended
+        );
+        // After 2026-09-09 AWS returns State only.
+        assert_eq!(state(json!({"State": "CLOSED"})), AccountStatus::Closed);
+        assert_eq!(
+            state(json!({"State": "PENDING_CLOSURE"})),
+            AccountStatus::PendingClosure
+        );
+        assert_eq!(
+            state(json!({"Status": "SUSPENDED"})),
+            AccountStatus::Suspended
+        );
+        // Fail closed: never silently out of scope.
+        assert_eq!(
+            state(json!({"State": "PENDING_ACTIVATION"})),
+            AccountStatus::Active
+        );
+        assert_eq!(state(json!({})), AccountStatus::Active);
+    }
 }

@@ -75,7 +75,8 @@ impl FromStr for Role {
     }
 }
 
-/// An account's status in Organizations.
+/// An account's state in Organizations (the `State` field; the older `Status`
+/// field, retired by AWS on 2026-09-09, used the first three values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AccountStatus {
@@ -85,6 +86,9 @@ pub enum AccountStatus {
     Suspended,
     /// Out of scope, listed as such.
     PendingClosure,
+    /// Closed (Organizations lists a closed account for 90 days): out of
+    /// scope, listed as such.
+    Closed,
 }
 
 /// The organization itself.
