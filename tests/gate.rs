@@ -497,3 +497,78 @@ fn auditpack_commands(text: &str) -> Vec<String> {
     commands.extend(current);
     commands
 }
+
+/// Writes `results` as a results.json in `dir` and gates on it.
+fn gate_edited(dir: &Path, name: &str, results: &Value) -> Run {
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(results).unwrap()).unwrap();
+    gate(&path, &[])
+}
+
+#[test]
+fn the_gate_refuses_results_whose_verdicts_do_not_add_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = plain_results(tmp.path());
+    let failing = controls(&results)
+        .iter()
+        .position(|c| c["status"] == "FAIL")
+        .expect("the samples have a failing control");
+    let id = controls(&results)[failing]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A control whose status says PASS while its items say FAIL (summary
+    // recounted to match, as a careful forger would).
+    let mut forged = results.clone();
+    forged["controls"][failing]["status"] = "PASS".into();
+    forged["summary"]["controls"]["fail"] =
+        (results["summary"]["controls"]["fail"].as_u64().unwrap() - 1).into();
+    forged["summary"]["controls"]["pass"] =
+        (results["summary"]["controls"]["pass"].as_u64().unwrap() + 1).into();
+    let r = gate_edited(tmp.path(), "forged-status", &forged);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "control {id} says PASS but its items combine to FAIL"
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // A summary that miscounts.
+    let mut miscounted = results.clone();
+    miscounted["summary"]["controls"]["fail"] = 0.into();
+    let r = gate_edited(tmp.path(), "miscounted", &miscounted);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("summary does not count"), "{}", r.stderr);
+
+    // No controls at all: nothing was evaluated, nothing can pass.
+    let mut no_controls = results.clone();
+    no_controls["controls"] = Value::Array(Vec::new());
+    let r = gate_edited(tmp.path(), "no-controls", &no_controls);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no controls"), "{}", r.stderr);
+
+    // An item forged to PASS while its requirement says FAIL.
+    let mut forged_item = results.clone();
+    let item = forged_item["controls"][failing]["results"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["status"] == "FAIL")
+        .unwrap();
+    item["status"] = "PASS".into();
+    let r = gate_edited(tmp.path(), "forged-item", &forged_item);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("says PASS but its requirements combine to FAIL"),
+        "{}",
+        r.stderr
+    );
+
+    // The untouched file is gated as before (exit 1: a control fails).
+    let r = gate_edited(tmp.path(), "untouched", &results);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+}

@@ -31,6 +31,70 @@ pub struct GateDecision {
     pub summary: String,
 }
 
+/// Why `results` cannot be gated on: statuses that do not follow from the
+/// items they summarise. The gate decides from proven facts, so a results file
+/// whose control says PASS while an item says FAIL (hand-edited, or forged in
+/// an unsigned bundle), a summary that miscounts, or a file with no controls
+/// at all is refused rather than read at its word. Empty when consistent.
+pub fn consistency_problems(results: &Results) -> Vec<String> {
+    let mut problems = Vec::new();
+    if results.controls.is_empty() {
+        problems.push("it has no controls: nothing was evaluated".to_string());
+    }
+    for control in &results.controls {
+        problems.extend(control_problems(control));
+    }
+    if crate::evaluation::Summary::of(&results.controls) != results.summary {
+        problems.push("its summary does not count its controls' and items' verdicts".to_string());
+    }
+    problems
+}
+
+/// A control's status must be what its items combine to (or, with no items,
+/// a gap: NOT ASSESSED, DISABLED, or WAIVED as a whole); each item's status
+/// what its assertions combine to, unless a waiver records the original.
+fn control_problems(control: &crate::evaluation::ControlResult) -> Vec<String> {
+    let mut problems = Vec::new();
+    let expected = if control.results.is_empty() {
+        match control.status {
+            Verdict::NotAssessed | Verdict::Disabled | Verdict::Waived => control.status,
+            _ => Verdict::NotAssessed,
+        }
+    } else {
+        Verdict::all_of(control.results.iter().map(|r| r.status))
+    };
+    if control.status != expected {
+        problems.push(format!(
+            "control {} says {} but its items combine to {}",
+            control.id,
+            control.status.label(),
+            expected.label()
+        ));
+    }
+    for item in &control.results {
+        let combined = Verdict::all_of(item.assertions.iter().map(|a| a.status));
+        let consistent = match (&item.waiver, item.status) {
+            (Some(w), Verdict::Waived) => w.original_status == combined,
+            (None, status) => item.assertions.is_empty() || status == combined,
+            (Some(_), _) => false,
+        };
+        if !consistent {
+            problems.push(format!(
+                "control {} item {}{} says {} but its requirements combine to {}",
+                control.id,
+                item.account_id,
+                item.region
+                    .as_deref()
+                    .map(|r| format!("/{r}"))
+                    .unwrap_or_default(),
+                item.status.label(),
+                combined.label()
+            ));
+        }
+    }
+    problems
+}
+
 /// Decides the gate: a FAIL or NOT_ASSESSED control of severity `fail_on` or
 /// higher fails it; WAIVED counts as passing (the waiver is in the report) and
 /// disabled controls do not count (their reason is in the report).

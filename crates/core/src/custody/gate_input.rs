@@ -45,6 +45,14 @@ pub enum GateInputError {
         #[source]
         source: serde_json::Error,
     },
+    /// The statuses do not follow from the items (see `gate::consistency_problems`).
+    #[error("{}: refusing to gate on results whose verdicts do not add up: {}", path.display(), problems.join("; "))]
+    Inconsistent {
+        /// The file or bundle.
+        path: PathBuf,
+        /// Every inconsistency found.
+        problems: Vec<String>,
+    },
     /// Trusted keys were given for a results.json, which carries no signature.
     #[error("{}: --allowed-signers and --pubkey need a bundle; a results.json carries no signature", path.display())]
     UnsignedResults {
@@ -106,11 +114,20 @@ pub fn results_in_bundle(
     parse_results(path, bytes)
 }
 
+/// Parses results and checks that their verdicts add up.
 fn parse_results(path: &Path, bytes: &[u8]) -> Result<Results, GateInputError> {
-    crate::outputs::results_json::parse_results(bytes).map_err(|source| {
+    let results = crate::outputs::results_json::parse_results(bytes).map_err(|source| {
         GateInputError::NotResults {
             path: path.to_path_buf(),
             source,
         }
-    })
+    })?;
+    let problems = crate::gate::consistency_problems(&results);
+    if !problems.is_empty() {
+        return Err(GateInputError::Inconsistent {
+            path: path.to_path_buf(),
+            problems,
+        });
+    }
+    Ok(results)
 }
