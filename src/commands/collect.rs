@@ -90,8 +90,8 @@ pub fn run(args: &CollectArgs) -> Result<PathBuf, Failure> {
     });
     let Some(summary) = outcome else {
         return Err(Failure::tool(format!(
-            "interrupted; the partial evidence stays in {}.partial and is not a complete run",
-            args.out.display()
+            "interrupted; the partial evidence stays in {} and is not a complete run",
+            auditpack_core::evidence::staging::staging_path(&args.out).display()
         )));
     };
     let summary = summary?;

@@ -38,12 +38,25 @@ pub fn prepare(out: &Path) -> Result<PathBuf, StagingError> {
     {
         return Err(StagingError::OutputExists(out.to_path_buf()));
     }
-    let staging = PathBuf::from(format!("{}.partial", out.display()));
+    let staging = staging_path(out);
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(io_error(&staging))?;
     }
     std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;
     Ok(staging)
+}
+
+/// `<out>.partial`, beside `out` whatever the spelling of `out`: `DIR/`,
+/// `DIR/.` and `DIR` all stage in `DIR.partial` (a plain string suffix would
+/// put `DIR/` in `DIR/.partial`, inside the folder it is about to replace).
+pub fn staging_path(out: &Path) -> PathBuf {
+    let normal: PathBuf = out
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    let mut name = normal.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    normal.with_file_name(name)
 }
 
 /// Renames the complete `<out>.partial` to `out`.
@@ -59,4 +72,36 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Sta
     let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
     bytes.push(b'\n');
     std::fs::write(path, bytes).map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_staging_folder_is_beside_out_however_out_is_spelled() {
+        for spelling in ["runs/q4", "runs/q4/", "runs/q4/.", "./runs/q4//"] {
+            assert_eq!(
+                staging_path(Path::new(spelling)),
+                Path::new("runs/q4.partial"),
+                "{spelling}"
+            );
+        }
+        assert_eq!(
+            staging_path(Path::new("/abs/out/")),
+            Path::new("/abs/out.partial")
+        );
+    }
+
+    #[test]
+    fn a_trailing_slash_stages_beside_and_finalizes_into_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = format!("{}/evidence/", tmp.path().display());
+        let staging = prepare(Path::new(&out)).unwrap();
+        assert_eq!(staging, tmp.path().join("evidence.partial"));
+        std::fs::write(staging.join("run.json"), "{}").unwrap();
+        finalize(&staging, Path::new(&out)).unwrap();
+        assert!(tmp.path().join("evidence/run.json").is_file());
+        assert!(!staging.exists());
+    }
 }
