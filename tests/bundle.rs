@@ -453,3 +453,31 @@ fn the_example_config_is_valid() {
     let r = run(auditpack().args(["controls", "lint", "--config", "auditpack.example.toml"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_symbolic_link_in_the_evidence_folder_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    crate::common::copy_tree(&samples(), &evidence);
+    // A forged answer outside the folder, linked in place of a real file: it
+    // would be evaluated but never bundled or hashed.
+    let real = walkdir::WalkDir::new(&evidence)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.path().ends_with("GetAccountSummary.json"))
+        .expect("the samples hold an account summary")
+        .into_path();
+    let forged = tmp.path().join("forged.json");
+    std::fs::copy(&real, &forged).unwrap();
+    std::fs::remove_file(&real).unwrap();
+    std::os::unix::fs::symlink(&forged, &real).unwrap();
+    let r = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(&evidence)
+        .arg("--out")
+        .arg(tmp.path().join("out")));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
+    assert!(r.stderr.contains("GetAccountSummary.json"), "{}", r.stderr);
+    assert!(!tmp.path().join("out").exists(), "nothing is written");
+}

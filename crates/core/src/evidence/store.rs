@@ -32,6 +32,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A symbolic link inside the evidence folder. The folder is a closed
+    /// world: everything evaluated must be what the bundle holds and hashes,
+    /// and a link could point outside it (a forged file evaluated, never
+    /// bundled). Refused rather than followed.
+    #[error("{path} is a symbolic link; an evidence folder must hold its files itself (copy the file in, or collect again)")]
+    SymbolicLink {
+        /// The link.
+        path: PathBuf,
+    },
     /// `run.json` or `org.json` is not valid.
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
@@ -108,13 +117,14 @@ pub struct EvidenceStore {
 }
 
 impl EvidenceStore {
-    /// Opens an evidence folder (it must exist).
+    /// Opens an evidence folder (it must exist and hold no symbolic link).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         if !root.is_dir() {
             return Err(StoreError::NotAFolder {
                 path: root.to_path_buf(),
             });
         }
+        refuse_links(root)?;
         Ok(Self {
             root: root.to_path_buf(),
             cache: Mutex::new(HashMap::new()),
@@ -257,6 +267,25 @@ fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, InvalidDocu
         });
     }
     Ok(env)
+}
+
+/// Fails on the first symbolic link below `root` (files and folders alike;
+/// `root` itself may be a link to the folder the user named).
+fn refuse_links(root: &Path) -> Result<(), StoreError> {
+    for entry in WalkDir::new(root).min_depth(1).follow_links(false) {
+        let entry = entry.map_err(|e| StoreError::Read {
+            path: e.path().unwrap_or(root).to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed")),
+        })?;
+        if entry.path_is_symlink() {
+            return Err(StoreError::SymbolicLink {
+                path: entry.path().to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reads a JSON file into `T`, naming file, line and column on error.
