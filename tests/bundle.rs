@@ -481,3 +481,28 @@ fn a_symbolic_link_in_the_evidence_folder_is_refused_naming_it() {
     assert!(r.stderr.contains("GetAccountSummary.json"), "{}", r.stderr);
     assert!(!tmp.path().join("out").exists(), "nothing is written");
 }
+
+#[test]
+fn run_json_or_org_json_of_another_schema_version_is_refused() {
+    for file in ["run.json", "org.json"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let evidence = tmp.path().join("evidence");
+        crate::common::copy_tree(&samples(), &evidence);
+        let path = evidence.join(file);
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        value["schema_version"] = 99.into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+        let r = run(auditpack()
+            .args(["report", "--evidence"])
+            .arg(&evidence)
+            .arg("--out")
+            .arg(tmp.path().join("out")));
+        assert_eq!(r.code, 2, "{file}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(file) && r.stderr.contains("schema_version 99"),
+            "{file}: {}",
+            r.stderr
+        );
+    }
+}

@@ -525,3 +525,16 @@ fn a_null_field_in_evidence_reads_as_absent() {
     // Absent, so the control FAILs on it instead of erroring into NOT ASSESSED.
     assert_eq!(dev.assertions[0].status, Verdict::Fail, "{}", dev.message);
 }
+
+#[test]
+fn an_envelope_of_another_schema_version_is_not_read_as_version_1() {
+    let f = Fixture::new();
+    f.summary("111111111111", 1, 0);
+    let data = json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}});
+    edited_envelope(&f, "222222222222", Answer::data(data), |env| {
+        env["schema_version"] = json!(2);
+    });
+    let dev = item(&f.evaluate(CONTROL), "222222222222").clone();
+    assert_eq!(dev.status, Verdict::NotAssessed, "{}", dev.message);
+    assert!(dev.message.contains("schema_version 2"), "{}", dev.message);
+}

@@ -150,6 +150,8 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
     let store = EvidenceStore::open(&request.evidence)?;
     let run: RunInfo = store.run_info()?;
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;
+    check_version(&request.evidence.join("run.json"), run.schema_version)?;
+    check_version(&request.evidence.join("org.json"), org.schema_version)?;
     let (controls, config) =
         load_controls_and_config(&request.controls, request.config.as_deref())?;
     let waivers = match &request.waivers {
@@ -167,6 +169,21 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
         run,
         org,
         evidence,
+    })
+}
+
+/// Refuses a `run.json` or `org.json` of another schema version: read as
+/// version 1, its fields could mean something else (docs/evidence-format.md).
+fn check_version(path: &Path, found: u32) -> Result<(), PipelineError> {
+    if found == crate::evidence::SCHEMA_VERSION {
+        return Ok(());
+    }
+    Err(PipelineError::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "schema_version {found}; this auditpack reads version {}",
+            crate::evidence::SCHEMA_VERSION
+        ),
     })
 }
 

@@ -71,6 +71,16 @@ pub enum InvalidDocument {
         #[source]
         source: serde_json::Error,
     },
+    /// The envelope is of a schema version this auditpack does not read: its
+    /// fields may mean something else, so it is never read as version 1.
+    #[error(
+        "schema_version {found}; this auditpack reads version {}",
+        super::SCHEMA_VERSION
+    )]
+    UnsupportedVersion {
+        /// The version the file declares.
+        found: u32,
+    },
     /// The envelope names another account, region or operation than its
     /// path: the path is what controls look up, so a mismatch would let the
     /// evidence of one account stand in for another's.
@@ -241,11 +251,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The envelope in `bytes`, or where and why it does not parse.
 fn parse_envelope(bytes: &[u8]) -> Result<Envelope, InvalidDocument> {
-    serde_json::from_slice::<Envelope>(bytes).map_err(|source| InvalidDocument::Parse {
-        line: source.line(),
-        column: source.column(),
-        source,
-    })
+    let envelope =
+        serde_json::from_slice::<Envelope>(bytes).map_err(|source| InvalidDocument::Parse {
+            line: source.line(),
+            column: source.column(),
+            source,
+        })?;
+    if envelope.schema_version != super::SCHEMA_VERSION {
+        return Err(InvalidDocument::UnsupportedVersion {
+            found: envelope.schema_version,
+        });
+    }
+    Ok(envelope)
 }
 
 /// An envelope stored under another account's or operation's path is rejected:
