@@ -21,6 +21,12 @@ use serde_json::Value as Json;
 /// an absent field, which says so in plain words.
 #[derive(Debug, thiserror::Error)]
 pub enum ExprError {
+    /// Longer than any control needs; see [`Expr::compile`].
+    #[error("the expression is {bytes} bytes long; the limit is {MAX_EXPRESSION_BYTES}")]
+    TooLong {
+        /// Its length.
+        bytes: usize,
+    },
     /// The text is not a CEL expression; the message is the parser's.
     #[error(transparent)]
     Compile(#[from] ParseErrors),
@@ -39,9 +45,23 @@ pub struct Expr {
     free_variables: BTreeSet<String>,
 }
 
+/// The longest expression a control may hold (the longest shipped one is
+/// about 2 KiB; the `cel` crate's error reporting fails past 64 KiB of line).
+pub const MAX_EXPRESSION_BYTES: usize = 16 * 1024;
+
 impl Expr {
     /// Compiles `source`; the error is the parser's message.
+    ///
+    /// An expression over [`MAX_EXPRESSION_BYTES`] is refused before it reaches
+    /// the parser: the `cel` crate panics while reporting a syntax error past
+    /// column 65,535, and a control file (or a crafted bundle re-evaluated by
+    /// `verify --reevaluate`) must give an error of that control, never a crash.
     pub(crate) fn compile(source: &str) -> Result<Expr, ExprError> {
+        if source.len() > MAX_EXPRESSION_BYTES {
+            return Err(ExprError::TooLong {
+                bytes: source.len(),
+            });
+        }
         let program = Program::compile(source)?;
         let mut free_variables = BTreeSet::new();
         collect_free_variables(program.expression(), &mut Vec::new(), &mut free_variables);
@@ -361,6 +381,18 @@ mod tests {
             json_to_cel(&json!({"a": null})),
             evidence_to_cel(&json!({"a": null}))
         );
+    }
+
+    #[test]
+    fn an_over_long_expression_is_an_error_not_a_panic() {
+        // A syntax error past column 65,535 used to panic inside the parser.
+        let long = format!("{} &&", "a".repeat(70_000));
+        assert!(matches!(
+            Expr::compile(&long),
+            Err(ExprError::TooLong { bytes: 70_003 })
+        ));
+        let fits = format!("{} == 1", "a".repeat(100));
+        assert!(Expr::compile(&fits).is_ok());
     }
 
     #[test]
