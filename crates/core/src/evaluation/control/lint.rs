@@ -1,0 +1,474 @@
+//! The control file format (serde, with spans) and its validation into a
+//! [`Control`]: every problem of a file is collected, each with its line and
+//! field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+use toml::Spanned;
+
+use super::*;
+use crate::evaluation::criteria::is_known_criterion;
+
+mod bindings;
+
+use bindings::bind_evidence;
+
+// ---- the file format (serde) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlFile {
+    id: Spanned<String>,
+    title: Spanned<String>,
+    tsc: Spanned<Vec<Spanned<String>>>,
+    severity: Spanned<Severity>,
+    objective: Spanned<String>,
+    procedure: Spanned<String>,
+    scope: Spanned<ScopeFile>,
+    #[serde(default)]
+    params: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    evidence: BTreeMap<String, Spanned<EvidenceFile>>,
+    #[serde(default)]
+    define: Vec<DefineFile>,
+    assertions: Spanned<Vec<AssertionFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeFile {
+    accounts: Spanned<String>,
+    regions: Spanned<RegionSelector>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceFile {
+    source: Spanned<String>,
+    account: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    qualifier: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefineFile {
+    name: Spanned<String>,
+    expr: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionFile {
+    id: Spanned<String>,
+    requirement: Spanned<String>,
+    for_each: Option<Spanned<String>>,
+    #[serde(rename = "as")]
+    item_var: Option<Spanned<String>>,
+    resource: Option<Spanned<String>>,
+    expect: Spanned<String>,
+    #[serde(default)]
+    quote: BTreeMap<String, Spanned<String>>,
+    message: Option<Spanned<String>>,
+    when_empty: Option<Spanned<WhenEmpty>>,
+}
+
+/// Collects problems with their lines while a file is validated.
+struct Linter<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<LintError>,
+}
+
+impl Linter<'_> {
+    fn line_of(&self, span: std::ops::Range<usize>) -> usize {
+        let end = span.start.min(self.text.len());
+        self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
+    }
+
+    fn error(
+        &mut self,
+        span: std::ops::Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let line = self.line_of(span);
+        self.errors.push(LintError {
+            file: self.file.to_path_buf(),
+            line,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn compile(&mut self, source: &Spanned<String>, field: &str) -> Option<Expr> {
+        match Expr::compile(source.get_ref()) {
+            Ok(expr) => Some(expr),
+            Err(message) => {
+                self.error(
+                    source.span(),
+                    field,
+                    format!("invalid CEL expression: {message}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reports names an expression reads that are not in scope (typos, undeclared evidence).
+    fn check_names(
+        &mut self,
+        expr: &Expr,
+        known: &BTreeSet<String>,
+        span: std::ops::Range<usize>,
+        field: &str,
+    ) {
+        for name in expr.free_variables() {
+            if !known.contains(name) {
+                let hint = format!(
+                    "declare it under [evidence] or [[define]], or use one of: {}",
+                    sorted(known)
+                );
+                self.error(
+                    span.clone(),
+                    field,
+                    format!("unknown name '{name}' ({hint})"),
+                );
+            }
+        }
+    }
+}
+
+fn sorted(names: &BTreeSet<String>) -> String {
+    names.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Parses and validates one control file. On error, returns every problem found.
+pub fn parse_control(file: &Path, text: &str) -> Result<Control, Vec<LintError>> {
+    let mut linter = Linter {
+        file,
+        text,
+        errors: Vec::new(),
+    };
+    let raw: ControlFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            linter.error(span, "file", e.message().to_string());
+            return Err(linter.errors);
+        }
+    };
+    let control = validate(&mut linter, raw, text);
+    if linter.errors.is_empty() {
+        Ok(control.expect("a control without lint errors is complete"))
+    } else {
+        Err(linter.errors)
+    }
+}
+
+fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control> {
+    check_id(l, &raw.id);
+    for tsc in raw.tsc.get_ref() {
+        if !is_known_criterion(tsc.get_ref()) {
+            l.error(
+                tsc.span(),
+                "tsc",
+                format!(
+                    "'{}' is not a Trust Services criterion (e.g. CC7.2, A1.2)",
+                    tsc.get_ref()
+                ),
+            );
+        }
+    }
+    if raw.tsc.get_ref().is_empty() {
+        l.error(
+            raw.tsc.span(),
+            "tsc",
+            "a control must cite at least one criterion",
+        );
+    }
+    for (field, value) in [
+        ("title", &raw.title),
+        ("objective", &raw.objective),
+        ("procedure", &raw.procedure),
+    ] {
+        if value.get_ref().trim().is_empty() {
+            l.error(value.span(), field, "must not be empty");
+        }
+    }
+    let accounts = parse_account_selector(l, &raw.scope.get_ref().accounts);
+    let regions = *raw.scope.get_ref().regions.get_ref();
+    let params = convert_params(l, &raw.params);
+
+    let mut known: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
+    let evidence = bind_evidence(l, &raw.evidence, regions, &mut known);
+    let defines = compile_defines(l, &raw.define, &mut known);
+    let assertions = compile_assertions(l, raw.assertions, &known);
+
+    Some(Control {
+        id: raw.id.into_inner(),
+        title: raw.title.into_inner(),
+        tsc: raw
+            .tsc
+            .into_inner()
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
+        severity: raw.severity.into_inner(),
+        objective: raw.objective.into_inner(),
+        procedure: raw.procedure.into_inner(),
+        accounts: accounts?,
+        regions,
+        params,
+        evidence: evidence?,
+        defines: defines?,
+        assertions: assertions?,
+        file: l.file.to_path_buf(),
+        source_text: text.to_string(),
+    })
+}
+
+fn check_id(l: &mut Linter<'_>, id: &Spanned<String>) {
+    let valid = id.get_ref().split('.').count() >= 2
+        && id.get_ref().split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        });
+    if !valid {
+        l.error(
+            id.span(),
+            "id",
+            format!(
+                "'{}' must look like 'service.check-name' (lowercase, dotted)",
+                id.get_ref()
+            ),
+        );
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn check_new_name(
+    l: &mut Linter<'_>,
+    name: &str,
+    span: std::ops::Range<usize>,
+    field: &str,
+    known: &BTreeSet<String>,
+) -> bool {
+    if !is_identifier(name) {
+        l.error(
+            span,
+            field,
+            format!("'{name}' is not a valid name (lowercase letters, digits, _)"),
+        );
+        false
+    } else if known.contains(name) {
+        l.error(span, field, format!("'{name}' is already defined"));
+        false
+    } else {
+        true
+    }
+}
+
+fn parse_account_selector(l: &mut Linter<'_>, value: &Spanned<String>) -> Option<AccountSelector> {
+    if value.get_ref() == "all" {
+        return Some(AccountSelector::All);
+    }
+    match value.get_ref().parse::<Role>() {
+        Ok(role) => Some(AccountSelector::Role(role)),
+        Err(message) => {
+            l.error(
+                value.span(),
+                "scope.accounts",
+                format!("{message}, or 'all'"),
+            );
+            None
+        }
+    }
+}
+
+fn convert_params(
+    l: &mut Linter<'_>,
+    raw: &BTreeMap<String, Spanned<toml::Value>>,
+) -> BTreeMap<String, Json> {
+    let mut params = BTreeMap::new();
+    for (name, value) in raw {
+        match toml_to_json(value.get_ref()) {
+            Some(json) => {
+                params.insert(name.clone(), json);
+            }
+            None => l.error(
+                value.span(),
+                format!("params.{name}"),
+                "parameters must be strings, numbers, booleans or lists of them",
+            ),
+        }
+    }
+    params
+}
+
+/// Converts a TOML parameter value to JSON; tables and dates are not parameters.
+pub fn toml_to_json(value: &toml::Value) -> Option<Json> {
+    Some(match value {
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(i) => Json::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number)?,
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Array(items) => {
+            Json::Array(items.iter().map(toml_to_json).collect::<Option<_>>()?)
+        }
+        toml::Value::Table(_) | toml::Value::Datetime(_) => return None,
+    })
+}
+
+fn compile_defines(
+    l: &mut Linter<'_>,
+    raw: &[DefineFile],
+    known: &mut BTreeSet<String>,
+) -> Option<Vec<Define>> {
+    let mut defines = Vec::new();
+    let mut ok = true;
+    for (i, d) in raw.iter().enumerate() {
+        let field = format!("define[{i}]");
+        if !check_new_name(
+            l,
+            d.name.get_ref(),
+            d.name.span(),
+            &format!("{field}.name"),
+            known,
+        ) {
+            ok = false;
+            continue;
+        }
+        match l.compile(&d.expr, &format!("{field}.expr")) {
+            Some(expr) => {
+                l.check_names(&expr, known, d.expr.span(), &format!("{field}.expr"));
+                defines.push(Define {
+                    name: d.name.get_ref().clone(),
+                    expr,
+                });
+            }
+            None => ok = false,
+        }
+        known.insert(d.name.get_ref().clone());
+    }
+    ok.then_some(defines)
+}
+
+fn compile_assertions(
+    l: &mut Linter<'_>,
+    raw: Spanned<Vec<AssertionFile>>,
+    known: &BTreeSet<String>,
+) -> Option<Vec<Assertion>> {
+    if raw.get_ref().is_empty() {
+        l.error(
+            raw.span(),
+            "assertions",
+            "a control needs at least one assertion",
+        );
+        return None;
+    }
+    let mut ids = BTreeSet::new();
+    let mut assertions = Vec::new();
+    let mut ok = true;
+    for (i, a) in raw.into_inner().into_iter().enumerate() {
+        let field = format!("assertions[{i}]");
+        if !ids.insert(a.id.get_ref().clone()) {
+            l.error(
+                a.id.span(),
+                format!("{field}.id"),
+                format!("duplicate assertion id '{}'", a.id.get_ref()),
+            );
+        }
+        match compile_assertion(l, a, known, &field) {
+            Some(assertion) => assertions.push(assertion),
+            None => ok = false,
+        }
+    }
+    ok.then_some(assertions)
+}
+
+fn compile_assertion(
+    l: &mut Linter<'_>,
+    a: AssertionFile,
+    known: &BTreeSet<String>,
+    field: &str,
+) -> Option<Assertion> {
+    let item_var = a
+        .item_var
+        .as_ref()
+        .map(|v| v.get_ref().clone())
+        .unwrap_or_else(|| "item".to_string());
+    let mut inner = known.clone();
+    if let Some(var) = &a.item_var {
+        if a.for_each.is_none() {
+            l.error(
+                var.span(),
+                format!("{field}.as"),
+                "'as' names the item of for_each; there is no for_each",
+            );
+        }
+        check_new_name(l, var.get_ref(), var.span(), &format!("{field}.as"), known);
+    }
+    let for_each = a.for_each.as_ref().map(|src| {
+        let e = l.compile(src, &format!("{field}.for_each"));
+        if let Some(e) = &e {
+            l.check_names(e, known, src.span(), &format!("{field}.for_each"));
+        }
+        e
+    });
+    if a.for_each.is_some() {
+        inner.insert(item_var.clone());
+    }
+    let compile_inner = |l: &mut Linter<'_>, src: &Spanned<String>, name: &str| {
+        let e = l.compile(src, &format!("{field}.{name}"));
+        if let Some(e) = &e {
+            l.check_names(e, &inner, src.span(), &format!("{field}.{name}"));
+        }
+        e
+    };
+    let expect = compile_inner(l, &a.expect, "expect");
+    let resource = a
+        .resource
+        .as_ref()
+        .map(|src| compile_inner(l, src, "resource"));
+    let mut quote = Vec::new();
+    for (label, src) in &a.quote {
+        quote.push((
+            label.clone(),
+            compile_inner(l, src, &format!("quote.{label}")),
+        ));
+    }
+    if a.requirement.get_ref().trim().is_empty() {
+        l.error(
+            a.requirement.span(),
+            format!("{field}.requirement"),
+            "must not be empty",
+        );
+    }
+    let quote: Option<Vec<(String, Expr)>> =
+        quote.into_iter().map(|(k, e)| e.map(|e| (k, e))).collect();
+    Some(Assertion {
+        id: a.id.into_inner(),
+        requirement: a.requirement.into_inner(),
+        for_each: for_each.map(|e| e.ok_or(())).transpose().ok()?,
+        item_var,
+        resource: resource.map(|e| e.ok_or(())).transpose().ok()?,
+        expect: expect?,
+        quote: quote?,
+        message: a.message.map(Spanned::into_inner),
+        when_empty: a
+            .when_empty
+            .map(Spanned::into_inner)
+            .unwrap_or(WhenEmpty::Fail),
+    })
+}
