@@ -505,6 +505,12 @@ fn gate_edited(dir: &Path, name: &str, results: &Value) -> Run {
     gate(&path, &[])
 }
 
+/// The gate refused the results with exit 2, saying `why`.
+fn assert_refused(r: &Run, why: &str) {
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains(why), "{}", r.stderr);
+}
+
 #[test]
 fn the_gate_refuses_results_whose_verdicts_do_not_add_up() {
     let tmp = tempfile::tempdir().unwrap();
@@ -527,28 +533,22 @@ fn the_gate_refuses_results_whose_verdicts_do_not_add_up() {
     forged["summary"]["controls"]["pass"] =
         (results["summary"]["controls"]["pass"].as_u64().unwrap() + 1).into();
     let r = gate_edited(tmp.path(), "forged-status", &forged);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
-            "control {id} says PASS but its items combine to FAIL"
-        )),
-        "{}",
-        r.stderr
+    assert_refused(
+        &r,
+        &format!("control {id} says PASS but its items combine to FAIL"),
     );
 
     // A summary that miscounts.
     let mut miscounted = results.clone();
     miscounted["summary"]["controls"]["fail"] = 0.into();
     let r = gate_edited(tmp.path(), "miscounted", &miscounted);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("summary does not count"), "{}", r.stderr);
+    assert_refused(&r, "summary does not count");
 
     // No controls at all: nothing was evaluated, nothing can pass.
     let mut no_controls = results.clone();
     no_controls["controls"] = Value::Array(Vec::new());
     let r = gate_edited(tmp.path(), "no-controls", &no_controls);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("no controls"), "{}", r.stderr);
+    assert_refused(&r, "no controls");
 
     // An item forged to PASS while its requirement says FAIL.
     let mut forged_item = results.clone();
@@ -560,13 +560,7 @@ fn the_gate_refuses_results_whose_verdicts_do_not_add_up() {
         .unwrap();
     item["status"] = "PASS".into();
     let r = gate_edited(tmp.path(), "forged-item", &forged_item);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr
-            .contains("says PASS but its requirements combine to FAIL"),
-        "{}",
-        r.stderr
-    );
+    assert_refused(&r, "says PASS but its requirements combine to FAIL");
 
     // The untouched file is gated as before (exit 1: a control fails).
     let r = gate_edited(tmp.path(), "untouched", &results);
