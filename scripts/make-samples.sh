@@ -20,17 +20,30 @@ moto_port=$(free_port)
 pids=$!
 trap 'kill $pids 2>/dev/null || true' EXIT
 wait_for "$moto_port"
-seed=$(.venv/bin/python tests/emulator/seed_org.py "http://127.0.0.1:$moto_port")
-deny=$(printf '%s' "$seed" | python3 -c 'import json, sys; print(",".join(json.load(sys.stdin)["unreachable"]))')
+work=$(mktemp -d)
+trap 'kill $pids 2>/dev/null || true; rm -rf "$work"' EXIT
+.venv/bin/python tests/emulator/seed_org.py "http://127.0.0.1:$moto_port" > "$work/seed.json"
 proxy_port=$(free_port)
-.venv/bin/python tests/emulator/fault_proxy.py "$proxy_port" "http://127.0.0.1:$moto_port" "$deny" &
+.venv/bin/python tests/emulator/fault_proxy.py "$proxy_port" "http://127.0.0.1:$moto_port" "$work/seed.json" &
 pids="$pids $!"
 wait_for "$proxy_port"
+
+# S3 Control addresses each account on its own host name (<account-id>.<endpoint
+# host>): as the benchmark does, the collector runs in a private mount namespace
+# whose /etc/hosts maps those names to 127.0.0.1, so account Block Public Access
+# is collected as it would be from AWS instead of failing name resolution.
+python3 - "$work/seed.json" > "$work/hosts" <<'PY'
+import json, sys
+print(open("/etc/hosts").read())
+for account in json.load(open(sys.argv[1]))["accounts"].values():
+    print(f"127.0.0.1 {account}.127.0.0.1")
+PY
 
 rm -rf evidence-samples evidence-samples.partial
 env -u AWS_PROFILE AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=AKIASAMPLESNOTASECRET AWS_SECRET_ACCESS_KEY=samples-not-a-secret \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+  unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts" \
   target/debug/auditpack collect --regions us-east-1,eu-west-1 --period 2026-Q4 --s3-path-style \
   --max-attempts 2 --no-progress --config tests/emulator/auditpack.toml --out evidence-samples
 echo "evidence-samples/ regenerated"

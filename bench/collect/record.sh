@@ -21,8 +21,14 @@ trap 'kill $pids 2>/dev/null || true' EXIT
 wait_for "$moto_port"
 .venv/bin/python tests/emulator/seed_org.py "http://127.0.0.1:$moto_port" > "$work/seed.json"
 deny=$(python3 -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["unreachable"]))' "$work/seed.json")
+# The fault proxy in front of moto serves what moto lacks (Access Analyzer),
+# exactly as in the end-to-end test; the recording proxy records in front of it.
+fault_port=$(free_port)
+.venv/bin/python tests/emulator/fault_proxy.py "$fault_port" "http://127.0.0.1:$moto_port" "$work/seed.json" &
+pids="$pids $!"
+wait_for "$fault_port"
 proxy_port=$(free_port)
-python3 bench/collect/record_proxy.py "$proxy_port" "http://127.0.0.1:$moto_port" "$deny" "$work/log.jsonl" &
+python3 bench/collect/record_proxy.py "$proxy_port" "http://127.0.0.1:$fault_port" "$deny" "$work/log.jsonl" &
 pids="$pids $!"
 wait_for "$proxy_port"
 

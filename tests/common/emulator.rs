@@ -94,16 +94,16 @@ impl Emulator {
         );
         let seed: serde_json::Value =
             serde_json::from_slice(&seeded.stdout).expect("the seed prints JSON");
-        let deny: Vec<&str> = seed["unreachable"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
+        // The proxy reads the unreachable accounts and the Access Analyzer
+        // fixture from the seed's description of the organization.
+        let seed_file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(seed_file.path(), &seeded.stdout).unwrap();
         let proxy_port = free_port();
         let proxy = Command::new(venv_bin("python"))
             .arg(script("fault_proxy.py"))
-            .args([&proxy_port.to_string(), &upstream, &deny.join(",")])
+            .arg(proxy_port.to_string())
+            .arg(&upstream)
+            .arg(seed_file.path())
             .stdout(Stdio::null())
             .spawn()
             .expect("the fault proxy starts");

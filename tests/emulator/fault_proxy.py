@@ -1,20 +1,47 @@
 #!/usr/bin/env python3
-"""A tiny HTTP proxy in front of moto that makes chosen accounts unreachable.
+"""A tiny HTTP proxy in front of moto: makes chosen accounts unreachable and
+serves the one API the organization needs that moto lacks.
 
-moto accepts every AssumeRole when IAM enforcement is off, so an account whose
-audit role cannot be assumed has to be simulated: this proxy answers
-`sts:AssumeRole` into the listed accounts with AccessDenied, exactly as AWS does,
-and forwards everything else unchanged. It listens on 127.0.0.1 only.
+* moto accepts every AssumeRole when IAM enforcement is off, so an account whose
+  audit role cannot be assumed has to be simulated: this proxy answers
+  `sts:AssumeRole` into the seed's `unreachable` accounts with AccessDenied,
+  exactly as AWS does.
+* moto has no IAM Access Analyzer: `access-analyzer:ListAnalyzers` (REST-JSON,
+  `GET /analyzer`, signing name `access-analyzer`) is answered here, in AWS's
+  documented response shape (`{"analyzers": [{arn, name, type, status,
+  createdAt}]}`, lowerCamel, ISO 8601 timestamps), from the seed's
+  `access_analyzer` fixture: an ORGANIZATION analyzer of the named account in
+  the named regions, none elsewhere.
 
-Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL DENY_ACCOUNT_ID[,ID...]
+Everything else is forwarded unchanged. It listens on 127.0.0.1 only.
+
+Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL SEED_JSON_FILE
 """
 import http.client
 import http.server
+import json
+import re
 import sys
 import urllib.parse
 
-PORT, UPSTREAM, DENY = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2]), set(sys.argv[3].split(","))
+PORT, UPSTREAM = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2])
+with open(sys.argv[3]) as seed_file:
+    SEED = json.load(seed_file)
+DENY = set(SEED["unreachable"])
+ANALYZER = SEED["access_analyzer"]
 assert UPSTREAM.hostname == "127.0.0.1", "the proxy only forwards to a loopback emulator"
+SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+def analyzers(region):
+    """ListAnalyzers' answer in `region`, as AWS documents it."""
+    if region not in ANALYZER["regions"]:
+        return {"analyzers": []}
+    account = ANALYZER["account"]
+    return {"analyzers": [{
+        "arn": f"arn:aws:access-analyzer:{region}:{account}:analyzer/acme-organization",
+        "name": "acme-organization", "type": "ORGANIZATION", "status": "ACTIVE",
+        "createdAt": "2026-01-05T10:00:00Z", "tags": {}}]}
 
 DENIED = """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <Error><Type>Sender</Type><Code>AccessDenied</Code>
@@ -30,6 +57,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _forward(self):
+        scope = SCOPE.search(self.headers.get("Authorization", ""))
+        if scope and scope.group(2) == "access-analyzer" and self.path.split("?")[0] == "/analyzer":
+            return self._reply(200, json.dumps(analyzers(scope.group(1))).encode(), "application/json")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if body else {}

@@ -10,6 +10,15 @@ compliant by default, with deliberate faults:
 * prod, eu-west-1: the Config recorder is stopped;
 * log-archive: the Config log bucket uses GOVERNANCE retention and expires objects after 30 days;
 * staging: its role cannot be assumed (see fault_proxy.py);
+* dev, eu-west-1: its VPC has no flow log; prod, eu-west-1: EBS encryption by
+  default is off; network, eu-west-1: its VPC has no DNS query logging;
+* prod, us-east-1: a Transit Gateway outside the network account, accepting
+  attachments automatically (the network account's gateway is compliant);
+* dev: a KMS key without automatic rotation; its IAM user has a console
+  password and no MFA (the security account's break-glass user has MFA);
+* Security Hub is off in the sandbox account; Access Analyzer is not part of
+  the emulator: fault_proxy.py serves it from the fixture this seed prints (an
+  organization analyzer in the security account in us-east-1, none in eu-west-1);
 * sandbox: no role is assigned to it, and its OU name carries HTML, an untrusted
   string the report must escape;
 * an old sandbox account is closed (out of scope, listed as such).
@@ -85,9 +94,20 @@ guardrails = {
 policy = org.create_policy(Content=json.dumps(guardrails), Description="Security guardrails", Name="acme-security-guardrails",
                            Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
 org.attach_policy(PolicyId=policy, TargetId=root)
-for principal in ["cloudtrail.amazonaws.com", "guardduty.amazonaws.com", "config.amazonaws.com"]:
+SECURITY_SERVICES = ["guardduty.amazonaws.com", "securityhub.amazonaws.com", "access-analyzer.amazonaws.com"]
+for principal in ["cloudtrail.amazonaws.com", "config.amazonaws.com", *SECURITY_SERVICES]:
     org.enable_aws_service_access(ServicePrincipal=principal)
-org.register_delegated_administrator(AccountId=accounts["security"], ServicePrincipal="guardduty.amazonaws.com")
+# Security Hub's delegation is made by securityhub:EnableOrganizationAdminAccount
+# below; AWS registers it in Organizations by itself, moto does not (and refuses
+# to register securityhub.amazonaws.com directly), so the emulator's
+# organization lacks it: org.delegated-administrators and securityhub.coverage
+# report it missing there.
+for principal in ["guardduty.amazonaws.com", "access-analyzer.amazonaws.com"]:
+    org.register_delegated_administrator(AccountId=accounts["security"], ServicePrincipal=principal)
+# Owner and cost-center tags on every account but the sandbox ones.
+for key, acct in accounts.items():
+    if key not in ("sandbox", "closed", "management"):
+        org.tag_resource(ResourceId=acct, Tags=[{"Key": "owner", "Value": f"{key}-team"}, {"Key": "cost-center", "Value": "CC-1001"}])
 
 creds = {key: assume(acct) for key, acct in accounts.items() if key not in ("management", "closed")}
 creds["management"] = None
@@ -154,6 +174,54 @@ iam_dev = client("iam", HOME, creds["dev"])
 iam_dev.create_user(UserName="legacy-ci")
 iam_dev.create_login_profile(UserName="legacy-ci", Password="Correct-Horse-Battery-9")
 
+# Network: every VPC logs all traffic to the log archive and its DNS queries too,
+# except the planted faults; EBS encryption by default on everywhere but one region.
+flow_bucket, dns_bucket = "acme-org-flow-logs", "acme-org-dns-logs"
+for bucket in (flow_bucket, dns_bucket):
+    s3.create_bucket(Bucket=bucket)
+REACHABLE = ["management", "security", "log-archive", "network", "dev", "prod", "sandbox"]
+for key in REACHABLE:
+    for region in REGIONS:
+        ec2 = client("ec2", region, creds[key])
+        vpc_ids = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["OwnerId"] == accounts[key]]
+        if (key, region) != ("prod", OTHER):
+            ec2.enable_ebs_encryption_by_default()
+        if (key, region) != ("dev", OTHER):
+            ec2.create_flow_logs(ResourceIds=vpc_ids, ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3",
+                                 LogDestination=f"arn:aws:s3:::{flow_bucket}/")
+        if (key, region) != ("network", OTHER):
+            resolver = client("route53resolver", region, creds[key])
+            config_id = resolver.create_resolver_query_log_config(
+                Name="acme-dns", DestinationArn=f"arn:aws:s3:::{dns_bucket}", CreatorRequestId=f"seed-{key}-{region}")["ResolverQueryLogConfig"]["Id"]
+            for vpc_id in vpc_ids:
+                resolver.associate_resolver_query_log_config(ResolverQueryLogConfigId=config_id, ResourceId=vpc_id)
+        # Security Hub everywhere but the sandbox account.
+        if key != "sandbox":
+            client("securityhub", region, creds[key]).enable_security_hub(EnableDefaultStandards=False)
+client("ec2", HOME, creds["network"]).create_transit_gateway(
+    Description="acme core network", Options={"AutoAcceptSharedAttachments": "disable"})
+client("ec2", HOME, creds["prod"]).create_transit_gateway(
+    Description="shadow network", Options={"AutoAcceptSharedAttachments": "enable"})
+for region in REGIONS:
+    client("securityhub", region).enable_organization_admin_account(AdminAccountId=accounts["security"])
+    client("securityhub", region, creds["security"]).update_organization_configuration(
+        AutoEnable=False, AutoEnableStandards="NONE", OrganizationConfiguration={"ConfigurationType": "CENTRAL", "Status": "ENABLED"})
+
+# KMS: the security account's key rotates, the dev account's does not.
+for key, rotate in [("security", True), ("dev", False)]:
+    kms = client("kms", HOME, creds[key])
+    key_id = kms.create_key(Description=f"acme {key} data key")["KeyMetadata"]["KeyId"]
+    if rotate:
+        kms.enable_key_rotation(KeyId=key_id)
+
+# The security account's break-glass user has a console password and MFA.
+iam_sec = client("iam", HOME, creds["security"])
+iam_sec.create_user(UserName="break-glass")
+iam_sec.create_login_profile(UserName="break-glass", Password="Correct-Horse-Battery-10")
+serial = iam_sec.create_virtual_mfa_device(VirtualMFADeviceName="break-glass")["VirtualMFADevice"]["SerialNumber"]
+iam_sec.enable_mfa_device(UserName="break-glass", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+
 json.dump({"organization_id": organization["Id"], "home_region": HOME, "regions": REGIONS, "accounts": accounts,
-           "role_name": ROLE, "unreachable": [accounts["staging"]]}, sys.stdout, indent=2)
+           "role_name": ROLE, "unreachable": [accounts["staging"]],
+           "access_analyzer": {"account": accounts["security"], "regions": [HOME]}}, sys.stdout, indent=2)
 print()

@@ -39,7 +39,13 @@ pub enum DiscoveryError {
 }
 
 /// Discovers the organization through `ctx` (the management account, global).
-pub(crate) async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org, DiscoveryError> {
+/// Each account's tags are read when role rules select by tag or a control
+/// reads them (`tags_read`), once, here.
+pub(crate) async fn discover(
+    ctx: &RegionCtx<'_>,
+    config: &Config,
+    tags_read: bool,
+) -> Result<Org, DiscoveryError> {
     let client = aws_sdk_organizations::Client::new(&ctx.config);
     let org = required(
         ctx,
@@ -74,7 +80,7 @@ pub(crate) async fn discover(ctx: &RegionCtx<'_>, config: &Config) -> Result<Org
     let mut accounts = Vec::new();
     for a in listing["Accounts"].as_array().into_iter().flatten() {
         let id = a["Id"].as_str().unwrap_or_default().to_string();
-        let tags = if config.needs_tags() {
+        let tags = if config.needs_tags() || tags_read {
             account_tags(ctx, &client, &id).await?
         } else {
             BTreeMap::new()

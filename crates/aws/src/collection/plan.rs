@@ -42,6 +42,15 @@ pub(crate) fn build_plan(
     plan
 }
 
+/// Whether some control reads `spec` (in any account): for the calls
+/// discovery makes before there is a plan (the accounts' tags).
+pub(crate) fn some_control_reads(controls: &[Control], spec: &OperationSpec) -> bool {
+    controls
+        .iter()
+        .flat_map(|c| &c.evidence)
+        .any(|b| b.operation.source_name() == spec.source_name())
+}
+
 fn select(org: &Org, selector: AccountSelector) -> Box<dyn Iterator<Item = &Account> + '_> {
     match selector {
         AccountSelector::All => Box::new(org.active_accounts()),

@@ -17,14 +17,14 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::context::{OpSet, RegionCtx};
 use super::limits::{shared_https_client, Limits};
-use super::plan::build_plan;
+use super::plan::{build_plan, some_control_reads};
 use super::recorder::{now_rfc3339, RecordError, Recorder, Stats};
 use super::session::{
     assume_role, base_config, identify, AccountSession, AssumeSettings, ClientSettings,
 };
 use super::sources::collector;
 use crate::discovery::{discover, DiscoveryError};
-use auditpack_core::catalog::SOURCES;
+use auditpack_core::catalog::{self, SOURCES};
 use auditpack_core::evaluation::config::Config;
 use auditpack_core::evaluation::Control;
 use auditpack_core::evidence::staging::{self, StagingError};
@@ -129,7 +129,8 @@ pub async fn collect(
 
     let needed_for_discovery = OpSet::new();
     let ctx = region_ctx(&management, None, &needed_for_discovery, &recorder, request);
-    let org = discover(&ctx, config).await?;
+    let tags_read = some_control_reads(controls, &catalog::organizations::LIST_TAGS);
+    let org = discover(&ctx, config, tags_read).await?;
     let mut regions = resolve_regions(&ctx, &request.regions).await?;
     regions.sort();
     regions.dedup();

@@ -38,10 +38,22 @@ pub const GET_LOGIN_PROFILE: OperationSpec = op(
     Some(&LIST_USERS),
 )
 .not_found(&["NoSuchEntity"]);
+/// `iam:GetCredentialReport`, after `iam:GenerateCredentialReport` has made
+/// a fresh one: one evidence document with the report's CSV as AWS returned it
+/// (`Content`) beside its rows parsed (`Rows`).
+pub const GET_CREDENTIAL_REPORT: OperationSpec = op(
+    "iam",
+    "GetCredentialReport",
+    &["iam:GenerateCredentialReport", "iam:GetCredentialReport"],
+    Global,
+    None,
+    None,
+);
 /// Operations of this source.
 pub const OPERATIONS: &[OperationSpec] = &[
     GET_ACCOUNT_SUMMARY,
     GET_ACCOUNT_PASSWORD_POLICY,
     LIST_USERS,
     GET_LOGIN_PROFILE,
+    GET_CREDENTIAL_REPORT,
 ];

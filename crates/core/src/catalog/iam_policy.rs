@@ -35,14 +35,15 @@ mod tests {
     fn the_policy_grants_only_read_only_actions() {
         let actions = required_actions();
         for action in &actions {
-            let verb = action.split(':').nth(1).unwrap_or_default();
             assert!(
-                ["Describe", "Get", "List"]
-                    .iter()
-                    .any(|p| verb.starts_with(p)),
+                crate::catalog::is_read_only_action(action),
                 "{action} is not a read-only action"
             );
         }
+        assert!(!crate::catalog::is_read_only_action(
+            "iam:GenerateServiceLastAccessedDetails"
+        ));
+        assert!(!crate::catalog::is_read_only_action("s3:PutBucketPolicy"));
         assert_eq!(audit_role_policy()["Statement"][0]["Effect"], "Allow");
         assert_eq!(audit_role_policy()["Statement"][0]["Resource"], "*");
     }

@@ -6,13 +6,20 @@
 //! Adding a source: see "How to add an evidence source" in ARCHITECTURE.md; a
 //! test fails when a catalog source has no entry in [`COLLECTORS`].
 
+pub mod access_analyzer;
 pub mod account;
 pub mod cloudtrail;
 pub mod config;
+pub mod ec2;
 pub mod guardduty;
 pub mod iam;
+pub mod kms;
 pub mod organizations;
+pub mod ram;
+pub mod route53resolver;
 pub mod s3;
+pub mod securityhub;
+pub mod sso;
 
 use futures::future::BoxFuture;
 
@@ -38,6 +45,22 @@ pub(crate) const COLLECTORS: &[(&str, Option<CollectFn>)] = &[
     ("guardduty", Some(|ctx| Box::pin(guardduty::collect(ctx)))),
     ("config", Some(|ctx| Box::pin(config::collect(ctx)))),
     ("iam", Some(|ctx| Box::pin(iam::collect(ctx)))),
+    ("ec2", Some(|ctx| Box::pin(ec2::collect(ctx)))),
+    ("kms", Some(|ctx| Box::pin(kms::collect(ctx)))),
+    ("ram", Some(|ctx| Box::pin(ram::collect(ctx)))),
+    (
+        "route53resolver",
+        Some(|ctx| Box::pin(route53resolver::collect(ctx))),
+    ),
+    ("sso", Some(|ctx| Box::pin(sso::collect(ctx)))),
+    (
+        "securityhub",
+        Some(|ctx| Box::pin(securityhub::collect(ctx))),
+    ),
+    (
+        "access_analyzer",
+        Some(|ctx| Box::pin(access_analyzer::collect(ctx))),
+    ),
 ];
 
 /// The collector of the catalog source `name`.
