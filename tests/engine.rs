@@ -538,3 +538,67 @@ fn an_envelope_of_another_schema_version_is_not_read_as_version_1() {
     assert_eq!(dev.status, Verdict::NotAssessed, "{}", dev.message);
     assert!(dev.message.contains("schema_version 2"), "{}", dev.message);
 }
+
+/// Both scope accounts' summaries carry a list of 300 numbers.
+fn three_hundred_items(f: &Fixture) {
+    let items: Vec<i64> = (0..300).collect();
+    for account in ["111111111111", "222222222222"] {
+        let data = json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}, "Items": items});
+        f.summary_data(account, data);
+    }
+}
+
+#[test]
+fn a_runaway_expression_ends_as_not_assessed_naming_the_budget() {
+    // 300³ = 27 million steps: before the budget, minutes and gigabytes.
+    let f = Fixture::new();
+    three_hundred_items(&f);
+    let nested = "summary.Items.all(a, summary.Items.all(b, summary.Items.all(c, a + b + c >= 0)))";
+    let started = std::time::Instant::now();
+    let r = f.evaluate(&control_expecting(nested));
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let control = &r.controls[0];
+    assert_eq!(control.status, Verdict::NotAssessed);
+    let mfa = &item(&r, "111111111111").assertions[0];
+    assert_eq!(mfa.status, Verdict::NotAssessed, "{}", mfa.message);
+    assert!(mfa.message.contains("cost budget"), "{}", mfa.message);
+    // The other assertion of the same item is still decided.
+    assert_eq!(item(&r, "111111111111").assertions[1].status, Verdict::Pass);
+}
+
+#[test]
+fn a_runaway_under_for_each_stops_in_each_evaluation() {
+    // The outer loop as for_each: each evaluation has its own budget (and the
+    // control a total, tested in the budget's unit tests).
+    let f = Fixture::new();
+    three_hundred_items(&f);
+    let control = CONTROL.replace(
+        "[[assertions]]\nid = \"mfa\"",
+        "[[assertions]]\nid = \"each\"\nrequirement = \"r\"\nfor_each = \"summary.Items.filter(x, x < 2)\"\nas = \"a\"\nexpect = \"summary.Items.all(b, summary.Items.all(c, summary.Items.all(d, a + b + c + d >= 0)))\"\n\n[[assertions]]\nid = \"mfa\"",
+    );
+    let started = std::time::Instant::now();
+    let r = f.evaluate(&control);
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    assert_eq!(r.controls[0].status, Verdict::NotAssessed);
+    let each = &item(&r, "111111111111").assertions[0];
+    assert_eq!(each.status, Verdict::NotAssessed, "{}", each.message);
+    assert!(
+        each.message
+            .contains("0 in 111111111111: evaluation stopped")
+            && each
+                .message
+                .contains("1 in 111111111111: evaluation stopped"),
+        "{}",
+        each.message
+    );
+}
+
+#[test]
+fn ordinary_comprehensions_are_within_the_budget() {
+    let f = Fixture::new();
+    three_hundred_items(&f);
+    let two_deep = "summary.Items.all(a, summary.Items.exists(b, b == a)) && summary.Items.map(a, a * 2).filter(x, x > 10).size() == 294";
+    let r = f.evaluate(&control_expecting(two_deep));
+    let mfa = &item(&r, "111111111111").assertions[0];
+    assert_eq!(mfa.status, Verdict::Pass, "{}", mfa.message);
+}

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use cel::{Context, Value};
 use serde_json::Value as Json;
 
+use super::budget::{charging, ControlBudget, OverBudget};
 use super::control::{
     AccountRef, Assertion, Control, Define, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
 };
@@ -157,7 +158,8 @@ impl Evaluator<'_> {
             }
         };
         let params = json_to_cel(&Json::Object(params.into_iter().collect()));
-        let shared = self.shared_defines(control, &params);
+        let budget = Arc::new(ControlBudget::default());
+        let shared = charging(&budget, || self.shared_defines(control, &params));
         let used = names_read_per_item(control, &shared);
         let mut common = shared.values.clone();
         common.extend(self.run_wide_values(&params));
@@ -168,9 +170,16 @@ impl Evaluator<'_> {
             .into_par_iter()
             .map_init(
                 || context_for(&common, &used),
-                |root, (account, region)| self.item(control, root, &shared, &used, account, region),
+                |root, (account, region)| {
+                    charging(&budget, || {
+                        self.item(control, root, &shared, &used, account, region)
+                    })
+                },
             )
             .collect();
+        if budget.exceeded() {
+            return over_budget(result);
+        }
         result.status = Verdict::all_of(result.results.iter().map(|r| r.status));
         result
     }
@@ -457,6 +466,16 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
             .unwrap_or_default(),
         results: Vec::new(),
     }
+}
+
+/// A control that ran out of its budget: which of its items were decided
+/// before it did depends on thread scheduling, so none is reported; the
+/// control is NOT_ASSESSED with the reason, the same on every run.
+fn over_budget(mut result: ControlResult) -> ControlResult {
+    result.results.clear();
+    result.status = Verdict::NotAssessed;
+    result.message = Some(format!("Not assessed: {}.", OverBudget::Control));
+    result
 }
 
 fn disabled_result(control: &Control, reason: String) -> ControlResult {

@@ -15,6 +15,8 @@ use cel::objects::Key;
 use cel::{Context, ExecutionError, ParseErrors, Program, Value};
 use serde_json::Value as Json;
 
+use super::budget::{self, OverBudget};
+
 /// Why an expression could not be compiled or evaluated. The text is what
 /// users read in lint errors and NOT_ASSESSED messages (and what results.json
 /// and the report record), so it is the `cel` crate's own wording, except for
@@ -34,6 +36,9 @@ pub enum ExprError {
     /// function): the expression gives no verdict.
     #[error("{}", describe_error(.0))]
     Eval(#[source] ExecutionError),
+    /// Evaluation ran out of its cost budget (see `super::budget`).
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
 }
 
 /// A compiled expression with its source text and free variables.
@@ -41,7 +46,9 @@ pub enum ExprError {
 pub struct Expr {
     /// The expression as written in the control file (shown in reports).
     pub source: String,
-    program: Arc<Program>,
+    /// The parsed expression with its cost charges (`budget::instrument`):
+    /// what is evaluated.
+    metered: Arc<IdedExpr>,
     free_variables: BTreeSet<String>,
 }
 
@@ -65,9 +72,11 @@ impl Expr {
         let program = Program::compile(source)?;
         let mut free_variables = BTreeSet::new();
         collect_free_variables(program.expression(), &mut Vec::new(), &mut free_variables);
+        let mut metered = program.expression().clone();
+        budget::instrument(&mut metered);
         Ok(Expr {
             source: source.to_string(),
-            program: Arc::new(program),
+            metered: Arc::new(metered),
             free_variables,
         })
     }
@@ -77,9 +86,10 @@ impl Expr {
         &self.free_variables
     }
 
-    /// Evaluates in `ctx`.
+    /// Evaluates in `ctx` (a context made by [`register_functions`]) within
+    /// the cost budget: a runaway expression is an error of its control.
     pub(crate) fn eval(&self, ctx: &Context) -> Result<Value, ExprError> {
-        self.program.execute(ctx).map_err(ExprError::Eval)
+        budget::metered(|| ctx.resolve(&self.metered))?.map_err(ExprError::Eval)
     }
 }
 
@@ -255,6 +265,7 @@ pub(crate) fn cel_to_json(value: &Value) -> Json {
 /// `policies_deny` and `policy_deny_gaps`: IAM policy questions, see
 /// `super::policy_functions`.
 pub(crate) fn register_functions(ctx: &mut Context) {
+    budget::register(ctx);
     super::policy_functions::register(ctx);
     ctx.add_function(
         "parse_json",

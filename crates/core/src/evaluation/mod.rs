@@ -4,6 +4,7 @@
 //! Pure and offline: it reads the evidence folder and the control files and
 //! returns [`Results`]; it never calls AWS and never writes files.
 
+mod budget;
 pub mod config;
 mod control;
 mod criteria;
@@ -15,6 +16,7 @@ mod policy_functions;
 mod results;
 mod waivers;
 
+pub use budget::{OverBudget, MAX_CONTROL_COST, MAX_EVALUATION_COST};
 pub use control::{
     parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, EvidenceBinding,
     LintError, RegionRef, RegionSelector, Severity, WhenEmpty,
