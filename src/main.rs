@@ -3,6 +3,9 @@
 //! the exit code in one place (`exit`). No logic of its own.
 #![forbid(unsafe_code)]
 
+// First: its macros (`out!`, `outln!`) are used by the commands.
+#[macro_use]
+mod stdout;
 mod commands;
 mod exit;
 

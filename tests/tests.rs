@@ -19,6 +19,7 @@ mod control_cases;
 mod custody;
 mod engine;
 mod gate;
+mod hostile;
 mod merge;
 mod report_snapshot;
 

@@ -126,7 +126,7 @@ fn request(args: &CollectArgs) -> CollectRequest {
 
 fn print_summary(s: &CollectSummary) {
     let active = s.org.active_accounts().count();
-    println!(
+    outln!(
         "collected: {} of {} active accounts ({} in the organization), {} region(s), {} calls in {:.1}s",
         s.accounts_collected,
         active,
@@ -135,7 +135,7 @@ fn print_summary(s: &CollectSummary) {
         s.stats.calls,
         s.duration.as_secs_f64()
     );
-    println!(
+    outln!(
         "requests: {} HTTP requests, {} of them retries (throttled or failed attempts the SDK tried again)",
         s.http_requests, s.http_retries
     );
@@ -145,20 +145,22 @@ fn print_summary(s: &CollectSummary) {
         .filter(|a| a.reachable.is_none())
         .count();
     if left_to_other_shards > 0 {
-        println!(
+        outln!(
             "shard: {left_to_other_shards} active account(s) outside --ou/--accounts were not collected \
              (NOT ASSESSED unless merged with the shards that have them: auditpack merge)"
         );
     }
     for id in &s.accounts_unreachable {
-        println!(
+        outln!(
             "unreachable: {id} (its role could not be assumed; its controls will be NOT ASSESSED)"
         );
     }
     for account in s.org.accounts.iter().filter(|a| !a.is_active()) {
-        println!(
+        outln!(
             "out of scope: {} {} ({:?})",
-            account.id, account.name, account.status
+            account.id,
+            account.name,
+            account.status
         );
     }
     let failed: Vec<String> = s
@@ -167,7 +169,7 @@ fn print_summary(s: &CollectSummary) {
         .iter()
         .map(|(code, n)| format!("{code} ×{n}"))
         .collect();
-    println!(
+    outln!(
         "failed calls: {}",
         if failed.is_empty() {
             "none".to_string()
@@ -175,7 +177,7 @@ fn print_summary(s: &CollectSummary) {
             failed.join(", ")
         }
     );
-    println!("evidence: {} ({} bytes)", s.out.display(), s.stats.bytes);
+    outln!("evidence: {} ({} bytes)", s.out.display(), s.stats.bytes);
 }
 
 /// The calendar quarter of today, e.g. `2026-Q4`.

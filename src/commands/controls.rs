@@ -60,12 +60,12 @@ fn list(args: &ListArgs) -> Result<Exit, Failure> {
     let (controls, _) =
         load_controls_and_config(&controls.controls, controls.config_path().as_deref())?;
     if let ListFormat::Markdown = format {
-        print!("{}", controls_table(&controls));
+        out!("{}", controls_table(&controls));
         return Ok(Exit::Done);
     }
-    println!("{:<34} {:<9} {:<22} TITLE", "ID", "SEVERITY", "CRITERIA");
+    outln!("{:<34} {:<9} {:<22} TITLE", "ID", "SEVERITY", "CRITERIA");
     for c in &controls {
-        println!(
+        outln!(
             "{:<34} {:<9} {:<22} {}",
             c.id,
             c.severity.as_str(),
@@ -82,7 +82,7 @@ fn lint(args: &ControlsArgs) -> Result<Exit, Failure> {
         load_waivers(&path, &controls)?;
     }
     let assertions: usize = controls.iter().map(|c| c.assertions.len()).sum();
-    println!(
+    outln!(
         "OK: {} controls, {} assertions in {}",
         controls.len(),
         assertions,
@@ -92,13 +92,15 @@ fn lint(args: &ControlsArgs) -> Result<Exit, Failure> {
 }
 
 fn sources() -> Result<Exit, Failure> {
-    println!(
+    outln!(
         "{:<52} {:<8} {:<14} IAM ACTIONS",
-        "SOURCE", "SCOPE", "ONE PER"
+        "SOURCE",
+        "SCOPE",
+        "ONE PER"
     );
     for op in operations() {
         let scope = format!("{:?}", op.scope).to_lowercase();
-        println!(
+        outln!(
             "{:<52} {:<8} {:<14} {}",
             op.source_name(),
             scope,

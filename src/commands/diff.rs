@@ -57,6 +57,6 @@ pub fn run(args: &DiffArgs) -> Result<Exit, Failure> {
         DiffFormat::Json => diff::render_json(&changes),
         DiffFormat::Html => diff::render_html(&changes).map_err(Failure::tool)?,
     };
-    print!("{text}");
+    out!("{text}");
     Ok(Exit::Done)
 }

@@ -91,12 +91,12 @@ fn gate_results(results: &Results, fail_on: FailOn, format: GateFormat) -> Resul
     let decision = decide(results, fail_on.into());
     append_step_summary(results, &decision);
     match format {
-        GateFormat::Json => println!(
+        GateFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&decision)
                 .map_err(|e| Failure::tool(format!("cannot serialise the decision: {e}")))?
         ),
-        GateFormat::Text => print!("{}", text_report(results, &decision)),
+        GateFormat::Text => out!("{}", text_report(results, &decision)),
     }
     Ok(if decision.passed {
         Exit::Done

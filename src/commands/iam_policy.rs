@@ -11,6 +11,6 @@ pub fn run() -> Result<Exit, Failure> {
     let policy = auditpack_core::catalog::iam_policy::audit_role_policy();
     let text = serde_json::to_string_pretty(&policy)
         .map_err(|e| Failure::tool(format!("cannot serialise the policy: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(Exit::Done)
 }

@@ -32,7 +32,7 @@ pub fn run(args: &MergeArgs) -> Result<Exit, Failure> {
         &args.out,
         std::env::args().collect(),
     )?;
-    println!(
+    outln!(
         "merged: {} shards, {} evidence files into {}",
         summary.run.shards.len(),
         summary.files,
@@ -47,14 +47,14 @@ pub fn run(args: &MergeArgs) -> Result<Exit, Failure> {
                 shard.files_not_copied.len()
             )
         };
-        println!(
+        outln!(
             "  {}: {} account folder(s){skipped}",
             shard.folder,
             shard.accounts.len()
         );
     }
     for id in &summary.not_collected {
-        println!("not collected by any shard: {id} (its controls will be NOT ASSESSED)");
+        outln!("not collected by any shard: {id} (its controls will be NOT ASSESSED)");
     }
     Ok(Exit::Done)
 }

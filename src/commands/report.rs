@@ -61,7 +61,7 @@ pub fn report(
 
 fn print_outcome(done: &ReportOutcome) {
     let s = &done.results.summary;
-    println!(
+    outln!(
         "auditpack: {} controls for organization {} (period {}): {} PASS, {} FAIL, {} NOT ASSESSED, {} WAIVED, {} DISABLED",
         done.results.controls.len(),
         done.results.organization_id,
@@ -84,7 +84,7 @@ fn print_outcome(done: &ReportOutcome) {
         );
     }
     for path in [&done.results_path, &done.report_path, &done.bundle_path] {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    println!("{}  {}", done.bundle_sha256, done.bundle_path.display());
+    outln!("{}  {}", done.bundle_sha256, done.bundle_path.display());
 }

@@ -38,7 +38,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit, Failure> {
         reevaluate: args.reevaluate,
     };
     let report = verify_bundle(&args.bundle, &options)?;
-    print!("{}", render_text(&args.bundle, &report));
+    out!("{}", render_text(&args.bundle, &report));
     Ok(if report.is_ok() {
         Exit::Done
     } else {

@@ -152,6 +152,7 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;
     check_version(&request.evidence.join("run.json"), run.schema_version)?;
     check_version(&request.evidence.join("org.json"), org.schema_version)?;
+    check_accounts_once(&request.evidence.join("org.json"), &org)?;
     let (controls, config) =
         load_controls_and_config(&request.controls, request.config.as_deref())?;
     let waivers = match &request.waivers {
@@ -183,6 +184,22 @@ fn check_version(path: &Path, found: u32) -> Result<(), PipelineError> {
         message: format!(
             "schema_version {found}; this auditpack reads version {}",
             crate::evidence::SCHEMA_VERSION
+        ),
+    })
+}
+
+/// Refuses an `org.json` that lists an account more than once (see
+/// [`Org::repeated_account_ids`]), naming the accounts.
+fn check_accounts_once(path: &Path, org: &Org) -> Result<(), PipelineError> {
+    let repeated = org.repeated_account_ids();
+    if repeated.is_empty() {
+        return Ok(());
+    }
+    Err(PipelineError::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "account {} is listed more than once; an organization holds each account once",
+            repeated.join(", ")
         ),
     })
 }

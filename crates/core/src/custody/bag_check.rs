@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-use crate::outputs::bagit::{BAGIT_TXT, MANIFEST, TAG_MANIFEST};
+use super::limits::{Allowance, BadCap, BagLimits, Exceeded};
+use crate::outputs::bagit::{decode_manifest_path, BAGIT_TXT, MANIFEST, TAG_MANIFEST};
 
 /// Files whose bytes are kept in memory while reading (small, needed afterwards
 /// by signature, coverage, freshness and diff checks).
@@ -56,8 +57,9 @@ pub struct BagContents {
     pub name: String,
     /// Every regular file.
     pub entries: BTreeMap<String, BagEntry>,
-    /// Entry names that were rejected as unsafe.
-    pub unsafe_entries: Vec<String>,
+    /// Entries refused without being read: unsafe names, symbolic links,
+    /// duplicated names.
+    pub refused: Vec<Problem>,
 }
 
 /// Why a path could not be read as a bag at all.
@@ -80,6 +82,20 @@ pub enum VerifyError {
         /// What is wrong.
         reason: String,
     },
+    /// An entry (or the bundle as a whole) is larger than a cap allows
+    /// (see `super::limits`): refused before it is read in full.
+    #[error("{path}: entry '{entry}' is {exceeded}")]
+    TooLarge {
+        /// The bundle.
+        path: PathBuf,
+        /// The entry that crossed the cap (the bundle itself for the entry count).
+        entry: String,
+        /// The cap.
+        exceeded: Exceeded,
+    },
+    /// A cap's environment variable is not a number.
+    #[error(transparent)]
+    BadCap(#[from] BadCap),
 }
 
 /// A finding: the bag does not match its manifests.
@@ -107,6 +123,13 @@ pub enum Problem {
     Extra(String),
     /// An entry name that could escape the bag folder.
     UnsafeEntry(String),
+    /// A symbolic link (a zip entry whose Unix mode says so, or a link in a
+    /// bag folder): a bag holds regular files only, and `unzip` would create
+    /// the link, pointing anywhere.
+    Symlink(String),
+    /// A name the zip holds more than once: which copy a tool reads differs
+    /// (this reader, `unzip`, a file manager), so neither is trusted.
+    DuplicateEntry(String),
     /// A manifest line that cannot be read.
     MalformedManifest {
         /// The manifest.
@@ -141,6 +164,14 @@ impl fmt::Display for Problem {
                 f,
                 "unsafe entry: {name} (a name that could escape the bag folder)"
             ),
+            Problem::Symlink(name) => write!(
+                f,
+                "symbolic link: {name} (a bag holds regular files only; extracting it would create a link)"
+            ),
+            Problem::DuplicateEntry(name) => write!(
+                f,
+                "duplicate entry: {name} (the zip holds this name more than once; tools disagree on which copy they read)"
+            ),
             Problem::MalformedManifest { manifest, line } => {
                 write!(f, "malformed: {manifest} line {line}")
             }
@@ -172,16 +203,19 @@ pub fn verify_path(path: &Path) -> Result<Verification, VerifyError> {
     Ok(check(contents))
 }
 
-/// Reads a bag from a zip or a folder, hashing every file.
+/// Reads a bag from a zip or a folder, hashing every file, within the caps
+/// of `super::limits` (defaults, or their environment variables).
 pub(crate) fn read_bag(path: &Path) -> Result<BagContents, VerifyError> {
-    let io = |source| VerifyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    read_bag_within(path, BagLimits::from_env()?)
+}
+
+/// [`read_bag`] with explicit caps.
+pub(crate) fn read_bag_within(path: &Path, limits: BagLimits) -> Result<BagContents, VerifyError> {
+    let mut allowance = Allowance::new(limits);
     let contents = if path.is_dir() {
-        read_dir_bag(path).map_err(io)?
+        read_dir_bag(path, &mut allowance)?
     } else {
-        read_zip_bag(path)?
+        read_zip_bag(path, &mut allowance)?
     };
     if !contents.entries.contains_key(BAGIT_TXT) {
         return Err(VerifyError::NotABundle {
@@ -198,10 +232,15 @@ pub(crate) fn read_bag(path: &Path) -> Result<BagContents, VerifyError> {
     Ok(contents)
 }
 
-fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
+fn read_zip_bag(path: &Path, allowance: &mut Allowance) -> Result<BagContents, VerifyError> {
     let not_bundle = |reason: String| VerifyError::NotABundle {
         path: path.to_path_buf(),
         reason,
+    };
+    let too_large = |entry: &str, exceeded| VerifyError::TooLarge {
+        path: path.to_path_buf(),
+        entry: entry.to_string(),
+        exceeded,
     };
     let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_path_buf(),
@@ -209,9 +248,12 @@ fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
     })?;
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
+    allowance
+        .check_count(archive.len() as u64)
+        .map_err(|e| too_large("(the whole zip)", e))?;
+    let mut refused = duplicated_names(path, &archive)?;
     let mut top: Option<String> = None;
     let mut entries = BTreeMap::new();
-    let mut unsafe_entries = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
@@ -224,7 +266,11 @@ fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
             continue;
         }
         if !is_safe_name(&name) || entry.enclosed_name().is_none() {
-            unsafe_entries.push(name);
+            refused.push(Problem::UnsafeEntry(name));
+            continue;
+        }
+        if entry.is_symlink() {
+            refused.push(Problem::Symlink(name));
             continue;
         }
         let Some((first, rest)) = name.split_once('/') else {
@@ -241,16 +287,51 @@ fn read_zip_bag(path: &Path) -> Result<BagContents, VerifyError> {
             }
             _ => {}
         }
-        let read = hash_reader(&mut entry, keep_bytes(rest))
-            .map_err(|e| not_bundle(format!("entry '{name}' is corrupt ({e})")))?;
+        let read = read_entry(&mut entry, keep_bytes(rest), allowance).map_err(|e| match e {
+            EntryError::TooLarge(exceeded) => too_large(&name, exceeded),
+            EntryError::Io(e) => not_bundle(format!("entry '{name}' is corrupt ({e})")),
+        })?;
         entries.insert(rest.to_string(), read);
     }
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
     Ok(BagContents {
         name,
         entries,
-        unsafe_entries,
+        refused,
     })
+}
+
+/// The names a zip holds more than once, each as a [`Problem::DuplicateEntry`].
+///
+/// The zip crate keeps one central-directory record per name and only says
+/// that some name was repeated; the local headers, read in order as `unzip`
+/// does, tell which. Nothing is decompressed: dropping a streamed entry skips
+/// its compressed bytes, so this costs one pass over the file.
+fn duplicated_names(
+    path: &Path,
+    archive: &zip::ZipArchive<std::fs::File>,
+) -> Result<Vec<Problem>, VerifyError> {
+    if !archive.has_duplicate_names() {
+        return Ok(Vec::new());
+    }
+    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut repeated = std::collections::BTreeSet::new();
+    // An unreadable local header ends the listing; the problem still stands.
+    while let Ok(Some(entry)) = zip::read::read_zipfile_from_stream(&mut reader) {
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        if !seen.insert(name.clone()) {
+            repeated.insert(name);
+        }
+    }
+    if repeated.is_empty() {
+        repeated.insert("(a name the local headers do not show)".to_string());
+    }
+    Ok(repeated.into_iter().map(Problem::DuplicateEntry).collect())
 }
 
 /// Rejects names that are absolute, contain `..` components or backslashes.
@@ -261,11 +342,16 @@ fn is_safe_name(name: &str) -> bool {
         && name.split('/').all(|part| part != ".." && part != ".")
 }
 
-fn read_dir_bag(root: &Path) -> std::io::Result<BagContents> {
+fn read_dir_bag(root: &Path, allowance: &mut Allowance) -> Result<BagContents, VerifyError> {
+    let io = |path: &Path, source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut entries = BTreeMap::new();
-    let mut unsafe_entries = Vec::new();
+    let mut refused = Vec::new();
+    let mut count = 0u64;
     for entry in WalkDir::new(root).min_depth(1).sort_by_file_name() {
-        let entry = entry.map_err(std::io::Error::other)?;
+        let entry = entry.map_err(|e| io(root, std::io::Error::other(e)))?;
         let rel = entry
             .path()
             .strip_prefix(root)
@@ -278,13 +364,33 @@ fn read_dir_bag(root: &Path) -> std::io::Result<BagContents> {
         if entry.file_type().is_dir() {
             continue;
         }
-        if !entry.file_type().is_file() {
-            unsafe_entries.push(rel);
+        count += 1;
+        allowance
+            .check_count(count)
+            .map_err(|exceeded| VerifyError::TooLarge {
+                path: root.to_path_buf(),
+                entry: rel.clone(),
+                exceeded,
+            })?;
+        if entry.file_type().is_symlink() {
+            refused.push(Problem::Symlink(rel));
             continue;
         }
-        let mut file = std::fs::File::open(entry.path())?;
+        if !entry.file_type().is_file() {
+            refused.push(Problem::UnsafeEntry(rel));
+            continue;
+        }
+        let mut file = std::fs::File::open(entry.path()).map_err(|e| io(entry.path(), e))?;
         let keep = keep_bytes(&rel);
-        entries.insert(rel, hash_reader(&mut file, keep)?);
+        let read = read_entry(&mut file, keep, allowance).map_err(|e| match e {
+            EntryError::TooLarge(exceeded) => VerifyError::TooLarge {
+                path: root.to_path_buf(),
+                entry: rel.clone(),
+                exceeded,
+            },
+            EntryError::Io(e) => io(entry.path(), e),
+        })?;
+        entries.insert(rel, read);
     }
     let name = root
         .file_name()
@@ -293,8 +399,31 @@ fn read_dir_bag(root: &Path) -> std::io::Result<BagContents> {
     Ok(BagContents {
         name,
         entries,
-        unsafe_entries,
+        refused,
     })
+}
+
+/// Why one entry could not be read.
+enum EntryError {
+    Io(std::io::Error),
+    TooLarge(Exceeded),
+}
+
+/// Hashes one entry (keeping its bytes when `keep`), reading at most one byte
+/// more than the caps leave: the byte that tells it is too large.
+fn read_entry(
+    reader: &mut impl Read,
+    keep: bool,
+    allowance: &mut Allowance,
+) -> Result<BagEntry, EntryError> {
+    let (left, exceeded) = allowance.next_entry(keep);
+    let read =
+        hash_reader(&mut reader.take(left.saturating_add(1)), keep).map_err(EntryError::Io)?;
+    if read.size > left {
+        return Err(EntryError::TooLarge(exceeded));
+    }
+    allowance.spend(read.size, keep);
+    Ok(read)
 }
 
 fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> {
@@ -322,12 +451,7 @@ fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> 
 
 /// Compares a bag's files with both manifests.
 pub(crate) fn check(contents: BagContents) -> Verification {
-    let mut problems: Vec<Problem> = contents
-        .unsafe_entries
-        .iter()
-        .cloned()
-        .map(Problem::UnsafeEntry)
-        .collect();
+    let mut problems: Vec<Problem> = contents.refused.clone();
     let payload = parse_manifest(&contents, MANIFEST, &mut problems);
     let tags = if contents.entries.contains_key(TAG_MANIFEST) {
         parse_manifest(&contents, TAG_MANIFEST, &mut problems)
@@ -388,7 +512,11 @@ pub(crate) fn copy_payload(
     target: &dyn Fn(&str) -> Option<PathBuf>,
 ) -> Result<usize, VerifyError> {
     let mut copied = 0;
+    // The copy was verified under the per-file cap; a stream that grows past
+    // it while being copied stops there, and then fails its hash.
+    let cap = BagLimits::from_env()?.file_bytes.saturating_add(1);
     let mut copy_one = |rel: &str, reader: &mut dyn Read| -> Result<(), VerifyError> {
+        let mut reader = reader.take(cap);
         let Some(dest) = target(rel).filter(|_| is_safe_name(rel)) else {
             return Ok(());
         };
@@ -458,7 +586,8 @@ pub(crate) fn copy_payload(
     Ok(copied)
 }
 
-/// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary marker).
+/// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary
+/// marker), the path percent-decoded as RFC 8493 encodes it (`%0A`, `%0D`, `%25`).
 fn parse_manifest(
     contents: &BagContents,
     manifest: &str,
@@ -480,7 +609,8 @@ fn parse_manifest(
             .and_then(|(hash, path)| {
                 let path = path.trim_start().trim_start_matches('*');
                 let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-                (hash_ok && !path.is_empty()).then(|| (path.to_string(), hash.to_ascii_lowercase()))
+                (hash_ok && !path.is_empty())
+                    .then(|| (decode_manifest_path(path), hash.to_ascii_lowercase()))
             });
         match parsed {
             Some((path, hash)) => {

@@ -127,6 +127,7 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
             r.started_at
         )),
         (Some(max), Some(t), Some(r)) => {
+            problems.extend(window_problem(r, t, options.now));
             let age = options.now - t;
             // Capped far below chrono's limit, so a huge --max-age cannot panic.
             let limit = i64::try_from(max.min(10_000_000)).unwrap_or(10_000_000);
@@ -178,6 +179,34 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
         problems,
         notes,
     })
+}
+
+/// How far ahead of the verifier's clock a collection may seem to start
+/// (clocks of the collecting machine and the auditor's laptop differ).
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Why a collection window cannot be aged: it starts in the future (beyond
+/// [`CLOCK_SKEW`]), so it would never be older than `--max-age`, or it ends
+/// before it starts (or its end is not a time). `None` for a sound window.
+fn window_problem(run: &RunInfo, started: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+    if started > now + CLOCK_SKEW {
+        return Some(format!(
+            "data/run.json: the collection window starts at {}, in the future (now is {}); its age cannot be checked against --max-age",
+            run.started_at,
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    match DateTime::parse_from_rfc3339(&run.finished_at) {
+        Err(_) => Some(format!(
+            "data/run.json: finished_at '{}' is not an RFC 3339 time",
+            run.finished_at
+        )),
+        Ok(end) if end < started => Some(format!(
+            "data/run.json: the collection window is inverted: it ends at {} before it starts at {}",
+            run.finished_at, run.started_at
+        )),
+        Ok(_) => None,
+    }
 }
 
 /// The report for people, as `auditpack verify` prints it.

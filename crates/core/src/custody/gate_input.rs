@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::bag_check::{verify_path, Verification, VerifyError};
+use super::limits::{read_capped, CappedRead};
 use crate::evaluation::Results;
 
 /// Why there are no results to gate on (exit 2: bad input).
@@ -71,9 +72,17 @@ pub enum GateInputError {
 /// which is verified first.
 pub fn load_results(path: &Path) -> Result<Results, GateInputError> {
     if is_results_json(path) {
-        let bytes = std::fs::read(path).map_err(|source| GateInputError::Read {
-            path: path.to_path_buf(),
-            source,
+        let bytes = read_capped(path).map_err(|e| match e {
+            CappedRead::Io(source) => GateInputError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            CappedRead::TooLarge(exceeded) => GateInputError::Bag(VerifyError::TooLarge {
+                path: path.to_path_buf(),
+                entry: "results.json".into(),
+                exceeded,
+            }),
+            CappedRead::BadCap(e) => GateInputError::Bag(e.into()),
         })?;
         return parse_results(path, &bytes);
     }

@@ -25,6 +25,7 @@ mod diff_html;
 mod diff_text;
 pub mod gate_input;
 pub mod kms;
+pub mod limits;
 pub mod reevaluate;
 pub mod signature;
 pub mod ssh;

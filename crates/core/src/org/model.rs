@@ -166,4 +166,19 @@ impl Org {
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
     }
+
+    /// Account ids listed more than once, sorted. An organization holds each
+    /// account once: a repeated entry would be evaluated twice, and two
+    /// entries of one id with different states leave which one counts to the
+    /// reader, so such an `org.json` is refused, never read.
+    pub fn repeated_account_ids(&self) -> Vec<&str> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut repeated = std::collections::BTreeSet::new();
+        for account in &self.accounts {
+            if !seen.insert(account.id.as_str()) {
+                repeated.insert(account.id.as_str());
+            }
+        }
+        repeated.into_iter().collect()
+    }
 }

@@ -44,6 +44,51 @@ pub(crate) const BAGIT_TXT: &str = "bagit.txt";
 pub(crate) const BAG_INFO_TXT: &str = "bag-info.txt";
 /// Name of the payload manifest.
 pub(crate) const MANIFEST: &str = "manifest-sha256.txt";
+/// A file path as a manifest line writes it: RFC 8493 (2.1.3) percent-encodes
+/// line feed, carriage return and `%` itself, and nothing else, so a name
+/// holding a newline stays on its own line and `verify` reads it back.
+pub(crate) fn encode_manifest_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\n' => out.push_str("%0A"),
+            '\r' => out.push_str("%0D"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The inverse of [`encode_manifest_path`]: `%0A`, `%0D` and `%25` (either
+/// case) decoded, any other `%` kept as written.
+pub(crate) fn decode_manifest_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let code = rest.get(at + 1..at + 3).map(str::to_ascii_uppercase);
+        let decoded = match code.as_deref() {
+            Some("0A") => Some('\n'),
+            Some("0D") => Some('\r'),
+            Some("25") => Some('%'),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[at + 3..];
+            }
+            None => {
+                out.push('%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Name of the tag manifest.
 pub(crate) const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
 
@@ -194,7 +239,7 @@ impl Bag {
             for chunk in chunks {
                 zip.merge_archive(ZipArchive::new(Cursor::new(chunk.zip))?)?;
                 for (path, digest, size) in chunk.hashes {
-                    manifest.push_str(&format!("{digest}  {path}\n"));
+                    manifest.push_str(&format!("{digest}  {}\n", encode_manifest_path(&path)));
                     octets += size;
                 }
             }
@@ -509,6 +554,17 @@ mod tests {
             let line = format!("{}  {path}", hex::encode(Sha256::digest(want)));
             assert!(manifest.lines().any(|l| l == line), "{line}");
         }
+    }
+
+    #[test]
+    fn manifest_paths_percent_encode_line_breaks_and_percent_only() {
+        let name = "data/evidence/a%b\nc\rd é.json";
+        let line = encode_manifest_path(name);
+        assert_eq!(line, "data/evidence/a%25b%0Ac%0Dd é.json");
+        assert!(!line.contains('\n') && !line.contains('\r'));
+        assert_eq!(decode_manifest_path(&line), name);
+        assert_eq!(decode_manifest_path("a%0ab%0dc"), "a\nb\rc");
+        assert_eq!(decode_manifest_path("100%-sure%2"), "100%-sure%2");
     }
 
     #[test]
