@@ -455,6 +455,32 @@ fn every_command_follows_the_exit_code_contract() {
             r.stderr
         );
     }
+    // An --out that is a file is the user's (2), as for collect, not the tool's (3).
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    let samples = samples();
+    let samples = samples.to_str().unwrap();
+    for args in [
+        vec!["report", "--evidence", samples, "--out", file],
+        vec![
+            "merge",
+            "--evidence",
+            samples,
+            "--evidence",
+            missing,
+            "--out",
+            file,
+        ],
+    ] {
+        let r = run(auditpack().args(&args));
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("exists and is not a folder"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
     for command in [
         "collect",
         "run",

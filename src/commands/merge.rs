@@ -27,6 +27,7 @@ pub struct MergeArgs {
 
 /// Merges and prints what came from where.
 pub fn run(args: &MergeArgs) -> Result<Exit, Failure> {
+    super::out_must_be_a_folder(&args.out)?;
     let summary = auditpack_core::evidence::merge::merge(
         &args.evidence,
         &args.out,

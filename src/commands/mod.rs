@@ -181,3 +181,16 @@ impl TrustArgs {
 pub fn is_non_empty_dir(path: &Path) -> bool {
     std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_some())
 }
+
+/// Refuses an `--out` that exists but is not a folder: the user's input
+/// (exit 2), as `collect` refuses an `--out` that holds a run, not a failure
+/// to write (exit 3).
+pub fn out_must_be_a_folder(out: &Path) -> Result<(), Failure> {
+    match std::fs::metadata(out) {
+        Ok(meta) if !meta.is_dir() => Err(Failure::input(format!(
+            "--out {}: exists and is not a folder",
+            out.display()
+        ))),
+        _ => Ok(()),
+    }
+}

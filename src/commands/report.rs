@@ -53,6 +53,7 @@ pub fn report(
         controls: args.controls.controls.clone(),
         fail_on,
     };
+    super::out_must_be_a_folder(&args.out)?;
     let signer = signing.map(|s| s as &dyn TagManifestSigner);
     let done = run_report(&request, signer)?;
     print_outcome(&done);
