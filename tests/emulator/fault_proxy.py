@@ -13,6 +13,12 @@ serves the one API the organization needs that moto lacks.
   `access_analyzer` fixture: an ORGANIZATION analyzer of the named account in
   the named regions, none elsewhere.
 
+* Two moto defects in Security Hub answers are corrected to AWS's documented
+  shape, so the real SDK parser sees what AWS would send: errors come as XML
+  under a REST-JSON protocol (rewritten to AWS's JSON error shape
+  `{"__type", "message"}`), and `InvitedAt` carries no
+  time zone (given `Z`, UTC, as moto means it).
+
 Everything else is forwarded unchanged. It listens on 127.0.0.1 only.
 
 Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL SEED_JSON_FILE
@@ -50,6 +56,22 @@ DENIED = """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
 </ErrorResponse>"""
 
 
+XML_ERROR = re.compile(rb"<Code>([^<]*)</Code>\s*<Message>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</Message>", re.S)
+NAIVE_INVITED_AT = re.compile(rb'("InvitedAt": "[0-9T:.-]+)"')
+
+
+def corrected(service, status, headers, data):
+    """moto's Security Hub answers, in the shape AWS documents (see above)."""
+    if service != "securityhub":
+        return headers, data
+    error = XML_ERROR.search(data) if status >= 400 else None
+    if error:
+        body = {"__type": error.group(1).decode(), "message": error.group(2).decode()}
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [("Content-Type", "application/json")]
+        return headers, json.dumps(body).encode()
+    return headers, NAIVE_INVITED_AT.sub(rb'\1Z"', data)
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -72,10 +94,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        headers = [(k, v) for k, v in resp.getheaders()
+                   if k.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive")]
+        headers, data = corrected(scope.group(2) if scope else None, resp.status, headers, data)
         self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive"):
-                self.send_header(k, v)
+        for k, v in headers:
+            self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

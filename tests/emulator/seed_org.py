@@ -104,9 +104,9 @@ for principal in ["cloudtrail.amazonaws.com", "config.amazonaws.com", *SECURITY_
 # report it missing there.
 for principal in ["guardduty.amazonaws.com", "access-analyzer.amazonaws.com"]:
     org.register_delegated_administrator(AccountId=accounts["security"], ServicePrincipal=principal)
-# Owner and cost-center tags on every account but the sandbox ones.
+# Owner and cost-center tags on every account but the sandbox ones (the fault).
 for key, acct in accounts.items():
-    if key not in ("sandbox", "closed", "management"):
+    if key not in ("sandbox", "closed"):
         org.tag_resource(ResourceId=acct, Tags=[{"Key": "owner", "Value": f"{key}-team"}, {"Key": "cost-center", "Value": "CC-1001"}])
 
 creds = {key: assume(acct) for key, acct in accounts.items() if key not in ("management", "closed")}
@@ -187,8 +187,9 @@ for key in REACHABLE:
         if (key, region) != ("prod", OTHER):
             ec2.enable_ebs_encryption_by_default()
         if (key, region) != ("dev", OTHER):
-            ec2.create_flow_logs(ResourceIds=vpc_ids, ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3",
-                                 LogDestination=f"arn:aws:s3:::{flow_bucket}/")
+            created = ec2.create_flow_logs(ResourceIds=vpc_ids, ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3",
+                                           LogDestination=f"arn:aws:s3:::{flow_bucket}")
+            assert not created.get("Unsuccessful"), created["Unsuccessful"]
         if (key, region) != ("network", OTHER):
             resolver = client("route53resolver", region, creds[key])
             config_id = resolver.create_resolver_query_log_config(

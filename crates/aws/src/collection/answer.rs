@@ -8,7 +8,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::request_id::RequestId;
 use serde_json::Value;
 
-use super::classify::{classify_failure, classify_service_error};
+use super::classify::{classify_failure, classify_service_error, UNPARSEABLE_CODE};
 use auditpack_core::catalog::OperationSpec;
 use auditpack_core::evidence::{AnswerStatus, ErrorClass};
 
@@ -111,8 +111,21 @@ where
         match &err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
+                let status = service.raw().status().as_u16();
+                if e.code().is_none() && (200..300).contains(&status) {
+                    // The SDK could not read a success answer as the
+                    // operation's output: not an AWS error, an unreadable answer.
+                    let mut unreadable = CallError::local(
+                        UNPARSEABLE_CODE,
+                        format!("AWS answered HTTP {status}, but the answer could not be read as the operation's output"),
+                        ErrorClass::Unparseable,
+                    );
+                    unreadable.request_id = e.request_id().map(String::from);
+                    unreadable.http_status = Some(status);
+                    return unreadable;
+                }
                 let code = e.code().unwrap_or("Unknown").to_string();
-                let http_status = Some(service.raw().status().as_u16());
+                let http_status = Some(status);
                 let class = classify_failure(&code, http_status);
                 let message = match e.message() {
                     Some(m) if !m.is_empty() => m.to_string(),
@@ -183,4 +196,50 @@ where
     let mut data = serde_json::Map::new();
     data.insert(list_key.to_string(), serde_json::Value::Array(items));
     Ok(answer.finish(serde_json::Value::Object(data), n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iam::operation::get_account_summary::GetAccountSummaryError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(status: u16, code: Option<&str>) -> CallError {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let err = GetAccountSummaryError::generic(meta.build());
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        CallError::from(SdkError::service_error(err, raw))
+    }
+
+    /// A success status whose body the SDK could not read (moto's Security
+    /// Hub timestamps without a time zone did this) is an unreadable answer,
+    /// not "HTTP 200 with no AWS error code".
+    #[test]
+    fn a_success_answer_that_cannot_be_read_is_unparseable() {
+        let e = service_error(200, None);
+        assert_eq!(e.code, UNPARSEABLE_CODE);
+        assert_eq!(e.class, ErrorClass::Unparseable);
+        assert!(e.message.contains("HTTP 200"), "{}", e.message);
+        let e = e.for_operation(&auditpack_core::catalog::securityhub::GET_ADMINISTRATOR_ACCOUNT);
+        assert_eq!(
+            e.class,
+            ErrorClass::Unparseable,
+            "kept by the per-operation classification"
+        );
+    }
+
+    #[test]
+    fn an_error_status_without_a_code_stays_an_aws_error() {
+        let e = service_error(400, None);
+        assert_eq!(e.code, "Unknown");
+        assert_eq!(e.class, ErrorClass::Other);
+        assert_eq!(
+            service_error(403, Some("AccessDenied")).class,
+            ErrorClass::AccessDenied
+        );
+    }
 }

@@ -51,9 +51,16 @@ pub fn classify_service_error(
     (AnswerStatus::Error, classify_failure(code, http_status))
 }
 
+/// The code the collector gives an answer AWS sent with a success status that
+/// could not be read as the operation's shape (a malformed timestamp, a body
+/// of another protocol): evidence of nothing, unlike an AWS error.
+pub(crate) const UNPARSEABLE_CODE: &str = "Unparseable";
+
 /// Why a call failed, from its code and HTTP status, for any operation.
 pub(crate) fn classify_failure(code: &str, http_status: Option<u16>) -> ErrorClass {
-    if ACCESS_DENIED_CODES.contains(&code) {
+    if code == UNPARSEABLE_CODE {
+        ErrorClass::Unparseable
+    } else if ACCESS_DENIED_CODES.contains(&code) {
         ErrorClass::AccessDenied
     } else if THROTTLED_CODES.contains(&code) {
         ErrorClass::Throttled
@@ -131,6 +138,7 @@ mod tests {
             ("ServiceUnavailable", Some(503), ErrorClass::Server),
             ("", Some(403), ErrorClass::AccessDenied),
             ("SomethingElse", Some(400), ErrorClass::Other),
+            (UNPARSEABLE_CODE, Some(200), ErrorClass::Unparseable),
         ];
         for (code, status, class) in cases {
             assert_eq!(
