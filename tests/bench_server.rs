@@ -126,7 +126,9 @@ fn collect_named_ids(value: &Value, names: &mut Vec<(String, String)>) {
 }
 
 /// Values generated afresh by every emulator run: timestamps, GuardDuty
-/// detector ids (32 hex digits), assumed-role ids, organization ids.
+/// detector ids (32 hex digits), KMS key ids (UUIDs), assumed-role,
+/// organization, VPC, flow log, Transit Gateway, Resolver and Identity Center
+/// instance ids.
 fn fresh_values(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let bytes = text.as_bytes();
@@ -150,13 +152,22 @@ fn fresh_values(text: &str) -> String {
                 .count();
             out.push_str("<time>");
             i += len;
-        } else if let Some((prefix, placeholder)) = [("AROA", "<role-id>"), ("o-", "<org>")]
+        } else if boundary && is_uuid(rest) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else if let Some((prefix, placeholder)) = FRESH_PREFIXES
             .into_iter()
             .find(|(p, _)| boundary && rest.starts_with(p))
         {
+            // Resource ids of the emulator: the prefix, then letters, digits
+            // and dashes (`rslvr-qlc-0a1b…`).
             let tail = &rest[prefix.len()..];
             out.push_str(placeholder);
-            i += prefix.len() + tail.bytes().take_while(u8::is_ascii_alphanumeric).count();
+            i += prefix.len()
+                + tail
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                    .count();
         } else {
             let c = rest.chars().next().unwrap();
             out.push(c);
@@ -164,6 +175,28 @@ fn fresh_values(text: &str) -> String {
         }
     }
     out
+}
+
+/// Id prefixes of values the emulator makes afresh, with their placeholders.
+const FRESH_PREFIXES: [(&str, &str); 7] = [
+    ("AROA", "<role-id>"),
+    ("o-", "<org>"),
+    ("vpc-", "<vpc>"),
+    ("fl-", "<flow-log>"),
+    ("tgw-", "<tgw>"),
+    ("rslvr-", "<resolver-id>"),
+    ("ssoins-", "<sso-instance>"),
+];
+
+/// A lowercase UUID (KMS key ids).
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 36
+        && b[..36].iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+        && b.get(36).is_none_or(|c| !c.is_ascii_alphanumeric())
 }
 
 fn is_timestamp(s: &str) -> bool {
@@ -177,7 +210,7 @@ fn is_timestamp(s: &str) -> bool {
 }
 
 /// Fields moto fills with a fresh random value on every run.
-const RANDOM_PER_RUN: [&str; 2] = ["UserId", "ConfigurationAggregatorArn"];
+const RANDOM_PER_RUN: [&str; 3] = ["UserId", "ConfigurationAggregatorArn", "IdentityStoreId"];
 
 /// Sorts arrays (listing order is not part of the contract) and blanks
 /// [`RANDOM_PER_RUN`] fields.

@@ -10,6 +10,7 @@ the region becomes `{{R}}`, so the server can clone any account into any region.
 
 Usage: build_recording.py SEED_JSON LOG_JSONL BASE_ACCESS_KEY > recording.json
 """
+import base64
 import json
 import re
 import sys
@@ -23,7 +24,14 @@ ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 DROP = {"date", "server", "content-length", "connection", "transfer-encoding", "keep-alive"}
 
 
+B64_CONTENT = re.compile(r"<Content>([A-Za-z0-9+/=\s]+)</Content>")
+
+
 def placeholders(text, region_class):
+    # The credential report's CSV travels base64-encoded (an IAM blob): decoded
+    # into `{{B64:...}}` so its account ids become placeholders too; the server
+    # encodes it again after filling them in.
+    text = B64_CONTENT.sub(lambda m: "<Content>{{B64:%s}}</Content>" % base64.b64decode(m.group(1)).decode().replace("\n", "\\n"), text)
     text = ID.sub(lambda m: "{{A:%s}}" % ids[m.group(0)] if m.group(0) in ids else m.group(0), text)
     if region_class == "other":
         text = text.replace(OTHER, "{{R}}")

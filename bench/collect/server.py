@@ -29,6 +29,7 @@ Standard library only; binds 127.0.0.1 only. Test fixture, not product code.
 """
 import argparse
 import asyncio
+import base64
 import ctypes
 import json
 import multiprocessing
@@ -46,6 +47,7 @@ import awsproto  # noqa: E402
 MANAGEMENT_ID = "123456789012"
 PAGE = 20
 PLACEHOLDER = re.compile(r"\{\{A:([a-z-]+)\}\}")
+B64_BLOCK = re.compile(r"\{\{B64:(.*?)\}\}", re.S)
 ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 COUNTERS = ["requests", "throttled", "unrouted", "bytes"]
 
@@ -102,7 +104,9 @@ class Org:
         """Placeholders of a recorded answer, for an account of this org."""
         own = self.template_of.get(caller_id)
         text = PLACEHOLDER.sub(lambda m: caller_id if m.group(1) == own else self.first_of.get(m.group(1), MANAGEMENT_ID), text)
-        return text.replace("{{R}}", region) if region else text
+        text = text.replace("{{R}}", region) if region else text
+        # The credential report, decoded by build_recording.py, goes back to base64.
+        return B64_BLOCK.sub(lambda m: base64.b64encode(m.group(1).replace("\\n", "\n").encode()).decode(), text)
 
     def templated(self, sig, region_other):
         """A request signature with this org's ids turned back into the

@@ -14,7 +14,7 @@ compliant by default, with deliberate faults:
   default is off; network, eu-west-1: its VPC has no DNS query logging;
 * prod, us-east-1: a Transit Gateway outside the network account, accepting
   attachments automatically (the network account's gateway is compliant);
-* dev: a KMS key without automatic rotation; its IAM user has a console
+* dev: no account-level S3 Block Public Access; a KMS key without automatic rotation; its IAM user has a console
   password and no MFA (the security account's break-glass user has MFA);
 * Security Hub is off in the sandbox account; Access Analyzer is not part of
   the emulator: fault_proxy.py serves it from the fixture this seed prints (an
@@ -26,8 +26,10 @@ compliant by default, with deliberate faults:
 Usage: seed_org.py ENDPOINT_URL  (prints a JSON description of the org on stdout)
 Only ever talks to the given loopback endpoint.
 """
+import http.client
 import json
 import sys
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -207,6 +209,32 @@ for region in REGIONS:
     client("securityhub", region).enable_organization_admin_account(AdminAccountId=accounts["security"])
     client("securityhub", region, creds["security"]).update_organization_configuration(
         AutoEnable=False, AutoEnableStandards="NONE", OrganizationConfiguration={"ConfigurationType": "CENTRAL", "Status": "ENABLED"})
+
+# Account-level S3 Block Public Access everywhere but the dev account. (S3
+# Control addresses <account-id>.<host>: the seed talks to the emulator without
+# that prefix; the collector reaches it through a hosts mapping, see
+# scripts/make-samples.sh.)
+def put_account_public_access_block(account_id, creds):
+    """s3control:PutPublicAccessBlock, sent to the loopback emulator with the
+    Host header AWS's endpoint would have (no name resolution needed)."""
+    port = urllib.parse.urlparse(ENDPOINT).port
+    flags = "".join(f"<{f}>true</{f}>" for f in ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"])
+    body = f'<PublicAccessBlockConfiguration xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">{flags}</PublicAccessBlockConfiguration>'
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    key_id = creds["AccessKeyId"] if creds else BASE["aws_access_key_id"]
+    headers = {"Host": f"{account_id}.127.0.0.1:{port}", "x-amz-account-id": account_id,
+               "Authorization": f"AWS4-HMAC-SHA256 Credential={key_id}/20260101/{HOME}/s3/aws4_request, SignedHeaders=host, Signature=0"}
+    if creds:
+        headers["X-Amz-Security-Token"] = creds["SessionToken"]
+    conn.request("PUT", "/v20180820/configuration/publicAccessBlock", body=body.encode(), headers=headers)
+    answer = conn.getresponse()
+    assert answer.status < 300, (answer.status, answer.read())
+    conn.close()
+
+
+for key in REACHABLE:
+    if key != "dev":
+        put_account_public_access_block(accounts[key], creds[key])
 
 # KMS: the security account's key rotates, the dev account's does not.
 for key, rotate in [("security", True), ("dev", False)]:
