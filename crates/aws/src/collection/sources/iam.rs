@@ -141,12 +141,22 @@ fn login_profile_json(p: &LoginProfile) -> Value {
     json!({"UserName": p.user_name(), "CreateDate": rfc3339(p.create_date()), "PasswordResetRequired": p.password_reset_required()})
 }
 
-/// How often, and how far apart, GenerateCredentialReport is asked until the
-/// report is COMPLETE. AWS generates a report in seconds for most accounts and
-/// serves the same one for four hours; past ~1 minute the call is recorded as a
-/// timeout (the controls reading it are NOT ASSESSED), never waited on forever.
-const REPORT_POLLS: u32 = 12;
-const REPORT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often GenerateCredentialReport is asked until the report is COMPLETE,
+/// and the longest wait between two asks. AWS generates a report in seconds for
+/// most accounts and serves the same one for four hours, so the waits start at
+/// one second and double up to the longest (1, 2, 4, 5, 5, … s); past ~1 minute
+/// the call is recorded as a timeout (the controls reading it are NOT
+/// ASSESSED), never waited on forever.
+const REPORT_POLLS: u32 = 14;
+const REPORT_POLL_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The wait before ask number `poll` (0 = the first ask, no wait).
+fn report_poll_wait(poll: u32) -> std::time::Duration {
+    match poll {
+        0 => std::time::Duration::ZERO,
+        n => std::time::Duration::from_secs(1 << (n - 1).min(3)).min(REPORT_POLL_MAX_WAIT),
+    }
+}
 
 /// Generates the credential report (waiting until it is COMPLETE), then reads
 /// it: the CSV exactly as AWS returned it (`Content`) beside its parsed rows.
@@ -184,9 +194,7 @@ async fn generate_credential_report(
     use aws_types::request_id::RequestId;
     let mut ids = Vec::new();
     for poll in 0..REPORT_POLLS {
-        if poll > 0 {
-            tokio::time::sleep(REPORT_POLL_INTERVAL).await;
-        }
+        tokio::time::sleep(report_poll_wait(poll)).await;
         let out = client.generate_credential_report().send().await?;
         ids.extend(out.request_id().map(String::from));
         if out.state() == Some(&aws_sdk_iam::types::ReportStateType::Complete) {
@@ -196,8 +204,11 @@ async fn generate_credential_report(
     Err(CallError::local(
         "ReportInProgress",
         format!(
-            "the credential report was not COMPLETE after {REPORT_POLLS} requests {}s apart",
-            REPORT_POLL_INTERVAL.as_secs()
+            "the credential report was not COMPLETE after {REPORT_POLLS} requests over {} s",
+            (0..REPORT_POLLS)
+                .map(report_poll_wait)
+                .sum::<std::time::Duration>()
+                .as_secs()
         ),
         ErrorClass::Timeout,
     ))
@@ -347,6 +358,16 @@ mod tests {
 legacy-ci,arn:aws:iam::555555555555:user/legacy-ci,2025-03-01T00:00:00+00:00,true,no_information,2025-03-01T00:00:00+00:00,N/A,false,true,2025-03-01T00:00:00+00:00,2026-11-19T08:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 \"odd, name\",arn:aws:iam::555555555555:user/odd,2026-11-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 ";
+
+    #[test]
+    fn report_polls_back_off_to_a_bounded_total() {
+        let waits: Vec<u64> = (0..REPORT_POLLS)
+            .map(|p| report_poll_wait(p).as_secs())
+            .collect();
+        assert_eq!(&waits[..6], &[0, 1, 2, 4, 5, 5]);
+        let total: u64 = waits.iter().sum();
+        assert!((45..=90).contains(&total), "{total} s");
+    }
 
     #[test]
     fn credential_report_rows_are_typed_and_placeholders_absent() {
