@@ -336,6 +336,42 @@ fn no_population_is_not_assessed() {
         .contains("log-archive"));
 }
 
+/// `account = "all"` binds one document per account: refused, with the line,
+/// for an operation called once per resource, and for an unknown account word.
+#[test]
+fn account_all_is_only_for_operations_called_once_per_account() {
+    let qualified = CONTROL.replace(
+        "summary = { source = \"iam:GetAccountSummary\" }",
+        "summary = { source = \"iam:GetLoginProfile\", account = \"all\", qualifier = \"*\" }",
+    );
+    let errors = parse_control(Path::new("all.toml"), &qualified).unwrap_err();
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|e| e.starts_with("all.toml:14: evidence.summary.account:")
+                && e.contains("called once per user name")),
+        "{text:?}"
+    );
+    let every = CONTROL.replace(
+        "summary = { source = \"iam:GetAccountSummary\" }",
+        "summary = { source = \"iam:GetAccountSummary\", account = \"all\" }",
+    );
+    let control = parse_control(Path::new("ok.toml"), &every).expect("a per-account operation");
+    assert_eq!(
+        control.evidence[0].account,
+        auditpack_core::evaluation::AccountRef::All
+    );
+    let unknown = CONTROL.replace(
+        "summary = { source = \"iam:GetAccountSummary\" }",
+        "summary = { source = \"iam:GetAccountSummary\", account = \"everyone\" }",
+    );
+    let errors = parse_control(Path::new("u.toml"), &unknown).unwrap_err();
+    assert!(
+        errors[0].to_string().contains("'scope' or 'all'"),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn bad_expressions_and_typos_are_lint_errors_with_lines() {
     let bad = CONTROL

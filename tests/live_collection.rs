@@ -412,6 +412,30 @@ fn check_expected_verdicts(
             "attachments-not-auto-accepted",
             Verdict::Fail,
         ),
+        // The only account of its role: its own baseline.
+        (
+            "baseline.consistency",
+            "security",
+            None,
+            "password-policy",
+            Verdict::Pass,
+        ),
+        // Both workload accounts record in the home region (prod stops only in eu-west-1).
+        (
+            "baseline.consistency",
+            "prod",
+            None,
+            "config-recording",
+            Verdict::Pass,
+        ),
+        // dev has no detector outside the home region only: in it, both have one.
+        (
+            "baseline.consistency",
+            "dev",
+            None,
+            "guardduty-detector",
+            Verdict::Pass,
+        ),
         // The s3control endpoint cannot be reached on a loopback emulator (account-id host prefix).
         (
             "s3.account-public-access-block",

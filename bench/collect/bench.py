@@ -87,7 +87,9 @@ def evidence_profile(evidence):
             if len(rel) < 4:
                 continue
             env = json.load(open(os.path.join(dirpath, name)))
-            pages = max(env["pagination"]["pages"], 1)
+            # Requests, not pages: the credential report's envelope is one
+            # page but carries the GenerateCredentialReport request ids too.
+            pages = max(env["pagination"]["pages"], len(env.get("request_ids") or []), 1)
             op = env["call"]["operation"]
             if env["call"]["service"] == "organizations" and op in DISCOVERY:
                 if op == "ListAccounts":
@@ -104,7 +106,10 @@ def floor(args, accounts, per_account, attempts_after_discovery):
     # biggest OU's account listing paged by 20.
     ou_chain = 1 + 3 + math.ceil(accounts * 0.85 / 20)
     discovery = 1 + max(1, pages, ou_chain)  # GetCallerIdentity + the longest listing chain
-    chain = 1 + 3  # AssumeRole, then ListBuckets → GetBucketLocation → bucket calls
+    # AssumeRole, then the longest per-account chains, three calls each:
+    # ListBuckets → GetBucketLocation → bucket calls, ListKeys → DescribeKey →
+    # GetKeyRotationStatus, GenerateCredentialReport (COMPLETE) → GetCredentialReport.
+    chain = 1 + 3
     busiest = max(per_account.values()) / (1 - args.throttle)
     return lat * (discovery + max(chain, attempts_after_discovery / args.max_concurrency,
                                   busiest / args.account_concurrency))

@@ -30,6 +30,7 @@ pub(crate) fn build_plan(
                 auditpack_core::evaluation::AccountRef::Role(role) => {
                     org.accounts_with_role(role).collect()
                 }
+                auditpack_core::evaluation::AccountRef::All => org.active_accounts().collect(),
             };
             let region_dirs = region_dirs(binding.region, control.regions, regions, home_region);
             for account in accounts {

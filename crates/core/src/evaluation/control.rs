@@ -99,6 +99,13 @@ pub enum AccountRef {
     Scope,
     /// The account with this role (exactly one must exist).
     Role(Role),
+    /// Every active account, bound as a map account id → data, for controls
+    /// that compare an account with others (`baseline.consistency`). An
+    /// account whose document cannot be used is left out of the map (it
+    /// only narrows the comparison), except the scope item's own: when that
+    /// one is unusable the binding is unavailable for the item (NOT ASSESSED
+    /// with the reason), so no account is judged without its own evidence.
+    All,
 }
 
 /// Which region folder a binding reads.

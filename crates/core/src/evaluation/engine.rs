@@ -326,6 +326,9 @@ impl Evaluator<'_> {
     ) {
         let source = binding.operation.source_name();
         let account_id = match binding.account {
+            AccountRef::All => {
+                return self.bind_every_account(binding, scope_account, scope_region, out)
+            }
             AccountRef::Scope => scope_account.id.clone(),
             AccountRef::Role(role) => {
                 let holders: Vec<&Account> = self.org.accounts_with_role(role).collect();
@@ -346,18 +349,7 @@ impl Evaluator<'_> {
                 }
             }
         };
-        let region = match binding.region {
-            RegionRef::Global => RegionDir::Global,
-            RegionRef::Home => RegionDir::Region(self.run.home_region.clone()),
-            RegionRef::Scope => RegionDir::from_region(scope_region),
-        };
-        let key = EvidenceKey {
-            account_id,
-            region,
-            service: binding.operation.service.to_string(),
-            operation: binding.operation.operation.to_string(),
-            qualifier: None,
-        };
+        let key = self.binding_key(binding, account_id, scope_region);
         let bound = self.bound_evidence(&key, &binding.qualifier);
         out.evidence.extend(bound.evidence.iter().cloned());
         match &bound.value {
@@ -367,6 +359,83 @@ impl Evaluator<'_> {
                     .insert(binding.name.clone(), reason.to_string());
             }
         }
+    }
+}
+
+impl Evaluator<'_> {
+    /// Where `binding` reads in `account_id`'s folder for a scope item in `scope_region`.
+    fn binding_key(
+        &self,
+        binding: &EvidenceBinding,
+        account_id: String,
+        scope_region: Option<&str>,
+    ) -> EvidenceKey {
+        let region = match binding.region {
+            RegionRef::Global => RegionDir::Global,
+            RegionRef::Home => RegionDir::Region(self.run.home_region.clone()),
+            RegionRef::Scope => RegionDir::from_region(scope_region),
+        };
+        EvidenceKey {
+            account_id,
+            region,
+            service: binding.operation.service.to_string(),
+            operation: binding.operation.operation.to_string(),
+            qualifier: None,
+        }
+    }
+
+    /// An `account = "all"` binding: the map account id → data of every active
+    /// account whose document can be used (built once per region and
+    /// operation), available to the item only when its own account's document
+    /// can be used; the item cites its own document.
+    fn bind_every_account(
+        &self,
+        binding: &EvidenceBinding,
+        scope_account: &Account,
+        scope_region: Option<&str>,
+        out: &mut Bindings,
+    ) {
+        let own_key = self.binding_key(binding, scope_account.id.clone(), scope_region);
+        let own = self.bound_evidence(&own_key, &QualifierRef::None);
+        out.evidence.extend(own.evidence.iter().cloned());
+        if let Err(reason) = &own.value {
+            out.unavailable
+                .insert(binding.name.clone(), reason.to_string());
+            return;
+        }
+        let map_key = format!(
+            "all:{}/{}:{}",
+            own_key.region, own_key.service, own_key.operation
+        );
+        let every = self.every_account_map(&map_key, |account_id| {
+            self.binding_key(binding, account_id.to_string(), scope_region)
+        });
+        out.values.push((binding.name.clone(), every));
+    }
+
+    /// The map account id → data of every active account, cached under `map_key`.
+    fn every_account_map(&self, map_key: &str, key_of: impl Fn(&str) -> EvidenceKey) -> Value {
+        if let Some(hit) = self.bound_cache().get(map_key) {
+            return hit.value.clone().unwrap_or(Value::Null);
+        }
+        let mut map = serde_json::Map::new();
+        for account in self.org.active_accounts() {
+            let key = key_of(&account.id);
+            if let Some(doc) = self.store.get(&key) {
+                if let Ok(data) = self.usable_json(&doc) {
+                    map.insert(account.id.clone(), data.clone());
+                }
+            }
+        }
+        let bound = Arc::new(binding::Bound {
+            value: Ok(evidence_to_cel(&Json::Object(map))),
+            evidence: Vec::new(),
+        });
+        let value = bound.value.clone().unwrap_or(Value::Null);
+        self.bound_cache()
+            .entry(map_key.to_string())
+            .or_insert(bound);
+        value
     }
 }
 

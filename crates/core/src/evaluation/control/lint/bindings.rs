@@ -48,13 +48,27 @@ pub(super) fn bind_one(
     let account = match spec.account.as_ref() {
         None => Some(AccountRef::Scope),
         Some(v) if v.get_ref() == "scope" => Some(AccountRef::Scope),
+        Some(v) if v.get_ref() == "all" => match operation.qualified_by {
+            None => Some(AccountRef::All),
+            Some(what) => {
+                l.error(
+                    v.span(),
+                    format!("{field}.account"),
+                    format!(
+                        "account = \"all\" binds one document per account; {} is called once per {what}",
+                        operation.source_name()
+                    ),
+                );
+                None
+            }
+        },
         Some(v) => match v.get_ref().parse::<Role>() {
             Ok(role) => Some(AccountRef::Role(role)),
             Err(message) => {
                 l.error(
                     v.span(),
                     format!("{field}.account"),
-                    format!("{message}, or 'scope'"),
+                    format!("{message}, 'scope' or 'all'"),
                 );
                 None
             }
