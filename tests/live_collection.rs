@@ -119,34 +119,65 @@ fn collect_then_report_against_the_emulator() {
     check_expected_verdicts(&emu, &verdicts, &results);
     assert_no_secrets(&out, SECRET);
 
-    // `--regions all` needs account:ListRegions, which moto does not serve: a clear
-    // error, and no folder that looks complete.
+    // `--regions all`: every region the management account lists is a
+    // candidate, and each account is collected in the regions it has enabled
+    // itself (account:ListRegions, served by the fault proxy: the opt-in
+    // region af-south-1 is enabled in the dev account only).
     let all = work.path().join("all-regions");
-    let failed = run(emu
+    let done = run(emu
         .auditpack(SECRET)
-        .args([
-            "collect",
-            "--regions",
-            "all",
-            "--max-attempts",
-            "1",
-            "--no-progress",
-            "--out",
-        ])
+        .args(["collect", "--regions", "all", "--s3-path-style"])
+        .args(["--max-attempts", "2", "--no-progress", "--out"])
         .arg(&all)
         .arg("--config")
         .arg(&config));
-    assert_eq!(failed.code, 3, "{}{}", failed.stdout, failed.stderr);
-    assert!(
-        failed.stderr.contains("account:ListRegions failed")
-            && failed.stderr.contains("pass --regions explicitly"),
-        "{}",
-        failed.stderr
+    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
+    assert_eq!(
+        read_json(&all.join("run.json"))["regions"],
+        serde_json::json!(["af-south-1", "eu-west-1", "us-east-1"]),
+        "the regions enabled in at least one account"
     );
+    let (dev, prod) = (emu.account("dev"), emu.account("prod"));
+    assert!(all.join(&dev).join("af-south-1").is_dir());
     assert!(
-        !all.exists(),
-        "an incomplete run never leaves the output folder"
+        !all.join(&prod).join("af-south-1").exists(),
+        "no call in a region the account has not enabled"
     );
+    let listing = read_json(&all.join(&prod).join("global/account/ListRegions.json"));
+    assert_eq!(listing["status"], "ok");
+
+    let all_out = work.path().join("all-regions-out");
+    let results = report_by(emu.auditpack(SECRET), &all, &all_out, &config_arg).typed_results();
+    let flow_logs = results
+        .controls
+        .iter()
+        .find(|c| c.id == "vpc.flow-logs")
+        .unwrap();
+    let judged = |account: &str| {
+        flow_logs
+            .results
+            .iter()
+            .any(|i| i.account_id == account && i.region.as_deref() == Some("af-south-1"))
+    };
+    assert!(judged(&dev), "dev enabled af-south-1: judged there");
+    assert!(!judged(&prod), "prod did not: not judged there");
+    let left_out = flow_logs
+        .out_of_scope
+        .iter()
+        .find(|o| o.account_id == prod)
+        .expect("prod's af-south-1 is listed out of scope");
+    assert_eq!(left_out.region, "af-south-1");
+    assert_eq!(left_out.region_opt_status.as_deref(), Some("DISABLED"));
+    assert_eq!(
+        left_out.evidence.path,
+        format!("{prod}/global/account/ListRegions.json")
+    );
+    // The unreachable account has no listing: every region is in scope, NOT ASSESSED.
+    assert!(flow_logs.results.iter().any(|i| i.account_id == staging
+        && i.region.as_deref() == Some("af-south-1")
+        && i.status == Verdict::NotAssessed));
+    let html = std::fs::read_to_string(all_out.join("report.html")).unwrap();
+    assert!(html.contains("out of scope, region not enabled in the account"));
 }
 
 /// The seed's deliberate faults, and its compliant parts, as verdicts.

@@ -13,6 +13,14 @@ serves the one API the organization needs that moto lacks.
   `access_analyzer` fixture: an ORGANIZATION analyzer of the named account in
   the named regions, none elsewhere.
 
+* moto has no `account:ListRegions` (REST-JSON `POST /listRegions`, signing
+  name `account`): answered here in AWS's shape (`{"Regions": [{RegionName,
+  RegionOptStatus}]}`) from the seed's `account_regions` fixture: the two
+  regions of the organization ENABLED_BY_DEFAULT everywhere, and one opt-in
+  region ENABLED only in the accounts listed. The caller's account is known
+  from the access key: AssumeRole answers passing through the proxy say which
+  account each key belongs to; any other key is the management account's, as
+  moto has it.
 * Two moto defects in Security Hub answers are corrected to AWS's documented
   shape, so the real SDK parser sees what AWS would send: errors come as XML
   under a REST-JSON protocol (rewritten to AWS's JSON error shape
@@ -35,8 +43,21 @@ with open(sys.argv[3]) as seed_file:
     SEED = json.load(seed_file)
 DENY = set(SEED["unreachable"])
 ANALYZER = SEED["access_analyzer"]
+REGIONS = SEED["account_regions"]
+KEY_ACCOUNT = {}  # access key id -> account id, learnt from AssumeRole answers
+ASSUMED_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
+ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
 assert UPSTREAM.hostname == "127.0.0.1", "the proxy only forwards to a loopback emulator"
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+def account_regions(account):
+    """ListRegions' answer for `account`, as AWS documents it."""
+    listed = [{"RegionName": r, "RegionOptStatus": "ENABLED_BY_DEFAULT"} for r in REGIONS["default"]]
+    opt_in = REGIONS["opt_in"]
+    status = "ENABLED" if account in REGIONS["opt_in_enabled"] else "DISABLED"
+    listed.append({"RegionName": opt_in, "RegionOptStatus": status})
+    return {"Regions": sorted(listed, key=lambda r: r["RegionName"])}
 
 
 def analyzers(region):
@@ -82,6 +103,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         scope = SCOPE.search(self.headers.get("Authorization", ""))
         if scope and scope.group(2) == "access-analyzer" and self.path.split("?")[0] == "/analyzer":
             return self._reply(200, json.dumps(analyzers(scope.group(1))).encode(), "application/json")
+        if scope and scope.group(2) == "account" and self.path.split("?")[0] == "/listRegions":
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
+            account = KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
+            return self._reply(200, json.dumps(account_regions(account)).encode(), "application/json")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if body else {}
@@ -97,6 +123,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = [(k, v) for k, v in resp.getheaders()
                    if k.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive")]
         headers, data = corrected(scope.group(2) if scope else None, resp.status, headers, data)
+        if form.get("Action") == ["AssumeRole"] and resp.status == 200:
+            issued = ASSUMED_KEY.search(data)
+            if issued:
+                KEY_ACCOUNT[issued.group(1).decode()] = form.get("RoleArn", [""])[0].split(":")[4]
         self.send_response(resp.status)
         for k, v in headers:
             self.send_header(k, v)

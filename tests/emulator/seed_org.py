@@ -19,6 +19,9 @@ compliant by default, with deliberate faults:
 * Security Hub is off in the sandbox account; Access Analyzer is not part of
   the emulator: fault_proxy.py serves it from the fixture this seed prints (an
   organization analyzer in the security account in us-east-1, none in eu-west-1);
+* account:ListRegions (for `--regions all`) is not in the emulator either: the
+  fault proxy answers it from this seed's `account_regions` fixture, where the
+  opt-in region af-south-1 is enabled in the dev account only;
 * sandbox: no role is assigned to it, and its OU name carries HTML, an untrusted
   string the report must escape;
 * an old sandbox account is closed (out of scope, listed as such).
@@ -252,5 +255,7 @@ iam_sec.enable_mfa_device(UserName="break-glass", SerialNumber=serial, Authentic
 
 json.dump({"organization_id": organization["Id"], "home_region": HOME, "regions": REGIONS, "accounts": accounts,
            "role_name": ROLE, "unreachable": [accounts["staging"]],
-           "access_analyzer": {"account": accounts["security"], "regions": [HOME]}}, sys.stdout, indent=2)
+           "access_analyzer": {"account": accounts["security"], "regions": [HOME]},
+           "account_regions": {"default": REGIONS, "opt_in": "af-south-1", "opt_in_enabled": [accounts["dev"]]}},
+          sys.stdout, indent=2)
 print()

@@ -258,6 +258,7 @@ mod tests {
             assertions: vec![],
             file: String::new(),
             results: vec![],
+            out_of_scope: vec![],
         };
         Results {
             schema_version: 1,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 
+use super::answer::CallError;
 use super::context::{OpSet, RegionCtx};
 use super::limits::{shared_https_client, Limits};
 use super::plan::{build_plan, some_control_reads};
@@ -22,6 +23,7 @@ use super::recorder::{now_rfc3339, RecordError, Recorder, Stats};
 use super::session::{
     assume_role, base_config, identify, AccountSession, AssumeSettings, ClientSettings,
 };
+use super::sources::account::{enabled_region_names, list_regions, region_names};
 use super::sources::collector;
 use crate::discovery::{discover, DiscoveryError};
 use auditpack_core::catalog::{self, SOURCES};
@@ -131,9 +133,8 @@ pub async fn collect(
     let ctx = region_ctx(&management, None, &needed_for_discovery, &recorder, request);
     let tags_read = some_control_reads(controls, &catalog::organizations::LIST_TAGS);
     let org = discover(&ctx, config, tags_read).await?;
-    let mut regions = resolve_regions(&ctx, &request.regions).await?;
-    regions.sort();
-    regions.dedup();
+    let resolved = resolve_regions(&ctx, &request.regions).await?;
+    let regions = resolved.candidates.clone();
     if let Err(problem) = request.scope.check_against(&org) {
         // A refused selection leaves no half-made evidence folder behind: it
         // holds nothing but this run's discovery calls.
@@ -154,6 +155,7 @@ pub async fn collect(
             account,
             account_plan,
             &management,
+            &resolved,
             request,
             &recorder,
             &limits,
@@ -161,20 +163,21 @@ pub async fn collect(
         )
     });
     let accounts_at_once = accounts_in_progress(request, regions.len());
-    let mut outcomes: Vec<(usize, bool)> = futures::stream::iter(runs.enumerate())
-        .map(|(i, run)| async move { run.await.map(|reached| (i, reached)) })
+    let mut outcomes: Vec<(usize, AccountOutcome)> = futures::stream::iter(runs.enumerate())
+        .map(|(i, run)| async move { run.await.map(|outcome| (i, outcome)) })
         .buffer_unordered(accounts_at_once)
         .try_collect()
         .await?;
-    outcomes.sort_unstable();
-    let outcomes: Vec<bool> = outcomes.into_iter().map(|(_, reached)| reached).collect();
+    outcomes.sort_unstable_by_key(|(i, _)| *i);
+    let outcomes: Vec<AccountOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     progress.finish();
     let unreachable: Vec<String> = in_scope
         .iter()
         .zip(&outcomes)
-        .filter(|(_, reached)| !**reached)
+        .filter(|(_, outcome)| !outcome.reached)
         .map(|(a, _)| a.id.clone())
         .collect();
+    let regions = resolved.run_regions(&outcomes);
     let in_scope_count = in_scope.len();
     let mut org = org;
     for account in org.accounts.iter_mut() {
@@ -232,36 +235,93 @@ fn accounts_in_progress(request: &CollectRequest, regions: usize) -> usize {
     by_account_limit.max(by_regions)
 }
 
-/// `all` means the regions enabled for the management account (account:ListRegions,
-/// recorded as evidence); anything else is taken as given.
+/// The regions a run collects. Explicit `--regions` are used as given. With
+/// `--regions all`, every region the management account's `account:ListRegions`
+/// lists is a candidate, and each account is collected in the candidates it has
+/// enabled itself (its own `account:ListRegions`, recorded as evidence), since
+/// opt-in regions differ per account.
+struct ResolvedRegions {
+    /// The regions the plan covers (sorted).
+    candidates: Vec<String>,
+    /// `--regions all`: the management account's enabled regions, used for an
+    /// account whose own listing failed. `None` for explicit regions.
+    management_enabled: Option<Vec<String>>,
+}
+
+impl ResolvedRegions {
+    /// The run's regions: explicit ones as given; with `--regions all`, the
+    /// candidates enabled in at least one collected account.
+    fn run_regions(&self, outcomes: &[AccountOutcome]) -> Vec<String> {
+        let Some(management_enabled) = &self.management_enabled else {
+            return self.candidates.clone();
+        };
+        let mut enabled: std::collections::BTreeSet<&String> = management_enabled.iter().collect();
+        enabled.extend(
+            outcomes
+                .iter()
+                .flat_map(|o| o.enabled_regions.iter().flatten()),
+        );
+        self.candidates
+            .iter()
+            .filter(|r| enabled.contains(r))
+            .cloned()
+            .collect()
+    }
+}
+
+/// What collecting one account gave.
+struct AccountOutcome {
+    /// Its role could be assumed (or it is the management account).
+    reached: bool,
+    /// With `--regions all`, the regions it has enabled, from its own listing
+    /// (`None` when that listing failed, or for explicit regions).
+    enabled_regions: Option<Vec<String>>,
+}
+
 async fn resolve_regions(
     ctx: &RegionCtx<'_>,
     requested: &[String],
-) -> Result<Vec<String>, CollectError> {
-    use super::sources::account::{list_enabled_regions, region_names};
-    use auditpack_core::catalog::account::LIST_REGIONS;
+) -> Result<ResolvedRegions, CollectError> {
     if requested.iter().all(|r| r != "all") {
-        return Ok(requested.to_vec());
+        let mut candidates = requested.to_vec();
+        candidates.sort();
+        candidates.dedup();
+        return Ok(ResolvedRegions {
+            candidates,
+            management_enabled: None,
+        });
     }
-    let client = aws_sdk_account::Client::new(&ctx.config);
-    match ctx
-        .call_detailed(
-            &LIST_REGIONS,
-            None,
-            serde_json::json!({"RegionOptStatusContains": ["ENABLED", "ENABLED_BY_DEFAULT"]}),
-            list_enabled_regions(&client),
-        )
-        .await?
-    {
-        Ok(data) if !region_names(&data).is_empty() => Ok(region_names(&data)),
-        Ok(_) => Err(CollectError::Regions(
-            "account:ListRegions returned no enabled region".into(),
-        )),
-        Err(e) => Err(CollectError::Regions(format!(
+    let listing = list_account_regions(ctx).await?.map_err(|e| {
+        CollectError::Regions(format!(
             "account:ListRegions failed ({}: {}); pass --regions explicitly",
             e.code, e.message
-        ))),
+        ))
+    })?;
+    let management_enabled = enabled_region_names(&listing);
+    if management_enabled.is_empty() {
+        return Err(CollectError::Regions(
+            "account:ListRegions returned no enabled region".into(),
+        ));
     }
+    Ok(ResolvedRegions {
+        candidates: region_names(&listing),
+        management_enabled: Some(management_enabled),
+    })
+}
+
+/// `account:ListRegions` in the context's account, every opt status, recorded.
+async fn list_account_regions(
+    ctx: &RegionCtx<'_>,
+) -> Result<Result<serde_json::Value, CallError>, RecordError> {
+    use auditpack_core::catalog::account::LIST_REGIONS;
+    let client = aws_sdk_account::Client::new(&ctx.config);
+    ctx.call_detailed(
+        &LIST_REGIONS,
+        None,
+        serde_json::json!({}),
+        list_regions(&client),
+    )
+    .await
 }
 
 fn region_ctx<'a>(
@@ -282,15 +342,17 @@ fn region_ctx<'a>(
 }
 
 /// Collects one account; returns whether it could be reached.
+#[allow(clippy::too_many_arguments)] // one account's run: everything it reads is the run's
 async fn collect_account(
     account: &Account,
     plan: BTreeMap<RegionDir, OpSet>,
     management: &AccountSession,
+    resolved: &ResolvedRegions,
     request: &CollectRequest,
     recorder: &Recorder,
     limits: &Limits,
     progress: &Progress,
-) -> Result<bool, RecordError> {
+) -> Result<AccountOutcome, RecordError> {
     let session = if account.id == management.account_id {
         Some(management.clone())
     } else {
@@ -306,8 +368,35 @@ async fn collect_account(
     };
     let Some(session) = session else {
         progress.account_done(account, false);
-        return Ok(false);
+        return Ok(AccountOutcome {
+            reached: false,
+            enabled_regions: None,
+        });
     };
+    let enabled_regions = match &resolved.management_enabled {
+        None => None,
+        Some(_) if account.id == management.account_id => resolved.management_enabled.clone(),
+        Some(_) => {
+            let no_ops = OpSet::new();
+            let ctx = region_ctx(&session, None, &no_ops, recorder, request);
+            list_account_regions(&ctx)
+                .await?
+                .ok()
+                .map(|listing| enabled_region_names(&listing))
+        }
+    };
+    // Only the regions the account has enabled (its listing failed: the
+    // management account's, and the calls say what happened elsewhere).
+    let usable = enabled_regions
+        .as_ref()
+        .or(resolved.management_enabled.as_ref());
+    let plan: BTreeMap<RegionDir, OpSet> = plan
+        .into_iter()
+        .filter(|(region, _)| match (region.region(), usable) {
+            (Some(name), Some(usable)) => usable.iter().any(|r| r == name),
+            _ => true,
+        })
+        .collect();
     let regions = plan.iter().map(|(region, ops)| {
         let ctx = region_ctx(&session, region.region(), ops, recorder, request);
         async move {
@@ -322,7 +411,10 @@ async fn collect_account(
     });
     futures::future::try_join_all(regions).await?;
     progress.account_done(account, true);
-    Ok(true)
+    Ok(AccountOutcome {
+        reached: true,
+        enabled_regions,
+    })
 }
 
 /// A progress bar on a terminal; one plain line per account otherwise (CI).

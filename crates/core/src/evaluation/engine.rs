@@ -124,6 +124,9 @@ enum EmptyPopulation {
         /// The role the control is scoped to.
         role: Role,
     },
+    /// Every region of the scope is one its accounts have not enabled.
+    #[error("Not assessed: none of the control's accounts has enabled any region of the run (account:ListRegions).")]
+    NoEnabledRegion,
 }
 
 /// The names bound for one scope item: values, or why they are unavailable.
@@ -150,7 +153,10 @@ impl Evaluator<'_> {
     fn control(&self, control: &Control, params: BTreeMap<String, Json>) -> ControlResult {
         let mut result = control_header(control, params.clone());
         let items = match self.scope_items(control) {
-            Ok(items) => items,
+            Ok((items, out_of_scope)) => {
+                result.out_of_scope = out_of_scope;
+                items
+            }
             Err(empty) => {
                 result.status = Verdict::NotAssessed;
                 result.message = Some(empty.to_string());
@@ -224,12 +230,12 @@ impl Evaluator<'_> {
         ]
     }
 
-    /// The accounts (× regions) a control applies to. An empty population is an
-    /// error, not a pass: a control that looked at nothing has shown nothing.
-    fn scope_items(
-        &self,
-        control: &Control,
-    ) -> Result<Vec<(&Account, Option<String>)>, EmptyPopulation> {
+    /// The accounts (× regions) a control applies to, and the account ×
+    /// region pairs left out because the account has not enabled the region
+    /// (per its own `account:ListRegions` evidence; without that evidence every
+    /// region of the run is in scope). An empty population is an error, not a
+    /// pass: a control that looked at nothing has shown nothing.
+    fn scope_items(&self, control: &Control) -> Result<ScopeItems<'_>, EmptyPopulation> {
         let accounts: Vec<&Account> = match control.accounts {
             AccountSelector::All => self.org.active_accounts().collect(),
             AccountSelector::Role(role) => self.org.accounts_with_role(role).collect(),
@@ -245,10 +251,50 @@ impl Evaluator<'_> {
             RegionSelector::Home => vec![Some(self.run.home_region.clone())],
             RegionSelector::Each => self.run.regions.iter().cloned().map(Some).collect(),
         };
-        Ok(accounts
-            .iter()
-            .flat_map(|a| regions.iter().map(move |r| (*a, r.clone())))
-            .collect())
+        let mut items = Vec::new();
+        let mut out_of_scope = Vec::new();
+        for account in accounts {
+            let enabled = self.enabled_regions(account);
+            for region in &regions {
+                match (region, &enabled) {
+                    (Some(name), Some(listing)) if !listing.enabled.contains(name) => {
+                        out_of_scope.push(OutOfScope {
+                            account_id: account.id.clone(),
+                            account_name: account.name.clone(),
+                            region: name.clone(),
+                            region_opt_status: listing.status_of(name),
+                            evidence: listing.evidence.clone(),
+                        });
+                    }
+                    _ => items.push((account, region.clone())),
+                }
+            }
+        }
+        if items.is_empty() {
+            return Err(EmptyPopulation::NoEnabledRegion);
+        }
+        Ok((items, out_of_scope))
+    }
+
+    /// The regions `account` has enabled, from its `account:ListRegions`
+    /// evidence (collected with `--regions all`); `None` when there is no
+    /// usable listing, and every region of the run is then in scope.
+    fn enabled_regions(&self, account: &Account) -> Option<RegionListing> {
+        let key = EvidenceKey {
+            account_id: account.id.clone(),
+            region: RegionDir::Global,
+            service: "account".into(),
+            operation: "ListRegions".into(),
+            qualifier: None,
+        };
+        let doc = self.store.get(&key)?;
+        let data = self.usable_json(&doc).ok()?;
+        let (enabled, _) = crate::evidence::split_regions(data);
+        Some(RegionListing {
+            enabled,
+            data: data.clone(),
+            evidence: evidence_ref(&doc),
+        })
     }
 
     /// One scope item. `root` holds what every item of the control shares;
@@ -439,6 +485,27 @@ impl Evaluator<'_> {
     }
 }
 
+/// A control's scope items (account, region) and the pairs out of scope.
+type ScopeItems<'a> = (Vec<(&'a Account, Option<String>)>, Vec<OutOfScope>);
+
+/// An account's `account:ListRegions` evidence, read.
+struct RegionListing {
+    enabled: BTreeSet<String>,
+    data: Json,
+    evidence: EvidenceRef,
+}
+
+impl RegionListing {
+    /// The region's `RegionOptStatus` as listed.
+    fn status_of(&self, region: &str) -> Option<String> {
+        self.data["Regions"]
+            .as_array()?
+            .iter()
+            .find(|r| r["RegionName"] == region)
+            .and_then(|r| r["RegionOptStatus"].as_str().map(String::from))
+    }
+}
+
 /// Names every scope item shares: a define reading only these (and earlier
 /// such defines) is computed once per control.
 const RUN_WIDE: [&str; 4] = ["org", "run", "params", "home_region"];
@@ -534,6 +601,7 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
         results: Vec::new(),
+        out_of_scope: Vec::new(),
     }
 }
 

@@ -28,6 +28,6 @@ pub use loader::load_controls;
 pub use outcome::Verdict;
 pub use results::{
     AppliedWaiver, AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts,
-    EvidenceRef, ItemResult, Results, Summary, WaiverRecord, WaiverState,
+    EvidenceRef, ItemResult, OutOfScope, Results, Summary, WaiverRecord, WaiverState,
 };
 pub use waivers::{apply_waivers, Waiver, Waivers};

@@ -119,6 +119,26 @@ pub struct ControlResult {
     pub file: String,
     /// One entry per scope item.
     pub results: Vec<ItemResult>,
+    /// Account × region pairs of the scope that were not judged because the
+    /// account has not enabled the region (its `account:ListRegions`
+    /// evidence says so): neither a pass nor NOT ASSESSED.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_scope: Vec<OutOfScope>,
+}
+
+/// A region the account has not enabled, and the evidence that says so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutOfScope {
+    /// Account id.
+    pub account_id: String,
+    /// Account name.
+    pub account_name: String,
+    /// The region.
+    pub region: String,
+    /// Its `RegionOptStatus` (`DISABLED`, `ENABLING`, …; absent when not listed).
+    pub region_opt_status: Option<String>,
+    /// The account's `account:ListRegions` evidence.
+    pub evidence: EvidenceRef,
 }
 
 impl ControlResult {

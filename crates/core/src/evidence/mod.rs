@@ -10,6 +10,7 @@ pub mod coverage;
 mod envelope;
 mod layout;
 pub mod merge;
+pub mod regions;
 mod run;
 pub mod staging;
 mod store;
@@ -18,6 +19,7 @@ pub use envelope::{
     AnswerStatus, Call, Collector, Envelope, EnvelopeError, ErrorClass, Pagination,
 };
 pub use layout::{qualifier_to_file_stem, EvidenceKey, RegionDir, GLOBAL_DIR};
+pub use regions::{region_enabled, split_regions};
 pub use run::{RunInfo, ShardRun, ToolInfo};
 pub use store::{
     read_json_file, sha256_hex, EvidenceDoc, EvidenceStore, InvalidDocument, StoreError,

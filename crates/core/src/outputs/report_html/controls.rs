@@ -150,7 +150,32 @@ fn scope_text(c: &ControlResult) -> String {
         n => format!(", {n} region(s): {}", Vec::from_iter(regions).join(", ")),
     };
     let count = thousands(accounts.len());
-    format!("{who}, {place}: {count} account(s){regions}")
+    format!(
+        "{who}, {place}: {count} account(s){regions}{}",
+        out_of_scope_text(c)
+    )
+}
+
+/// How many account × region pairs were left out because the account has not
+/// enabled the region, naming the first few: empty when none were.
+fn out_of_scope_text(c: &ControlResult) -> String {
+    const NAMED: usize = 5;
+    if c.out_of_scope.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = (c.out_of_scope.iter().take(NAMED))
+        .map(|o| format!("{} {}", o.account_name, o.region))
+        .collect();
+    let more = c.out_of_scope.len().saturating_sub(NAMED);
+    let more = if more > 0 {
+        format!(" and {} more", thousands(more))
+    } else {
+        String::new()
+    };
+    format!(
+        "; out of scope, region not enabled in the account (account:ListRegions): {}{more}",
+        named.join(", ")
+    )
 }
 
 /// Joins the hard-wrapped lines of a TOML text block into paragraphs (blank lines separate them).
