@@ -259,6 +259,7 @@ mod tests {
             file: String::new(),
             results: vec![],
             out_of_scope: vec![],
+            matrix: false,
         };
         Results {
             schema_version: 1,

@@ -225,6 +225,9 @@ pub struct Control {
     pub defines: Vec<Define>,
     /// Requirements.
     pub assertions: Vec<Assertion>,
+    /// The report shows its requirements × items matrix (`matrix = true`):
+    /// for controls whose requirements are settings compared across accounts.
+    pub matrix: bool,
     /// The file it came from.
     pub file: PathBuf,
     /// The file's exact text (bundled so results can be re-derived).

@@ -602,6 +602,7 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
             .unwrap_or_default(),
         results: Vec::new(),
         out_of_scope: Vec::new(),
+        matrix: control.matrix,
     }
 }
 

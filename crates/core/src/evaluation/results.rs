@@ -124,6 +124,9 @@ pub struct ControlResult {
     /// evidence says so): neither a pass nor NOT ASSESSED.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub out_of_scope: Vec<OutOfScope>,
+    /// The control file asks the report for its requirements × items matrix.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub matrix: bool,
 }
 
 /// A region the account has not enabled, and the evidence that says so.

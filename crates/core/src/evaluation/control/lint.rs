@@ -35,6 +35,9 @@ struct ControlFile {
     #[serde(default)]
     define: Vec<DefineFile>,
     assertions: Spanned<Vec<AssertionFile>>,
+    /// The report shows a requirements × items matrix for the control.
+    #[serde(default)]
+    matrix: bool,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +209,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
     let mut known: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
     let evidence = bind_evidence(l, &raw.evidence, regions, &mut known);
     let defines = compile_defines(l, &raw.define, &mut known);
+    let matrix = raw.matrix;
     let assertions = compile_assertions(l, raw.assertions, &known);
 
     Some(Control {
@@ -226,6 +230,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         evidence: evidence?,
         defines: defines?,
         assertions: assertions?,
+        matrix,
         file: l.file.to_path_buf(),
         source_text: text.to_string(),
     })

@@ -56,6 +56,48 @@ pub(super) struct ControlView<'a> {
     regional: bool,
     definition: String,
     file: &'a str,
+    /// The requirements × items matrix, when the control file asks for it.
+    matrix: Option<Matrix<'a>>,
+}
+
+/// Every item of a control against every requirement: the settings ×
+/// accounts view of `baseline.consistency`, where a deviation is a cell.
+#[derive(Serialize)]
+struct Matrix<'a> {
+    /// Requirement ids, the columns.
+    columns: Vec<&'a str>,
+    rows: Vec<MatrixRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct MatrixRow<'a> {
+    account_id: &'a str,
+    account_name: &'a str,
+    region: Option<&'a str>,
+    /// One badge per column (a requirement the item has no result for is NOT ASSESSED).
+    cells: Vec<Badge>,
+}
+
+/// The matrix of `c`, when its control asks for one.
+fn matrix(c: &ControlResult) -> Option<Matrix<'_>> {
+    if !c.matrix {
+        return None;
+    }
+    let columns: Vec<&str> = c.assertions.iter().map(|a| a.id.as_str()).collect();
+    let rows = (c.results.iter())
+        .map(|item| MatrixRow {
+            account_id: &item.account_id,
+            account_name: &item.account_name,
+            region: item.region.as_deref(),
+            cells: (columns.iter())
+                .map(|id| {
+                    let status = item.assertions.iter().find(|a| a.id == *id);
+                    status.map_or(Verdict::NotAssessed, |a| a.status).into()
+                })
+                .collect(),
+        })
+        .collect();
+    Some(Matrix { columns, rows })
 }
 
 /// Items of one control with the same verdict and the same message (up to the
@@ -127,6 +169,7 @@ pub(super) fn control_view<'a>(
         regional: c.results.iter().any(|i| i.region.is_some()),
         definition: links.control(&c.file),
         file: &c.file,
+        matrix: matrix(c),
     }
 }
 

@@ -287,3 +287,39 @@ fn a_finding_shared_by_accounts_is_one_row_naming_each() {
     // A finding of one account keeps its exact message, with its lines.
     assert!(html.contains("line one\n&quot;&gt;&lt;img"));
 }
+
+/// A control whose file sets `matrix = true` shows every item against every
+/// requirement; the others do not (account names escaped there too).
+#[test]
+fn a_matrix_control_shows_requirements_by_accounts() {
+    let mut results = results();
+    assert!(
+        !render().contains("Requirements × accounts"),
+        "no control asks for it"
+    );
+    let root = results
+        .controls
+        .iter_mut()
+        .find(|c| c.id == "iam.root-protection")
+        .unwrap();
+    root.matrix = true;
+    let (org, run, evidence) = (org(), run(), evidence());
+    let input = ReportInput {
+        results: &results,
+        org: &org,
+        run: &run,
+        evidence: &evidence,
+        bundle_name: "auditpack-o-test123456-2026-Q4",
+    };
+    let html = render_report(&input, &Links::bundle()).expect("renders");
+    let matrix = &html[html.find("Requirements × accounts").expect("the matrix")..];
+    let matrix = &matrix[..matrix.find("</table>").unwrap()];
+    assert!(
+        matrix.contains("<span>check</span>"),
+        "a column per requirement"
+    );
+    assert!(matrix.contains(&format!("data-account=\"{W}\"")));
+    assert!(matrix.contains("<td class=\"cell fail\">FAIL</td>"));
+    assert!(matrix.contains("<td class=\"cell pass\">PASS</td>"));
+    assert!(!matrix.contains(SCRIPT_TAG), "account names are escaped");
+}
