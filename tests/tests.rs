@@ -21,6 +21,7 @@ mod engine;
 mod gate;
 mod hostile;
 mod merge;
+mod period;
 mod report_snapshot;
 
 #[cfg(feature = "emulator")]

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use auditpack_aws::collection::runner::{CollectRequest, CollectSummary};
 use auditpack_aws::collection::session::{AssumeSettings, ClientSettings};
+use auditpack_core::evaluation::config::Config;
+use auditpack_core::evidence::period::{current_quarter, resolve_period};
 use auditpack_core::org::Scope;
 use auditpack_core::report::load_controls_and_config;
 use clap::Args;
@@ -41,7 +43,9 @@ pub struct CollectArgs {
     /// External id required by the audit role's trust policy.
     #[arg(long)]
     pub external_id: Option<String>,
-    /// Audit period label; default: the current calendar quarter, e.g. 2026-Q4.
+    /// Audit period: a year (2026), half (2026-H2), quarter (2026-Q4) or interval of days
+    /// (2026-10-01/2026-12-31); fiscal when auditpack.toml sets [period]
+    /// fiscal_year_start_month. Default: the current calendar quarter.
     #[arg(long)]
     pub period: Option<String>,
     /// HTTP requests in flight across the whole run.
@@ -79,7 +83,7 @@ pub fn run(args: &CollectArgs) -> Result<PathBuf, Failure> {
         &args.controls.controls,
         args.controls.config_path().as_deref(),
     )?;
-    let request = request(args);
+    let request = request(args, &config)?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Failure::tool(format!("cannot start the async runtime: {e}")))?;
     let outcome = runtime.block_on(async {
@@ -99,10 +103,19 @@ pub fn run(args: &CollectArgs) -> Result<PathBuf, Failure> {
     Ok(summary.out)
 }
 
-fn request(args: &CollectArgs) -> CollectRequest {
-    CollectRequest {
+/// The collection request; a `--period` that does not resolve to dates (or
+/// an impossible fiscal year start) is an input error, exit 2, before any call.
+fn request(args: &CollectArgs, config: &Config) -> Result<CollectRequest, Failure> {
+    let period = args
+        .period
+        .clone()
+        .unwrap_or_else(|| current_quarter(chrono::Utc::now().date_naive()));
+    let period_dates = resolve_period(&period, config.period.fiscal_year_start_month)
+        .map_err(|e| Failure::input(format!("--period: {e}")))?;
+    Ok(CollectRequest {
         out: args.out.clone(),
-        period: args.period.clone().unwrap_or_else(current_quarter),
+        period,
+        period_dates,
         regions: args.regions.clone(),
         client: ClientSettings {
             profile: args.profile.clone(),
@@ -121,7 +134,7 @@ fn request(args: &CollectArgs) -> CollectRequest {
         scope: Scope::new(&args.ou, &args.accounts),
         command_line: std::env::args().collect(),
         progress: !args.no_progress,
-    }
+    })
 }
 
 fn print_summary(s: &CollectSummary) {
@@ -178,11 +191,4 @@ fn print_summary(s: &CollectSummary) {
         }
     );
     outln!("evidence: {} ({} bytes)", s.out.display(), s.stats.bytes);
-}
-
-/// The calendar quarter of today, e.g. `2026-Q4`.
-fn current_quarter() -> String {
-    use chrono::Datelike;
-    let today = chrono::Utc::now().date_naive();
-    format!("{}-Q{}", today.year(), (today.month() - 1) / 3 + 1)
 }

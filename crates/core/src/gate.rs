@@ -270,6 +270,8 @@ mod tests {
             organization_id: "o-x".into(),
             management_account_id: "1".into(),
             period: "2026-Q4".into(),
+            period_dates: None,
+            period_to_date: false,
             generated_at: String::new(),
             collection_window: crate::evaluation::CollectionWindow {
                 start: String::new(),

@@ -310,6 +310,7 @@ pub fn run_report(
         name: name.clone(),
         organization_id: org.organization.id.clone(),
         period: run.period.clone(),
+        period_dates: (run.period_dates.as_ref()).map(|d| format!("{}/{}", d.start, d.end)),
         bagging_date: run.finished_at.get(..10).unwrap_or_default().to_string(),
         collection_window: format!("{}/{}", run.started_at, run.finished_at),
     };

@@ -40,6 +40,8 @@ pub struct CollectRequest {
     pub out: PathBuf,
     /// Period label, e.g. `2026-Q4`.
     pub period: String,
+    /// The period's dates, resolved from the label.
+    pub period_dates: auditpack_core::evidence::period::PeriodDates,
     /// Regions to collect.
     pub regions: Vec<String>,
     /// SDK settings.
@@ -193,6 +195,7 @@ pub async fn collect(
             version: auditpack_core::TOOL_VERSION.into(),
         },
         period: request.period.clone(),
+        period_dates: Some(request.period_dates.clone()),
         started_at,
         finished_at: now_rfc3339(),
         home_region,

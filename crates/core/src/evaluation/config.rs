@@ -89,6 +89,28 @@ fn ou_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// `[period]` of `auditpack.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodSettings {
+    /// The month the fiscal year starts in (1 = January, the default): years,
+    /// halves and quarters in `--period` are then fiscal.
+    #[serde(default = "january")]
+    pub fiscal_year_start_month: u32,
+}
+
+impl Default for PeriodSettings {
+    fn default() -> Self {
+        PeriodSettings {
+            fiscal_year_start_month: january(),
+        }
+    }
+}
+
+fn january() -> u32 {
+    1
+}
+
 /// Contents of `auditpack.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +121,9 @@ pub struct Config {
     /// Per-control settings, by control id.
     #[serde(default)]
     pub controls: BTreeMap<String, Spanned<ControlSettings>>,
+    /// How `--period` labels resolve to dates.
+    #[serde(default)]
+    pub period: PeriodSettings,
     /// The file it was read from (for error messages), if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,

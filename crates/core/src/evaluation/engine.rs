@@ -75,6 +75,9 @@ pub fn evaluate(
         organization_id: org.organization.id.clone(),
         management_account_id: org.organization.management_account_id.clone(),
         period: run.period.clone(),
+        period_dates: run.period_dates.clone(),
+        period_to_date: (run.period_dates.as_ref())
+            .is_some_and(|p| crate::evidence::period::period_to_date(p, &run.finished_at)),
         generated_at: run.finished_at.clone(),
         collection_window: CollectionWindow {
             start: run.started_at.clone(),

@@ -246,6 +246,14 @@ pub struct Results {
     pub management_account_id: String,
     /// Period label from `run.json`.
     pub period: String,
+    /// The period's first and last instants, from `run.json` (absent for
+    /// runs recorded before periods were dates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_dates: Option<crate::evidence::period::PeriodDates>,
+    /// The period had not ended when the evidence was collected: the
+    /// verdicts describe the period to date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub period_to_date: bool,
     /// Taken from `run.json` (`finished_at`), not the wall clock, so the same
     /// evidence always gives the same results.
     pub generated_at: String,

@@ -201,6 +201,11 @@ fn check_same_run(first: &Shard, shard: &Shard) -> Result<(), MergeError> {
             format!("{} {}", b.tool.name, b.tool.version),
         ),
         ("period", a.period.clone(), b.period.clone()),
+        (
+            "period dates",
+            format!("{:?}", a.period_dates),
+            format!("{:?}", b.period_dates),
+        ),
         ("home_region", a.home_region.clone(), b.home_region.clone()),
         ("regions", a.regions.join(","), b.regions.join(",")),
         (
@@ -298,6 +303,7 @@ fn merged_run(
         schema_version: SCHEMA_VERSION,
         tool: first.tool.clone(),
         period: first.period.clone(),
+        period_dates: first.period_dates.clone(),
         started_at: shards
             .iter()
             .map(|s| s.run.started_at.clone())

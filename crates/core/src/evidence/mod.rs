@@ -10,6 +10,7 @@ pub mod coverage;
 mod envelope;
 mod layout;
 pub mod merge;
+pub mod period;
 pub mod regions;
 mod run;
 pub mod staging;

@@ -25,6 +25,10 @@ pub struct RunInfo {
     pub tool: ToolInfo,
     /// The audit period label, e.g. `2026-Q4`.
     pub period: String,
+    /// The period's first and last instants, resolved from the label
+    /// (absent in runs recorded before periods were dates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_dates: Option<super::period::PeriodDates>,
     /// When collection started, RFC 3339 UTC.
     pub started_at: String,
     /// When collection ended, RFC 3339 UTC.

@@ -191,6 +191,8 @@ pub(crate) struct BagInfo {
     pub organization_id: String,
     /// Audit period label.
     pub period: String,
+    /// The period's dates, `start/end`, when the run recorded them.
+    pub period_dates: Option<String>,
     /// `YYYY-MM-DD`, from `run.json`.
     pub bagging_date: String,
     /// Collection window, `start/end`.
@@ -417,6 +419,9 @@ fn bag_info_txt(
         ("Audit-Period", info.period.clone()),
         ("Collection-Window", info.collection_window.clone()),
     ];
+    let lines: Vec<(&str, String)> = (lines.into_iter())
+        .chain(info.period_dates.clone().map(|d| ("Audit-Period-Dates", d)))
+        .collect();
     let extra = signer.map(|s| s.bag_info()).unwrap_or_default();
     lines
         .iter()
@@ -518,6 +523,7 @@ mod tests {
             name: "bag".into(),
             organization_id: "o-test".into(),
             period: "2026-Q4".into(),
+            period_dates: None,
             bagging_date: "2026-11-20".into(),
             collection_window: "a/b".into(),
         };

@@ -40,6 +40,10 @@ pub(super) struct View<'a> {
     management_id: &'a str,
     management_name: &'a str,
     bundle_name: &'a str,
+    /// The period's first and last days (`2026-10-01 to 2026-12-31`), when
+    /// the run recorded them, and whether it had not ended at collection.
+    period_days: Option<String>,
+    period_to_date: bool,
     /// The collection window, readable.
     started_at: String,
     finished_at: String,
@@ -136,6 +140,11 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
         management_id,
         management_name: org.account(management_id).map_or("", |a| &a.name),
         bundle_name: input.bundle_name,
+        period_days: (run.period_dates.as_ref()).map(|d| {
+            let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
+            format!("{} to {}", day(&d.start), day(&d.end))
+        }),
+        period_to_date: input.results.period_to_date,
         started_at: readable_time(&run.started_at),
         finished_at: readable_time(&run.finished_at),
         accounts_active: org.active_accounts().count(),
