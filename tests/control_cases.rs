@@ -739,7 +739,15 @@ fn check_control(harness: &mut Harness, control: &Control, cases_dir: &Path) -> 
         ));
     }
     for (id, statuses) in &seen {
-        for (want, what) in [(Verdict::Pass, "passing"), (Verdict::Fail, "failing")] {
+        // A requirement about the evidence itself (`when_false =
+        // "not_assessed"`) is never FAIL: its unmet side is NOT ASSESSED.
+        let unmet = match control.assertions.iter().find(|a| a.id == *id) {
+            Some(a) if a.when_false == auditpack_core::evaluation::WhenFalse::NotAssessed => {
+                (Verdict::NotAssessed, "not assessed (expect false)")
+            }
+            _ => (Verdict::Fail, "failing"),
+        };
+        for (want, what) in [(Verdict::Pass, "passing"), unmet] {
             if !statuses.contains(&want) {
                 harness.problem(format!(
                     "[{}] assertion '{id}' is never seen {what} in any case (add a case that makes it {})",

@@ -295,6 +295,12 @@ fn check_expected_verdicts(
             Verdict::Fail,
         ),
         ("org.account-ownership", "sandbox", "global", Verdict::Fail),
+        // The event history (fault proxy fixture, in the window of 2026-Q4):
+        // a root sign-in in prod, a password sign-in without MFA in dev.
+        ("iam.root-usage", "prod", "us-east-1", Verdict::Fail),
+        ("iam.root-usage", "security", "us-east-1", Verdict::Pass),
+        ("iam.console-mfa", "dev", "us-east-1", Verdict::Fail),
+        ("iam.console-mfa", "prod", "us-east-1", Verdict::Pass),
         (
             "org.account-ownership",
             "management",

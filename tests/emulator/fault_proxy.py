@@ -21,6 +21,12 @@ serves the one API the organization needs that moto lacks.
   from the access key: AssumeRole answers passing through the proxy say which
   account each key belongs to; any other key is the management account's, as
   moto has it.
+* moto has no `cloudtrail:LookupEvents` (JSON 1.1, `X-Amz-Target:
+  …CloudTrail_20131101.LookupEvents`): answered here in AWS's shape
+  (`{"Events": [{EventId, EventName, ReadOnly, EventTime, EventSource, Username,
+  Resources, CloudTrailEvent: "<the raw record as JSON text>"}], "NextToken"}`)
+  from the seed's `event_history`, each record timed inside the window asked,
+  one event per page (so pagination runs).
 * Two moto defects in Security Hub answers are corrected to AWS's documented
   shape, so the real SDK parser sees what AWS would send: errors come as XML
   under a REST-JSON protocol (rewritten to AWS's JSON error shape
@@ -31,6 +37,7 @@ Everything else is forwarded unchanged. It listens on 127.0.0.1 only.
 
 Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL SEED_JSON_FILE
 """
+import datetime
 import http.client
 import http.server
 import json
@@ -58,6 +65,29 @@ def account_regions(account):
     status = "ENABLED" if account in REGIONS["opt_in_enabled"] else "DISABLED"
     listed.append({"RegionName": opt_in, "RegionOptStatus": status})
     return {"Regions": sorted(listed, key=lambda r: r["RegionName"])}
+
+
+def lookup_events(account, region, body):
+    """One page of LookupEvents' answer, as AWS documents it."""
+    request = json.loads(body or b"{}")
+    attribute = (request.get("LookupAttributes") or [{}])[0]
+    lookup = f"{attribute.get('AttributeKey')}={attribute.get('AttributeValue')}"
+    start = float(request.get("StartTime") or 0)
+    records = [r for h in SEED["event_history"]
+               if (h["account"], h["region"], h["lookup"]) == (account, region, lookup) for r in h["events"]]
+    page = int(request.get("NextToken") or 0)
+    answer = {"Events": []}
+    if page < len(records):
+        when = start + 86400 + 3600 * page  # a day into the window, an hour apart
+        record = dict(records[page], eventTime=datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      eventID=f"fixture-{account}-{region}-{page}")
+        answer["Events"].append({
+            "EventId": record["eventID"], "EventName": record["eventName"], "ReadOnly": "false", "EventTime": when,
+            "EventSource": record["eventSource"], "Username": record["userIdentity"].get("userName", "root"),
+            "Resources": [], "CloudTrailEvent": json.dumps(record)})
+        if page + 1 < len(records):
+            answer["NextToken"] = str(page + 1)
+    return answer
 
 
 def analyzers(region):
@@ -103,6 +133,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         scope = SCOPE.search(self.headers.get("Authorization", ""))
         if scope and scope.group(2) == "access-analyzer" and self.path.split("?")[0] == "/analyzer":
             return self._reply(200, json.dumps(analyzers(scope.group(1))).encode(), "application/json")
+        if self.headers.get("X-Amz-Target", "").endswith("CloudTrail_20131101.LookupEvents"):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
+            account = KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
+            answer = lookup_events(account, scope.group(1) if scope else "", body)
+            return self._reply(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
         if scope and scope.group(2) == "account" and self.path.split("?")[0] == "/listRegions":
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)

@@ -19,6 +19,9 @@ compliant by default, with deliberate faults:
 * Security Hub is off in the sandbox account; Access Analyzer is not part of
   the emulator: fault_proxy.py serves it from the fixture this seed prints (an
   organization analyzer in the security account in us-east-1, none in eu-west-1);
+* cloudtrail:LookupEvents is not in the emulator: the fault proxy serves this
+  seed's `event_history` (a root sign-in in prod; a password sign-in without
+  MFA in dev);
 * account:ListRegions (for `--regions all`) is not in the emulator either: the
   fault proxy answers it from this seed's `account_regions` fixture, where the
   opt-in region af-south-1 is enabled in the dev account only;
@@ -253,9 +256,34 @@ iam_sec.create_login_profile(UserName="break-glass", Password="Correct-Horse-Bat
 serial = iam_sec.create_virtual_mfa_device(VirtualMFADeviceName="break-glass")["VirtualMFADevice"]["SerialNumber"]
 iam_sec.enable_mfa_device(UserName="break-glass", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
 
+def event_history():
+    """CloudTrail event history the fault proxy serves for cloudtrail:LookupEvents
+    (moto has none): raw records without their time (the proxy places them in
+    the window asked). The prod account's root user signed in (with MFA); in
+    the dev account an IAM user signed in with a password and no MFA, and a
+    person through Identity Center (MFA at the identity provider)."""
+    prod, dev = accounts["prod"], accounts["dev"]
+    signin = lambda acct, identity, mfa: {
+        "eventVersion": "1.09", "userIdentity": identity, "eventSource": "signin.amazonaws.com",
+        "eventName": "ConsoleLogin", "awsRegion": HOME, "sourceIPAddress": "203.0.113.9", "userAgent": "Mozilla/5.0",
+        "responseElements": {"ConsoleLogin": "Success"}, "additionalEventData": {"MFAUsed": mfa},
+        "eventType": "AwsConsoleSignIn", "recipientAccountId": acct}
+    return [
+        {"account": prod, "region": HOME, "lookup": "Username=root",
+         "events": [signin(prod, {"type": "Root", "principalId": prod, "arn": f"arn:aws:iam::{prod}:root", "accountId": prod}, "Yes")]},
+        {"account": dev, "region": HOME, "lookup": "EventName=ConsoleLogin",
+         "events": [signin(dev, {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": f"arn:aws:iam::{dev}:user/legacy-ci",
+                                 "accountId": dev, "userName": "legacy-ci"}, "No"),
+                    signin(dev, {"type": "AssumedRole", "principalId": "AROAEXAMPLE:alice@acme.example",
+                                 "arn": f"arn:aws:sts::{dev}:assumed-role/AWSReservedSSO_Admin_1/alice@acme.example",
+                                 "accountId": dev}, "No")]},
+    ]
+
+
 json.dump({"organization_id": organization["Id"], "home_region": HOME, "regions": REGIONS, "accounts": accounts,
            "role_name": ROLE, "unreachable": [accounts["staging"]],
            "access_analyzer": {"account": accounts["security"], "regions": [HOME]},
-           "account_regions": {"default": REGIONS, "opt_in": "af-south-1", "opt_in_enabled": [accounts["dev"]]}},
+           "account_regions": {"default": REGIONS, "opt_in": "af-south-1", "opt_in_enabled": [accounts["dev"]]},
+           "event_history": event_history()},
           sys.stdout, indent=2)
 print()

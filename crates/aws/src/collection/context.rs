@@ -32,6 +32,57 @@ pub(crate) struct RegionCtx<'a> {
     pub needed: &'a OpSet,
     /// Where envelopes go.
     pub recorder: &'a Recorder,
+    /// The CloudTrail event-history lookups the controls declare, and over
+    /// which window.
+    pub lookups: &'a LookupPlan,
+}
+
+/// What `cloudtrail:LookupEvents` asks in every account × region where it
+/// is planned: each lookup the controls declare (`Username=root`), over the
+/// part of the audit period the event history (90 days) still holds at
+/// collection time. `window` is `None` when no part of the period is within
+/// reach (entirely older than 90 days, or not begun): nothing is asked, and
+/// the controls reading it are NOT ASSESSED.
+#[derive(Debug, Clone, Default)]
+pub struct LookupPlan {
+    /// `AttributeKey=value`, sorted, unique.
+    pub queries: Vec<String>,
+    /// Start and end of the window queried.
+    pub window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// How far back CloudTrail's event history goes.
+pub const EVENT_HISTORY_DAYS: i64 = 90;
+
+impl LookupPlan {
+    /// The plan for `controls` over `period`, as of `now`.
+    pub fn new(
+        controls: &[auditpack_core::evaluation::Control],
+        period: &auditpack_core::evidence::period::PeriodDates,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> LookupPlan {
+        let queries: std::collections::BTreeSet<String> = controls
+            .iter()
+            .flat_map(|c| c.lookups.iter().cloned())
+            .collect();
+        let parse = |t: &str| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let window = match (parse(&period.start), parse(&period.end)) {
+            (Some(start), Some(end)) => {
+                let start = start.max(now - chrono::Duration::days(EVENT_HISTORY_DAYS));
+                let end = end.min(now);
+                (start < end).then_some((start, end))
+            }
+            _ => None,
+        };
+        LookupPlan {
+            queries: queries.into_iter().collect(),
+            window,
+        }
+    }
 }
 
 impl RegionCtx<'_> {

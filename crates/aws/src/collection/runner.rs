@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 
 use super::answer::CallError;
-use super::context::{OpSet, RegionCtx};
+use super::context::{LookupPlan, OpSet, RegionCtx};
 use super::limits::{shared_https_client, Limits};
 use super::plan::{build_plan, some_control_reads};
 use super::recorder::{now_rfc3339, RecordError, Recorder, Stats};
@@ -132,7 +132,14 @@ pub async fn collect(
         .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
 
     let needed_for_discovery = OpSet::new();
-    let ctx = region_ctx(&management, None, &needed_for_discovery, &recorder, request);
+    let ctx = region_ctx(
+        &management,
+        None,
+        &needed_for_discovery,
+        &recorder,
+        request,
+        &NO_LOOKUPS,
+    );
     let tags_read = some_control_reads(controls, &catalog::organizations::LIST_TAGS);
     let org = discover(&ctx, config, tags_read).await?;
     let resolved = resolve_regions(&ctx, &request.regions).await?;
@@ -144,6 +151,7 @@ pub async fn collect(
         return Err(CollectError::Scope(problem));
     }
     let plan = build_plan(controls, &org, &regions, &home_region);
+    let lookups = LookupPlan::new(controls, &request.period_dates, chrono::Utc::now());
 
     let in_scope: Vec<&Account> = org
         .active_accounts()
@@ -158,6 +166,7 @@ pub async fn collect(
             account_plan,
             &management,
             &resolved,
+            &lookups,
             request,
             &recorder,
             &limits,
@@ -327,12 +336,16 @@ async fn list_account_regions(
     .await
 }
 
+/// No lookups: for the calls made outside the plan (discovery, regions).
+static NO_LOOKUPS: std::sync::LazyLock<LookupPlan> = std::sync::LazyLock::new(LookupPlan::default);
+
 fn region_ctx<'a>(
     session: &'a AccountSession,
     region: Option<&'a str>,
     needed: &'a OpSet,
     recorder: &'a Recorder,
     request: &CollectRequest,
+    lookups: &'a LookupPlan,
 ) -> RegionCtx<'a> {
     RegionCtx {
         session,
@@ -341,6 +354,7 @@ fn region_ctx<'a>(
         s3_path_style: request.client.s3_path_style,
         needed,
         recorder,
+        lookups,
     }
 }
 
@@ -351,6 +365,7 @@ async fn collect_account(
     plan: BTreeMap<RegionDir, OpSet>,
     management: &AccountSession,
     resolved: &ResolvedRegions,
+    lookups: &LookupPlan,
     request: &CollectRequest,
     recorder: &Recorder,
     limits: &Limits,
@@ -381,7 +396,7 @@ async fn collect_account(
         Some(_) if account.id == management.account_id => resolved.management_enabled.clone(),
         Some(_) => {
             let no_ops = OpSet::new();
-            let ctx = region_ctx(&session, None, &no_ops, recorder, request);
+            let ctx = region_ctx(&session, None, &no_ops, recorder, request, &NO_LOOKUPS);
             list_account_regions(&ctx)
                 .await?
                 .ok()
@@ -401,7 +416,7 @@ async fn collect_account(
         })
         .collect();
     let regions = plan.iter().map(|(region, ops)| {
-        let ctx = region_ctx(&session, region.region(), ops, recorder, request);
+        let ctx = region_ctx(&session, region.region(), ops, recorder, request, lookups);
         async move {
             let wanted = SOURCES
                 .iter()

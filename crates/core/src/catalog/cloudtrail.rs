@@ -37,5 +37,22 @@ pub const GET_EVENT_SELECTORS: OperationSpec = op(
     FROM_TRAILS,
 )
 .not_found(&["TrailNotFoundException"]);
+/// `cloudtrail:LookupEvents`, once per lookup a control declares
+/// (`Username=root`): the management events of the event history (90 days)
+/// in the part of the audit period it still holds, at most 2 requests a
+/// second per account and region as AWS allows.
+pub const LOOKUP_EVENTS: OperationSpec = op(
+    "cloudtrail",
+    "LookupEvents",
+    &["cloudtrail:LookupEvents"],
+    Regional,
+    Some("lookup (AttributeKey=value)"),
+    None,
+);
 /// Operations of this source.
-pub const OPERATIONS: &[OperationSpec] = &[DESCRIBE_TRAILS, GET_TRAIL_STATUS, GET_EVENT_SELECTORS];
+pub const OPERATIONS: &[OperationSpec] = &[
+    DESCRIBE_TRAILS,
+    GET_TRAIL_STATUS,
+    GET_EVENT_SELECTORS,
+    LOOKUP_EVENTS,
+];

@@ -186,8 +186,9 @@ pub fn operations() -> impl Iterator<Item = &'static OperationSpec> {
 
 /// Actions whose verb does not say "read" but whose access level in AWS's
 /// Service Authorization Reference is Read: generating the credential report
-/// changes nothing in the account (it is in AWS's SecurityAudit policy).
-const READ_ACCESS_LEVEL: &[&str] = &["iam:GenerateCredentialReport"];
+/// changes nothing in the account, and looking events up reads the event
+/// history (both are in AWS's SecurityAudit policy).
+const READ_ACCESS_LEVEL: &[&str] = &["iam:GenerateCredentialReport", "cloudtrail:LookupEvents"];
 
 /// Whether an IAM action only reads: its verb is Describe, Get or List, or AWS
 /// classifies it as Read ([`READ_ACCESS_LEVEL`]). Collection may declare no other.

@@ -185,6 +185,21 @@ pub struct Assertion {
     pub message: Option<String>,
     /// Meaning of an empty `for_each`.
     pub when_empty: WhenEmpty,
+    /// What `expect` being false means: a failure (the default), or, for a
+    /// requirement about the evidence itself (does it cover the period?),
+    /// that the rest could not be assessed (`when_false = "not_assessed"`).
+    pub when_false: WhenFalse,
+}
+
+/// What an assertion means when its `expect` is false.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFalse {
+    /// The requirement is not met: FAIL.
+    Fail,
+    /// The evidence does not reach far enough to judge: NOT ASSESSED, with
+    /// the quoted values saying how far it reaches.
+    NotAssessed,
 }
 
 impl Assertion {
@@ -225,6 +240,11 @@ pub struct Control {
     pub defines: Vec<Define>,
     /// Requirements.
     pub assertions: Vec<Assertion>,
+    /// CloudTrail event-history lookups the control reads (`Username=root`,
+    /// `EventName=ConsoleLogin`): each is a `cloudtrail:LookupEvents` query,
+    /// over the part of the audit period the history still holds, whose
+    /// answer is the qualifier of that name.
+    pub lookups: Vec<String>,
     /// The report shows its requirements × items matrix (`matrix = true`):
     /// for controls whose requirements are settings compared across accounts.
     pub matrix: bool,

@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 use super::budget::{charging, ControlBudget, OverBudget};
 use super::control::{
     AccountRef, Assertion, Control, Define, EvidenceBinding, QualifierRef, RegionRef, WhenEmpty,
+    WhenFalse,
 };
 use super::expr::{display_value, evidence_to_cel, json_to_cel, register_functions, Expr};
 use super::results::*;
@@ -129,7 +130,7 @@ enum EmptyPopulation {
     },
     /// Every region of the scope is one its accounts have not enabled.
     #[error("Not assessed: none of the control's accounts has enabled any region of the run (account:ListRegions).")]
-    NoEnabledRegion,
+    RegionsNotEnabled,
 }
 
 /// The names bound for one scope item: values, or why they are unavailable.
@@ -274,7 +275,7 @@ impl Evaluator<'_> {
             }
         }
         if items.is_empty() {
-            return Err(EmptyPopulation::NoEnabledRegion);
+            return Err(EmptyPopulation::RegionsNotEnabled);
         }
         Ok((items, out_of_scope))
     }

@@ -19,7 +19,7 @@ mod waivers;
 pub use budget::{OverBudget, MAX_CONTROL_COST, MAX_EVALUATION_COST};
 pub use control::{
     parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, EvidenceBinding,
-    LintError, RegionRef, RegionSelector, Severity, WhenEmpty,
+    LintError, RegionRef, RegionSelector, Severity, WhenEmpty, WhenFalse,
 };
 pub use criteria::is_known_criterion;
 pub use engine::evaluate;

@@ -1,4 +1,5 @@
-//! CloudTrail: trails (including shadow copies of organization trails), their status and event selectors.
+//! CloudTrail: trails (including shadow copies of organization trails), their
+//! status and event selectors, and the event history's lookups (`lookup`).
 //!
 //! `DescribeTrails` runs in every region with `includeShadowTrails`, so a region's
 //! answer also lists multi-region and organization trails homed elsewhere. Status
@@ -20,9 +21,17 @@ use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
 use auditpack_core::catalog::cloudtrail::*;
 
+mod lookup;
+
+/// Collects the trails and the event-history lookups (independent).
+pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+    futures::try_join!(collect_trails(ctx), lookup::collect(ctx))?;
+    Ok(())
+}
+
 /// Collects the trails of this region, then the status and selectors of the
 /// trails this account owns and that are homed in this region.
-pub(crate) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
+async fn collect_trails(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     if ![&DESCRIBE_TRAILS, &GET_TRAIL_STATUS, &GET_EVENT_SELECTORS]
         .iter()
         .any(|s| ctx.needs(s))

@@ -38,6 +38,9 @@ struct ControlFile {
     /// The report shows a requirements × items matrix for the control.
     #[serde(default)]
     matrix: bool,
+    /// CloudTrail event-history lookups, `AttributeKey=value`.
+    #[serde(default)]
+    lookups: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +80,7 @@ struct AssertionFile {
     quote: BTreeMap<String, Spanned<String>>,
     message: Option<Spanned<String>>,
     when_empty: Option<Spanned<WhenEmpty>>,
+    when_false: Option<Spanned<WhenFalse>>,
 }
 
 /// Collects problems with their lines while a file is validated.
@@ -210,6 +214,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
     let evidence = bind_evidence(l, &raw.evidence, regions, &mut known);
     let defines = compile_defines(l, &raw.define, &mut known);
     let matrix = raw.matrix;
+    let lookups = check_lookups(l, &raw.lookups, &raw.evidence);
     let assertions = compile_assertions(l, raw.assertions, &known);
 
     Some(Control {
@@ -231,6 +236,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         defines: defines?,
         assertions: assertions?,
         matrix,
+        lookups,
         file: l.file.to_path_buf(),
         source_text: text.to_string(),
     })
@@ -282,6 +288,65 @@ fn check_new_name(
     } else {
         true
     }
+}
+
+/// The attributes CloudTrail's `LookupEvents` can look events up by.
+const LOOKUP_ATTRIBUTE_KEYS: &[&str] = &[
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+];
+
+/// `lookups`: each `AttributeKey=value` with a key CloudTrail knows, no
+/// duplicates; declared exactly when the control reads `cloudtrail:LookupEvents`
+/// (a lookup nobody reads, or a binding with nothing to look up, is a mistake).
+fn check_lookups(
+    l: &mut Linter<'_>,
+    lookups: &[Spanned<String>],
+    evidence: &BTreeMap<String, Spanned<EvidenceFile>>,
+) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    for (i, lookup) in lookups.iter().enumerate() {
+        let field = format!("lookups[{i}]");
+        let text = lookup.get_ref();
+        match text.split_once('=') {
+            Some((key, value)) if LOOKUP_ATTRIBUTE_KEYS.contains(&key) && !value.trim().is_empty() => {
+                if !seen.insert(text.clone()) {
+                    l.error(lookup.span(), field, format!("'{text}' is listed twice"));
+                }
+            }
+            _ => l.error(
+                lookup.span(),
+                field,
+                format!(
+                    "'{text}' is not AttributeKey=value with a key of CloudTrail's LookupEvents ({})",
+                    LOOKUP_ATTRIBUTE_KEYS.join(", ")
+                ),
+            ),
+        }
+    }
+    let binding = evidence
+        .iter()
+        .find(|(_, e)| e.get_ref().source.get_ref() == "cloudtrail:LookupEvents");
+    match (binding, lookups.is_empty()) {
+        (Some((name, e)), true) => l.error(
+            e.span(),
+            format!("evidence.{name}"),
+            "reads cloudtrail:LookupEvents but the control declares no lookups = [\"AttributeKey=value\", …]",
+        ),
+        (None, false) => l.error(
+            lookups[0].span(),
+            "lookups",
+            "declared, but no evidence binding reads cloudtrail:LookupEvents",
+        ),
+        _ => {}
+    }
+    lookups.iter().map(|s| s.get_ref().clone()).collect()
 }
 
 fn parse_account_selector(l: &mut Linter<'_>, value: &Spanned<String>) -> Option<AccountSelector> {
@@ -475,5 +540,9 @@ fn compile_assertion(
             .when_empty
             .map(Spanned::into_inner)
             .unwrap_or(WhenEmpty::Fail),
+        when_false: a
+            .when_false
+            .map(Spanned::into_inner)
+            .unwrap_or(WhenFalse::Fail),
     })
 }

@@ -103,9 +103,13 @@ pub(super) fn check_one(
     };
     match assertion.expect.eval(ctx) {
         Ok(Value::Bool(true)) => {}
-        Ok(Value::Bool(false)) => findings
-            .failures
-            .push(format!("{subject}{}", quotes(assertion, ctx))),
+        Ok(Value::Bool(false)) => {
+            let finding = format!("{subject}{}", quotes(assertion, ctx));
+            match assertion.when_false {
+                WhenFalse::Fail => findings.failures.push(finding),
+                WhenFalse::NotAssessed => findings.gaps.push(finding),
+            }
+        }
         Ok(other) => findings.gaps.push(format!(
             "{subject}: the test gave {}, not true or false",
             display_value(&other)
