@@ -186,6 +186,8 @@ class Handler:
         other = region != self.home
         key = "|".join([self.org.template_of.get(caller, "management"), "other" if other else "home", service,
                         self.org.templated(sig, region if other else None)])
+        if token:
+            key += "|page:" + self.org.templated(token, region if other else None)
         recorded = self.answers.get(key)
         if recorded is None:
             self.count("unrouted")
