@@ -55,6 +55,9 @@ struct Case {
     org: Option<OrgOverride>,
     #[serde(default)]
     params: Map<String, Value>,
+    /// `[changes] trusted_principals` of the case's auditpack.toml.
+    #[serde(default)]
+    trusted_principals: Vec<String>,
     expect: Map<String, Value>,
     #[serde(default)]
     assertions: BTreeMap<String, String>,
@@ -266,14 +269,33 @@ fn operation_of(key: &EvidenceKey) -> Result<&'static OperationSpec, String> {
     find_operation(&source).ok_or_else(|| format!("'{source}' is not in the catalog"))
 }
 
+/// The requirement ids of a control's items: its assertions, and
+/// `period-changes` when it declares the changes that could break it.
+fn requirement_ids(control: &Control) -> impl Iterator<Item = &str> {
+    let period = (!control.changes.is_empty()).then_some("period-changes");
+    control
+        .assertions
+        .iter()
+        .map(|a| a.id.as_str())
+        .chain(period)
+}
+
 // ---- parameter overrides ----
 
 /// The `auditpack.toml` a case's `params` stand for, checked like a user's file.
-fn case_config(control: &Control, params: &Map<String, Value>) -> Result<Config, String> {
-    if params.is_empty() {
+fn case_config(
+    control: &Control,
+    params: &Map<String, Value>,
+    trusted_principals: &[String],
+) -> Result<Config, String> {
+    if params.is_empty() && trusted_principals.is_empty() {
         return Ok(Config::default());
     }
-    let mut text = format!("[controls.{:?}.params]\n", control.id);
+    let mut text = format!(
+        "[changes]\ntrusted_principals = {}\n\n[controls.{:?}.params]\n",
+        serde_json::to_string(trusted_principals).unwrap(),
+        control.id
+    );
     for (name, value) in params {
         let scalar_or_list = match value {
             Value::Array(items) => items
@@ -428,7 +450,7 @@ impl Harness {
             }
         }
 
-        let config = match case_config(control, &case.params) {
+        let config = match case_config(control, &case.params, &case.trusted_principals) {
             Ok(config) => config,
             Err(e) => {
                 self.problem(format!("{at}: params: {e}"));
@@ -494,7 +516,7 @@ impl Harness {
                 "{at}: 'expect' is empty: a case must check something"
             ));
         }
-        let known: BTreeSet<&str> = control.assertions.iter().map(|a| a.id.as_str()).collect();
+        let known: BTreeSet<&str> = requirement_ids(control).collect();
         let mut selected_by_some = BTreeSet::new();
         let mut plan: Vec<(String, Vec<usize>, ItemExpect)> = Vec::new();
         let mut wildcard: Option<ItemExpect> = None;
@@ -694,10 +716,8 @@ fn check_control(harness: &mut Harness, control: &Control, cases_dir: &Path) -> 
         ));
     }
     let mut names = BTreeSet::new();
-    let mut seen: BTreeMap<&str, BTreeSet<Verdict>> = control
-        .assertions
-        .iter()
-        .map(|a| (a.id.as_str(), BTreeSet::new()))
+    let mut seen: BTreeMap<&str, BTreeSet<Verdict>> = requirement_ids(control)
+        .map(|id| (id, BTreeSet::new()))
         .collect();
     let mut not_assessed_items = 0;
     let mut base_written: BTreeSet<String> = BTreeSet::new();

@@ -199,11 +199,12 @@ fn check_expected_verdicts(
     };
     let mut wrong = Vec::new();
     let expected = [
+        // Compliant now, but a person stopped it during the period (fixture).
         (
             "cloudtrail.org-trail",
             "management",
             "us-east-1",
-            Verdict::Pass,
+            Verdict::Fail,
         ),
         (
             "logarchive.immutable",
@@ -403,6 +404,36 @@ fn check_expected_verdicts(
             "prod",
             None,
             "no-root-access-keys",
+            Verdict::Pass,
+        ),
+        (
+            "cloudtrail.org-trail",
+            "management",
+            Some("us-east-1"),
+            "logging",
+            Verdict::Pass,
+        ),
+        (
+            "cloudtrail.org-trail",
+            "management",
+            Some("us-east-1"),
+            "period-changes",
+            Verdict::Fail,
+        ),
+        // The Terraform pipeline changed the bucket policy: a managed change.
+        (
+            "logarchive.immutable",
+            "log-archive",
+            None,
+            "period-changes",
+            Verdict::Pass,
+        ),
+        // A refused DeleteDetector is evidence the guardrail held.
+        (
+            "guardduty.coverage",
+            "dev",
+            Some("us-east-1"),
+            "period-changes",
             Verdict::Pass,
         ),
         // Not subscribed: InvalidAccessException is absence, a FAIL.

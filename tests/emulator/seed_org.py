@@ -259,7 +259,7 @@ iam_sec.enable_mfa_device(UserName="break-glass", SerialNumber=serial, Authentic
 def event_history():
     """CloudTrail event history the fault proxy serves for cloudtrail:LookupEvents
     (moto has none): raw records without their time (the proxy places them in
-    the window asked). The prod account's root user signed in (with MFA); in
+    the window asked, in this order). Changes (below); the prod account's root user signed in (with MFA); in
     the dev account an IAM user signed in with a password and no MFA, and a
     person through Identity Center (MFA at the identity provider)."""
     prod, dev = accounts["prod"], accounts["dev"]
@@ -268,7 +268,31 @@ def event_history():
         "eventName": "ConsoleLogin", "awsRegion": HOME, "sourceIPAddress": "203.0.113.9", "userAgent": "Mozilla/5.0",
         "responseElements": {"ConsoleLogin": "Success"}, "additionalEventData": {"MFAUsed": mfa},
         "eventType": "AwsConsoleSignIn", "recipientAccountId": acct}
+    management, log_archive = accounts["management"], accounts["log-archive"]
+    person = {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": f"arn:aws:iam::{management}:user/mallory",
+              "accountId": management, "userName": "mallory",
+              "sessionContext": {"attributes": {"mfaAuthenticated": "false"}}}
+    pipeline = {"type": "AssumedRole", "principalId": "AROAEXAMPLE:ci", "arn": f"arn:aws:sts::{log_archive}:assumed-role/terraform-apply/ci",
+                "accountId": log_archive, "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{log_archive}:role/terraform-apply"},
+                                                            "attributes": {"mfaAuthenticated": "false"}}}
+    write = lambda acct, source, name, identity, **extra: dict({
+        "eventVersion": "1.09", "userIdentity": identity, "eventSource": source, "eventName": name, "awsRegion": HOME,
+        "sourceIPAddress": "198.51.100.23", "userAgent": "aws-cli/2.15", "requestParameters": {}, "eventType": "AwsApiCall",
+        "recipientAccountId": acct}, **extra)
     return [
+        # Changes of the period (ReadOnly=false): a person stops the organization
+        # trail and starts it again an hour later; the Terraform pipeline changes
+        # the log bucket's policy (a managed change); a DeleteDetector in dev is
+        # refused by the SCP.
+        {"account": management, "region": HOME, "lookup": "ReadOnly=false",
+         "events": [write(management, "cloudtrail.amazonaws.com", "StopLogging", person),
+                    write(management, "cloudtrail.amazonaws.com", "StartLogging", person)]},
+        {"account": log_archive, "region": HOME, "lookup": "ReadOnly=false",
+         "events": [write(log_archive, "s3.amazonaws.com", "PutBucketPolicy", pipeline)]},
+        {"account": dev, "region": HOME, "lookup": "ReadOnly=false",
+         "events": [write(dev, "guardduty.amazonaws.com", "DeleteDetector",
+                          dict(person, arn=f"arn:aws:iam::{dev}:user/legacy-ci", accountId=dev),
+                          errorCode="AccessDenied", errorMessage="explicit deny in a service control policy")]},
         {"account": prod, "region": HOME, "lookup": "Username=root",
          "events": [signin(prod, {"type": "Root", "principalId": prod, "arn": f"arn:aws:iam::{prod}:root", "accountId": prod}, "Yes")]},
         {"account": dev, "region": HOME, "lookup": "EventName=ConsoleLogin",

@@ -280,9 +280,11 @@ pub fn run_report(
     }
     let results_csv = crate::outputs::csv_export::results_csv(&results);
     let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
+    let changes_csv = crate::outputs::changes_csv::changes_csv(&results);
     bag.add("results.json", Content::Bytes(results_bytes.clone()));
     bag.add("results.csv", Content::Bytes(results_csv.clone()));
     bag.add("inventory.csv", Content::Bytes(inventory_csv.clone()));
+    bag.add("changes.csv", Content::Bytes(changes_csv.clone()));
     bag.add("report.html", Content::Bytes(report.into_bytes()));
     let ci_outputs = ci_outputs(&results, request.fail_on);
     let coverage =
@@ -303,6 +305,7 @@ pub fn run_report(
     let report_path = write_output(&request.out, "report.html", report_beside.as_bytes())?;
     write_output(&request.out, "results.csv", &results_csv)?;
     write_output(&request.out, "inventory.csv", &inventory_csv)?;
+    write_output(&request.out, "changes.csv", &changes_csv)?;
     for (name, bytes) in &ci_outputs {
         write_output(&request.out, name, bytes)?;
     }

@@ -47,6 +47,11 @@ pub(crate) struct RegionCtx<'a> {
 pub struct LookupPlan {
     /// `AttributeKey=value`, sorted, unique.
     pub queries: Vec<String>,
+    /// The changes controls declare, and the events that undo them,
+    /// `eventSource:eventName`: looked up once (`ReadOnly=false`, every write
+    /// event of the window) and kept only when listed here, under the
+    /// qualifier `changes`.
+    pub changes: Vec<String>,
     /// Start and end of the window queried.
     pub window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 }
@@ -65,6 +70,20 @@ impl LookupPlan {
             .iter()
             .flat_map(|c| c.lookups.iter().cloned())
             .collect();
+        let changes: std::collections::BTreeSet<String> = controls
+            .iter()
+            .flat_map(|c| {
+                let undo = c.changes.iter().filter_map(|e| {
+                    let name = c.restored_by.get(&e.name)?;
+                    Some(format!("{}:{name}", e.source))
+                });
+                c.changes
+                    .iter()
+                    .map(|e| e.to_string())
+                    .chain(undo)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let parse = |t: &str| {
             chrono::DateTime::parse_from_rfc3339(t)
                 .ok()
@@ -80,6 +99,7 @@ impl LookupPlan {
         };
         LookupPlan {
             queries: queries.into_iter().collect(),
+            changes: changes.into_iter().collect(),
             window,
         }
     }

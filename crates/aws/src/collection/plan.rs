@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::context::OpSet;
 use super::OperationSpec;
+use auditpack_core::catalog::cloudtrail::LOOKUP_EVENTS;
 use auditpack_core::evaluation::{AccountSelector, Control, RegionSelector};
 use auditpack_core::evidence::RegionDir;
 use auditpack_core::org::{Account, Org};
@@ -24,6 +25,20 @@ pub(crate) fn build_plan(
     let mut plan = Plan::new();
     for control in controls {
         let scope_accounts: Vec<&Account> = select(org, control.accounts).collect();
+        if !control.changes.is_empty() {
+            // The change events of the period where the control looks: each
+            // region for a regional control, else the home region (where
+            // global services record theirs).
+            let binding = match control.regions {
+                RegionSelector::Each => auditpack_core::evaluation::RegionRef::Scope,
+                _ => auditpack_core::evaluation::RegionRef::Home,
+            };
+            for region in region_dirs(binding, control.regions, regions, home_region) {
+                for account in &scope_accounts {
+                    add_with_dependencies(&mut plan, &account.id, &region, &LOOKUP_EVENTS);
+                }
+            }
+        }
         for binding in &control.evidence {
             let accounts: Vec<&Account> = match binding.account {
                 auditpack_core::evaluation::AccountRef::Scope => scope_accounts.clone(),

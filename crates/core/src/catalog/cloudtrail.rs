@@ -49,6 +49,9 @@ pub const LOOKUP_EVENTS: OperationSpec = op(
     Some("lookup (AttributeKey=value)"),
     None,
 );
+/// The qualifier under which `LookupEvents` keeps the change events controls
+/// declare (`changes`), looked up as `ReadOnly=false` and filtered to them.
+pub const CHANGES_QUALIFIER: &str = "changes";
 /// Operations of this source.
 pub const OPERATIONS: &[OperationSpec] = &[
     DESCRIBE_TRAILS,

@@ -89,6 +89,46 @@ fn ou_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// `[changes]` of `auditpack.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSettings {
+    /// The principals of the change process (the Terraform pipeline's roles):
+    /// ARN patterns where `*` matches any run of characters, compared with the
+    /// role a session was issued from (`sessionContext.sessionIssuer.arn`) and
+    /// with the identity's own ARN. A change they make is a managed change;
+    /// anyone else's is an exception.
+    #[serde(default)]
+    pub trusted_principals: Vec<String>,
+}
+
+impl ChangeSettings {
+    /// Whether `arn` matches a trusted principal pattern.
+    pub fn trusts(&self, arn: &str) -> bool {
+        self.trusted_principals.iter().any(|p| glob_matches(p, arn))
+    }
+}
+
+/// `*` matches any run of characters (none included); everything else itself.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 /// `[period]` of `auditpack.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,6 +164,9 @@ pub struct Config {
     /// How `--period` labels resolve to dates.
     #[serde(default)]
     pub period: PeriodSettings,
+    /// Who may make the changes controls declare.
+    #[serde(default)]
+    pub changes: ChangeSettings,
     /// The file it was read from (for error messages), if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -312,6 +355,20 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn trusted_principals_match_arn_patterns() {
+        let changes = ChangeSettings {
+            trusted_principals: vec!["arn:aws:iam::*:role/terraform-*".into()],
+        };
+        assert!(changes.trusts("arn:aws:iam::111111111111:role/terraform-apply"));
+        assert!(changes.trusts("arn:aws:iam::222222222222:role/terraform-"));
+        assert!(!changes.trusts("arn:aws:iam::111111111111:role/admin"));
+        assert!(!changes.trusts("arn:aws:iam::111111111111:user/terraform-ci"));
+        assert!(!ChangeSettings::default().trusts("arn:aws:iam::1:role/x"));
+        assert!(super::glob_matches("a*b*c", "a-b-c") && !super::glob_matches("a*b*c", "a-c-b"));
+        assert!(super::glob_matches("exact", "exact") && !super::glob_matches("exact", "exactly"));
+    }
+
     use super::*;
     use crate::org::AccountStatus;
 

@@ -191,6 +191,21 @@ pub struct Assertion {
     pub when_false: WhenFalse,
 }
 
+/// A CloudTrail event that changes what a control tests.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangeEvent {
+    /// `eventSource`, e.g. `cloudtrail.amazonaws.com`.
+    pub source: String,
+    /// `eventName`, e.g. `StopLogging`.
+    pub name: String,
+}
+
+impl std::fmt::Display for ChangeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.source, self.name)
+    }
+}
+
 /// What an assertion means when its `expect` is false.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -245,6 +260,15 @@ pub struct Control {
     /// over the part of the audit period the history still holds, whose
     /// answer is the qualifier of that name.
     pub lookups: Vec<String>,
+    /// The changes that could break the control, `eventSource:eventName`
+    /// (`cloudtrail.amazonaws.com:StopLogging`): over the audit period, each
+    /// one made outside the trusted change process is an exception of the
+    /// control (see `engine::period`).
+    pub changes: Vec<ChangeEvent>,
+    /// For a change that switches a safeguard off, the event that switches it
+    /// back on (`StopLogging` → `StartLogging`), so an exception says when the
+    /// setting was restored.
+    pub restored_by: BTreeMap<String, String>,
     /// The report shows its requirements × items matrix (`matrix = true`):
     /// for controls whose requirements are settings compared across accounts.
     pub matrix: bool,

@@ -30,6 +30,7 @@ use crate::org::{Account, Org, Role};
 
 mod assertions;
 mod binding;
+mod period;
 
 use assertions::*;
 use binding::*;
@@ -52,6 +53,7 @@ pub fn evaluate(
     };
     let evaluator = Evaluator {
         store,
+        changes: &config.changes,
         org,
         run,
         globals,
@@ -101,6 +103,8 @@ struct Globals {
 
 struct Evaluator<'a> {
     store: &'a EvidenceStore,
+    /// Who may make the changes controls declare.
+    changes: &'a crate::evaluation::config::ChangeSettings,
     org: &'a Org,
     run: &'a RunInfo,
     globals: Globals,
@@ -349,11 +353,18 @@ impl Evaluator<'_> {
             Some(r) => format!("{}/{}", account.id, r),
             None => account.id.clone(),
         };
-        let assertions: Vec<AssertionResult> = control
+        let mut assertions: Vec<AssertionResult> = control
             .assertions
             .iter()
             .map(|a| check_assertion(a, &bindings, &ctx, &place))
             .collect();
+        let mut evidence = bindings.evidence;
+        let period = self.period_check(control, account, region.as_deref(), &place);
+        let period = period.map(|checked| {
+            assertions.push(checked.assertion);
+            evidence.extend(checked.evidence);
+            checked.period
+        });
         let status = Verdict::all_of(assertions.iter().map(|a| a.status));
         ItemResult {
             account_id: account.id.clone(),
@@ -362,8 +373,9 @@ impl Evaluator<'_> {
             status,
             message: item_message(status, &assertions),
             assertions,
-            evidence: bindings.evidence.into_iter().collect(),
+            evidence: evidence.into_iter().collect(),
             waiver: None,
+            period,
         }
     }
 
@@ -598,6 +610,7 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
                 for_each: a.for_each.as_ref().map(|e| e.source.clone()),
                 expect: a.expect.source.clone(),
             })
+            .chain(period::period_assertion_info(control))
             .collect(),
         file: control
             .file

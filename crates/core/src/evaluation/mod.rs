@@ -27,7 +27,8 @@ pub use expr::{Expr, ExprError};
 pub use loader::load_controls;
 pub use outcome::Verdict;
 pub use results::{
-    AppliedWaiver, AssertionInfo, AssertionResult, CollectionWindow, ControlResult, Counts,
-    EvidenceRef, ItemResult, OutOfScope, Results, Summary, WaiverRecord, WaiverState,
+    AppliedWaiver, AssertionInfo, AssertionResult, ChangeRecord, CollectionWindow, ControlResult,
+    Counts, EvidenceRef, ItemPeriod, ItemResult, OutOfScope, Results, Summary, WaiverRecord,
+    WaiverState,
 };
 pub use waivers::{apply_waivers, Waiver, Waivers};

@@ -48,6 +48,55 @@ pub struct ItemResult {
     /// The waiver that turned this item's FAIL or NOT_ASSESSED into WAIVED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
+    /// For a control that declares `changes`: what happened to it during the
+    /// audit period (its verdict is the `period-changes` requirement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<ItemPeriod>,
+}
+
+/// The changes a control declares, as made in one account × region during
+/// the audit period.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ItemPeriod {
+    /// The part of the period the event history covered (`start`/`end`).
+    pub window: Option<CollectionWindow>,
+    /// The part of the period not covered (`<from> to <to>`), when any: not
+    /// assessed for the period, never assumed quiet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncovered: Option<String>,
+    /// Successful changes by a trusted principal (`[changes]` in auditpack.toml).
+    pub managed: Vec<ChangeRecord>,
+    /// Successful changes by anyone else: exceptions of the control.
+    pub exceptions: Vec<ChangeRecord>,
+    /// Changes attempted and refused (an `errorCode`): the guardrail held.
+    pub refused: Vec<ChangeRecord>,
+}
+
+/// One change event, as an auditor samples it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// `eventTime`.
+    pub time: String,
+    /// `eventSource:eventName`.
+    pub event: String,
+    /// `eventID`, to find the record in the trail.
+    pub event_id: Option<String>,
+    /// `userIdentity.type` (IAMUser, AssumedRole, Root, …).
+    pub identity_type: Option<String>,
+    /// `userIdentity.arn`.
+    pub principal: Option<String>,
+    /// The role a session was issued from (`sessionContext.sessionIssuer.arn`).
+    pub session_issuer: Option<String>,
+    /// Whether the session was MFA-authenticated, where CloudTrail says.
+    pub mfa: Option<bool>,
+    /// `sourceIPAddress`.
+    pub source_ip: Option<String>,
+    /// `requestParameters`, as recorded.
+    pub request_parameters: Option<serde_json::Value>,
+    /// `errorCode`, for a refused attempt.
+    pub error_code: Option<String>,
+    /// When the setting was switched back (`restored_by`), for an exception.
+    pub restored_at: Option<String>,
 }
 
 /// A waiver as applied to one item: who accepted which verdict, why, until when.

@@ -3,6 +3,7 @@
 
 pub mod bagit;
 pub mod catalog_markdown;
+pub mod changes_csv;
 pub mod csv_export;
 pub mod evidence_index;
 pub mod junit;

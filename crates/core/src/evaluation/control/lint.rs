@@ -41,6 +41,12 @@ struct ControlFile {
     /// CloudTrail event-history lookups, `AttributeKey=value`.
     #[serde(default)]
     lookups: Vec<Spanned<String>>,
+    /// The changes that could break the control, `eventSource:eventName`.
+    #[serde(default)]
+    changes: Vec<Spanned<String>>,
+    /// Change → the event that undoes it (`StopLogging = "StartLogging"`).
+    #[serde(default)]
+    restored_by: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -215,6 +221,8 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
     let defines = compile_defines(l, &raw.define, &mut known);
     let matrix = raw.matrix;
     let lookups = check_lookups(l, &raw.lookups, &raw.evidence);
+    let changes = check_changes(l, &raw.changes);
+    let restored_by = check_restored_by(l, &raw.restored_by, &changes);
     let assertions = compile_assertions(l, raw.assertions, &known);
 
     Some(Control {
@@ -237,6 +245,8 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         assertions: assertions?,
         matrix,
         lookups,
+        changes,
+        restored_by,
         file: l.file.to_path_buf(),
         source_text: text.to_string(),
     })
@@ -347,6 +357,72 @@ fn check_lookups(
         _ => {}
     }
     lookups.iter().map(|s| s.get_ref().clone()).collect()
+}
+
+/// `changes`: each `<service>.amazonaws.com:<EventName>` (a CloudTrail
+/// `eventSource` and a PascalCase `eventName`), no duplicates.
+fn check_changes(l: &mut Linter<'_>, changes: &[Spanned<String>]) -> Vec<ChangeEvent> {
+    let mut out: Vec<ChangeEvent> = Vec::new();
+    for (i, change) in changes.iter().enumerate() {
+        let text = change.get_ref();
+        let parsed = text.split_once(':').and_then(|(source, name)| {
+            let service = source.strip_suffix(".amazonaws.com")?;
+            let service_ok = !service.is_empty()
+                && service
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let name_ok = name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric());
+            (service_ok && name_ok).then(|| ChangeEvent {
+                source: source.to_string(),
+                name: name.to_string(),
+            })
+        });
+        match parsed {
+            Some(event) if out.contains(&event) => {
+                l.error(change.span(), format!("changes[{i}]"), format!("'{text}' is listed twice"))
+            }
+            Some(event) => out.push(event),
+            None => l.error(
+                change.span(),
+                format!("changes[{i}]"),
+                format!("'{text}' is not eventSource:eventName (e.g. cloudtrail.amazonaws.com:StopLogging)"),
+            ),
+        }
+    }
+    out
+}
+
+/// `restored_by`: keys are declared changes, values event names of the same form.
+fn check_restored_by(
+    l: &mut Linter<'_>,
+    restored_by: &BTreeMap<String, Spanned<String>>,
+    changes: &[ChangeEvent],
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (change, restore) in restored_by {
+        let field = format!("restored_by.{change}");
+        if !changes.iter().any(|c| &c.name == change) {
+            l.error(
+                restore.span(),
+                field,
+                format!("'{change}' is not one of the control's changes"),
+            );
+        } else if !(restore
+            .get_ref()
+            .starts_with(|c: char| c.is_ascii_uppercase())
+            && restore.get_ref().bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            l.error(
+                restore.span(),
+                field,
+                format!("'{}' is not an eventName", restore.get_ref()),
+            );
+        } else {
+            out.insert(change.clone(), restore.get_ref().clone());
+        }
+    }
+    out
 }
 
 fn parse_account_selector(l: &mut Linter<'_>, value: &Spanned<String>) -> Option<AccountSelector> {

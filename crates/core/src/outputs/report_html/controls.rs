@@ -18,7 +18,8 @@ use super::thousands;
 use super::view::{tallies, Tally};
 use super::Badge;
 use crate::evaluation::{
-    AppliedWaiver, AssertionInfo, ControlResult, EvidenceRef, ItemResult, Verdict,
+    AppliedWaiver, AssertionInfo, ChangeRecord, ControlResult, EvidenceRef, ItemPeriod, ItemResult,
+    Verdict,
 };
 
 /// Stands for each listed account in a message shared by several accounts.
@@ -58,6 +59,50 @@ pub(super) struct ControlView<'a> {
     file: &'a str,
     /// The requirements × items matrix, when the control file asks for it.
     matrix: Option<Matrix<'a>>,
+    /// The declared changes made during the period: exceptions first.
+    changes: Vec<ChangeRow<'a>>,
+}
+
+/// One change of the period, as the report lists it.
+#[derive(Serialize)]
+struct ChangeRow<'a> {
+    /// exception, managed or refused.
+    kind: &'static str,
+    badge: Badge,
+    account_id: &'a str,
+    account_name: &'a str,
+    region: Option<&'a str>,
+    record: &'a ChangeRecord,
+    /// The event name alone (`StopLogging`).
+    name: &'a str,
+}
+
+/// The changes of every item of `c`: exceptions, then managed changes, then
+/// refused attempts, each oldest first.
+fn changes(c: &ControlResult) -> Vec<ChangeRow<'_>> {
+    let kinds: [(&str, Verdict, fn(&ItemPeriod) -> &Vec<ChangeRecord>); 3] = [
+        ("exception", Verdict::Fail, |p| &p.exceptions),
+        ("managed", Verdict::Pass, |p| &p.managed),
+        ("refused", Verdict::Pass, |p| &p.refused),
+    ];
+    let mut rows = Vec::new();
+    for (kind, verdict, of) in kinds {
+        for item in &c.results {
+            let Some(period) = &item.period else { continue };
+            for record in of(period) {
+                rows.push(ChangeRow {
+                    kind,
+                    badge: verdict.into(),
+                    account_id: &item.account_id,
+                    account_name: &item.account_name,
+                    region: item.region.as_deref(),
+                    record,
+                    name: record.event.rsplit(':').next().unwrap_or(&record.event),
+                });
+            }
+        }
+    }
+    rows
 }
 
 /// Every item of a control against every requirement: the settings ×
@@ -170,6 +215,7 @@ pub(super) fn control_view<'a>(
         definition: links.control(&c.file),
         file: &c.file,
         matrix: matrix(c),
+        changes: changes(c),
     }
 }
 

@@ -323,3 +323,47 @@ fn a_matrix_control_shows_requirements_by_accounts() {
     assert!(matrix.contains("<td class=\"cell pass\">PASS</td>"));
     assert!(!matrix.contains(SCRIPT_TAG), "account names are escaped");
 }
+
+/// A control's changes of the period are listed (exceptions first), with
+/// every CloudTrail-supplied text escaped.
+#[test]
+fn changes_of_the_period_are_listed_and_escaped() {
+    let mut results = results();
+    let item = &mut results.controls[0].results[1];
+    item.period = Some(parse(json!({
+        "window": { "start": "2026-10-01T00:00:00Z", "end": "2026-11-20T09:12:00Z" },
+        "managed": [],
+        "refused": [],
+        "exceptions": [{
+            "time": "2026-11-02T09:00:00Z", "event": "cloudtrail.amazonaws.com:StopLogging",
+            "event_id": "e1", "identity_type": "IAMUser", "principal": SCRIPT_TAG,
+            "session_issuer": null, "mfa": false, "source_ip": IMG_TAG,
+            "request_parameters": { "name": "trail" }, "error_code": null,
+            "restored_at": "2026-11-02T12:00:00Z"
+        }]
+    })));
+    let (org, run, evidence) = (org(), run(), evidence());
+    let input = ReportInput {
+        results: &results,
+        org: &org,
+        run: &run,
+        evidence: &evidence,
+        bundle_name: "auditpack-o-test123456-2026-Q4",
+    };
+    let html = render_report(&input, &Links::bundle()).expect("renders");
+    let table = &html[html
+        .find("Changes during the period (1)")
+        .expect("the table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains("<code>StopLogging</code>"));
+    assert!(table.contains("restored 2026-11-02T12:00:00Z"));
+    assert!(table.contains("IAMUser, no MFA"));
+    assert!(
+        !table.contains(SCRIPT_TAG) && !table.contains(IMG_TAG),
+        "escaped"
+    );
+    assert!(
+        !render().contains("Changes during the period"),
+        "none without changes"
+    );
+}

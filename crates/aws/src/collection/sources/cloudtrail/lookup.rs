@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::collection::answer::{Answer, CallError};
 use crate::collection::context::RegionCtx;
 use crate::collection::recorder::RecordError;
-use auditpack_core::catalog::cloudtrail::LOOKUP_EVENTS;
+use auditpack_core::catalog::cloudtrail::{CHANGES_QUALIFIER, LOOKUP_EVENTS};
 use auditpack_core::evidence::ErrorClass;
 
 /// The spacing AWS's limit (2 requests a second per account and region) asks for.
@@ -29,7 +29,7 @@ pub(super) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
     let Some((start, end)) = ctx.lookups.window else {
         return Ok(());
     };
-    if !ctx.needs(&LOOKUP_EVENTS) || ctx.lookups.queries.is_empty() {
+    if !ctx.needs(&LOOKUP_EVENTS) {
         return Ok(());
     }
     let client = aws_sdk_cloudtrail::Client::new(&ctx.config);
@@ -37,13 +37,20 @@ pub(super) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
         start: DateTime::from_secs(start.timestamp()),
         end: DateTime::from_secs(end.timestamp()),
     };
-    for (i, query) in ctx.lookups.queries.iter().enumerate() {
+    // The declared lookups, then the change events: (qualifier, lookup).
+    let changes = (!ctx.lookups.changes.is_empty())
+        .then(|| (CHANGES_QUALIFIER.to_string(), "ReadOnly=false".to_string()));
+    let queries = (ctx.lookups.queries.iter())
+        .map(|q| (q.clone(), q.clone()))
+        .chain(changes);
+    for (i, (qualifier, query)) in queries.enumerate() {
         if i > 0 {
             tokio::time::sleep(REQUEST_SPACING).await;
         }
         let Some((key, value)) = query.split_once('=') else {
             continue; // refused by `controls lint`
         };
+        let kept = (qualifier == CHANGES_QUALIFIER).then_some(ctx.lookups.changes.as_slice());
         let parameters = json!({
             "LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}],
             "StartTime": super::rfc3339(&window.start),
@@ -51,13 +58,23 @@ pub(super) async fn collect(ctx: &RegionCtx<'_>) -> Result<(), RecordError> {
         });
         ctx.call(
             &LOOKUP_EVENTS,
-            Some(query),
+            Some(&qualifier),
             parameters,
-            lookup_events(&client, key, value, &window),
+            lookup_events(&client, key, value, &window, kept),
         )
         .await?;
     }
     Ok(())
+}
+
+/// Whether a raw record is one of the `kept` events (`eventSource:eventName`).
+fn is_kept(record: &Value, kept: &[String]) -> bool {
+    match (record["eventSource"].as_str(), record["eventName"].as_str()) {
+        (Some(source), Some(name)) => kept
+            .iter()
+            .any(|k| k.split_once(':') == Some((source, name))),
+        _ => false,
+    }
 }
 
 /// The part of the period queried.
@@ -72,6 +89,7 @@ async fn lookup_events(
     key: &str,
     value: &str,
     window: &Window,
+    kept: Option<&[String]>,
 ) -> Result<Answer, CallError> {
     let attribute = LookupAttribute::builder()
         .attribute_key(LookupAttributeKey::from(key))
@@ -95,7 +113,10 @@ async fn lookup_events(
             .await?;
         answer.page(&page);
         for event in page.events() {
-            events.push(raw_record(event.cloud_trail_event())?);
+            let record = raw_record(event.cloud_trail_event())?;
+            if kept.is_none_or(|kept| is_kept(&record, kept)) {
+                events.push(record);
+            }
         }
         match page.next_token() {
             Some(next) if !next.is_empty() => token = Some(next.to_string()),
@@ -103,10 +124,14 @@ async fn lookup_events(
         }
     }
     let n = events.len();
-    let data = json!({
+    let mut data = json!({
         "Events": events,
         "Window": {"StartTime": super::rfc3339(&window.start), "EndTime": super::rfc3339(&window.end)},
     });
+    if let Some(kept) = kept {
+        // Which events of the write history were kept (the others are not evidence).
+        data["Kept"] = json!(kept);
+    }
     Ok(answer.finish(data, n))
 }
 
@@ -132,6 +157,22 @@ mod tests {
         assert_eq!(record["userIdentity"]["type"], "Root");
         assert_eq!(record["additionalEventData"]["MFAUsed"], "No");
         assert_eq!(record["eventTime"], "2026-11-02T10:00:00Z");
+    }
+
+    #[test]
+    fn only_declared_changes_are_kept() {
+        let kept = ["cloudtrail.amazonaws.com:StopLogging".to_string()];
+        let record = |source: &str, name: &str| json!({"eventSource": source, "eventName": name});
+        assert!(is_kept(
+            &record("cloudtrail.amazonaws.com", "StopLogging"),
+            &kept
+        ));
+        assert!(!is_kept(
+            &record("cloudtrail.amazonaws.com", "StartLogging"),
+            &kept
+        ));
+        assert!(!is_kept(&record("s3.amazonaws.com", "StopLogging"), &kept));
+        assert!(!is_kept(&json!({}), &kept));
     }
 
     #[test]
