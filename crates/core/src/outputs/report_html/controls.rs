@@ -77,10 +77,13 @@ struct ChangeRow<'a> {
     name: &'a str,
 }
 
+/// Which list of a period's changes a row kind shows.
+type ChangesOf = fn(&ItemPeriod) -> &Vec<ChangeRecord>;
+
 /// The changes of every item of `c`: exceptions, then managed changes, then
 /// refused attempts, each oldest first.
 fn changes(c: &ControlResult) -> Vec<ChangeRow<'_>> {
-    let kinds: [(&str, Verdict, fn(&ItemPeriod) -> &Vec<ChangeRecord>); 3] = [
+    let kinds: [(&str, Verdict, ChangesOf); 3] = [
         ("exception", Verdict::Fail, |p| &p.exceptions),
         ("managed", Verdict::Pass, |p| &p.managed),
         ("refused", Verdict::Pass, |p| &p.refused),
