@@ -97,7 +97,7 @@ fn samples_report_matches_its_snapshots() {
     report(Path::new("evidence-samples"), out.path(), &[]);
     let html = bundled_report(out.path());
     let page = without_style_and_script(&html);
-    assert!(page.contains("o-vmby5o8dws") && page.contains("2026-11-26 06:11:58 UTC"));
+    assert!(page.contains("o-6au160hcvd") && page.contains("2026-11-26 06:22:56 UTC"));
     insta::assert_snapshot!("samples_report_html", page);
     insta::assert_snapshot!("samples_report_text", visible_text(&html));
 }
@@ -181,7 +181,7 @@ fn hostile_names_tags_errors_and_resources_are_text() {
     let dir = kept_artifacts("injection");
     let evidence = dir.join("evidence");
     copy_tree(&samples(), &evidence);
-    let (dev, prod) = ("539467256819", "043935159835");
+    let (dev, prod) = ("665290300717", "599643809963");
     edit_json(&evidence.join("org.json"), |org| {
         for account in org["accounts"].as_array_mut().unwrap() {
             if account["id"] == dev {
