@@ -731,3 +731,80 @@ fn run_with_gate_fails_closed_then_passes_with_waivers() {
         passed.stdout
     );
 }
+
+/// A period longer than CloudTrail's 90-day event history: the part before the
+/// history is NOT ASSESSED for the period, named with its dates, and never
+/// assumed quiet; the change found inside the history still fails.
+#[test]
+fn the_part_of_the_period_the_event_history_does_not_reach_is_not_assessed() {
+    let emu = Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let evidence = work.path().join("evidence");
+    let today = chrono::Utc::now().date_naive();
+    // The whole calendar year so far: it began more than 90 days ago from any
+    // date after March.
+    let period = format!("{}-01-01/{today}", today.format("%Y"));
+    let collected = run(emu
+        .auditpack(SECRET)
+        .args(["collect", "--regions", "us-east-1", "--period", &period])
+        .args([
+            "--s3-path-style",
+            "--max-attempts",
+            "2",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(&evidence)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(
+        collected.code, 0,
+        "{}{}",
+        collected.stdout, collected.stderr
+    );
+    let results = report_by(
+        emu.auditpack(SECRET),
+        &evidence,
+        &work.path().join("out"),
+        &["--config", config.to_str().unwrap()],
+    )
+    .typed_results();
+    let management = emu.account("management");
+    let trail = results
+        .controls
+        .iter()
+        .find(|c| c.id == "cloudtrail.org-trail")
+        .unwrap();
+    let item = &trail.results[0];
+    assert_eq!(item.account_id, management);
+    let period_check = item
+        .assertions
+        .iter()
+        .find(|a| a.id == "period-changes")
+        .unwrap();
+    let uncovered = item.period.as_ref().and_then(|p| p.uncovered.clone());
+    if today.format("%m").to_string().as_str() > "03" {
+        assert!(
+            uncovered.as_deref().is_some_and(
+                |u| u.starts_with(&format!("{}-01-01T00:00:00Z to ", today.format("%Y")))
+            ),
+            "{uncovered:?}"
+        );
+        assert!(
+            period_check
+                .message
+                .contains("does not reach the period from"),
+            "{}",
+            period_check.message
+        );
+    }
+    // The trail stopped by a person (inside the history) is still an exception.
+    assert_eq!(
+        period_check.status,
+        Verdict::Fail,
+        "{}",
+        period_check.message
+    );
+    assert_eq!(item.period.as_ref().unwrap().exceptions.len(), 1);
+}
