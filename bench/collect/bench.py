@@ -79,8 +79,11 @@ def timed(cmd, env=None):
 
 
 def evidence_profile(evidence):
-    """Pages per account and the discovery chain, from the envelopes."""
-    per_account, discovery = {}, {"ListAccounts": 0, "levels": 0}
+    """Pages per account, the discovery chain, and the most LookupEvents
+    requests in one account x region (they are spaced 0.5 s apart), from the
+    envelopes."""
+    per_account, discovery = {}, {"ListAccounts": 0, "levels": 0, "lookups": 0}
+    lookups = {}
     for dirpath, _, files in os.walk(evidence):
         for name in files:
             rel = os.path.relpath(os.path.join(dirpath, name), evidence).split(os.sep)
@@ -96,10 +99,16 @@ def evidence_profile(evidence):
                     discovery["ListAccounts"] = pages
                 continue
             per_account[rel[0]] = per_account.get(rel[0], 0) + pages
+            if op == "LookupEvents":
+                lookups[(rel[0], rel[1])] = lookups.get((rel[0], rel[1]), 0) + pages
+    discovery["lookups"] = max(lookups.values(), default=0)
     return per_account, discovery
 
 
-def floor(args, accounts, per_account, attempts_after_discovery):
+LOOKUP_SPACING = 0.5  # seconds between two LookupEvents requests in one account x region (AWS: 2/s)
+
+
+def floor(args, accounts, per_account, attempts_after_discovery, lookups=0):
     lat = args.latency
     pages = math.ceil((accounts + 1) / 20)
     # ListRoots, then three OU levels (Root → Workloads → Prod/NonProd), the
@@ -110,6 +119,10 @@ def floor(args, accounts, per_account, attempts_after_discovery):
     # ListBuckets → GetBucketLocation → bucket calls, ListKeys → DescribeKey →
     # GetKeyRotationStatus, GenerateCredentialReport (COMPLETE) → GetCredentialReport.
     chain = 1 + 3
+    # The event-history lookups of one account x region are sequential and
+    # spaced: AssumeRole, then each request, LOOKUP_SPACING apart.
+    if lookups:
+        chain = max(chain, 1 + lookups + (lookups - 1) * LOOKUP_SPACING / lat)
     busiest = max(per_account.values()) / (1 - args.throttle)
     return lat * (discovery + max(chain, attempts_after_discovery / args.max_concurrency,
                                   busiest / args.account_concurrency))
@@ -147,7 +160,7 @@ def run_one(args, accounts, nregions):
     throttled = after["throttled"] - before["throttled"]
     per_account, discovery = evidence_profile(evidence)
     discovery_pages = discovery["ListAccounts"] + 10
-    best_floor = floor(args, accounts, per_account, max(requests - discovery_pages, 0))
+    best_floor = floor(args, accounts, per_account, max(requests - discovery_pages, 0), discovery["lookups"])
     evidence_bytes = int(subprocess.run(["du", "-sb", evidence], capture_output=True, text=True).stdout.split()[0])
     report_out = os.path.join(work, "out")
     report_wall, report_rss, _, _ = timed([args.bin, "report", "--evidence", evidence, "--out", report_out,
