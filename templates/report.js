@@ -36,6 +36,11 @@
         hide(row, !ok);
         if (ok) { visible++; }
       });
+      // The changes of the period follow the filters but do not decide whether
+      // the control is shown (its items do).
+      all("table.changes tbody tr", control).forEach(function (row) {
+        hide(row, !((!a || row.getAttribute("data-account") === a) && (!s || row.getAttribute("data-status") === s)));
+      });
       all("details.passed", control).forEach(function (passed) {
         items++;
         var ok = filterMembers(passed, a) && (!s || s === "pass");
