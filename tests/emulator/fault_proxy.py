@@ -27,6 +27,12 @@ serves the one API the organization needs that moto lacks.
   Resources, CloudTrailEvent: "<the raw record as JSON text>"}], "NextToken"}`)
   from the seed's `event_history`, each record timed inside the window asked,
   one event per page (so pagination runs).
+* moto has no `guardduty:DescribeOrganizationConfiguration` (REST-JSON
+  `GET /detector/{id}/admin`, a 404 there): answered here in AWS's shape
+  (`{"autoEnable", "autoEnableOrganizationMembers", "memberAccountLimitReached",
+  "features": [{name, autoEnable}]}`) for the seed's GuardDuty administrator
+  (the security account): ALL members auto-enabled, as the seed's organization
+  means it; any other caller gets AWS's BadRequestException.
 * Two moto defects in Security Hub answers are corrected to AWS's documented
   shape, so the real SDK parser sees what AWS would send: errors come as XML
   under a REST-JSON protocol (rewritten to AWS's JSON error shape
@@ -52,6 +58,9 @@ DENY = set(SEED["unreachable"])
 ANALYZER = SEED["access_analyzer"]
 REGIONS = SEED["account_regions"]
 KEY_ACCOUNT = {}  # access key id -> account id, learnt from AssumeRole answers
+GUARDDUTY_ADMIN = re.compile(r"^/detector/[^/]+/admin$")
+GUARDDUTY_ORG_CONFIG = {"autoEnable": True, "autoEnableOrganizationMembers": "ALL", "memberAccountLimitReached": False,
+                        "features": [{"name": "S3_DATA_EVENTS", "autoEnable": "ALL"}]}
 ASSUMED_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
 assert UPSTREAM.hostname == "127.0.0.1", "the proxy only forwards to a loopback emulator"
@@ -139,6 +148,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             account = KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
             answer = lookup_events(account, scope.group(1) if scope else "", body)
             return self._reply(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+        if scope and scope.group(2) == "guardduty" and self.command == "GET" and GUARDDUTY_ADMIN.match(self.path.split("?")[0]):
+            key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
+            if KEY_ACCOUNT.get(key, SEED["accounts"]["management"]) == SEED["accounts"]["security"]:
+                return self._reply(200, json.dumps(GUARDDUTY_ORG_CONFIG).encode(), "application/json")
+            error = {"__type": "BadRequestException", "message": "The request is rejected because the current account is not the GuardDuty administrator account."}
+            return self._reply(400, json.dumps(error).encode(), "application/json")
         if scope and scope.group(2) == "account" and self.path.split("?")[0] == "/listRegions":
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
