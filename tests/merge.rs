@@ -17,13 +17,13 @@ use crate::common::{
 const MANAGEMENT: &str = "123456789012";
 /// Root/Workloads/Prod and Root/Workloads/NonProd (one of them unreachable),
 /// sorted (shards list their accounts sorted).
-const WORKLOADS: [&str; 3] = ["599643809963", "656399002875", "665290300717"];
+const WORKLOADS: [&str; 3] = ["406993622206", "700823212694", "845062585454"];
 /// Root/Security, Root/Infrastructure and the sandbox OU.
 const REST: [&str; 4] = [
-    "181222751819",
-    "033006818972",
-    "511700572695",
-    "439732624734",
+    "705555992644",
+    "545985340274",
+    "025569892925",
+    "833473964924",
 ];
 
 /// A shard as `collect --accounts …` would write it from the samples: the
@@ -150,7 +150,7 @@ fn an_account_no_shard_collected_is_not_assessed() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["id"] == "511700572695")
+        .find(|a| a["id"] == "025569892925")
         .unwrap();
     assert!(security.get("reachable").is_none());
 
@@ -182,7 +182,7 @@ fn an_account_no_shard_collected_is_not_assessed() {
                 .iter()
                 .map(move |i| (&c["id"], i))
         })
-        .filter(|(_, item)| item["account_id"] == "511700572695")
+        .filter(|(_, item)| item["account_id"] == "025569892925")
         .collect();
     assert!(!items.is_empty());
     // Nothing of the account's own was collected, so nothing that needs it can
@@ -190,7 +190,7 @@ fn an_account_no_shard_collected_is_not_assessed() {
     // account holds about it: its tags and delegated services, listed in the
     // management account (org.account-ownership, securityhub.coverage's
     // delegation requirement).
-    let own_folder = "511700572695/";
+    let own_folder = "025569892925/";
     for (control, item) in &items {
         if item["status"] == "NOT_ASSESSED" {
             continue;
@@ -209,7 +209,7 @@ fn an_account_no_shard_collected_is_not_assessed() {
     let failed = coverage["failed"].as_array().unwrap();
     let security = failed
         .iter()
-        .find(|f| f["account_id"] == "511700572695")
+        .find(|f| f["account_id"] == "025569892925")
         .expect("the uncollected account is a coverage failure");
     assert!(
         security["reason"]

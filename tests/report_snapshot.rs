@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::{
-    copy_tree, files_under, find_zip, kept_artifacts, read_json, report, samples, unzip, write_json,
+    copy_tree, find_zip, kept_artifacts, read_json, report, samples, unzip, write_json,
 };
 
 /// `data/report.html` from the bundle zip in `out`.
@@ -97,7 +97,7 @@ fn samples_report_matches_its_snapshots() {
     report(Path::new("evidence-samples"), out.path(), &[]);
     let html = bundled_report(out.path());
     let page = without_style_and_script(&html);
-    assert!(page.contains("o-6au160hcvd") && page.contains("2026-11-26 06:22:56 UTC"));
+    assert!(page.contains("o-p6w0erv871") && page.contains("2026-11-26 06:34:19 UTC"));
     insta::assert_snapshot!("samples_report_html", page);
     insta::assert_snapshot!("samples_report_text", visible_text(&html));
 }
@@ -181,7 +181,7 @@ fn hostile_names_tags_errors_and_resources_are_text() {
     let dir = kept_artifacts("injection");
     let evidence = dir.join("evidence");
     copy_tree(&samples(), &evidence);
-    let (dev, prod) = ("665290300717", "599643809963");
+    let (dev, prod) = ("700823212694", "845062585454");
     edit_json(&evidence.join("org.json"), |org| {
         for account in org["accounts"].as_array_mut().unwrap() {
             if account["id"] == dev {
@@ -192,18 +192,19 @@ fn hostile_names_tags_errors_and_resources_are_text() {
             }
         }
     });
-    // An AWS error message shown in the report: the first failed call of the
-    // samples other than the unreachable account's AssumeRole.
-    let failed_call = files_under(&evidence)
-        .into_iter()
-        .filter(|f| {
-            !f.ends_with("sts/AssumeRole.json") && f.extension().is_some_and(|e| e == "json")
-        })
-        .find(|f| read_json(f)["status"] == "error")
-        .expect("the samples hold a failed call");
-    edit_json(&failed_call, |envelope| {
-        envelope["error"]["message"] = ERROR.into()
-    });
+    // An AWS error message shown in the report: the prod account's account
+    // Block Public Access call, made a failed one carrying the payload, as
+    // the collector writes a failed call.
+    edit_json(
+        &evidence.join(format!("{prod}/global/s3control/GetPublicAccessBlock.json")),
+        |envelope| {
+            envelope["status"] = "error".into();
+            envelope["data"] = serde_json::json!({});
+            envelope["error"] = serde_json::json!({"code": "AccessDenied", "message": ERROR, "class": "access_denied"});
+            envelope["pagination"] = serde_json::json!({"pages": 0, "complete": false});
+            envelope["item_count"] = 0.into();
+        },
+    );
     edit_json(
         &evidence.join(format!("{dev}/global/iam/ListUsers.json")),
         |envelope| {
