@@ -785,3 +785,59 @@ fn encrypted_keys_need_the_passphrase_and_unusable_keys_are_usage_errors() {
         r.stderr
     );
 }
+
+/// A bundle forged into a consistent all-PASS (every requirement, item,
+/// control and the summary, manifests recomputed) is refused by `gate`, which
+/// re-derives the results from the bundle's own evidence and controls; only
+/// `--trust-results` gates on what it says.
+#[test]
+fn gate_refuses_a_consistently_forged_bundle_unless_told_to_trust_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = report(&samples(), &dir.path().join("out"), &[]).zip();
+    let r = run(auditpack().arg("gate").arg(&zip));
+    assert_eq!(r.code, 1, "the samples fail: {}{}", r.stdout, r.stderr);
+
+    let bag = unzip(&zip, &dir.path().join("unzipped"));
+    let results_path = bag.join("data/results.json");
+    let mut results: serde_json::Value = read_json(&results_path);
+    let (mut controls, mut items) = (0, 0);
+    for control in results["controls"].as_array_mut().unwrap() {
+        if control["status"] == "DISABLED" {
+            continue;
+        }
+        control["status"] = "PASS".into();
+        controls += 1;
+        for item in control["results"].as_array_mut().unwrap() {
+            item["status"] = "PASS".into();
+            item["message"] = "All requirements met.".into();
+            items += 1;
+            for a in item["assertions"].as_array_mut().unwrap() {
+                a["status"] = "PASS".into();
+                a["message"] = "".into();
+            }
+        }
+    }
+    let counts = |pass: u64| serde_json::json!({"pass": pass, "fail": 0, "not_assessed": 0, "disabled": 0, "waived": 0});
+    results["summary"]["controls"] = counts(controls);
+    results["summary"]["items"] = counts(items);
+    let mut bytes = serde_json::to_vec_pretty(&results).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&results_path, bytes).unwrap();
+    rehash(&bag, "data/results.json");
+
+    let r = run(auditpack().arg("gate").arg(&bag));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("results.json says PASS, re-evaluation gives FAIL")
+            && r.stderr.contains("refusing to gate on it"),
+        "{}",
+        r.stderr
+    );
+    let r = run(auditpack().args(["gate", "--trust-results"]).arg(&bag));
+    assert_eq!(
+        r.code, 0,
+        "trusting the bundled results: {}{}",
+        r.stdout, r.stderr
+    );
+}

@@ -32,6 +32,12 @@ pub struct GateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: GateFormat,
+    /// With a bundle: gate on its results.json as bundled, without re-deriving
+    /// it from the bundle's own evidence and controls. Faster on large bundles,
+    /// but a bundle whose results were edited and its manifests recomputed
+    /// then passes; keep it for bundles signed by a trusted key.
+    #[arg(long)]
+    pub trust_results: bool,
 }
 
 /// How the gate prints its decision.
@@ -43,15 +49,25 @@ pub enum GateFormat {
     Json,
 }
 
-/// Gates, after checking the bundle's signature when trusted keys are given: a
-/// pipeline that gates on a bundle built elsewhere can demand that it was
-/// signed by its own release key, not merely intact.
+/// Gates on proven facts. A bundle is verified first and, unless
+/// `--trust-results`, its results are re-derived from its own evidence and
+/// controls: a bundle whose results.json was edited and re-hashed is refused
+/// (exit 2) instead of gated. With trusted keys, it must also be signed by one
+/// (a pipeline gating on a bundle built elsewhere can demand its own release
+/// key). A bare results.json is gated as it reads (its statuses recomputed
+/// from its items): it carries no evidence to re-derive it from.
 pub fn run(args: &GateArgs) -> Result<Exit, Failure> {
     let trust = args.trust.load()?;
-    let results = if trust.is_given() {
-        signed_results(&args.results, trust)?
-    } else {
+    let results = if is_results_json(&args.results) {
+        if trust.is_given() {
+            return Err(GateInputError::UnsignedResults {
+                path: args.results.clone(),
+            }
+            .into());
+        }
         load_results(&args.results)?
+    } else {
+        proven_results(&args.results, trust, !args.trust_results)?
     };
     gate_results(&results, args.fail_on, args.format)
 }
@@ -61,26 +77,26 @@ pub fn gate_path(path: &Path, fail_on: FailOn, format: GateFormat) -> Result<Exi
     gate_results(&load_results(path)?, fail_on, format)
 }
 
-/// The results of a bundle that passes verify's checks with `trust` (signed
-/// by a trusted key, intact); verify's findings go to stderr when it does not.
-fn signed_results(path: &Path, trust: Trust) -> Result<Results, Failure> {
-    if is_results_json(path) {
-        return Err(GateInputError::UnsignedResults {
-            path: path.to_path_buf(),
-        }
-        .into());
-    }
+/// The results of a bundle that passes verify's checks: intact, signed by a
+/// trusted key when `trust` names keys, and (when `reevaluate`) results that
+/// its own evidence and controls give again. Verify's findings go to stderr
+/// when it does not pass.
+fn proven_results(path: &Path, trust: Trust, reevaluate: bool) -> Result<Results, Failure> {
+    let keys_given = trust.is_given();
     let options = VerifyOptions {
         trust,
         max_age_days: None,
         now: chrono::Utc::now(),
-        reevaluate: false,
+        reevaluate,
     };
     let report = verify_bundle(path, &options)?;
     if !report.is_ok() {
         eprint!("{}", render_text(path, &report));
-        return Err(GateInputError::Untrusted {
-            path: path.to_path_buf(),
+        let path = path.to_path_buf();
+        return Err(if keys_given {
+            GateInputError::Untrusted { path }
+        } else {
+            GateInputError::NotProven { path }
         }
         .into());
     }

@@ -60,6 +60,13 @@ pub enum GateInputError {
         /// The file.
         path: PathBuf,
     },
+    /// The bundle does not verify, or its results are not what its own
+    /// evidence and controls give (edited and re-hashed).
+    #[error("{} does not verify, or its results.json is not what its own evidence and controls give; refusing to gate on it (see the findings above)", path.display())]
+    NotProven {
+        /// The bundle.
+        path: PathBuf,
+    },
     /// The bundle is not signed by a trusted key or does not verify.
     #[error("{} is not signed by a trusted key, or does not verify; refusing to gate on it", path.display())]
     Untrusted {
