@@ -9,7 +9,7 @@ use auditpack_core::custody::bag_check::verify_path;
 use auditpack_core::outputs::bagit::file_sha256;
 
 use crate::common::{
-    auditpack, files_under, read_json, relative, repo, report, run, samples, unzip,
+    auditpack, copy_tree, files_under, read_json, relative, repo, report, run, samples, unzip,
 };
 
 /// Runs `report` on the samples into `out`, returning the bundle path.
@@ -505,4 +505,36 @@ fn run_json_or_org_json_of_another_schema_version_is_refused() {
             r.stderr
         );
     }
+}
+
+/// An `--out` inside `--evidence`, however it is spelled, is refused before
+/// anything is written: its outputs (and bundle) would be read as evidence by
+/// the next report of that folder.
+#[test]
+fn an_out_folder_inside_the_evidence_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    copy_tree(&samples(), &evidence);
+    let before = files_under(&evidence).len();
+    let spellings = [
+        evidence.join("out"),
+        evidence.join("sub/../out"),
+        tmp.path().join("evidence/./out2"),
+    ];
+    for out in spellings {
+        let r = run(auditpack()
+            .args(["report", "--evidence"])
+            .arg(&evidence)
+            .arg("--out")
+            .arg(&out));
+        assert_eq!(r.code, 2, "{}: {}{}", out.display(), r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("is inside the evidence folder"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(files_under(&evidence).len(), before, "nothing written");
+    // Beside it is fine.
+    report(&evidence, &tmp.path().join("out"), &[]);
 }

@@ -182,6 +182,43 @@ pub fn is_non_empty_dir(path: &Path) -> bool {
     std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_some())
 }
 
+/// Refuses an `--out` inside the evidence folder (exit 2): the outputs would
+/// sit among the evidence, and the next report of that folder would bundle
+/// them (and its own earlier bundle) as evidence.
+pub fn out_must_be_outside(out: &Path, evidence: &Path) -> Result<(), Failure> {
+    let Ok(evidence_real) = evidence.canonicalize() else {
+        return Ok(()); // a missing evidence folder is the pipeline's error to name
+    };
+    if resolved(out).starts_with(&evidence_real) {
+        return Err(Failure::input(format!(
+            "--out {} is inside the evidence folder {}: the outputs would be read as evidence by the next report; choose a folder outside it",
+            out.display(),
+            evidence.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `path` made absolute, with its longest existing prefix resolved (symlinks,
+/// `..`), so two spellings of one place compare equal even before it exists.
+fn resolved(path: &Path) -> std::path::PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut prefix = absolute.as_path();
+    loop {
+        if let Ok(real) = prefix.canonicalize() {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (prefix.parent(), prefix.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                prefix = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
 /// Refuses an `--out` that exists but is not a folder: the user's input
 /// (exit 2), as `collect` refuses an `--out` that holds a run, not a failure
 /// to write (exit 3).

@@ -54,6 +54,7 @@ pub fn report(
         fail_on,
     };
     super::out_must_be_a_folder(&args.out)?;
+    super::out_must_be_outside(&args.out, &args.evidence)?;
     let signer = signing.map(|s| s as &dyn TagManifestSigner);
     let done = run_report(&request, signer)?;
     print_outcome(&done);
