@@ -101,7 +101,8 @@ impl From<CollectError> for Failure {
     /// something, is the user's; anything else (discovery, writing) is the tool's.
     fn from(e: CollectError) -> Failure {
         match e {
-            CollectError::Scope(_) | CollectError::Output(StagingError::OutputExists(_)) => {
+            CollectError::Scope(_)
+            | CollectError::Output(StagingError::OutputExists(_) | StagingError::Locked { .. }) => {
                 Failure::input(e)
             }
             _ => Failure::tool(e),
@@ -113,6 +114,9 @@ impl From<MergeError> for Failure {
     /// Shards that cannot be merged are input; failing to write is the tool's.
     fn from(e: MergeError) -> Failure {
         match e {
+            MergeError::Output(StagingError::OutputExists(_) | StagingError::Locked { .. }) => {
+                Failure::input(e)
+            }
             MergeError::Output(_) | MergeError::Copy { .. } => Failure::tool(e),
             _ => Failure::input(e),
         }
