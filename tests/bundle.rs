@@ -9,7 +9,8 @@ use auditpack_core::custody::bag_check::verify_path;
 use auditpack_core::outputs::bagit::file_sha256;
 
 use crate::common::{
-    auditpack, copy_tree, files_under, read_json, relative, repo, report, run, samples, unzip,
+    auditpack, copy_tree, files_under, find_zip, read_json, relative, repo, report, run, samples,
+    unzip,
 };
 
 /// Runs `report` on the samples into `out`, returning the bundle path.
@@ -537,4 +538,47 @@ fn an_out_folder_inside_the_evidence_folder_is_refused() {
     assert_eq!(files_under(&evidence).len(), before, "nothing written");
     // Beside it is fine.
     report(&evidence, &tmp.path().join("out"), &[]);
+}
+
+/// A report that fails part-way (its bundle cannot be written) leaves the
+/// previous report's outputs exactly as they were and no temporary file:
+/// never a new results.json beside an old bundle.
+#[test]
+fn a_report_that_fails_part_way_leaves_the_previous_outputs_as_they_were() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    report(&samples(), &out, &[]);
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = files_under(dir)
+            .into_iter()
+            .map(|f| (relative(dir, &f), std::fs::read(&f).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&out);
+    // The bundle's temporary name is taken (a folder): writing it fails.
+    let blocker = find_zip(&out).with_extension("zip.partial");
+    std::fs::create_dir(&blocker).unwrap();
+    // A stricter parameter: the new results would differ from the old ones.
+    let config = tmp.path().join("auditpack.toml");
+    std::fs::write(
+        &config,
+        "[controls.\"iam.password-policy\"]\nparams = { min_length = 20 }\n",
+    )
+    .unwrap();
+    let r = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(samples())
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    std::fs::remove_dir(&blocker).unwrap();
+    assert_eq!(
+        snapshot(&out),
+        before,
+        "the previous outputs, untouched, and no temporary file"
+    );
 }

@@ -301,13 +301,14 @@ pub fn run_report(
         path: request.out.clone(),
         source,
     })?;
-    let results_path = write_output(&request.out, "results.json", &results_bytes)?;
-    let report_path = write_output(&request.out, "report.html", report_beside.as_bytes())?;
-    write_output(&request.out, "results.csv", &results_csv)?;
-    write_output(&request.out, "inventory.csv", &inventory_csv)?;
-    write_output(&request.out, "changes.csv", &changes_csv)?;
+    let mut outputs = Outputs::new(&request.out);
+    let results_path = outputs.write("results.json", &results_bytes)?;
+    let report_path = outputs.write("report.html", report_beside.as_bytes())?;
+    outputs.write("results.csv", &results_csv)?;
+    outputs.write("inventory.csv", &inventory_csv)?;
+    outputs.write("changes.csv", &changes_csv)?;
     for (name, bytes) in &ci_outputs {
-        write_output(&request.out, name, bytes)?;
+        outputs.write(name, bytes)?;
     }
     let info = BagInfo {
         name: name.clone(),
@@ -319,12 +320,18 @@ pub fn run_report(
     };
     let bundle_path = request.out.join(format!("{name}.zip"));
     let phase = std::time::Instant::now();
-    write_bundle(&bag, &info, timestamp, &bundle_path, signer)?;
+    // Registered before it is written, so a failure part-way removes it too.
+    let staged_bundle = bundle_path.with_extension("zip.partial");
+    outputs
+        .staged
+        .push((staged_bundle.clone(), bundle_path.clone()));
+    write_bundle(&bag, &info, timestamp, &staged_bundle, signer)?;
     tracing::debug!(ms = phase.elapsed().as_millis() as u64, "wrote the bundle");
-    let bundle_sha256 = file_sha256(&bundle_path).map_err(|source| PipelineError::Output {
+    let bundle_sha256 = file_sha256(&staged_bundle).map_err(|source| PipelineError::Output {
         path: bundle_path.clone(),
         source,
     })?;
+    outputs.publish()?;
     Ok(ReportOutcome {
         results,
         results_path,
@@ -348,16 +355,54 @@ fn ci_outputs(results: &Results, fail_on: Severity) -> [(&'static str, Vec<u8>);
     ]
 }
 
-fn write_output(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|source| PipelineError::Output {
+/// The outputs of one report, each written under a temporary name beside its
+/// final one and put in place together only once every one of them (the
+/// bundle included) was written: a failure part-way (a full disk while
+/// zipping) leaves the previous report's outputs as they were, never a new
+/// results.json beside an old bundle. Temporary files of a failed report are
+/// removed.
+struct Outputs {
+    dir: PathBuf,
+    /// (temporary, final) paths, in the order written.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Outputs {
+    fn new(dir: &Path) -> Outputs {
+        Outputs {
+            dir: dir.to_path_buf(),
+            staged: Vec::new(),
+        }
+    }
+
+    /// Writes `name` under its temporary name; returns its final path.
+    fn write(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.partial"));
+        std::fs::write(&tmp, bytes).map_err(|source| PipelineError::Output {
             path: path.clone(),
             source,
         })?;
-    Ok(path)
+        self.staged.push((tmp, path.clone()));
+        Ok(path)
+    }
+
+    /// Puts every output in place.
+    fn publish(mut self) -> Result<(), PipelineError> {
+        for (tmp, path) in std::mem::take(&mut self.staged) {
+            std::fs::rename(&tmp, &path)
+                .map_err(|source| PipelineError::Output { path, source })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 fn write_bundle(
@@ -367,17 +412,15 @@ fn write_bundle(
     path: &Path,
     signer: Option<&dyn crate::outputs::bagit::TagManifestSigner>,
 ) -> Result<(), PipelineError> {
-    let tmp = path.with_extension("zip.partial");
     let output = |source| PipelineError::Output {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::create(&tmp).map_err(output)?;
+    let file = std::fs::File::create(path).map_err(output)?;
     let file = bag.write_zip_signed(info, timestamp, std::io::BufWriter::new(file), signer)?;
     file.into_inner()
         .map_err(|e| output(e.into_error()))?
         .sync_all()
         .map_err(output)?;
-    std::fs::rename(&tmp, path).map_err(output)?;
     Ok(())
 }
