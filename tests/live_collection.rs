@@ -808,3 +808,64 @@ fn the_part_of_the_period_the_event_history_does_not_reach_is_not_assessed() {
     );
     assert_eq!(item.period.as_ref().unwrap().exceptions.len(), 1);
 }
+
+/// An STS outage for one account (the connection dropped, no answer) is
+/// recorded and reported as the endpoint being unreachable, never as the role
+/// being refused, and the account's controls are NOT ASSESSED.
+#[test]
+fn an_endpoint_outage_is_not_reported_as_a_refused_role() {
+    let emu = Emulator::start_with_outage(&["network"]);
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let evidence = work.path().join("evidence");
+    let collected = run(collect_seed_org(
+        &mut emu.auditpack(SECRET),
+        &evidence,
+        &config,
+    ));
+    assert_eq!(
+        collected.code, 0,
+        "{}{}",
+        collected.stdout, collected.stderr
+    );
+    let network = emu.account("network");
+    let assume = read_json(&evidence.join(&network).join("global/sts/AssumeRole.json"));
+    assert_eq!(assume["status"], "error");
+    assert_eq!(assume["error"]["class"], "unreachable", "{assume}");
+    assert_eq!(assume["error"]["code"], "EndpointUnreachable");
+    assert!(
+        collected.stdout.contains(&format!(
+            "unreachable: {network} (the STS endpoint could not be reached (EndpointUnreachable); not a refusal"
+        )),
+        "{}",
+        collected.stdout
+    );
+    let staging = emu.account("staging");
+    assert!(
+        collected.stdout.contains(&format!(
+            "unreachable: {staging} (its role could not be assumed: AccessDenied"
+        )),
+        "{}",
+        collected.stdout
+    );
+    let results = report_by(
+        emu.auditpack(SECRET),
+        &evidence,
+        &work.path().join("out"),
+        &["--config", config.to_str().unwrap()],
+    )
+    .typed_results();
+    let network_items: Vec<Verdict> = results
+        .controls
+        .iter()
+        .flat_map(|c| c.results.iter())
+        .filter(|i| i.account_id == network)
+        .filter(|i| i.evidence.iter().all(|e| e.path.starts_with(&network)))
+        .map(|i| i.status)
+        .collect();
+    assert!(!network_items.is_empty());
+    assert!(
+        network_items.iter().all(|v| *v == Verdict::NotAssessed),
+        "{network_items:?}"
+    );
+}

@@ -165,7 +165,8 @@ fn print_summary(s: &CollectSummary) {
     }
     for id in &s.accounts_unreachable {
         outln!(
-            "unreachable: {id} (its role could not be assumed; its controls will be NOT ASSESSED)"
+            "unreachable: {id} ({}; its controls will be NOT ASSESSED)",
+            why_unreachable(&s.out, id)
         );
     }
     for account in s.org.accounts.iter().filter(|a| !a.is_active()) {
@@ -191,4 +192,26 @@ fn print_summary(s: &CollectSummary) {
         }
     );
     outln!("evidence: {} ({} bytes)", s.out.display(), s.stats.bytes);
+}
+
+/// Why an account could not be reached, from its recorded AssumeRole answer:
+/// a refusal (the role could not be assumed) is not an outage (the endpoint
+/// could not be reached), and the console says which.
+fn why_unreachable(out: &std::path::Path, id: &str) -> String {
+    let path = out.join(id).join("global/sts/AssumeRole.json");
+    let envelope: serde_json::Value = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let error = &envelope["error"];
+    let code = error["code"].as_str().unwrap_or("unknown");
+    match error["class"].as_str() {
+        Some("unreachable") => {
+            format!("the STS endpoint could not be reached ({code}); not a refusal")
+        }
+        Some("timeout") => format!("AssumeRole timed out ({code})"),
+        Some("access_denied") => format!("its role could not be assumed: {code}"),
+        Some(class) => format!("AssumeRole failed: {code} ({class})"),
+        None => "AssumeRole failed".to_string(),
+    }
 }

@@ -72,6 +72,13 @@ pub struct Emulator {
 impl Emulator {
     /// Starts moto, seeds it and starts the fault proxy in front of it.
     pub fn start() -> Emulator {
+        Emulator::start_with_outage(&[])
+    }
+
+    /// [`Emulator::start`], with the fault proxy dropping the connection of
+    /// every AssumeRole into the accounts of these seed keys (an STS outage
+    /// for them, not a refusal).
+    pub fn start_with_outage(outage: &[&str]) -> Emulator {
         let moto_port = free_port();
         let moto = Command::new(venv_bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
@@ -96,8 +103,13 @@ impl Emulator {
             serde_json::from_slice(&seeded.stdout).expect("the seed prints JSON");
         // The proxy reads the unreachable accounts and the Access Analyzer
         // fixture from the seed's description of the organization.
+        let mut proxy_seed = seed.clone();
+        proxy_seed["outage"] = outage
+            .iter()
+            .map(|key| seed["accounts"][*key].clone())
+            .collect();
         let seed_file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(seed_file.path(), &seeded.stdout).unwrap();
+        std::fs::write(seed_file.path(), proxy_seed.to_string()).unwrap();
         let proxy_port = free_port();
         let proxy = Command::new(venv_bin("python"))
             .arg(script("fault_proxy.py"))

@@ -39,12 +39,16 @@ serves the one API the organization needs that moto lacks.
   `{"__type", "message"}`), and `InvitedAt` carries no
   time zone (given `Z`, UTC, as moto means it).
 
+* Accounts the seed lists under `outage` (tests only) simulate an endpoint
+  outage: an AssumeRole into them gets its connection dropped, no answer.
+
 Everything else is forwarded unchanged. It listens on 127.0.0.1 only.
 
 Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL SEED_JSON_FILE
 """
 import datetime
 import http.client
+import socket
 import http.server
 import json
 import re
@@ -55,6 +59,7 @@ PORT, UPSTREAM = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2])
 with open(sys.argv[3]) as seed_file:
     SEED = json.load(seed_file)
 DENY = set(SEED["unreachable"])
+OUTAGE = set(SEED.get("outage", []))  # AssumeRole into these: the connection is dropped
 ANALYZER = SEED["access_analyzer"]
 REGIONS = SEED["account_regions"]
 KEY_ACCOUNT = {}  # access key id -> account id, learnt from AssumeRole answers
@@ -166,6 +171,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             role = form.get("RoleArn", [""])[0]
             if any(f":{acct}:" in role for acct in DENY):
                 return self._reply(403, DENIED.format(caller="arn:aws:iam::auditor", role=role).encode(), "text/xml")
+            if any(f":{acct}:" in role for acct in OUTAGE):
+                # An endpoint outage: the connection closes without an answer.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
         conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
         conn.request(self.command, self.path, body=body, headers=headers)

@@ -150,16 +150,20 @@ where
                 ErrorClass::Timeout,
             ),
             SdkError::DispatchFailure(d) => {
-                let class = if d.is_timeout() {
-                    ErrorClass::Timeout
+                let (code, class) = if d.is_timeout() {
+                    ("DispatchFailure", ErrorClass::Timeout)
+                } else if d.is_io()
+                    || d.as_connector_error().and_then(|c| c.as_other())
+                        == Some(aws_smithy_types::retry::ErrorKind::TransientError)
+                {
+                    // Refused, reset or closed connections (the SDK's transient
+                    // connector errors), unresolved names: the endpoint, not
+                    // the account, is the problem.
+                    ("EndpointUnreachable", ErrorClass::Unreachable)
                 } else {
-                    ErrorClass::Other
+                    ("DispatchFailure", ErrorClass::Other)
                 };
-                CallError::local(
-                    "DispatchFailure",
-                    format!("{:?}", d.as_connector_error()),
-                    class,
-                )
+                CallError::local(code, format!("{:?}", d.as_connector_error()), class)
             }
             SdkError::ResponseError(_) => CallError::local(
                 "Unparseable",

@@ -467,7 +467,7 @@ impl Progress {
         let note = if reached {
             "collected"
         } else {
-            "UNREACHABLE (role could not be assumed)"
+            "UNREACHABLE (AssumeRole failed: see its evidence)"
         };
         match &self.bar {
             Some(bar) => {

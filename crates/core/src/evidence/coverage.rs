@@ -66,7 +66,7 @@ pub(crate) fn coverage<'a>(
         if account.reachable == Some(false) {
             failed.push(FailedAccount {
                 reason: format!(
-                    "its audit role could not be assumed (see {id}/global/sts/AssumeRole.json)"
+                    "its audit role could not be assumed or its endpoint reached (see {id}/global/sts/AssumeRole.json)"
                 ),
                 account_id: id,
             });

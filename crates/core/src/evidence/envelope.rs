@@ -41,6 +41,10 @@ pub enum ErrorClass {
     RegionDisabled,
     /// An answer that could not be parsed.
     Unparseable,
+    /// The endpoint could not be reached: connection refused or reset, name
+    /// not resolved (an outage, a proxy, a network rule), as opposed to an
+    /// answer refusing access.
+    Unreachable,
     /// Anything else.
     Other,
 }
