@@ -156,6 +156,19 @@ fn render() -> String {
     render_with(&Links::bundle())
 }
 
+/// The page of `results` (the fixture org, run and evidence), as bundled.
+fn render_results(results: &Results) -> String {
+    let (org, run, evidence) = (org(), run(), evidence());
+    let input = ReportInput {
+        results,
+        org: &org,
+        run: &run,
+        evidence: &evidence,
+        bundle_name: "auditpack-o-test123456-2026-Q4",
+    };
+    render_report(&input, &Links::bundle()).expect("renders")
+}
+
 #[test]
 fn renders_org_period_controls_and_every_status() {
     let html = render();
@@ -303,15 +316,7 @@ fn a_matrix_control_shows_requirements_by_accounts() {
         .find(|c| c.id == "iam.root-protection")
         .unwrap();
     root.matrix = true;
-    let (org, run, evidence) = (org(), run(), evidence());
-    let input = ReportInput {
-        results: &results,
-        org: &org,
-        run: &run,
-        evidence: &evidence,
-        bundle_name: "auditpack-o-test123456-2026-Q4",
-    };
-    let html = render_report(&input, &Links::bundle()).expect("renders");
+    let html = render_results(&results);
     let matrix = &html[html.find("Requirements × accounts").expect("the matrix")..];
     let matrix = &matrix[..matrix.find("</table>").unwrap()];
     assert!(
@@ -342,15 +347,7 @@ fn changes_of_the_period_are_listed_and_escaped() {
             "restored_at": "2026-11-02T12:00:00Z"
         }]
     })));
-    let (org, run, evidence) = (org(), run(), evidence());
-    let input = ReportInput {
-        results: &results,
-        org: &org,
-        run: &run,
-        evidence: &evidence,
-        bundle_name: "auditpack-o-test123456-2026-Q4",
-    };
-    let html = render_report(&input, &Links::bundle()).expect("renders");
+    let html = render_results(&results);
     let table = &html[html
         .find("Changes during the period (1)")
         .expect("the table")..];
