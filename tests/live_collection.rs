@@ -869,3 +869,58 @@ fn an_endpoint_outage_is_not_reported_as_a_refused_role() {
         "{network_items:?}"
     );
 }
+
+/// Credentials that lapse during a run (here: already expired when first
+/// issued) are renewed by AssumeRole again before the account's calls go on,
+/// and the account is collected as any other.
+#[test]
+fn assumed_role_credentials_are_renewed_before_they_lapse() {
+    let emu = Emulator::start_with_faults(&[], &["prod"]);
+    let work = tempfile::tempdir().unwrap();
+    let config = write_config(work.path());
+    let evidence = work.path().join("evidence");
+    let collected = run(collect_seed_org(
+        &mut emu.auditpack(SECRET),
+        &evidence,
+        &config,
+    ));
+    assert_eq!(
+        collected.code, 0,
+        "{}{}",
+        collected.stdout, collected.stderr
+    );
+    let prod = emu.account("prod");
+    let stats = proxy_stats(&emu.endpoint);
+    let assumed = stats["assume_role"][&prod].as_u64().unwrap_or(0);
+    assert!(
+        assumed >= 2,
+        "renewed: {assumed} AssumeRole answers for prod ({stats})"
+    );
+    assert_eq!(
+        stats["assume_role"][emu.account("dev")],
+        1,
+        "other accounts keep their first credentials"
+    );
+    let summary = read_json(
+        &evidence
+            .join(&prod)
+            .join("global/iam/GetAccountSummary.json"),
+    );
+    assert_eq!(summary["status"], "ok", "{summary}");
+}
+
+/// The fault proxy's counters (`GET /__proxy/stats`).
+fn proxy_stats(endpoint: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /__proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}

@@ -79,6 +79,13 @@ impl Emulator {
     /// every AssumeRole into the accounts of these seed keys (an STS outage
     /// for them, not a refusal).
     pub fn start_with_outage(outage: &[&str]) -> Emulator {
+        Emulator::start_with_faults(outage, &[])
+    }
+
+    /// [`Emulator::start`], with the fault proxy's test-only faults for the
+    /// accounts of these seed keys: an STS outage (`outage`), and credentials
+    /// already expired when first issued (`expired_credentials`).
+    pub fn start_with_faults(outage: &[&str], expired_credentials: &[&str]) -> Emulator {
         let moto_port = free_port();
         let moto = Command::new(venv_bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
@@ -104,10 +111,13 @@ impl Emulator {
         // The proxy reads the unreachable accounts and the Access Analyzer
         // fixture from the seed's description of the organization.
         let mut proxy_seed = seed.clone();
-        proxy_seed["outage"] = outage
-            .iter()
-            .map(|key| seed["accounts"][*key].clone())
-            .collect();
+        let ids = |keys: &[&str]| -> serde_json::Value {
+            keys.iter()
+                .map(|key| seed["accounts"][*key].clone())
+                .collect()
+        };
+        proxy_seed["outage"] = ids(outage);
+        proxy_seed["expired_credentials"] = ids(expired_credentials);
         let seed_file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(seed_file.path(), proxy_seed.to_string()).unwrap();
         let proxy_port = free_port();

@@ -41,6 +41,10 @@ serves the one API the organization needs that moto lacks.
 
 * Accounts the seed lists under `outage` (tests only) simulate an endpoint
   outage: an AssumeRole into them gets its connection dropped, no answer.
+* Accounts listed under `expired_credentials` (tests only) get credentials
+  that have already expired from their first AssumeRole (a run longer than
+  the credentials' hour); `GET /__proxy/stats` counts the AssumeRole answers
+  per account, so a test can see that the collector renewed them.
 
 Everything else is forwarded unchanged. It listens on 127.0.0.1 only.
 
@@ -60,6 +64,9 @@ with open(sys.argv[3]) as seed_file:
     SEED = json.load(seed_file)
 DENY = set(SEED["unreachable"])
 OUTAGE = set(SEED.get("outage", []))  # AssumeRole into these: the connection is dropped
+EXPIRED = set(SEED.get("expired_credentials", []))  # their first credentials come already expired
+ASSUMED = {}  # account id -> AssumeRole answers given (GET /__proxy/stats)
+EXPIRATION = re.compile(rb"<Expiration>[^<]*</Expiration>")
 ANALYZER = SEED["access_analyzer"]
 REGIONS = SEED["account_regions"]
 KEY_ACCOUNT = {}  # access key id -> account id, learnt from AssumeRole answers
@@ -144,6 +151,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _forward(self):
+        if self.path == "/__proxy/stats":
+            return self._reply(200, json.dumps({"assume_role": ASSUMED}).encode(), "application/json")
         scope = SCOPE.search(self.headers.get("Authorization", ""))
         if scope and scope.group(2) == "access-analyzer" and self.path.split("?")[0] == "/analyzer":
             return self._reply(200, json.dumps(analyzers(scope.group(1))).encode(), "application/json")
@@ -186,8 +195,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers, data = corrected(scope.group(2) if scope else None, resp.status, headers, data)
         if form.get("Action") == ["AssumeRole"] and resp.status == 200:
             issued = ASSUMED_KEY.search(data)
+            target = form.get("RoleArn", [""])[0].split(":")[4]
             if issued:
-                KEY_ACCOUNT[issued.group(1).decode()] = form.get("RoleArn", [""])[0].split(":")[4]
+                KEY_ACCOUNT[issued.group(1).decode()] = target
+            ASSUMED[target] = ASSUMED.get(target, 0) + 1
+            if target in EXPIRED and ASSUMED[target] == 1:
+                past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                data = EXPIRATION.sub(f"<Expiration>{past}</Expiration>".encode(), data)
         self.send_response(resp.status)
         for k, v in headers:
             self.send_header(k, v)

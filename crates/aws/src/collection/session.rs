@@ -10,7 +10,6 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -19,8 +18,11 @@ use super::limits::AccountLimits;
 use serde_json::json;
 
 use super::answer::{Answer, CallError};
+
+mod refresh;
 use super::recorder::{CallSite, RecordError, Recorder};
 use auditpack_core::catalog::sts::{ASSUME_ROLE, GET_CALLER_IDENTITY};
+use refresh::{issued, AssumeRequest, RenewingCredentials};
 
 /// Settings shared by every client of the run.
 #[derive(Debug, Clone)]
@@ -195,18 +197,21 @@ pub(crate) async fn assume_role(
             let data = json!({"AssumedRoleUser": {"Arn": assumed, "AssumedRoleId": out.assumed_role_user().map(|u| u.assumed_role_id())}});
             let answer = Answer::single(data, 1, &out);
             let session = out.credentials().map(|c| {
-                let creds = Credentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_string()),
-                    None,
-                    "auditpack-assume-role",
+                // Renewed by AssumeRole again before they lapse (a long run).
+                let renewing = RenewingCredentials::new(
+                    AssumeRequest {
+                        client: client.clone(),
+                        role_arn: role_arn.clone(),
+                        session_name: settings.session_name.clone(),
+                        external_id: settings.external_id.clone(),
+                    },
+                    issued(c),
                 );
                 let config = base
                     .config
                     .to_builder()
                     .credentials_provider(
-                        aws_credential_types::provider::SharedCredentialsProvider::new(creds),
+                        aws_credential_types::provider::SharedCredentialsProvider::new(renewing),
                     )
                     .http_client(limits.http_client)
                     .build();
