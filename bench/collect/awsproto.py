@@ -34,13 +34,13 @@ def form(body):
 
 def protocol(service):
     """Which wire protocol (and so which error shape) a service uses."""
-    if service in ("sts", "iam"):
-        return "query"
+    if service in ("sts", "iam", "ec2"):
+        return "query"  # EC2's errors have their own shape: see server.throttle
     if service in ("s3", "s3control"):
         return "restxml"
-    if service == "guardduty":
+    if service in ("guardduty", "securityhub", "ram", "access-analyzer", "account"):
         return "restjson"
-    return "json"
+    return "json"  # organizations, cloudtrail, config, kms, sso, route53resolver
 
 
 def signature(method, path, headers, body):

@@ -133,6 +133,11 @@ def request_id():
 def throttle(service):
     rid = request_id()
     kind = awsproto.protocol(service)
+    if service == "ec2":
+        # EC2's own query dialect: <Response><Errors>, code RequestLimitExceeded.
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>'
+                "<Message>Request limit exceeded.</Message></Error></Errors><RequestID>%s</RequestID></Response>") % rid
+        return 503, {"content-type": "text/xml"}, body.encode()
     if kind == "query":
         body = ('<ErrorResponse xmlns="https://%s.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
                 "<Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>%s</RequestId></ErrorResponse>") % (service, rid)
