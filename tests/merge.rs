@@ -317,7 +317,10 @@ fn bad_input_is_named_and_nothing_is_written() {
     std::fs::write(full.join("x"), "").unwrap();
     let c = cut_shard(tmp.path(), "c", &WORKLOADS);
     let r = merge(&[&a, &c], &full);
-    assert_eq!(r.code, 2, "an occupied --out is the user's input, as for collect");
+    assert_eq!(
+        r.code, 2,
+        "an occupied --out is the user's input, as for collect"
+    );
     assert!(
         r.stderr.contains("already exists and is not empty"),
         "{}",
