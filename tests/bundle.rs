@@ -582,3 +582,43 @@ fn a_report_that_fails_part_way_leaves_the_previous_outputs_as_they_were() {
         "the previous outputs, untouched, and no temporary file"
     );
 }
+
+/// A file whose name is not UTF-8 is refused by its name (shown with
+/// replacement characters), not reported as missing; a whole-file problem
+/// points at the file, not at a line 0.
+#[test]
+fn a_non_utf8_file_name_is_refused_by_name_and_file_errors_have_no_line_zero() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    copy_tree(&samples(), &evidence);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.json");
+    std::fs::write(evidence.join("123456789012/global").join(name), "{}").unwrap();
+    let r = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(&evidence)
+        .arg("--out")
+        .arg(tmp.path().join("out")));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("caf\u{fffd}.json has a name that is not UTF-8"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("No such file"), "{}", r.stderr);
+
+    let empty = tmp.path().join("no-controls");
+    std::fs::create_dir(&empty).unwrap();
+    let r = run(auditpack()
+        .args(["controls", "lint", "--controls"])
+        .arg(&empty));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("{}: folder: no control files", empty.display())),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(":0:"), "{}", r.stderr);
+}

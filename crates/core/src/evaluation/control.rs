@@ -33,14 +33,23 @@ pub struct LintError {
 
 impl fmt::Display for LintError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file.display(),
-            self.line,
-            self.field,
-            self.message
-        )
+        // Line 0: the problem is the file (or folder) as a whole, not a line of it.
+        match self.line {
+            0 => write!(
+                f,
+                "{}: {}: {}",
+                self.file.display(),
+                self.field,
+                self.message
+            ),
+            line => write!(
+                f,
+                "{}:{line}: {}: {}",
+                self.file.display(),
+                self.field,
+                self.message
+            ),
+        }
     }
 }
 

@@ -41,6 +41,14 @@ pub enum StoreError {
         /// The link.
         path: PathBuf,
     },
+    /// A file or folder name that is not UTF-8: evidence paths are UTF-8 text
+    /// everywhere they are written (manifests, results, the report), so such a
+    /// file could be neither named nor bundled faithfully.
+    #[error("{} has a name that is not UTF-8; evidence file and folder names must be UTF-8 (rename it, or collect again)", path.display())]
+    NotUtf8Name {
+        /// The file or folder (its name shown with replacement characters).
+        path: PathBuf,
+    },
     /// `run.json` or `org.json` is not valid.
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
@@ -287,7 +295,8 @@ fn check_location(env: Envelope, rel_path: &str) -> Result<Envelope, InvalidDocu
 }
 
 /// Fails on the first symbolic link below `root` (files and folders alike;
-/// `root` itself may be a link to the folder the user named).
+/// `root` itself may be a link to the folder the user named), and on the
+/// first name that is not UTF-8 (said as such, not as a missing file).
 fn refuse_links(root: &Path) -> Result<(), StoreError> {
     for entry in WalkDir::new(root).min_depth(1).follow_links(false) {
         let entry = entry.map_err(|e| StoreError::Read {
@@ -298,6 +307,11 @@ fn refuse_links(root: &Path) -> Result<(), StoreError> {
         })?;
         if entry.path_is_symlink() {
             return Err(StoreError::SymbolicLink {
+                path: entry.path().to_path_buf(),
+            });
+        }
+        if entry.file_name().to_str().is_none() {
+            return Err(StoreError::NotUtf8Name {
                 path: entry.path().to_path_buf(),
             });
         }
