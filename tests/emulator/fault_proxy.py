@@ -150,6 +150,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def _caller_account(self):
+        """The account of the request's access key: learnt from AssumeRole
+        answers; any other key is the management account's, as moto has it."""
+        key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
+        return KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
+
     def _forward(self):
         if self.path == "/__proxy/stats":
             return self._reply(200, json.dumps({"assume_role": ASSUMED}).encode(), "application/json")
@@ -158,20 +164,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(200, json.dumps(analyzers(scope.group(1))).encode(), "application/json")
         if self.headers.get("X-Amz-Target", "").endswith("CloudTrail_20131101.LookupEvents"):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
-            account = KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
+            account = self._caller_account()
             answer = lookup_events(account, scope.group(1) if scope else "", body)
             return self._reply(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
         if scope and scope.group(2) == "guardduty" and self.command == "GET" and GUARDDUTY_ADMIN.match(self.path.split("?")[0]):
-            key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
-            if KEY_ACCOUNT.get(key, SEED["accounts"]["management"]) == SEED["accounts"]["security"]:
+            if self._caller_account() == SEED["accounts"]["security"]:
                 return self._reply(200, json.dumps(GUARDDUTY_ORG_CONFIG).encode(), "application/json")
             error = {"__type": "BadRequestException", "message": "The request is rejected because the current account is not the GuardDuty administrator account."}
             return self._reply(400, json.dumps(error).encode(), "application/json")
         if scope and scope.group(2) == "account" and self.path.split("?")[0] == "/listRegions":
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
-            account = KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
+            account = self._caller_account()
             return self._reply(200, json.dumps(account_regions(account)).encode(), "application/json")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""

@@ -26,14 +26,14 @@ pub(crate) fn build_plan(
     for control in controls {
         let scope_accounts: Vec<&Account> = select(org, control.accounts).collect();
         if !control.changes.is_empty() {
-            // The change events of the period where the control looks: each
-            // region for a regional control, else the home region (where
-            // global services record theirs).
-            let binding = match control.regions {
-                RegionSelector::Each => auditpack_core::evaluation::RegionRef::Scope,
-                _ => auditpack_core::evaluation::RegionRef::Home,
+            // The change events of the period, where the evaluation reads them.
+            let items: Vec<Option<&str>> = match control.regions {
+                RegionSelector::Each => regions.iter().map(|r| Some(r.as_str())).collect(),
+                _ => vec![None],
             };
-            for region in region_dirs(binding, control.regions, regions, home_region) {
+            for item_region in items {
+                let region =
+                    RegionDir::Region(control.change_events_region(item_region, home_region));
                 for account in &scope_accounts {
                     add_with_dependencies(&mut plan, &account.id, &region, &LOOKUP_EVENTS);
                 }

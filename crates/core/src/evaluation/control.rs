@@ -226,6 +226,18 @@ pub enum WhenFalse {
     NotAssessed,
 }
 
+impl Control {
+    /// Where the change events of a scope item in `item_region` are read:
+    /// its own region for a regional control, else the home region (where
+    /// global services record theirs). Collection and evaluation both ask here.
+    pub fn change_events_region(&self, item_region: Option<&str>, home_region: &str) -> String {
+        match (self.regions, item_region) {
+            (RegionSelector::Each, Some(region)) => region.to_string(),
+            _ => home_region.to_string(),
+        }
+    }
+}
+
 impl Assertion {
     /// Every expression of the assertion, for reference checks.
     pub(crate) fn expressions(&self) -> impl Iterator<Item = &Expr> {

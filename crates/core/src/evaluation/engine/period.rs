@@ -56,18 +56,15 @@ impl Evaluator<'_> {
         if control.changes.is_empty() {
             return None;
         }
-        let home = &self.run.home_region;
-        let (region_dir, where_) = match (control.regions, region) {
-            (RegionSelector::Each, Some(r)) => (RegionDir::Region(r.to_string()), r.to_string()),
-            (RegionSelector::Global, _) => (
-                RegionDir::Region(home.clone()),
-                format!("{home}, where global services record their events"),
-            ),
-            _ => (
-                RegionDir::Region(home.clone()),
-                format!("{home}, the home region"),
-            ),
+        let read_in = control.change_events_region(region, &self.run.home_region);
+        let where_ = match control.regions {
+            RegionSelector::Each => read_in.clone(),
+            RegionSelector::Global => {
+                format!("{read_in}, where global services record their events")
+            }
+            RegionSelector::Home => format!("{read_in}, the home region"),
         };
+        let region_dir = RegionDir::Region(read_in);
         let key = EvidenceKey {
             account_id: account.id.clone(),
             region: region_dir,

@@ -141,15 +141,7 @@ pub(super) fn evidence() -> Vec<EvidenceIndexEntry> {
 }
 
 fn render_with(links: &Links) -> String {
-    let (results, org, run, evidence) = (results(), org(), run(), evidence());
-    let input = ReportInput {
-        results: &results,
-        org: &org,
-        run: &run,
-        evidence: &evidence,
-        bundle_name: "auditpack-o-test123456-2026-Q4",
-    };
-    render_report(&input, links).expect("renders")
+    render_results_with(&results(), links)
 }
 
 fn render() -> String {
@@ -158,6 +150,11 @@ fn render() -> String {
 
 /// The page of `results` (the fixture org, run and evidence), as bundled.
 fn render_results(results: &Results) -> String {
+    render_results_with(results, &Links::bundle())
+}
+
+/// The page of `results` with the fixture org, run and evidence.
+fn render_results_with(results: &Results, links: &Links) -> String {
     let (org, run, evidence) = (org(), run(), evidence());
     let input = ReportInput {
         results,
@@ -166,7 +163,7 @@ fn render_results(results: &Results) -> String {
         evidence: &evidence,
         bundle_name: "auditpack-o-test123456-2026-Q4",
     };
-    render_report(&input, &Links::bundle()).expect("renders")
+    render_report(&input, links).expect("renders")
 }
 
 #[test]
