@@ -110,3 +110,81 @@ fn the_period_dates_reach_results_bag_info_and_the_cover() {
         .get("period_to_date")
         .is_none());
 }
+
+/// A waiver can accept one exception of the period by its CloudTrail event
+/// id (#16): the samples' stopped trail, a person's `StopLogging`, is the
+/// only thing that fails `cloudtrail.org-trail` in the management account;
+/// accepted, the item is WAIVED, the change stays listed with the ticket in
+/// the report and `changes.csv`.
+/// Naming an event on a control that declares no changes is refused with
+/// the waiver's line.
+#[test]
+fn a_waiver_names_one_exception_of_the_period_by_its_event_id() {
+    let work = tempfile::tempdir().unwrap();
+    let before = report(&samples(), &work.path().join("before"), &[]).typed_results();
+    let trail = |results: &auditpack_core::evaluation::Results| {
+        results
+            .controls
+            .iter()
+            .find(|c| c.id == "cloudtrail.org-trail")
+            .unwrap()
+            .clone()
+    };
+    let failing: Vec<_> = trail(&before)
+        .results
+        .into_iter()
+        .filter(|i| i.status == auditpack_core::evaluation::Verdict::Fail)
+        .collect();
+    assert_eq!(failing.len(), 1, "one failing item in the samples");
+    let exceptions = &failing[0].period.as_ref().unwrap().exceptions;
+    assert_eq!(exceptions.len(), 1);
+    let event_id = exceptions[0].event_id.clone().unwrap();
+
+    let waivers = work.path().join("waivers.toml");
+    let entry = |control: &str| {
+        format!(
+            "[[waiver]]\ncontrol = \"{control}\"\naccount = \"{}\"\nevent_id = \"{event_id}\"\nreason = \"Trail stopped for a migration; restored within the hour\"\napprover = \"Jane Roe (CISO)\"\nticket = \"CHG-1042\"\nexpires = 2099-12-31\n",
+            failing[0].account_id
+        )
+    };
+    std::fs::write(&waivers, entry("cloudtrail.org-trail")).unwrap();
+    let out = work.path().join("after");
+    let after = report(&samples(), &out, &["--waivers", waivers.to_str().unwrap()]);
+    let control = trail(&after.typed_results());
+    assert_eq!(control.status, auditpack_core::evaluation::Verdict::Waived);
+    let item = control
+        .results
+        .iter()
+        .find(|i| i.account_id == failing[0].account_id)
+        .unwrap();
+    let accepted = &item.period.as_ref().unwrap().exceptions[0];
+    assert_eq!(accepted.waiver.as_ref().unwrap().ticket, "CHG-1042");
+    let results = read_json(&out.join("results.json"));
+    assert_eq!(results["schema_version"], 2);
+    assert_eq!(results["waivers"][0]["event_id"], event_id.as_str());
+    assert_eq!(results["waivers"][0]["state"], "active");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("accepted: CHG-1042"),
+        "the change row names the waiver"
+    );
+    let csv = std::fs::read_to_string(out.join("changes.csv")).unwrap();
+    let row = csv.lines().find(|l| l.contains(&event_id)).unwrap();
+    assert!(row.ends_with(",CHG-1042"), "{row}");
+
+    // An event on a control without `changes` cannot match anything.
+    std::fs::write(&waivers, entry("iam.root-usage")).unwrap();
+    let refused = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(samples())
+        .arg("--out")
+        .arg(work.path().join("refused"))
+        .arg("--waivers")
+        .arg(&waivers));
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("waivers.toml:1: waiver.event_id"),
+        "{}",
+        refused.stderr
+    );
+}

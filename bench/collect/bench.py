@@ -158,6 +158,7 @@ def run_one(args, accounts, nregions):
                             if code in ("ThrottlingException", "Throttling", "SlowDown", "TooManyRequestsException"))
     requests = after["requests"] - before["requests"]
     throttled = after["throttled"] - before["throttled"]
+    lookup_throttled = after["lookup_throttled"] - before["lookup_throttled"]
     per_account, discovery = evidence_profile(evidence)
     discovery_pages = discovery["ListAccounts"] + 10
     best_floor = floor(args, accounts, per_account, max(requests - discovery_pages, 0), discovery["lookups"])
@@ -171,7 +172,7 @@ def run_one(args, accounts, nregions):
         "accounts": accounts, "regions": nregions, "collected": int(summary.group(1)), "active": int(summary.group(2)),
         "calls": int(summary.group(3)), "requests": requests, "wall_s": round(wall, 2),
         "calls_per_s": round(requests / wall, 1), "retries": int(sdk.group(2)),
-        "collector_requests": int(sdk.group(1)), "throttled": throttled, "throttle_failures": throttle_failures, "unrouted": after["unrouted"] - before["unrouted"],
+        "collector_requests": int(sdk.group(1)), "throttled": throttled, "lookup_throttled": lookup_throttled, "throttle_failures": throttle_failures, "unrouted": after["unrouted"] - before["unrouted"],
         "rss_mb": round(rss / 1024, 1), "collector_cpu_s": round(cpu, 1), "evidence_mb": round(evidence_bytes / 1e6, 1),
         "report_s": round(report_wall, 2), "report_rss_mb": round(report_rss / 1024, 1),
         "verify_s": round(verify_wall, 2), "floor_s": round(best_floor, 2), "wall_over_floor": round(wall / best_floor, 2),
@@ -183,7 +184,7 @@ def run_one(args, accounts, nregions):
 
 
 COLUMNS = [("N", "accounts"), ("R", "regions"), ("calls", "calls"), ("HTTP", "requests"), ("wall s", "wall_s"),
-           ("calls/s", "calls_per_s"), ("retries", "retries"), ("throttled", "throttled"), ("RSS MB", "rss_mb"), ("CPU s", "collector_cpu_s"), ("evid MB", "evidence_mb"),
+           ("calls/s", "calls_per_s"), ("retries", "retries"), ("throttled", "throttled"), ("lookup thr", "lookup_throttled"), ("RSS MB", "rss_mb"), ("CPU s", "collector_cpu_s"), ("evid MB", "evidence_mb"),
            ("report s", "report_s"), ("verify s", "verify_s"), ("floor s", "floor_s"), ("wall/floor", "wall_over_floor"),
            ("ms/acct", "ms_per_account")]
 
@@ -209,7 +210,7 @@ def main():
     os.chdir(REPO)
     print(f"latency {args.latency * 1000:.0f} ms, throttling {args.throttle:.0%}, --max-concurrency {args.max_concurrency}, "
           f"--account-concurrency {args.account_concurrency}; retries = the collector's count of retried attempts, "
-          f"throttled = throttling answers the server sent")
+          f"throttled = throttling answers the server sent, lookup thr = those of them for LookupEvents past AWS's 2/s per account and region")
     print(" | ".join(f"{h:>{max(len(h), 6)}}" for h, _ in COLUMNS))
     for nregions in [int(r) for r in args.regions.split(",")]:
         for accounts in [int(n) for n in args.accounts.split(",")]:

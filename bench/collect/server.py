@@ -21,6 +21,11 @@ account id). Each answer waits --latency seconds (asyncio.sleep, never
 blocking), and a --throttle share of answers is each protocol's real
 throttling error (JSON `ThrottlingException`, query `Throttling`, S3
 `SlowDown` 503, REST-JSON 429), so the SDK's retry path runs.
+`cloudtrail:LookupEvents` is also held to AWS's own limit, two requests per
+second per account and region (a token bucket of two, refilled at 2/s, kept
+per worker process: a collector that does not space its lookups is throttled
+at least on the calls one worker sees); those answers are counted apart as
+`lookup_throttled`.
 
 Usage: server.py [--accounts N | --mirror] [--latency 0.05] [--throttle 0.05]
                  [--workers 2] [--port 0] [--seed 1]
@@ -49,7 +54,8 @@ PAGE = 20
 PLACEHOLDER = re.compile(r"\{\{A:([a-z-]+)\}\}")
 B64_BLOCK = re.compile(r"\{\{B64:(.*?)\}\}", re.S)
 ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-COUNTERS = ["requests", "throttled", "unrouted", "bytes"]
+COUNTERS = ["requests", "throttled", "lookup_throttled", "unrouted", "bytes"]
+LOOKUP_RATE = 2.0  # LookupEvents requests per second per account and region, as AWS documents
 
 
 def workload_template(i):
@@ -159,6 +165,21 @@ def not_served(service, what):
     return 404, {"content-type": "text/plain"}, what.encode()
 
 
+class LookupRate:
+    """AWS's LookupEvents limit: a token bucket per (account, region)."""
+
+    def __init__(self):
+        self.buckets = {}  # (account, region) -> (tokens, when)
+
+    def allows(self, account, region):
+        now = time.monotonic()
+        tokens, then = self.buckets.get((account, region), (LOOKUP_RATE, now))
+        tokens = min(LOOKUP_RATE, tokens + (now - then) * LOOKUP_RATE)
+        allowed = tokens >= 1.0
+        self.buckets[(account, region)] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
+
+
 class Handler:
     def __init__(self, org, latency, throttle_share, counters):
         self.org, self.latency, self.share, self.counters = org, latency, throttle_share, counters
@@ -169,6 +190,7 @@ class Handler:
         self.assume_key = next(k for k, a in self.answers.items() if a is self.assume_template)
         self.assume_own = re.search(r"\{\{A:([a-z-]+)\}\}:role", self.assume_key).group(1)
         self.unreachable = set(rec["unreachable"])
+        self.lookups = LookupRate()
 
     def count(self, name, n=1):
         self.counters[COUNTERS.index(name)] += n
@@ -199,6 +221,13 @@ class Handler:
             return not_served(service, f"bench server: nothing recorded for {key}")
         text = self.org.fill(recorded["body"], caller, region if other else None)
         return recorded["status"], recorded["headers"], text.encode()
+
+    def over_lookup_rate(self, headers):
+        """Whether this request is a LookupEvents past AWS's 2/s per account and region."""
+        if not headers.get("x-amz-target", "").endswith(".LookupEvents"):
+            return False
+        access, region, _ = awsproto.scope(headers)
+        return not self.lookups.allows(account_of(access), region)
 
     def assume_role(self, params):
         target = params.get("RoleArn", "").split(":")[4]
@@ -244,7 +273,11 @@ class Handler:
                     status, out, data = json_reply(stats(self.counters))
                 else:
                     self.count("requests")
-                    if self.share and random.random() < self.share:
+                    if self.over_lookup_rate(headers):
+                        self.count("throttled")
+                        self.count("lookup_throttled")
+                        status, out, data = throttle("cloudtrail")
+                    elif self.share and random.random() < self.share:
                         self.count("throttled")
                         status, out, data = throttle(awsproto.scope(headers)[2])
                     else:

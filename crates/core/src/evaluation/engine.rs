@@ -23,14 +23,13 @@ use super::expr::{display_value, evidence_to_cel, json_to_cel, register_function
 use super::results::*;
 use super::{AccountSelector, RegionSelector, Verdict};
 use crate::evaluation::config::{Config, Decision};
-use crate::evidence::{
-    EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo, SCHEMA_VERSION,
-};
+use crate::evidence::{EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo};
 use crate::org::{Account, Org, Role};
 
 mod assertions;
 mod binding;
 mod period;
+pub(crate) use period::PERIOD_REQUIREMENT;
 
 use assertions::*;
 use binding::*;
@@ -70,7 +69,7 @@ pub fn evaluate(
         .collect();
     results.sort_by(|a, b| a.id.cmp(&b.id));
     Results {
-        schema_version: SCHEMA_VERSION,
+        schema_version: super::results::RESULTS_SCHEMA_VERSION,
         tool: ToolInfo {
             name: crate::TOOL_NAME.into(),
             version: crate::TOOL_VERSION.into(),

@@ -29,6 +29,6 @@ pub use outcome::Verdict;
 pub use results::{
     AppliedWaiver, AssertionInfo, AssertionResult, ChangeRecord, CollectionWindow, ControlResult,
     Counts, EvidenceRef, ItemPeriod, ItemResult, OutOfScope, Results, Summary, WaiverRecord,
-    WaiverState,
+    WaiverState, RESULTS_SCHEMA_VERSION,
 };
 pub use waivers::{apply_waivers, Waiver, Waivers};

@@ -97,6 +97,10 @@ pub struct ChangeRecord {
     pub error_code: Option<String>,
     /// When the setting was switched back (`restored_by`), for an exception.
     pub restored_at: Option<String>,
+    /// The waiver that accepted this one exception (a `[[waiver]]` with its
+    /// `event_id`), when any: the exception stays listed, with who accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
 }
 
 /// A waiver as applied to one item: who accepted which verdict, why, until when.
@@ -282,6 +286,12 @@ pub struct CollectionWindow {
     pub end: String,
 }
 
+/// The `results.json` version this auditpack writes. 2 added the audit
+/// period as dates, the per-item `period` section (changes of the period) and
+/// the `period-changes` requirement that makes an item's status the worse of
+/// its point-in-time and period verdicts (`docs/results-format.md`, "Versions").
+pub const RESULTS_SCHEMA_VERSION: u32 = 2;
+
 /// Contents of `results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -343,6 +353,10 @@ pub struct WaiverRecord {
     pub account: Option<String>,
     /// Region, or every region when absent.
     pub region: Option<String>,
+    /// One period exception (its CloudTrail `eventID`), when the waiver
+    /// accepts a single change rather than whole items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Why.
     pub reason: String,
     /// Who accepted it.

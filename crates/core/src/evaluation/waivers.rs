@@ -21,13 +21,23 @@
 //! ticket = "RISK-214"
 //! expires = 2027-03-31            # a TOML date (or the string "2027-03-31")
 //! ```
+//!
+//! A waiver with an `event_id` accepts one change of the audit period, not
+//! whole items: the exception of that CloudTrail event (a control's `changes`)
+//! is marked as accepted and stays listed; the item becomes WAIVED only when
+//! that was all that failed it (every other requirement passed, every
+//! exception of the item is accepted, and the event history covered the whole
+//! period). A second, unapproved change in the same account still fails.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::results::{AppliedWaiver, Results, Summary, WaiverRecord, WaiverState};
+use super::engine::PERIOD_REQUIREMENT;
+use super::results::{
+    AppliedWaiver, ControlResult, ItemResult, Results, Summary, WaiverRecord, WaiverState,
+};
 use super::{Control, LintError, Verdict};
 use crate::evaluation::config::line_of;
 
@@ -38,6 +48,7 @@ struct RawWaiver {
     control: Spanned<String>,
     account: Option<Spanned<String>>,
     region: Option<Spanned<String>>,
+    event_id: Option<Spanned<String>>,
     reason: Spanned<String>,
     approver: Spanned<String>,
     ticket: Spanned<String>,
@@ -107,14 +118,21 @@ impl Waivers {
         let errors: Vec<LintError> = self
             .entries
             .iter()
-            .filter(|w| !controls.iter().any(|c| c.id == w.terms.control))
-            .map(|w| {
-                lint(
-                    &self.file,
-                    w.line,
-                    "waiver.control",
-                    format!("no control has id '{}'", w.terms.control),
-                )
+            .filter_map(|w| {
+                let Some(control) = controls.iter().find(|c| c.id == w.terms.control) else {
+                    let message = format!("no control has id '{}'", w.terms.control);
+                    return Some(lint(&self.file, w.line, "waiver.control", message));
+                };
+                // An event can only be accepted where the control lists the
+                // period's changes: elsewhere the waiver would silently be stale.
+                let names_event = w.terms.event_id.is_some();
+                (names_event && control.changes.is_empty()).then(|| {
+                    let message = format!(
+                        "control '{}' declares no changes, so it has no period exception an event_id could name; waive its items by account and region",
+                        control.id
+                    );
+                    lint(&self.file, w.line, "waiver.event_id", message)
+                })
             })
             .collect();
         if errors.is_empty() {
@@ -151,12 +169,14 @@ fn check_entry(
             message,
         ))
     };
-    for (field, value) in [
+    let event_id = w.event_id.iter().map(|e| ("event_id", e));
+    let texts = [
         ("control", &w.control),
         ("reason", &w.reason),
         ("approver", &w.approver),
         ("ticket", &w.ticket),
-    ] {
+    ];
+    for (field, value) in texts.into_iter().chain(event_id) {
         if value.get_ref().trim().is_empty() {
             problem(value.span(), field, "must not be empty".into());
         }
@@ -209,6 +229,7 @@ fn check_entry(
             control: w.control.get_ref().clone(),
             account: w.account.as_ref().map(|a| a.get_ref().clone()),
             region: w.region.as_ref().map(|r| r.get_ref().clone()),
+            event_id: w.event_id.as_ref().map(|e| e.get_ref().trim().to_string()),
             reason: w.reason.get_ref().trim().to_string(),
             approver: w.approver.get_ref().trim().to_string(),
             ticket: w.ticket.get_ref().trim().to_string(),
@@ -280,6 +301,9 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
         ticket: waiver.ticket.clone(),
         expires: waiver.expires.clone(),
     };
+    if let Some(event_id) = &waiver.event_id {
+        return waive_exception(control, waiver, event_id, &applied, apply);
+    }
     let whole_control = waiver.account.is_none() && waiver.region.is_none();
     if control.results.is_empty() {
         // A control with no population (e.g. no account has its role) can only
@@ -292,15 +316,7 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
     }
     let mut count = 0;
     for item in control.results.iter_mut() {
-        let matches = waiver
-            .account
-            .as_ref()
-            .is_none_or(|a| *a == item.account_id)
-            && waiver
-                .region
-                .as_ref()
-                .is_none_or(|r| item.region.as_ref() == Some(r));
-        if !matches || !matches!(item.status, Verdict::Fail | Verdict::NotAssessed) {
+        if !in_scope(waiver, item) || !matches!(item.status, Verdict::Fail | Verdict::NotAssessed) {
             continue;
         }
         count += 1;
@@ -318,9 +334,73 @@ fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> 
     count
 }
 
+/// Whether `item` is in the waiver's account and region (each optional).
+fn in_scope(waiver: &WaiverRecord, item: &ItemResult) -> bool {
+    let account = waiver.account.as_ref();
+    let region = waiver.region.as_ref();
+    account.is_none_or(|a| *a == item.account_id)
+        && region.is_none_or(|r| item.region.as_ref() == Some(r))
+}
+
+/// Counts the period exceptions of `control` whose CloudTrail event is
+/// `event_id` (in the waiver's account and region) and not yet accepted;
+/// when `apply`, marks them accepted, and makes an item WAIVED when its
+/// accepted exceptions were all that failed it.
+fn waive_exception(
+    control: &mut ControlResult,
+    waiver: &WaiverRecord,
+    event_id: &str,
+    applied: &AppliedWaiver,
+    apply: bool,
+) -> usize {
+    let mut count = 0;
+    for item in control.results.iter_mut().filter(|i| in_scope(waiver, i)) {
+        let Some(period) = item.period.as_mut() else {
+            continue;
+        };
+        let named = period
+            .exceptions
+            .iter_mut()
+            .filter(|e| e.waiver.is_none() && e.event_id.as_deref() == Some(event_id));
+        for exception in named {
+            count += 1;
+            if apply {
+                exception.waiver = Some(applied.clone());
+            }
+        }
+        if apply && item.status == Verdict::Fail && only_accepted_exceptions_fail(item) {
+            item.waiver = Some(applied.clone());
+            item.status = Verdict::Waived;
+        }
+    }
+    if apply && count > 0 {
+        control.status = Verdict::all_of(control.results.iter().map(|r| r.status));
+    }
+    count
+}
+
+/// Whether an item fails only through period exceptions that are all
+/// accepted: every other requirement passed and the event history covered
+/// the whole period (an uncovered part stays NOT ASSESSED, never waived by an event).
+fn only_accepted_exceptions_fail(item: &ItemResult) -> bool {
+    let Some(period) = &item.period else {
+        return false;
+    };
+    let others_pass = item
+        .assertions
+        .iter()
+        .filter(|a| a.id != PERIOD_REQUIREMENT)
+        .all(|a| a.status == Verdict::Pass);
+    others_pass
+        && period.uncovered.is_none()
+        && !period.exceptions.is_empty()
+        && period.exceptions.iter().all(|e| e.waiver.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::{AssertionResult, ChangeRecord, ItemPeriod};
 
     fn parse(text: &str) -> Result<Waivers, Vec<LintError>> {
         Waivers::parse(Path::new("waivers.toml"), text)
@@ -495,5 +575,117 @@ expires = "next year"
         apply_waivers(&mut r, &parse(ONE).unwrap());
         assert_eq!(r.waivers[0].state, WaiverState::Stale);
         assert_eq!(r.controls[0].status, Verdict::Pass);
+    }
+
+    /// One item of a control with `changes`: its point-in-time requirement
+    /// and the period requirement failed by these exceptions (event ids).
+    fn results_with_exceptions(point_in_time: Verdict, exceptions: &[&str]) -> Results {
+        let mut r = results_with(&[(A, None, Verdict::Fail)], "2026-11-20T10:00:00Z");
+        let item = &mut r.controls[0].results[0];
+        item.assertions = vec![
+            AssertionResult {
+                id: "trail-on".into(),
+                status: point_in_time,
+                message: String::new(),
+            },
+            AssertionResult {
+                id: PERIOD_REQUIREMENT.into(),
+                status: Verdict::Fail,
+                message: "m".into(),
+            },
+        ];
+        let record = |id: &str| ChangeRecord {
+            time: "2026-11-02T10:00:00Z".into(),
+            event: "cloudtrail.amazonaws.com:StopLogging".into(),
+            event_id: Some(id.into()),
+            identity_type: Some("IAMUser".into()),
+            principal: None,
+            session_issuer: None,
+            mfa: None,
+            source_ip: None,
+            request_parameters: None,
+            error_code: None,
+            restored_at: None,
+            waiver: None,
+        };
+        item.period = Some(ItemPeriod {
+            exceptions: exceptions.iter().map(|id| record(id)).collect(),
+            ..ItemPeriod::default()
+        });
+        r
+    }
+
+    fn event_waiver(event_id: &str) -> Waivers {
+        let text = ONE.replace(
+            "region = \"ap-south-1\"\n",
+            &format!("event_id = \"{event_id}\"\n"),
+        );
+        parse(&text).unwrap()
+    }
+
+    #[test]
+    fn a_waiver_naming_the_only_exception_waives_the_item_and_marks_the_change() {
+        let mut r = results_with_exceptions(Verdict::Pass, &["e-1"]);
+        apply_waivers(&mut r, &event_waiver("e-1"));
+        let item = &r.controls[0].results[0];
+        assert_eq!(item.status, Verdict::Waived);
+        assert_eq!(item.waiver.as_ref().unwrap().original_status, Verdict::Fail);
+        let exception = &item.period.as_ref().unwrap().exceptions[0];
+        assert_eq!(exception.waiver.as_ref().unwrap().ticket, "RISK-214");
+        assert_eq!(r.waivers[0].event_id.as_deref(), Some("e-1"));
+        assert_eq!(
+            (r.waivers[0].state, r.waivers[0].items),
+            (WaiverState::Active, 1)
+        );
+        assert_eq!(r.controls[0].status, Verdict::Waived);
+    }
+
+    #[test]
+    fn a_waiver_naming_one_exception_leaves_another_failing() {
+        let mut r = results_with_exceptions(Verdict::Pass, &["e-1", "e-2"]);
+        apply_waivers(&mut r, &event_waiver("e-1"));
+        let item = &r.controls[0].results[0];
+        assert_eq!(item.status, Verdict::Fail);
+        let exceptions = &item.period.as_ref().unwrap().exceptions;
+        assert!(exceptions[0].waiver.is_some() && exceptions[1].waiver.is_none());
+        assert_eq!(
+            (r.waivers[0].state, r.waivers[0].items),
+            (WaiverState::Active, 1)
+        );
+        assert_eq!(r.controls[0].status, Verdict::Fail);
+    }
+
+    #[test]
+    fn an_accepted_exception_does_not_waive_a_point_in_time_failure() {
+        let mut r = results_with_exceptions(Verdict::Fail, &["e-1"]);
+        apply_waivers(&mut r, &event_waiver("e-1"));
+        let item = &r.controls[0].results[0];
+        assert_eq!(item.status, Verdict::Fail);
+        assert!(item.period.as_ref().unwrap().exceptions[0].waiver.is_some());
+    }
+
+    #[test]
+    fn an_uncovered_part_of_the_period_is_not_waived_by_an_event() {
+        let mut r = results_with_exceptions(Verdict::Pass, &["e-1"]);
+        r.controls[0].results[0].period.as_mut().unwrap().uncovered =
+            Some("2026-10-01T00:00:00Z to 2026-10-05T00:00:00Z".into());
+        apply_waivers(&mut r, &event_waiver("e-1"));
+        assert_eq!(r.controls[0].results[0].status, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_waiver_naming_an_unknown_event_is_stale_and_an_empty_one_refused() {
+        let mut r = results_with_exceptions(Verdict::Pass, &["e-1"]);
+        apply_waivers(&mut r, &event_waiver("e-9"));
+        assert_eq!(r.controls[0].results[0].status, Verdict::Fail);
+        assert_eq!(r.waivers[0].state, WaiverState::Stale);
+        let text = ONE.replace("region = \"ap-south-1\"\n", "event_id = \" \"\n");
+        let errors = parse(&text).unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("waivers.toml:5: waiver[0].event_id"),
+            "{errors:?}"
+        );
     }
 }

@@ -11,7 +11,7 @@
 use crate::evaluation::{ChangeRecord, Results};
 
 /// The header of `changes.csv`.
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 17] = [
     "control_id",
     "account_id",
     "account_name",
@@ -28,6 +28,7 @@ const HEADER: [&str; 16] = [
     "restored_at",
     "event_id",
     "request_parameters",
+    "waiver_ticket",
 ];
 
 /// `changes.csv` of `results`.
@@ -69,7 +70,7 @@ fn row(
     region: &str,
     kind: &str,
     r: &ChangeRecord,
-) -> [String; 16] {
+) -> [String; 17] {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     [
         control.into(),
@@ -92,6 +93,10 @@ fn row(
         r.request_parameters
             .as_ref()
             .map(|p| p.to_string())
+            .unwrap_or_default(),
+        r.waiver
+            .as_ref()
+            .map(|w| w.ticket.clone())
             .unwrap_or_default(),
     ]
 }

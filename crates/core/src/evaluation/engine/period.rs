@@ -214,6 +214,7 @@ fn change_record(event: &Json) -> ChangeRecord {
             .cloned(),
         error_code: text(&event["errorCode"]),
         restored_at: None,
+        waiver: None,
     }
 }
 

@@ -93,9 +93,11 @@ fn changes(c: &ControlResult) -> Vec<ChangeRow<'_>> {
         for item in &c.results {
             let Some(period) = &item.period else { continue };
             for record in of(period) {
+                // An exception a waiver accepted keeps its row, marked so.
+                let accepted = record.waiver.is_some();
                 rows.push(ChangeRow {
                     kind,
-                    badge: verdict.into(),
+                    badge: if accepted { Verdict::Waived } else { verdict }.into(),
                     account_id: &item.account_id,
                     account_name: &item.account_name,
                     region: item.region.as_deref(),
