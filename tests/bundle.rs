@@ -224,7 +224,6 @@ fn path_traversal_entries_are_refused_and_never_written() {
 #[test]
 fn a_broken_control_file_is_exit_2_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    copy_catalog(dir.path());
     std::fs::write(
         dir.path().join("broken.toml"),
         "id = \"x.broken\"\ntitle = \"Broken\"\ntsc = [\"CC6.1\"\n",
@@ -301,20 +300,9 @@ fn controls_lint_and_list_work_on_the_catalog() {
     }
 }
 
-/// Copies the catalog into a temporary folder, for tests that add to it.
-fn copy_catalog(dir: &Path) {
-    for f in std::fs::read_dir(repo().join("controls")).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|x| x == "toml") {
-            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_control_dropped_into_a_custom_folder_is_evaluated() {
     let controls = tempfile::tempdir().unwrap();
-    copy_catalog(controls.path());
     std::fs::write(
         controls.path().join("custom.versioned-buckets.toml"),
         r#"id = "custom.versioned-buckets"
@@ -323,6 +311,7 @@ tsc = ["A1.2"]
 severity = "low"
 objective = "A custom control written without Rust."
 procedure = "List the log-archive buckets and inspect their versioning."
+remediation = "Enable versioning on the log-archive buckets."
 [scope]
 accounts = "log-archive"
 regions = "global"
@@ -356,6 +345,27 @@ expect = "has(versioning[bucket].Status) && versioning[bucket].Status == 'Enable
             .contains("acme-access-logs"),
         "{custom}"
     );
+    // Added to the built-in catalog, each control with its origin and hash.
+    let all = results["controls"].as_array().unwrap();
+    let builtin = std::fs::read_dir(repo().join("controls"))
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert_eq!(all.len(), builtin + 1);
+    assert_eq!(custom["origin"], "custom");
+    assert!(all
+        .iter()
+        .filter(|c| c["id"] != "custom.versioned-buckets")
+        .all(|c| c["origin"] == "built-in"));
+    let file = std::path::Path::new(controls).join("custom.versioned-buckets.toml");
+    let hash = auditpack_core::outputs::bagit::file_sha256(&file).unwrap();
+    assert_eq!(custom["file_sha256"], hash.as_str());
 }
 
 #[test]

@@ -666,6 +666,7 @@ fn diff_lists_changed_parameters_and_control_definitions() {
     let r = run(auditpack()
         .args(["report", "--evidence"])
         .arg(samples())
+        .arg("--no-builtin-controls")
         .arg("--controls")
         .arg(&controls)
         .arg("--config")

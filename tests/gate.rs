@@ -131,7 +131,15 @@ fn exit_codes_for_fail_not_assessed_and_pass() {
     }
     assert!(std::fs::read_dir(&passing).unwrap().count() > 0);
     let out = dir.path().join("passing");
-    report(&samples(), &out, &["--controls", passing.to_str().unwrap()]);
+    report(
+        &samples(),
+        &out,
+        &[
+            "--no-builtin-controls",
+            "--controls",
+            passing.to_str().unwrap(),
+        ],
+    );
     let r = gate(&out.join("results.json"), &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.last_line().starts_with("PASSED:"), "{}", r.stdout);

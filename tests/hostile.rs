@@ -25,6 +25,7 @@ tsc = ["CC6.1"]
 severity = "high"
 objective = "Root has MFA."
 procedure = "Inspect the account summary."
+remediation = "Enable MFA on the root user."
 [scope]
 accounts = "all"
 regions = "global"
@@ -57,7 +58,11 @@ fn bundle_of(dir: &Path, evidence: &Path) -> PathBuf {
     report(
         evidence,
         &dir.join("out"),
-        &["--controls", controls.to_str().unwrap()],
+        &[
+            "--no-builtin-controls",
+            "--controls",
+            controls.to_str().unwrap(),
+        ],
     )
     .zip()
 }
@@ -362,7 +367,11 @@ fn an_org_json_listing_an_account_twice_is_refused_naming_it() {
         .arg(&evidence)
         .arg("--out")
         .arg(dir.path().join("out"))
-        .args(["--controls", controls.to_str().unwrap()]));
+        .args([
+            "--no-builtin-controls",
+            "--controls",
+            controls.to_str().unwrap(),
+        ]));
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("org.json")

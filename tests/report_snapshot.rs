@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::{
-    copy_tree, find_zip, kept_artifacts, read_json, report, samples, unzip, write_json,
+    copy_tree, find_zip, kept_artifacts, read_json, repo, report, samples, unzip, write_json,
 };
 
 /// `data/report.html` from the bundle zip in `out`.
@@ -133,14 +133,40 @@ fn every_file_link_resolves_in_the_out_folder_and_in_the_bundle() {
     let work = tempfile::tempdir().unwrap();
     let evidence = work.path().join("evidence #1");
     copy_tree(&samples(), &evidence);
-    let out = report(&evidence, &work.path().join("reports/q4"), &[]).out;
+    // One custom control beside the built-in catalog, in a folder whose name
+    // needs percent-encoding too.
+    let custom = work.path().join("my controls #2");
+    std::fs::create_dir(&custom).unwrap();
+    let trail = std::fs::read_to_string(repo().join("controls/cloudtrail.org-trail.toml")).unwrap();
+    let own = trail.replacen(
+        "id = \"cloudtrail.org-trail\"",
+        "id = \"acme.org-trail\"",
+        1,
+    );
+    std::fs::write(custom.join("acme.org-trail.toml"), own).unwrap();
+    let out = report(
+        &evidence,
+        &work.path().join("reports/q4"),
+        &["--controls", custom.to_str().unwrap()],
+    )
+    .out;
 
     let beside = std::fs::read_to_string(out.join("report.html")).unwrap();
     let links = file_links(&beside);
     assert!(links
         .iter()
         .any(|l| l.starts_with("../../evidence%20%231/")));
-    assert!(links.iter().any(|l| l.contains("/controls/")));
+    // Beside the bundle only the custom control has a file to link to; a
+    // built-in one is named with its place in the bundle instead.
+    let control_links: Vec<_> = links.iter().filter(|l| l.ends_with(".toml")).collect();
+    assert_eq!(
+        control_links,
+        ["../../my%20controls%20%232/acme.org-trail.toml"],
+        "{control_links:?}"
+    );
+    assert!(beside.contains(
+        "(in the bundle: <span class=\"mono\">data/controls/cloudtrail.org-trail.toml</span>)"
+    ));
     for link in &links {
         let target = out.join(decode_percent(link));
         assert!(target.exists(), "{link} → {} is missing", target.display());
@@ -149,7 +175,12 @@ fn every_file_link_resolves_in_the_out_folder_and_in_the_bundle() {
     let bundled = bundled_report(&out);
     let data = unzip(&find_zip(&out), &work.path().join("unzipped")).join("data");
     let links = file_links(&bundled);
-    assert_eq!(links.len(), file_links(&beside).len(), "the same links");
+    // Inside the bag every control file is there to link to.
+    let controls_in_bag = links.iter().filter(|l| l.starts_with("controls/")).count();
+    assert_eq!(
+        controls_in_bag,
+        std::fs::read_dir(data.join("controls")).unwrap().count()
+    );
     for link in &links {
         assert!(
             link.starts_with("evidence/") || link.starts_with("controls/"),

@@ -1,7 +1,11 @@
-//! `auditpack controls list | lint | sources`: show and check control files,
-//! and list the evidence sources a control can read.
+//! `auditpack controls list | lint | sources | export`: show and check
+//! control files, list the evidence sources a control can read, and write the
+//! built-in catalog out for editing.
+
+use std::path::PathBuf;
 
 use auditpack_core::catalog::operations;
+use auditpack_core::evaluation::builtin_control_files;
 use auditpack_core::outputs::catalog_markdown::controls_table;
 use auditpack_core::report::{load_controls_and_config, load_waivers};
 use clap::Subcommand;
@@ -25,6 +29,20 @@ pub enum ControlsCommand {
     Lint(ControlsArgs),
     /// List the evidence sources (service:Operation) a control can read, with their IAM actions.
     Sources,
+    /// Write the built-in control files into DIR, to edit and use with
+    /// --no-builtin-controls --controls DIR (existing files are never overwritten).
+    #[command(
+        after_help = "Example:\n  auditpack controls export my-controls/ && \\\n  auditpack report --evidence ev/ --out out/ --no-builtin-controls --controls my-controls/"
+    )]
+    Export(ExportArgs),
+}
+
+/// `auditpack controls export`'s arguments.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The folder to write into (created when missing).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
 }
 
 /// `auditpack controls list`'s arguments.
@@ -52,24 +70,32 @@ pub fn run(command: &ControlsCommand) -> Result<Exit, Failure> {
         ControlsCommand::List(args) => list(args),
         ControlsCommand::Lint(args) => lint(args),
         ControlsCommand::Sources => sources(),
+        ControlsCommand::Export(args) => export(args),
     }
 }
 
 fn list(args: &ListArgs) -> Result<Exit, Failure> {
     let ListArgs { controls, format } = args;
     let (controls, _) =
-        load_controls_and_config(&controls.controls, controls.config_path().as_deref())?;
+        load_controls_and_config(&controls.set(), controls.config_path().as_deref())?;
     if let ListFormat::Markdown = format {
         out!("{}", controls_table(&controls));
         return Ok(Exit::Done);
     }
-    outln!("{:<34} {:<9} {:<22} TITLE", "ID", "SEVERITY", "CRITERIA");
+    outln!(
+        "{:<34} {:<9} {:<22} {:<9} TITLE",
+        "ID",
+        "SEVERITY",
+        "CRITERIA",
+        "ORIGIN"
+    );
     for c in &controls {
         outln!(
-            "{:<34} {:<9} {:<22} {}",
+            "{:<34} {:<9} {:<22} {:<9} {}",
             c.id,
             c.severity.as_str(),
             c.tsc.join(","),
+            c.origin.as_str(),
             c.title
         );
     }
@@ -77,16 +103,20 @@ fn list(args: &ListArgs) -> Result<Exit, Failure> {
 }
 
 fn lint(args: &ControlsArgs) -> Result<Exit, Failure> {
-    let (controls, _) = load_controls_and_config(&args.controls, args.config_path().as_deref())?;
+    let (controls, _) = load_controls_and_config(&args.set(), args.config_path().as_deref())?;
     if let Some(path) = args.waivers_path() {
         load_waivers(&path, &controls)?;
     }
     let assertions: usize = controls.iter().map(|c| c.assertions.len()).sum();
+    let from = match (&args.controls, args.no_builtin_controls) {
+        (Some(dir), true) => dir.display().to_string(),
+        (Some(dir), false) => format!("the built-in catalog and {}", dir.display()),
+        (None, _) => "the built-in catalog".to_string(),
+    };
     outln!(
-        "OK: {} controls, {} assertions in {}",
+        "OK: {} controls, {} assertions in {from}",
         controls.len(),
-        assertions,
-        args.controls.display()
+        assertions
     );
     Ok(Exit::Done)
 }
@@ -108,5 +138,46 @@ fn sources() -> Result<Exit, Failure> {
             op.iam_actions.join(", ")
         );
     }
+    Ok(Exit::Done)
+}
+
+/// Writes the built-in catalog into `args.dir`. Refuses (exit 2) before
+/// writing anything when one of the files already exists there, so an edited
+/// copy is never overwritten.
+fn export(args: &ExportArgs) -> Result<Exit, Failure> {
+    let files = builtin_control_files();
+    let existing: Vec<&str> = files
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| args.dir.join(name).exists())
+        .collect();
+    if !existing.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: {} already there ({}); export into an empty folder",
+            args.dir.display(),
+            if existing.len() == 1 {
+                "a control file is"
+            } else {
+                "control files are"
+            },
+            existing.join(", ")
+        )));
+    }
+    std::fs::create_dir_all(&args.dir).map_err(|e| {
+        Failure::input(format!(
+            "{}: cannot create the folder: {e}",
+            args.dir.display()
+        ))
+    })?;
+    for (name, text) in files {
+        let path = args.dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::tool(format!("{}: cannot write: {e}", path.display())))?;
+    }
+    outln!(
+        "wrote {} built-in control files to {}",
+        files.len(),
+        args.dir.display()
+    );
     Ok(Exit::Done)
 }

@@ -16,7 +16,7 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 
 use auditpack_core::custody::signature::{Signing, Trust};
-use auditpack_core::evaluation::Severity;
+use auditpack_core::evaluation::{ControlSet, Severity};
 use clap::{Args, Subcommand};
 
 use crate::exit::{Exit, Failure};
@@ -98,9 +98,14 @@ impl From<FailOn> for Severity {
 /// Control files, settings and waivers, as every evaluating command takes them.
 #[derive(Args)]
 pub struct ControlsArgs {
-    /// Folder of control files.
-    #[arg(long, default_value = "controls")]
-    pub controls: PathBuf,
+    /// A folder of your own control files, evaluated with the built-in catalog
+    /// (an id or file name that clashes with a built-in control is an error).
+    #[arg(long, value_name = "DIR")]
+    pub controls: Option<PathBuf>,
+    /// Leave the built-in catalog out: evaluate only the --controls folder
+    /// (e.g. an edited copy from `auditpack controls export`).
+    #[arg(long, requires = "controls")]
+    pub no_builtin_controls: bool,
     /// Settings file (parameter overrides, disabled controls); default ./auditpack.toml when present.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -110,6 +115,14 @@ pub struct ControlsArgs {
 }
 
 impl ControlsArgs {
+    /// The control definitions these flags ask for.
+    pub fn set(&self) -> ControlSet {
+        ControlSet {
+            builtin: !self.no_builtin_controls,
+            folder: self.controls.clone(),
+        }
+    }
+
     /// `--config`, or `./auditpack.toml` when it exists.
     pub fn config_path(&self) -> Option<PathBuf> {
         self.config

@@ -50,7 +50,7 @@ pub fn report(
         out: args.out.clone(),
         config: args.controls.config_path(),
         waivers: args.controls.waivers_path(),
-        controls: args.controls.controls.clone(),
+        controls: args.controls.set(),
         fail_on,
     };
     super::out_must_be_a_folder(&args.out)?;

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::evaluation::config::Config;
 use crate::evaluation::{
-    apply_waivers, evaluate, load_controls, Control, LintError, Results, Severity, Waivers,
+    apply_waivers, evaluate, load_control_set, Control, ControlSet, LintError, Results, Severity,
+    Waivers,
 };
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::org::Org;
@@ -24,8 +25,8 @@ pub struct ReportRequest {
     pub evidence: PathBuf,
     /// Where results, report and bundle go.
     pub out: PathBuf,
-    /// The controls folder.
-    pub controls: PathBuf,
+    /// The control definitions: built-in, a folder, or both.
+    pub controls: ControlSet,
     /// `auditpack.toml`, if any.
     pub config: Option<PathBuf>,
     /// The exceptions register (`waivers.toml`), if any.
@@ -105,10 +106,10 @@ fn join_lines(errors: &[LintError]) -> String {
 
 /// Loads the controls and the config, checked against each other.
 pub fn load_controls_and_config(
-    controls: &Path,
+    controls: &ControlSet,
     config: Option<&Path>,
 ) -> Result<(Vec<Control>, Config), PipelineError> {
-    let controls = load_controls(controls).map_err(PipelineError::Lint)?;
+    let controls = load_control_set(controls).map_err(PipelineError::Lint)?;
     let config = match config {
         Some(path) => Config::load(path).map_err(PipelineError::Lint)?,
         None => Config::default(),
@@ -240,7 +241,11 @@ pub fn run_report(
     };
     // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
     // copy links to the evidence and controls folders this run read.
-    let beside = Links::beside(&request.out, &request.evidence, &request.controls);
+    let beside = Links::beside(
+        &request.out,
+        &request.evidence,
+        request.controls.folder.as_deref(),
+    );
     let (report, report_beside) = rayon::join(
         || render_report(&input, &Links::bundle()),
         || render_report(&input, &beside),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::evaluation::{ControlResult, Results};
+use crate::evaluation::{ControlResult, ControlSet, Results};
 use crate::report::{evaluate_inputs, ReportRequest};
 
 /// What re-evaluation found.
@@ -88,7 +88,7 @@ pub(crate) fn reevaluate(
     let request = ReportRequest {
         evidence: root.join("evidence"),
         out: root.join("out"),
-        controls: root.join("controls"),
+        controls: ControlSet::only(&root.join("controls")),
         config: present(root.join("auditpack.toml")),
         waivers: present(root.join(&waivers_name)),
         // Only the verdicts are compared; summary.md is not rewritten.
@@ -164,6 +164,9 @@ fn compare_control(a: &ControlResult, b: &ControlResult, out: &mut Vec<String>) 
         if let Value::Object(map) = &mut v {
             map.remove("results");
             map.remove("status");
+            // Where the definition came from at report time; re-evaluation
+            // always reads the bundle's copy (whose hash is compared).
+            map.remove("origin");
         }
         v
     };

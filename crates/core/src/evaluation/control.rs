@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::expr::Expr;
@@ -264,6 +264,10 @@ pub struct Control {
     pub objective: String,
     /// The auditor-facing test procedure.
     pub procedure: String,
+    /// What to change when the control fails, and where in the usual
+    /// Terraform layout (docs/controls.md, "Remediation") it lives: shown
+    /// beside every failure, so whoever reads a finding also reads the fix.
+    pub remediation: String,
     /// Accounts in scope.
     pub accounts: AccountSelector,
     /// Regions in scope.
@@ -293,10 +297,34 @@ pub struct Control {
     /// The report shows its requirements × items matrix (`matrix = true`):
     /// for controls whose requirements are settings compared across accounts.
     pub matrix: bool,
-    /// The file it came from.
+    /// The file it came from (for a built-in control, `built-in/<name>.toml`).
     pub file: PathBuf,
     /// The file's exact text (bundled so results can be re-derived).
     pub source_text: String,
+    /// Compiled into auditpack, or read from a `--controls` folder.
+    pub origin: ControlOrigin,
+}
+
+/// Where a control definition came from: `controls list` shows it and
+/// `results.json` records it, so an auditor can tell the shipped catalog from
+/// a team's own controls (the file's SHA-256 says which version of either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControlOrigin {
+    /// The catalog compiled into this auditpack binary.
+    BuiltIn,
+    /// A file of a `--controls` folder.
+    Custom,
+}
+
+impl ControlOrigin {
+    /// `built-in` or `custom`, as `controls list` and `results.json` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlOrigin::BuiltIn => "built-in",
+            ControlOrigin::Custom => "custom",
+        }
+    }
 }
 
 mod lint;

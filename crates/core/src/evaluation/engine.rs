@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use cel::{Context, Value};
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 
 use super::budget::{charging, ControlBudget, OverBudget};
 use super::control::{
@@ -591,6 +592,7 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
         message: None,
         objective: control.objective.trim().to_string(),
         procedure: control.procedure.trim().to_string(),
+        remediation: control.remediation.trim().to_string(),
         scope_accounts: match control.accounts {
             AccountSelector::All => "all".into(),
             AccountSelector::Role(role) => role.to_string(),
@@ -616,6 +618,8 @@ fn control_header(control: &Control, params: BTreeMap<String, Json>) -> ControlR
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        origin: Some(control.origin),
+        file_sha256: Some(hex::encode(Sha256::digest(control.source_text.as_bytes()))),
         results: Vec::new(),
         out_of_scope: Vec::new(),
         matrix: control.matrix,

@@ -18,13 +18,15 @@ mod waivers;
 
 pub use budget::{OverBudget, MAX_CONTROL_COST, MAX_EVALUATION_COST};
 pub use control::{
-    parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, EvidenceBinding,
-    LintError, RegionRef, RegionSelector, Severity, WhenEmpty, WhenFalse,
+    parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, ControlOrigin,
+    EvidenceBinding, LintError, RegionRef, RegionSelector, Severity, WhenEmpty, WhenFalse,
 };
 pub use criteria::is_known_criterion;
 pub use engine::evaluate;
 pub use expr::{Expr, ExprError};
-pub use loader::load_controls;
+pub use loader::{
+    builtin_control_files, load_control_set, load_controls, ControlSet, BUILTIN_FOLDER,
+};
 pub use outcome::Verdict;
 pub use results::{
     AppliedWaiver, AssertionInfo, AssertionResult, ChangeRecord, CollectionWindow, ControlResult,

@@ -160,6 +160,10 @@ pub struct ControlResult {
     pub objective: String,
     /// Test procedure.
     pub procedure: String,
+    /// What to change when the control fails, and where it usually lives
+    /// (absent in results written before control files carried it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub remediation: String,
     /// Which accounts (`all` or a role).
     pub scope_accounts: String,
     /// Which regions (`global`, `home`, `each`).
@@ -170,6 +174,14 @@ pub struct ControlResult {
     pub assertions: Vec<AssertionInfo>,
     /// The control file, relative to the controls folder (inside a bundle: `data/controls/`).
     pub file: String,
+    /// Where the definition came from: compiled into auditpack (`built-in`)
+    /// or a `--controls` folder (`custom`). Not re-derived by `verify
+    /// --reevaluate` (a bundle's controls are always read from the bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<crate::evaluation::ControlOrigin>,
+    /// SHA-256 of the control file's bytes (the bundle's `data/controls/` copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
     /// One entry per scope item.
     pub results: Vec<ItemResult>,
     /// Account × region pairs of the scope that were not judged because the

@@ -27,6 +27,8 @@ struct ControlFile {
     severity: Spanned<Severity>,
     objective: Spanned<String>,
     procedure: Spanned<String>,
+    /// What to change when the control fails, and where it usually lives.
+    remediation: Spanned<String>,
     scope: Spanned<ScopeFile>,
     #[serde(default)]
     params: BTreeMap<String, Spanned<toml::Value>>,
@@ -207,6 +209,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         ("title", &raw.title),
         ("objective", &raw.objective),
         ("procedure", &raw.procedure),
+        ("remediation", &raw.remediation),
     ] {
         if value.get_ref().trim().is_empty() {
             l.error(value.span(), field, "must not be empty");
@@ -237,6 +240,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         severity: raw.severity.into_inner(),
         objective: raw.objective.into_inner(),
         procedure: raw.procedure.into_inner(),
+        remediation: raw.remediation.into_inner(),
         accounts: accounts?,
         regions,
         params,
@@ -249,6 +253,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         restored_by,
         file: l.file.to_path_buf(),
         source_text: text.to_string(),
+        origin: ControlOrigin::Custom,
     })
 }
 

@@ -37,6 +37,10 @@ pub(super) struct ControlView<'a> {
     message: Option<&'a str>,
     objective: Vec<String>,
     procedure: Vec<String>,
+    /// How to fix a failure (the control file's `remediation`), shown in the
+    /// findings table below the failures, only when some item failed (a
+    /// waived failure included): beside the failure, not in every control.
+    remediation: Option<Vec<String>>,
     /// Parameter name and its value as JSON.
     params: Vec<(&'a str, String)>,
     /// The population tested, in words.
@@ -55,7 +59,10 @@ pub(super) struct ControlView<'a> {
     finding_items: usize,
     /// Whether items are per region (the tables then show regions).
     regional: bool,
-    definition: String,
+    /// The control file's href; none for a built-in control beside the bundle.
+    definition: Option<String>,
+    /// `built-in` or `custom`.
+    origin: Option<&'static str>,
     file: &'a str,
     /// The requirements × items matrix, when the control file asks for it.
     matrix: Option<Matrix<'a>>,
@@ -204,6 +211,7 @@ pub(super) fn control_view<'a>(
         message: c.message.as_deref(),
         objective: paragraphs(&c.objective),
         procedure: paragraphs(&c.procedure),
+        remediation: failed(c).then(|| paragraphs(&c.remediation)),
         params: (c.params.iter())
             .map(|(k, v)| (k.as_str(), v.to_string()))
             .collect(),
@@ -217,7 +225,11 @@ pub(super) fn control_view<'a>(
         finding_items: c.results.len() - passing.len(),
         passed: members(passing.iter().copied()),
         regional: c.results.iter().any(|i| i.region.is_some()),
-        definition: links.control(&c.file),
+        definition: links.control(
+            &c.file,
+            c.origin == Some(crate::evaluation::ControlOrigin::BuiltIn),
+        ),
+        origin: c.origin.map(|o| o.as_str()),
         file: &c.file,
         matrix: matrix(c),
         changes: changes(c),
@@ -270,6 +282,14 @@ fn out_of_scope_text(c: &ControlResult) -> String {
         "; out of scope, region not enabled in the account (account:ListRegions): {}{more}",
         named.join(", ")
     )
+}
+
+/// Whether some item of `c` failed, before or after a waiver.
+fn failed(c: &ControlResult) -> bool {
+    (c.results.iter()).any(|i| {
+        i.status == Verdict::Fail
+            || (i.waiver.as_ref()).is_some_and(|w| w.original_status == Verdict::Fail)
+    })
 }
 
 /// Joins the hard-wrapped lines of a TOML text block into paragraphs (blank lines separate them).

@@ -24,7 +24,11 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Links {
     evidence: String,
-    controls: String,
+    /// Custom control files' folder (`--controls`); none when no folder was read.
+    controls: Option<String>,
+    /// Built-in controls have a file only inside the bundle (`data/controls/`):
+    /// the out folder's page names them without a link.
+    builtin_linked: bool,
 }
 
 impl Links {
@@ -32,18 +36,20 @@ impl Links {
     pub(crate) fn bundle() -> Links {
         Links {
             evidence: "evidence/".into(),
-            controls: "controls/".into(),
+            controls: Some("controls/".into()),
+            builtin_linked: true,
         }
     }
 
     /// For a page written into `page_dir`, linking to the `evidence` and
     /// `controls` folders where they are (relative paths, so the out folder
     /// and the evidence can move together).
-    pub(crate) fn beside(page_dir: &Path, evidence: &Path, controls: &Path) -> Links {
+    pub(crate) fn beside(page_dir: &Path, evidence: &Path, controls: Option<&Path>) -> Links {
         let page_dir = resolve(page_dir);
         Links {
             evidence: folder_href(&page_dir, &resolve(evidence)),
-            controls: folder_href(&page_dir, &resolve(controls)),
+            controls: controls.map(|c| folder_href(&page_dir, &resolve(c))),
+            builtin_linked: false,
         }
     }
 
@@ -57,9 +63,19 @@ impl Links {
         format!("{}{}/", self.evidence, encode(account_id))
     }
 
-    /// The href of a control definition, by its file name.
-    pub(crate) fn control(&self, file: &str) -> String {
-        format!("{}{}", self.controls, encode(file))
+    /// The href of a control definition, by its file name and origin; none
+    /// where the page has no file to link to (a built-in control beside the
+    /// bundle).
+    pub(crate) fn control(&self, file: &str, builtin: bool) -> Option<String> {
+        if builtin && !self.builtin_linked {
+            return None;
+        }
+        let folder = if builtin {
+            "controls/"
+        } else {
+            self.controls.as_deref()?
+        };
+        Some(format!("{folder}{}", encode(file)))
     }
 }
 
@@ -122,7 +138,14 @@ mod tests {
             links.evidence("111111111111/global/iam/GetAccountSummary.json"),
             "evidence/111111111111/global/iam/GetAccountSummary.json"
         );
-        assert_eq!(links.control("iam.mfa.toml"), "controls/iam.mfa.toml");
+        assert_eq!(
+            links.control("iam.mfa.toml", false).as_deref(),
+            Some("controls/iam.mfa.toml")
+        );
+        assert_eq!(
+            links.control("iam.mfa.toml", true).as_deref(),
+            Some("controls/iam.mfa.toml")
+        );
         assert_eq!(
             links.evidence_folder("111111111111"),
             "evidence/111111111111/"
@@ -158,13 +181,18 @@ mod tests {
         let links = Links::beside(
             &link.join("reports/out"),
             &evidence,
-            &root.path().join("controls"),
+            Some(&root.path().join("controls")),
         );
         assert_eq!(
             links.evidence("111111111111/global/iam/A.json"),
             "../../evidence%20samples/111111111111/global/iam/A.json"
         );
-        assert_eq!(links.control("c.toml"), "../../controls/c.toml");
+        assert_eq!(
+            links.control("c.toml", false).as_deref(),
+            Some("../../controls/c.toml")
+        );
+        // A built-in control has no file beside the bundle.
+        assert_eq!(links.control("c.toml", true), None);
     }
 
     #[test]

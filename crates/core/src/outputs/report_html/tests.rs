@@ -47,6 +47,7 @@ fn control(id: &str, status: &str, scope: &str, results: Vec<Value>) -> Value {
         "id": id, "title": format!("Title of {id}"), "tsc": ["CC6.1", "CC7.2"],
         "severity": "high", "status": status, "message": message,
         "objective": "Objective\ntext.", "procedure": "Procedure text.",
+        "remediation": format!("Fix {id} here.\n\n{SCRIPT_TAG}"),
         "scope_accounts": scope, "scope_regions": "global", "params": { "max_age_days": 90 },
         "file": format!("{id}.toml"), "results": results,
         "assertions": [{
@@ -263,7 +264,7 @@ fn out_folder_links_use_the_given_prefixes() {
     let links = Links::beside(
         &dir.path().join("out"),
         &dir.path().join("evidence"),
-        &dir.path().join("controls"),
+        Some(&dir.path().join("controls")),
     );
     let html = render_with(&links);
     assert!(html.contains("href=\"../evidence/111111111111/global/iam/GetAccountSummary.json\""));
@@ -360,4 +361,29 @@ fn changes_of_the_period_are_listed_and_escaped() {
         !render().contains("Changes during the period"),
         "none without changes"
     );
+}
+
+/// A failing control shows how to fix it in its findings table, escaped;
+/// controls without a failure do not.
+#[test]
+fn remediation_is_shown_beside_failures_only() {
+    let html = render();
+    let failing = &html[html.find("id=\"c-iam.root-protection\"").unwrap()..];
+    let failing = &failing[..failing.find("</article>").unwrap()];
+    let findings = &failing[failing.find("table class=\"results findings\"").unwrap()..];
+    let findings = &findings[..findings.find("</table>").unwrap()];
+    assert!(findings.contains("<tr class=\"fix\"><th scope=\"row\">Remediation</th>"));
+    assert!(findings.contains("<p>Fix iam.root-protection here.</p>"));
+    assert!(findings.contains("&lt;script&gt;") && !findings.contains(SCRIPT_TAG));
+    // Not assessed only, and passing with a waived NOT ASSESSED: nothing to fix.
+    for id in ["s3.public-access", "guardduty.coverage"] {
+        assert!(!html.contains(&format!("Fix {id} here.")), "{id}");
+    }
+    // A failure accepted by a waiver still shows the fix.
+    let mut results = results();
+    results.controls[0].results[1].status = Verdict::Waived;
+    results.controls[0].results[1].waiver = Some(parse(json!({
+        "original_status": "FAIL", "reason": "r", "approver": "a", "ticket": "t", "expires": "2027-01-01"
+    })));
+    assert!(render_results(&results).contains("Fix iam.root-protection here."));
 }
