@@ -28,6 +28,7 @@ tsc = ["CC6.1"]
 severity = "high"
 objective = "Root has MFA."
 procedure = "Inspect the account summary."
+remediation = "Enable MFA on the root user."
 [scope]
 accounts = "all"
 regions = "global"
@@ -348,7 +349,7 @@ fn account_all_is_only_for_operations_called_once_per_account() {
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     assert!(
         text.iter()
-            .any(|e| e.starts_with("all.toml:14: evidence.summary.account:")
+            .any(|e| e.starts_with("all.toml:15: evidence.summary.account:")
                 && e.contains("called once per user name")),
         "{text:?}"
     );
@@ -385,10 +386,10 @@ fn bad_expressions_and_typos_are_lint_errors_with_lines() {
         );
     let errors = parse_control(Path::new("bad.toml"), &bad).unwrap_err();
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    assert!(text.iter().any(|e| e.starts_with("bad.toml:14: evidence.summary.source: unknown evidence source")), "{text:?}");
+    assert!(text.iter().any(|e| e.starts_with("bad.toml:15: evidence.summary.source: unknown evidence source")), "{text:?}");
     assert!(
         text.iter()
-            .any(|e| e.starts_with("bad.toml:23: assertions[1].expect: invalid CEL")),
+            .any(|e| e.starts_with("bad.toml:24: assertions[1].expect: invalid CEL")),
         "{text:?}"
     );
 
@@ -411,6 +412,25 @@ fn bad_expressions_and_typos_are_lint_errors_with_lines() {
         errors[0]
             .to_string()
             .starts_with("f.toml:6: file: unknown field `severity_level`"),
+        "{errors:?}"
+    );
+
+    // Every control says how to fix a failure: a file without it, or with an
+    // empty one, does not lint.
+    let no_fix = CONTROL.replace("remediation = \"Enable MFA on the root user.\"\n", "");
+    let errors = parse_control(Path::new("r.toml"), &no_fix).unwrap_err();
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("missing field `remediation`"),
+        "{errors:?}"
+    );
+    let empty_fix = CONTROL.replace("Enable MFA on the root user.", " ");
+    let errors = parse_control(Path::new("r.toml"), &empty_fix).unwrap_err();
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("remediation: must not be empty"),
         "{errors:?}"
     );
 

@@ -79,8 +79,10 @@ pub struct CollectArgs {
 
 /// Collects into `args.out`; returns the evidence folder.
 pub fn run(args: &CollectArgs) -> Result<PathBuf, Failure> {
-    let (controls, config) =
-        load_controls_and_config(&args.controls.set(), args.controls.config_path().as_deref())?;
+    let (controls, config) = load_controls_and_config(
+        &args.controls.controls,
+        args.controls.config_path().as_deref(),
+    )?;
     let request = request(args, &config)?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Failure::tool(format!("cannot start the async runtime: {e}")))?;
@@ -189,7 +191,49 @@ fn print_summary(s: &CollectSummary) {
             failed.join(", ")
         }
     );
+    print_failures_by_account(s);
     outln!("evidence: {} ({} bytes)", s.out.display(), s.stats.bytes);
+}
+
+/// Lines of failures by account printed at most: a run where one call fails
+/// in every account of a large organization would otherwise bury the summary
+/// (the error envelopes name every one).
+const FAILURE_LINES: usize = 20;
+
+/// One line per account and reason: which account lost which evidence, and
+/// why (the class in words, the code), so a reset, a 5xx burst, a timeout or
+/// throttling is told apart in the console, not only in the evidence.
+/// Unreachable accounts have their own line above.
+fn print_failures_by_account(s: &CollectSummary) {
+    let lines: Vec<String> = (s.stats.failed_by_account.iter())
+        .filter(|(id, _)| !s.accounts_unreachable.contains(id))
+        .flat_map(|(id, reasons)| {
+            let name = s.org.account(id).map(|a| a.name.as_str()).unwrap_or("");
+            reasons.iter().map(move |((why, code), failed)| {
+                let shown: Vec<&str> = (failed.operations.iter().take(3))
+                    .map(String::as_str)
+                    .collect();
+                let mut operations = shown.join(", ");
+                if failed.operations.len() > shown.len() {
+                    let more = failed.operations.len() - shown.len();
+                    operations.push_str(&format!(" and {more} more"));
+                }
+                format!(
+                    "failed in {id} ({name}): {} call(s), {why} ({code}): {operations}",
+                    failed.calls
+                )
+            })
+        })
+        .collect();
+    for line in lines.iter().take(FAILURE_LINES) {
+        outln!("{line}");
+    }
+    if lines.len() > FAILURE_LINES {
+        outln!(
+            "failed in {} more account × reason(s): see the error envelopes in the evidence",
+            lines.len() - FAILURE_LINES
+        );
+    }
 }
 
 /// Why an account could not be reached, from its recorded AssumeRole answer:

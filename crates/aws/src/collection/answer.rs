@@ -163,7 +163,11 @@ where
                 } else {
                     ("DispatchFailure", ErrorClass::Other)
                 };
-                CallError::local(code, format!("{:?}", d.as_connector_error()), class)
+                let message = match d.as_connector_error() {
+                    Some(connector) => no_answer(connector),
+                    None => format!("{err:?}"),
+                };
+                CallError::local(code, message, class)
             }
             SdkError::ResponseError(_) => CallError::local(
                 "Unparseable",
@@ -173,6 +177,38 @@ where
             _ => CallError::local("ClientError", err.to_string(), ErrorClass::Other),
         }
     }
+}
+
+/// Why a request got no answer, in words a reader of the evidence and the
+/// console can act on ("the connection was reset"), then the connector's
+/// error chain, each cause once. The kind of the first `io::Error` in the
+/// chain says what the connection did; before, the message was the connector
+/// error's Debug text, which said `Io` and hid whether it was refused or reset.
+fn no_answer(connector: &(dyn std::error::Error + 'static)) -> String {
+    use std::io::ErrorKind;
+    let mut kind = None;
+    let mut chain: Vec<String> = Vec::new();
+    let mut next = Some(connector);
+    while let Some(e) = next {
+        if let (None, Some(io)) = (kind, e.downcast_ref::<std::io::Error>()) {
+            kind = Some(io.kind());
+        }
+        let text = e.to_string();
+        if !chain.last().is_some_and(|last| last.contains(&text)) {
+            chain.push(text);
+        }
+        next = e.source();
+    }
+    let what = match kind {
+        Some(ErrorKind::ConnectionReset) => "the connection was reset before an answer",
+        Some(ErrorKind::ConnectionRefused) => "the connection was refused",
+        Some(ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof) => {
+            "the connection was closed before an answer"
+        }
+        Some(ErrorKind::TimedOut) => "the connection timed out",
+        _ => "no answer from the endpoint",
+    };
+    format!("{what} ({})", chain.join(": "))
 }
 
 /// Reads every page of a paginated call and merges its list into
@@ -206,6 +242,7 @@ where
 mod tests {
     use super::*;
     use aws_sdk_iam::operation::get_account_summary::GetAccountSummaryError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;
 
@@ -233,6 +270,89 @@ mod tests {
             e.class,
             ErrorClass::Unparseable,
             "kept by the per-operation classification"
+        );
+    }
+
+    fn dispatch_failure(connector: ConnectorError) -> CallError {
+        CallError::from(
+            SdkError::<GetAccountSummaryError, HttpResponse>::dispatch_failure(connector),
+        )
+    }
+
+    fn io_error(kind: std::io::ErrorKind) -> ConnectorError {
+        ConnectorError::io(Box::new(std::io::Error::from(kind)))
+    }
+
+    /// A connection reset before the answer (the fault proxy's `reset`) is
+    /// the endpoint being unreachable, and the message says it was reset,
+    /// so the evidence and the console tell a reset from a refusal.
+    #[test]
+    fn a_reset_connection_is_unreachable_and_says_reset() {
+        let e = dispatch_failure(io_error(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(
+            (e.code.as_str(), e.class),
+            ("EndpointUnreachable", ErrorClass::Unreachable)
+        );
+        assert!(
+            e.message.starts_with("the connection was reset"),
+            "{}",
+            e.message
+        );
+        let e = dispatch_failure(io_error(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(e.class, ErrorClass::Unreachable);
+        assert!(
+            e.message.starts_with("the connection was refused"),
+            "{}",
+            e.message
+        );
+        // hyper's "connection closed before message completed": no io error
+        // in the chain, a transient connector error.
+        let closed = ConnectorError::other(
+            "connection closed before message completed".into(),
+            Some(aws_smithy_types::retry::ErrorKind::TransientError),
+        );
+        let e = dispatch_failure(closed);
+        assert_eq!(e.class, ErrorClass::Unreachable);
+        assert!(
+            e.message
+                .contains("connection closed before message completed"),
+            "{}",
+            e.message
+        );
+        let unknown = ConnectorError::other("something else".into(), None);
+        assert_eq!(dispatch_failure(unknown).class, ErrorClass::Other);
+    }
+
+    /// No answer within the call timeout (the fault proxy's `slow`), whether
+    /// the operation's timeout or the connector's, is a timeout.
+    #[test]
+    fn no_answer_in_time_is_a_timeout() {
+        let e = CallError::from(
+            SdkError::<GetAccountSummaryError, HttpResponse>::timeout_error("operation timeout"),
+        );
+        assert_eq!((e.code.as_str(), e.class), ("Timeout", ErrorClass::Timeout));
+        let e = dispatch_failure(ConnectorError::timeout("read timeout".into()));
+        assert_eq!(e.class, ErrorClass::Timeout);
+    }
+
+    /// A 5xx in the service's error shape (the fault proxy's `server_error`)
+    /// is a server error past the retries, whatever its code.
+    #[test]
+    fn a_5xx_answer_is_a_server_error() {
+        for (status, code) in [
+            (503, "ServiceUnavailable"),
+            (500, "InternalFailure"),
+            (503, "Unavailable"),
+        ] {
+            let e = service_error(status, Some(code));
+            assert_eq!(e.class, ErrorClass::Server, "{status} {code}");
+            assert_eq!(e.http_status, Some(status));
+            let e = e.for_operation(&auditpack_core::catalog::kms::LIST_KEYS);
+            assert_eq!(e.class, ErrorClass::Server, "kept per operation");
+        }
+        assert_eq!(
+            service_error(400, Some("ThrottlingException")).class,
+            ErrorClass::Throttled
         );
     }
 

@@ -77,6 +77,22 @@ pub(crate) fn classify_failure(code: &str, http_status: Option<u16>) -> ErrorCla
     }
 }
 
+/// Why calls of this class failed, in words, for the end-of-run summary (the
+/// class alone, `server`, does not say that the retries were spent).
+pub fn describe_class(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::NotFound => "not found",
+        ErrorClass::AccessDenied => "access denied",
+        ErrorClass::Throttled => "throttled past the retries",
+        ErrorClass::Timeout => "no answer within --call-timeout",
+        ErrorClass::Server => "server error (5xx) past the retries",
+        ErrorClass::RegionDisabled => "region not enabled",
+        ErrorClass::Unparseable => "unreadable answer",
+        ErrorClass::Unreachable => "endpoint unreachable, no answer",
+        ErrorClass::Other => "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +131,25 @@ mod tests {
             classify_service_error(&s3::GET_BUCKET_POLICY, "NoSuchEntity", Some(404)),
             (AnswerStatus::Error, ErrorClass::Other)
         );
+    }
+
+    /// The summary tells the classes apart by these words: no two alike.
+    #[test]
+    fn each_class_is_described_in_its_own_words() {
+        let classes = [
+            ErrorClass::NotFound,
+            ErrorClass::AccessDenied,
+            ErrorClass::Throttled,
+            ErrorClass::Timeout,
+            ErrorClass::Server,
+            ErrorClass::RegionDisabled,
+            ErrorClass::Unparseable,
+            ErrorClass::Unreachable,
+            ErrorClass::Other,
+        ];
+        let words: std::collections::BTreeSet<&str> =
+            classes.iter().map(|c| describe_class(*c)).collect();
+        assert_eq!(words.len(), classes.len(), "{words:?}");
     }
 
     #[test]

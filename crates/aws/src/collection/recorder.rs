@@ -3,13 +3,14 @@
 //! can be dropped on the way to disk. Never sees credentials: envelopes get the
 //! caller's ARN, and request parameters are given by sources, never headers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde_json::Value;
 
 use super::answer::{Answer, CallError};
+use super::classify::describe_class;
 use super::OperationSpec;
 use auditpack_core::evidence::drop_absent_members;
 use auditpack_core::evidence::{
@@ -26,8 +27,20 @@ pub struct Stats {
     pub not_found: u64,
     /// Failed calls by error code.
     pub errors_by_code: BTreeMap<String, u64>,
+    /// Failed calls by account, then by why (the class in words, and the
+    /// code), so the summary can say which account lost which evidence and why.
+    pub failed_by_account: BTreeMap<String, BTreeMap<(String, String), FailedCalls>>,
     /// Bytes of evidence written.
     pub bytes: u64,
+}
+
+/// An account's calls that failed for one reason.
+#[derive(Debug, Clone, Default)]
+pub struct FailedCalls {
+    /// How many.
+    pub calls: u64,
+    /// Their operations, `service:Operation`.
+    pub operations: BTreeSet<String>,
 }
 
 /// Who made a call, where.
@@ -111,7 +124,19 @@ impl Recorder {
         match (&envelope.status, &envelope.error) {
             (AnswerStatus::NotFound, _) => stats.not_found += 1,
             (AnswerStatus::Error, Some(e)) => {
-                *stats.errors_by_code.entry(e.code.clone()).or_default() += 1
+                *stats.errors_by_code.entry(e.code.clone()).or_default() += 1;
+                let why = (describe_class(e.class).to_string(), e.code.clone());
+                let failed = stats
+                    .failed_by_account
+                    .entry(envelope.account_id.clone())
+                    .or_default()
+                    .entry(why)
+                    .or_default();
+                failed.calls += 1;
+                failed.operations.insert(format!(
+                    "{}:{}",
+                    envelope.call.service, envelope.call.operation
+                ));
             }
             _ => {}
         }

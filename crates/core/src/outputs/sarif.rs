@@ -64,13 +64,17 @@ fn rule(control: &ControlResult) -> ReportingDescriptor {
         "security-severity".to_string(),
         serde_json::json!(security_severity(control.severity)),
     );
-    let help = format!(
+    let mut help = format!(
         "{}\n\nTest procedure: {}\n\nTrust Services Criteria: {}. Severity: {}.",
         control.objective,
         control.procedure,
         control.tsc.join(", "),
         control.severity.as_str()
     );
+    // Code-scanning UIs show a rule's help beside each alert: the fix belongs there.
+    if !control.remediation.is_empty() {
+        help.push_str(&format!("\n\nRemediation: {}", control.remediation));
+    }
     ReportingDescriptor::builder()
         .id(control.id.clone())
         .name(control.title.clone())
