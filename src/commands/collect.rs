@@ -79,10 +79,8 @@ pub struct CollectArgs {
 
 /// Collects into `args.out`; returns the evidence folder.
 pub fn run(args: &CollectArgs) -> Result<PathBuf, Failure> {
-    let (controls, config) = load_controls_and_config(
-        &args.controls.controls,
-        args.controls.config_path().as_deref(),
-    )?;
+    let (controls, config) =
+        load_controls_and_config(&args.controls.set(), args.controls.config_path().as_deref())?;
     let request = request(args, &config)?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Failure::tool(format!("cannot start the async runtime: {e}")))?;
