@@ -12,7 +12,9 @@
 
 use std::fmt;
 
+#[cfg(feature = "aws")]
 use auditpack_aws::collection::runner::CollectError;
+#[cfg(feature = "aws")]
 use auditpack_aws::kms_signer::KmsError;
 use auditpack_core::custody::bag_check::VerifyError;
 use auditpack_core::custody::diff::DiffError;
@@ -96,6 +98,7 @@ impl From<PipelineError> for Failure {
     }
 }
 
+#[cfg(feature = "aws")]
 impl From<CollectError> for Failure {
     /// A scope that selects nothing, or an output folder that already holds
     /// something, is the user's; anything else (discovery, writing) is the tool's.
@@ -134,13 +137,9 @@ macro_rules! input_errors {
     };
 }
 
-input_errors!(
-    VerifyError,
-    GateInputError,
-    SigningError,
-    TrustError,
-    KmsError
-);
+input_errors!(VerifyError, GateInputError, SigningError, TrustError);
+#[cfg(feature = "aws")]
+input_errors!(KmsError);
 
 impl From<DiffError> for Failure {
     /// Unreadable input; a bundle that does not verify is a failed check and

@@ -22,11 +22,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// SOC 2 evidence for a whole AWS Organization, packaged for auditors.
 #[derive(Parser)]
-#[command(name = "auditpack", version, about, long_about = None)]
+#[command(name = "auditpack", version = env!("AUDITPACK_LONG_VERSION"), about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 done, 1 check failed (verify mismatch), 2 usage or input error, 3 tool failure."
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// More log detail on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,

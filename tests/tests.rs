@@ -20,6 +20,7 @@ mod custody;
 mod engine;
 mod gate;
 mod hostile;
+mod install;
 mod merge;
 mod period;
 mod report_snapshot;

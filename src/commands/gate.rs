@@ -73,6 +73,7 @@ pub fn run(args: &GateArgs) -> Result<Exit, Failure> {
 }
 
 /// Gates on a results.json or bundle without trusted keys (`run --gate`).
+#[cfg(feature = "aws")]
 pub fn gate_path(path: &Path, fail_on: FailOn, format: GateFormat) -> Result<Exit, Failure> {
     gate_results(&load_results(path)?, fail_on, format)
 }

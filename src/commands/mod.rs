@@ -3,13 +3,17 @@
 //! several commands live here. Adding a command: a file here, a variant in
 //! [`Command`], a line in [`Command::run`], and a row in the README's table.
 
+#[cfg(feature = "aws")]
 pub mod collect;
+pub mod completions;
 pub mod controls;
 pub mod diff;
 pub mod gate;
 pub mod iam_policy;
+pub mod man;
 pub mod merge;
 pub mod report;
+#[cfg(feature = "aws")]
 pub mod run;
 pub mod verify;
 
@@ -25,9 +29,11 @@ use crate::exit::{Exit, Failure};
 #[derive(Subcommand)]
 pub enum Command {
     /// Collect evidence from every account and region of the Organization (read-only API calls).
+    #[cfg(feature = "aws")]
     #[command(after_help = collect::AFTER_HELP)]
     Collect(collect::CollectArgs),
     /// Collect, then report: the quarterly command. Writes OUT/evidence, results, report and bundle.
+    #[cfg(feature = "aws")]
     #[command(after_help = run::AFTER_HELP)]
     Run(run::RunArgs),
     /// Evaluate controls over an evidence folder; write results.json, report.html and the bundle zip.
@@ -51,13 +57,21 @@ pub enum Command {
     /// Work with control definitions.
     #[command(subcommand)]
     Controls(controls::ControlsCommand),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = completions::AFTER_HELP)]
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --out DIR.
+    #[command(after_help = man::AFTER_HELP)]
+    Man(man::ManArgs),
 }
 
 impl Command {
     /// Runs the command.
     pub fn run(self) -> Result<Exit, Failure> {
         match self {
+            #[cfg(feature = "aws")]
             Command::Collect(args) => collect::run(&args).map(|_| Exit::Done),
+            #[cfg(feature = "aws")]
             Command::Run(args) => run::run(args),
             Command::Report(args) => report::run(args),
             Command::Verify(args) => verify::run(&args),
@@ -66,6 +80,8 @@ impl Command {
             Command::Gate(args) => gate::run(&args),
             Command::IamPolicy => iam_policy::run(),
             Command::Controls(command) => controls::run(&command),
+            Command::Completions(args) => completions::run(&args),
+            Command::Man(args) => man::run(&args),
         }
     }
 }
@@ -150,6 +166,7 @@ pub struct SigningArgs {
     pub signer_identity: Option<String>,
     /// Sign the bundle with this asymmetric AWS KMS key (ECC_NIST_P256), id or ARN; credentials
     /// from the SDK's default chain (with `run`, its --profile).
+    #[cfg(feature = "aws")]
     #[arg(long, value_name = "KEY")]
     pub kms_key_id: Option<String>,
 }
@@ -158,12 +175,18 @@ impl SigningArgs {
     /// Loads the signing keys asked for, before any work is done (exit 2 when
     /// one is unusable, naming it).
     pub fn load(&self, aws_profile: Option<&str>) -> Result<Option<Signing>, Failure> {
+        #[cfg(feature = "aws")]
         let kms = self
             .kms_key_id
             .as_deref()
             .map(|key| auditpack_aws::kms_signer::KmsSigner::connect(key, aws_profile))
             .transpose()?
             .map(|signer| Box::new(signer) as Box<_>);
+        #[cfg(not(feature = "aws"))]
+        let kms = {
+            let _ = aws_profile;
+            None
+        };
         Ok(Signing::from_options(
             self.sign_key.as_deref(),
             self.signer_identity.as_deref(),
@@ -191,6 +214,7 @@ impl TrustArgs {
 }
 
 /// True when `path` exists and holds something.
+#[cfg(feature = "aws")]
 pub fn is_non_empty_dir(path: &Path) -> bool {
     std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_some())
 }
