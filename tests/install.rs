@@ -230,3 +230,164 @@ fn the_version_names_the_commit_it_was_built_from() {
         );
     }
 }
+
+/// The `run: |` block of the step with `id: <id>` in a composite action.
+fn action_step_script(action: &str, id: &str) -> String {
+    let start = action
+        .find(&format!("id: {id}\n"))
+        .unwrap_or_else(|| panic!("a step with id {id}"));
+    let rest = &action[start..];
+    let run = rest.find("run: |\n").expect("the step runs a script") + "run: |\n".len();
+    rest[run..]
+        .lines()
+        .take_while(|l| l.starts_with("        ") || l.is_empty())
+        .map(|l| l.strip_prefix("        ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every `--flag` the CI integrations pass to `auditpack run`, from the lines
+/// that build its arguments.
+fn flags_passed(text: &str) -> Vec<String> {
+    let mut flags = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| l.contains("args=(") || l.contains("args+=("))
+    {
+        for word in line.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+            if word.starts_with("--") && word.len() > 2 {
+                flags.push(word.to_string());
+            }
+        }
+    }
+    flags
+}
+
+#[test]
+fn the_github_action_and_gitlab_template_pass_only_real_flags_of_run() {
+    let help = run(auditpack().args(["run", "--help"]));
+    assert_eq!(help.code, 0);
+    for file in ["action.yml", "ci/gitlab/auditpack.yml"] {
+        let text = std::fs::read_to_string(repo().join(file)).unwrap();
+        let flags = flags_passed(&text);
+        assert!(flags.len() >= 8, "{file}: found {flags:?}");
+        for flag in &flags {
+            assert!(
+                help.stdout.contains(&format!("{flag} "))
+                    || help.stdout.contains(&format!("{flag}\n")),
+                "{file}: `{flag}` is not a flag of `auditpack run`"
+            );
+        }
+    }
+    // Every input of the action reaches the script, and only through the environment.
+    let action = std::fs::read_to_string(repo().join("action.yml")).unwrap();
+    let script = action_step_script(&action, "run");
+    assert!(
+        !script.contains("${{"),
+        "inputs are never pasted into the script"
+    );
+    for input in [
+        "regions",
+        "role-name",
+        "external-id",
+        "period",
+        "fail-on",
+        "config",
+        "waivers",
+        "controls",
+        "sign-key",
+        "kms-key-id",
+        "out",
+    ] {
+        assert!(
+            action.contains(&format!("${{{{ inputs.{input} }}}}")),
+            "{input} is used"
+        );
+    }
+}
+
+/// The action's script, run with bash as GitHub would, against a stand-in
+/// `auditpack` that records its arguments and fails the gate: every input
+/// arrives as one literal argument (a hostile external id stays data), files
+/// that do not exist are not passed, and the gate's exit code is the step's.
+#[test]
+fn the_github_action_script_builds_the_command_and_keeps_the_gate_exit_code() {
+    let action = std::fs::read_to_string(repo().join("action.yml")).unwrap();
+    let script = action_step_script(&action, "run");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let recorded = dir.path().join("args");
+    let stand_in = bin.join("auditpack");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/bash\nprintf '%s\\n' \"$@\" > {}\nmkdir -p \"$INPUT_OUT\" && touch \"$INPUT_OUT/auditpack-o-x-2026-Q4.zip\"\nexit 1\n",
+            recorded.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.path().join("auditpack.toml"), "").unwrap();
+    let output = dir.path().join("github-output");
+    let hostile = "x\"; touch pwned; echo \"$(id)";
+    let r = run(std::process::Command::new("bash")
+        .arg("-e")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("GITHUB_OUTPUT", &output)
+        .env("INPUT_REGIONS", "us-east-1,eu-west-1")
+        .env("INPUT_ROLE_NAME", "AuditpackReadOnly")
+        .env("INPUT_EXTERNAL_ID", hostile)
+        .env("INPUT_PERIOD", "2026-Q4")
+        .env("INPUT_FAIL_ON", "high")
+        .env("INPUT_CONFIG", "auditpack.toml")
+        .env("INPUT_WAIVERS", "waivers.toml")
+        .env("INPUT_CONTROLS", "")
+        .env("INPUT_SIGN_KEY", "")
+        .env("INPUT_KMS_KEY_ID", "")
+        .env("INPUT_OUT", "audit"));
+    assert_eq!(r.code, 1, "the gate's exit code: {}{}", r.stdout, r.stderr);
+    let args: Vec<String> = std::fs::read_to_string(&recorded)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let expected = [
+        "run",
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--role-name",
+        "AuditpackReadOnly",
+        "--out",
+        "audit",
+        "--no-progress",
+        "--gate",
+        "--fail-on",
+        "high",
+        "--external-id",
+        hostile,
+        "--period",
+        "2026-Q4",
+        "--config",
+        "auditpack.toml",
+    ];
+    assert_eq!(args, expected);
+    assert!(!dir.path().join("pwned").exists());
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(outputs.contains("exit-code=1\n"), "{outputs}");
+    assert!(
+        outputs.contains("bundle=audit/auditpack-o-x-2026-Q4.zip\n"),
+        "{outputs}"
+    );
+    assert!(
+        outputs.contains("results=audit/results.json\n"),
+        "{outputs}"
+    );
+}
