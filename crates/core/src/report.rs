@@ -83,6 +83,9 @@ pub enum PipelineError {
     /// Writing the bundle failed.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// Writing the workbook failed.
+    #[error(transparent)]
+    Workbook(#[from] crate::outputs::xlsx::WorkbookError),
 }
 
 impl PipelineError {
@@ -291,6 +294,8 @@ pub fn run_report(
     bag.add("inventory.csv", Content::Bytes(inventory_csv.clone()));
     bag.add("changes.csv", Content::Bytes(changes_csv.clone()));
     bag.add("report.html", Content::Bytes(report.into_bytes()));
+    let workbook = crate::outputs::xlsx::results_xlsx(&input)?;
+    bag.add("results.xlsx", Content::Bytes(workbook.clone()));
     let ci_outputs = ci_outputs(&results, request.fail_on);
     let coverage =
         crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
@@ -312,6 +317,7 @@ pub fn run_report(
     outputs.write("results.csv", &results_csv)?;
     outputs.write("inventory.csv", &inventory_csv)?;
     outputs.write("changes.csv", &changes_csv)?;
+    outputs.write("results.xlsx", &workbook)?;
     for (name, bytes) in &ci_outputs {
         outputs.write(name, bytes)?;
     }

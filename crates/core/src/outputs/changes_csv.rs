@@ -10,8 +10,8 @@
 
 use crate::evaluation::{ChangeRecord, Results};
 
-/// The header of `changes.csv`.
-const HEADER: [&str; 17] = [
+/// The header of `changes.csv` (also the columns of the workbook's Changes sheet).
+pub(crate) const CHANGES_HEADER: [&str; 17] = [
     "control_id",
     "account_id",
     "account_name",
@@ -34,7 +34,7 @@ const HEADER: [&str; 17] = [
 /// `changes.csv` of `results`.
 pub(crate) fn changes_csv(results: &Results) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(HEADER).expect("writing to memory");
+    w.write_record(CHANGES_HEADER).expect("writing to memory");
     for c in &results.controls {
         for item in &c.results {
             let Some(period) = &item.period else { continue };
@@ -46,7 +46,7 @@ pub(crate) fn changes_csv(results: &Results) -> Vec<u8> {
             for (kind, records) in kinds {
                 for r in records {
                     let region = item.region.clone().unwrap_or_else(|| "global".into());
-                    let row = row(
+                    let row = change_row(
                         &c.id,
                         &item.account_id,
                         &item.account_name,
@@ -63,7 +63,8 @@ pub(crate) fn changes_csv(results: &Results) -> Vec<u8> {
     w.into_inner().expect("flushing to memory")
 }
 
-fn row(
+/// One change as a row of `CHANGES_HEADER`'s columns, as recorded (not defused).
+pub(crate) fn change_row(
     control: &str,
     account_id: &str,
     account_name: &str,

@@ -11,6 +11,7 @@ pub mod markdown;
 pub mod report_html;
 pub mod results_json;
 pub mod sarif;
+pub mod xlsx;
 
 use crate::evaluation::Results;
 use crate::evidence::RunInfo;

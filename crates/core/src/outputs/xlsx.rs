@@ -1,0 +1,829 @@
+//! `results.xlsx`: the package as an Excel workbook, because auditors work in
+//! workpapers. One sheet per subject (summary, controls, one per control, the
+//! exceptions, waivers, the change population, the population and the
+//! evidence index), each a real Excel table (filters, banded rows, a frozen
+//! header), not a CSV renamed.
+//!
+//! What it must never do:
+//!
+//! * **evaluate anything it shows.** Every text cell is written as a string
+//!   (`write_string`), never as a formula; a cell whose text starts like one
+//!   (`=`, `+`, `-`, `@`, tab, carriage return) also carries Excel's quote
+//!   prefix, so editing it in Excel keeps it text. Names, tags, messages and
+//!   resource names come from AWS and are untrusted.
+//! * **depend on when it was written.** The document's dates come from
+//!   `run.json` (`finished_at`), and rust_xlsxwriter zips its parts with a
+//!   fixed 1980 timestamp, so the same evidence gives the same bytes, as the
+//!   bundle around it requires (checked by a test).
+//!
+//! Nothing here decides a verdict: every value comes from [`Results`], the
+//! organization, the run and the evidence index.
+
+use std::collections::BTreeSet;
+
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatAlign, Table, TableColumn, Url, Workbook,
+    Worksheet, XlsxError,
+};
+
+use super::changes_csv::{change_row, CHANGES_HEADER};
+use super::ReportInput;
+use crate::evaluation::{ControlResult, ItemResult, Verdict};
+
+/// Excel's limit for one cell's text, in UTF-16 units; longer text (a
+/// message quoting a whole policy) is cut, saying where the full text is.
+const CELL_MAX: usize = 32_767;
+/// Excel's limit for a sheet name.
+const SHEET_NAME_MAX: usize = 31;
+
+/// Why the workbook could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("results.xlsx: {0}")]
+pub struct WorkbookError(#[from] XlsxError);
+
+/// One cell of a table row.
+enum Cell {
+    Text(String),
+    Number(f64),
+    /// Text shown as an internal link to another sheet (`'sheet'!A1`).
+    Link {
+        text: String,
+        sheet: String,
+    },
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell::Text(text.to_string())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell::Text(text)
+    }
+}
+
+impl From<usize> for Cell {
+    fn from(n: usize) -> Cell {
+        Cell::Number(n as f64)
+    }
+}
+
+impl From<u64> for Cell {
+    fn from(n: u64) -> Cell {
+        Cell::Number(n as f64)
+    }
+}
+
+/// A column of a table: its header and width (in characters).
+type Column = (String, f64);
+
+fn col(header: &str, width: f64) -> Column {
+    (header.to_string(), width)
+}
+
+/// The formats every sheet shares.
+struct Formats {
+    /// Top-aligned, wrapped text (multi-line messages stay readable).
+    text: Format,
+    /// The same, with Excel's quote prefix: for text that starts like a formula.
+    quoted: Format,
+    /// A fact's label, and the sheet's title.
+    label: Format,
+    title: Format,
+    link: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        let text = Format::new().set_align(FormatAlign::Top).set_text_wrap();
+        Formats {
+            quoted: text.clone().set_quote_prefix(),
+            label: Format::new().set_bold().set_align(FormatAlign::Top),
+            title: Format::new().set_bold().set_font_size(14),
+            link: text
+                .clone()
+                .set_font_color("#0563C1")
+                .set_underline(rust_xlsxwriter::FormatUnderline::Single),
+            text,
+        }
+    }
+}
+
+/// A sheet being written top to bottom: a title, facts (label, value), then
+/// one table whose header row is frozen.
+struct Sheet<'f> {
+    ws: Worksheet,
+    row: u32,
+    formats: &'f Formats,
+    /// The last column a fact's value spans (merged cells), so a paragraph
+    /// above a table of narrow columns stays readable.
+    span: u16,
+}
+
+impl<'f> Sheet<'f> {
+    fn new(
+        name: &str,
+        title: &str,
+        span: u16,
+        formats: &'f Formats,
+    ) -> Result<Sheet<'f>, XlsxError> {
+        let mut ws = Worksheet::new();
+        ws.set_name(name)?;
+        ws.write_string_with_format(0, 0, clip(title), &formats.title)?;
+        Ok(Sheet {
+            ws,
+            row: 2,
+            formats,
+            span,
+        })
+    }
+
+    fn text(&mut self, row: u32, col: u16, text: &str) -> Result<(), XlsxError> {
+        let format = match looks_like_formula(text) {
+            true => &self.formats.quoted,
+            false => &self.formats.text,
+        };
+        self.ws
+            .write_string_with_format(row, col, clip(text), format)?;
+        Ok(())
+    }
+
+    /// A label and its value on one row.
+    fn fact(&mut self, label: &str, value: &str) -> Result<(), XlsxError> {
+        self.ws
+            .write_string_with_format(self.row, 0, label, &self.formats.label)?;
+        if self.span > 1 {
+            let format = match looks_like_formula(value) {
+                true => &self.formats.quoted,
+                false => &self.formats.text,
+            };
+            self.ws
+                .merge_range(self.row, 1, self.row, self.span, &clip(value), format)?;
+            // Merged cells are never auto-fitted: size the row for the text.
+            let lines = value.len() / 160 + value.lines().count().max(1);
+            self.ws.set_row_height(self.row, 15.0 * lines as f64)?;
+        } else {
+            self.text(self.row, 1, value)?;
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    /// A line of text across the sheet (a note before a table).
+    fn note(&mut self, text: &str) -> Result<(), XlsxError> {
+        self.text(self.row, 0, text)?;
+        self.row += 1;
+        Ok(())
+    }
+
+    /// The sheet's table: `columns` and `rows`, named `name`, with filters
+    /// and its header frozen. An empty table is a header and a note (Excel
+    /// tables need a data row, and an invented one would be read as data).
+    fn table(
+        mut self,
+        name: &str,
+        columns: &[Column],
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<Worksheet, XlsxError> {
+        if self.row > 2 {
+            self.row += 1;
+        }
+        let header = self.row;
+        for (i, (title, width)) in columns.iter().enumerate() {
+            self.ws.set_column_width(i as u16, *width)?;
+            self.ws
+                .write_string_with_format(header, i as u16, title, &self.formats.label)?;
+        }
+        self.ws.set_freeze_panes(header + 1, 0)?;
+        if rows.is_empty() {
+            self.ws.write_string(header + 1, 0, "None.")?;
+            return Ok(self.ws);
+        }
+        for (r, cells) in rows.iter().enumerate() {
+            let row = header + 1 + r as u32;
+            for (c, cell) in cells.iter().enumerate() {
+                match cell {
+                    Cell::Text(text) => self.text(row, c as u16, text)?,
+                    Cell::Number(n) => {
+                        self.ws.write_number(row, c as u16, *n)?;
+                    }
+                    Cell::Link { text, sheet } => {
+                        let url = Url::new(format!("internal:'{sheet}'!A1")).set_text(clip(text));
+                        self.ws
+                            .write_url_with_format(row, c as u16, url, &self.formats.link)?;
+                    }
+                }
+            }
+        }
+        let table = Table::new().set_name(name).set_columns(
+            &(columns.iter())
+                .map(|(title, _)| TableColumn::new().set_header(title))
+                .collect::<Vec<_>>(),
+        );
+        let last_row = header + rows.len() as u32;
+        self.ws
+            .add_table(header, 0, last_row, columns.len() as u16 - 1, &table)?;
+        Ok(self.ws)
+    }
+}
+
+/// Whether a spreadsheet would read `text`, typed into a cell, as a formula.
+fn looks_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// `text`, cut to fit one cell.
+fn clip(text: &str) -> String {
+    const NOTE: &str = " … [cut at Excel's cell limit; the whole text is in results.json]";
+    if text.encode_utf16().count() <= CELL_MAX {
+        return text.to_string();
+    }
+    let budget = CELL_MAX - NOTE.encode_utf16().count();
+    let mut used = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        used += c.len_utf16();
+        if used > budget {
+            break;
+        }
+        out.push(c);
+    }
+    out + NOTE
+}
+
+/// A sheet name for each control id: cut to Excel's 31 characters, made
+/// unique (`~2`) when two long ids share their first 31.
+fn sheet_names(controls: &[ControlResult], reserved: &[&str]) -> Vec<String> {
+    let mut taken: BTreeSet<String> = reserved.iter().map(|s| s.to_lowercase()).collect();
+    let mut names = Vec::new();
+    for c in controls {
+        let clean: String = (c.id.chars())
+            .map(|ch| if "[]:*?/\\'".contains(ch) { '_' } else { ch })
+            .collect();
+        let mut name: String = clean.chars().take(SHEET_NAME_MAX).collect();
+        let mut n = 2;
+        while taken.contains(&name.to_lowercase()) {
+            let suffix = format!("~{n}");
+            name = clean
+                .chars()
+                .take(SHEET_NAME_MAX - suffix.len())
+                .collect::<String>()
+                + &suffix;
+            n += 1;
+        }
+        taken.insert(name.to_lowercase());
+        names.push(name);
+    }
+    names
+}
+
+/// The fixed sheets, in order after the control sheets.
+const SUMMARY: &str = "Summary";
+const CONTROLS: &str = "Controls";
+const EXCEPTIONS: &str = "Exceptions";
+const WAIVERS: &str = "Waivers";
+const CHANGES: &str = "Changes";
+const POPULATION: &str = "Population";
+const EVIDENCE: &str = "Evidence index";
+
+/// `results.xlsx` of the run, byte for byte the same for the same input.
+pub(crate) fn results_xlsx(input: &ReportInput<'_>) -> Result<Vec<u8>, WorkbookError> {
+    let formats = Formats::new();
+    let controls = &input.results.controls;
+    let names = sheet_names(
+        controls,
+        &[
+            SUMMARY, CONTROLS, EXCEPTIONS, WAIVERS, CHANGES, POPULATION, EVIDENCE,
+        ],
+    );
+    let mut workbook = Workbook::new();
+    workbook.set_properties(&properties(input)?);
+    workbook.push_worksheet(summary(input, &formats)?);
+    workbook.push_worksheet(controls_sheet(input, &names, &formats)?);
+    for (i, (c, name)) in controls.iter().zip(&names).enumerate() {
+        workbook.push_worksheet(control_sheet(
+            c,
+            name,
+            &format!("T_control_{}", i + 1),
+            &formats,
+        )?);
+    }
+    workbook.push_worksheet(exceptions(input, &formats)?);
+    workbook.push_worksheet(waivers(input, &formats)?);
+    workbook.push_worksheet(changes(input, &formats)?);
+    workbook.push_worksheet(population(input, &formats)?);
+    workbook.push_worksheet(evidence(input, &formats)?);
+    Ok(workbook.save_to_buffer()?)
+}
+
+/// Title, author and the creation date from `run.json`, never the clock.
+fn properties(input: &ReportInput<'_>) -> Result<DocProperties, XlsxError> {
+    let created = chrono::DateTime::parse_from_rfc3339(&input.run.finished_at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    use chrono::{Datelike, Timelike};
+    let date = ExcelDateTime::from_ymd(
+        created.year() as u16,
+        created.month() as u8,
+        created.day() as u8,
+    )?
+    .and_hms(
+        created.hour() as u16,
+        created.minute() as u8,
+        created.second(),
+    )?;
+    Ok(DocProperties::new()
+        .set_title(format!(
+            "SOC 2 evidence package — {} — {}",
+            input.results.organization_id, input.results.period
+        ))
+        .set_subject(input.bundle_name)
+        .set_author(format!(
+            "{} {}",
+            input.run.tool.name, input.run.tool.version
+        ))
+        .set_creation_datetime(&date))
+}
+
+/// The cover: organization, period, window, who collected, how to verify, counts.
+fn summary(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let (results, run, org) = (input.results, input.run, input.org);
+    let mut s = Sheet::new(
+        SUMMARY,
+        "SOC 2 evidence package · AWS Organizations",
+        1,
+        formats,
+    )?;
+    s.fact("Organization", &results.organization_id)?;
+    s.fact("Management account", &results.management_account_id)?;
+    let dates = (results.period_dates.as_ref())
+        .map_or(String::new(), |d| format!(" ({} to {})", d.start, d.end));
+    let to_date = if results.period_to_date {
+        "; not ended when collected: the period to date"
+    } else {
+        ""
+    };
+    s.fact(
+        "Audit period",
+        &format!("{}{dates}{to_date}", results.period),
+    )?;
+    s.fact(
+        "Collection window",
+        &format!("{} to {}", run.started_at, run.finished_at),
+    )?;
+    s.fact("Collected by", &run.caller_arn)?;
+    s.fact("Tool", &format!("{} {}", run.tool.name, run.tool.version))?;
+    s.fact("Command line", &run.command_line.join(" "))?;
+    s.fact(
+        "Home region; regions",
+        &format!("{}; {}", run.home_region, run.regions.join(", ")),
+    )?;
+    let active = org.active_accounts().count();
+    s.fact(
+        "Accounts",
+        &format!(
+            "{active} active of {} in the organization",
+            org.accounts.len()
+        ),
+    )?;
+    s.fact("Bundle", &format!("{}.zip", input.bundle_name))?;
+    s.fact(
+        "How to verify",
+        &format!(
+            "sha256sum -c manifest-sha256.txt inside the bag, or auditpack verify {}.zip",
+            input.bundle_name
+        ),
+    )?;
+    let counts = |c: &crate::evaluation::Counts| {
+        format!(
+            "{} PASS, {} FAIL, {} NOT ASSESSED, {} WAIVED, {} DISABLED",
+            c.pass, c.fail, c.not_assessed, c.waived, c.disabled
+        )
+    };
+    s.fact("Controls", &counts(&results.summary.controls))?;
+    s.fact(
+        "Results (control × account × region)",
+        &counts(&results.summary.items),
+    )?;
+    s.note("A control passes only when every account (and region) in its scope passes. Evidence that could not be collected is NOT ASSESSED, never a pass. Dates come from the evidence (run.json), not from when this file was written.")?;
+    let mut ws = s.ws;
+    ws.set_column_width(0, 34)?;
+    ws.set_column_width(1, 110)?;
+    Ok(ws)
+}
+
+/// One row per control, linking to its sheet.
+fn controls_sheet(
+    input: &ReportInput<'_>,
+    names: &[String],
+    formats: &Formats,
+) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("Control", 30.0),
+        col("Title", 50.0),
+        col("Status", 14.0),
+        col("Severity", 10.0),
+        col("Criteria", 18.0),
+        col("Items", 8.0),
+        col("PASS", 8.0),
+        col("FAIL", 8.0),
+        col("NOT ASSESSED", 10.0),
+        col("WAIVED", 9.0),
+        col("Note", 40.0),
+        col("Remediation", 70.0),
+    ];
+    let rows = (input.results.controls.iter().zip(names))
+        .map(|(c, sheet)| {
+            let n = crate::evaluation::Counts::of(c.results.iter().map(|i| i.status));
+            vec![
+                Cell::Link {
+                    text: c.id.clone(),
+                    sheet: sheet.clone(),
+                },
+                c.title.as_str().into(),
+                c.status.label().into(),
+                c.severity.as_str().into(),
+                c.tsc.join(", ").into(),
+                c.results.len().into(),
+                n.pass.into(),
+                n.fail.into(),
+                n.not_assessed.into(),
+                n.waived.into(),
+                c.message.clone().unwrap_or_default().into(),
+                remediation_if_failed(c).into(),
+            ]
+        })
+        .collect();
+    let s = Sheet::new(
+        CONTROLS,
+        "Controls: one row per control (the control's id opens its sheet)",
+        0,
+        formats,
+    )?;
+    s.table("T_controls", &columns, rows)
+}
+
+/// The remediation text where some item failed (before or after a waiver).
+fn remediation_if_failed(c: &ControlResult) -> String {
+    let failed = c.results.iter().any(|i| {
+        i.status == Verdict::Fail
+            || (i.waiver.as_ref()).is_some_and(|w| w.original_status == Verdict::Fail)
+    });
+    match failed {
+        true => one_paragraph(&c.remediation),
+        false => String::new(),
+    }
+}
+
+/// A hard-wrapped TOML text block as one line per paragraph.
+fn one_paragraph(text: &str) -> String {
+    (text.split("\n\n"))
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One control: its facts, then one row per result and evidence file read
+/// (an item's columns repeat on each of its files), with every requirement's
+/// verdict for the item.
+fn control_sheet(
+    c: &ControlResult,
+    name: &str,
+    table: &str,
+    formats: &Formats,
+) -> Result<Worksheet, XlsxError> {
+    let mut columns = vec![
+        col("Item", 6.0),
+        col("Account id", 15.0),
+        col("Account name", 24.0),
+        col("Region", 13.0),
+        col("Status", 14.0),
+        col("Was (before waiver)", 14.0),
+    ];
+    columns.extend(
+        c.assertions
+            .iter()
+            .map(|a| col(&format!("req: {}", a.id), 14.0)),
+    );
+    columns.extend([
+        col("Message", 70.0),
+        col("Waiver", 36.0),
+        col("Evidence file", 60.0),
+        col("SHA-256", 66.0),
+    ]);
+    let mut s = Sheet::new(
+        name,
+        &format!("{} — {}", c.id, c.title),
+        columns.len() as u16 - 1,
+        formats,
+    )?;
+    s.fact(
+        "Verdict",
+        &format!(
+            "{} · severity {} · criteria {}",
+            c.status.label(),
+            c.severity.as_str(),
+            c.tsc.join(", ")
+        ),
+    )?;
+    s.fact(
+        "Population",
+        &format!(
+            "accounts: {}; regions: {}; {} item(s)",
+            c.scope_accounts,
+            c.scope_regions,
+            c.results.len()
+        ),
+    )?;
+    if let Some(message) = &c.message {
+        s.fact("Note", message)?;
+    }
+    s.fact("Objective", &one_paragraph(&c.objective))?;
+    let fix = remediation_if_failed(c);
+    if !fix.is_empty() {
+        s.fact("Remediation", &fix)?;
+    }
+    s.fact(
+        "Control file",
+        &format!(
+            "controls/{} (in the bundle: data/controls/{})",
+            c.file, c.file
+        ),
+    )?;
+    let mut rows = Vec::new();
+    for (n, item) in c.results.iter().enumerate() {
+        let files: Vec<(&str, &str)> = match item.evidence.is_empty() {
+            true => vec![("", "")],
+            false => item
+                .evidence
+                .iter()
+                .map(|e| (e.path.as_str(), e.sha256.as_str()))
+                .collect(),
+        };
+        for (path, sha256) in files {
+            let mut row = item_cells(n + 1, item);
+            row.extend(c.assertions.iter().map(|a| {
+                let status = item.assertions.iter().find(|r| r.id == a.id);
+                Cell::from(status.map_or("", |r| r.status.label()))
+            }));
+            row.push(item.message.as_str().into());
+            row.push(waiver_text(item).into());
+            row.push(path.into());
+            row.push(sha256.into());
+            rows.push(row);
+        }
+    }
+    s.table(table, &columns, rows)
+}
+
+/// The columns of an item that come before its requirements.
+fn item_cells(n: usize, item: &ItemResult) -> Vec<Cell> {
+    vec![
+        n.into(),
+        item.account_id.as_str().into(),
+        item.account_name.as_str().into(),
+        item.region.as_deref().unwrap_or("global").into(),
+        item.status.label().into(),
+        (item.waiver.as_ref())
+            .map_or("", |w| w.original_status.label())
+            .into(),
+    ]
+}
+
+fn waiver_text(item: &ItemResult) -> String {
+    (item.waiver.as_ref())
+        .map(|w| {
+            format!(
+                "{} ({}), until {}: {}",
+                w.ticket, w.approver, w.expires, w.reason
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Every requirement not assessed (with the reason), and controls disabled
+/// or without a population: the gaps in the evidence, not passes.
+fn exceptions(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("Control", 30.0),
+        col("Requirement", 28.0),
+        col("Account id", 15.0),
+        col("Account name", 24.0),
+        col("Region", 13.0),
+        col("Reason", 100.0),
+    ];
+    let mut rows = Vec::new();
+    for c in &input.results.controls {
+        if c.results.is_empty() {
+            if let Some(message) = &c.message {
+                rows.push(vec![
+                    c.id.as_str().into(),
+                    "(the whole control)".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    message.as_str().into(),
+                ]);
+            }
+        }
+        for item in &c.results {
+            for a in item
+                .assertions
+                .iter()
+                .filter(|a| a.status == Verdict::NotAssessed)
+            {
+                rows.push(vec![
+                    c.id.as_str().into(),
+                    a.id.as_str().into(),
+                    item.account_id.as_str().into(),
+                    item.account_name.as_str().into(),
+                    item.region.as_deref().unwrap_or("global").into(),
+                    a.message.as_str().into(),
+                ]);
+            }
+        }
+    }
+    let s = Sheet::new(
+        EXCEPTIONS,
+        "Exceptions and limits: every requirement not assessed, with the reason; disabled controls",
+        0,
+        formats,
+    )?;
+    s.table("T_exceptions", &columns, rows)
+}
+
+/// The exceptions register as applied.
+fn waivers(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("Control", 30.0),
+        col("Account", 15.0),
+        col("Region", 13.0),
+        col("Event id", 38.0),
+        col("Reason", 60.0),
+        col("Approver", 24.0),
+        col("Ticket", 16.0),
+        col("Expires", 12.0),
+        col("State", 10.0),
+        col("Items", 8.0),
+        col("Source", 18.0),
+    ];
+    let rows = (input.results.waivers.iter())
+        .map(|w| {
+            let state = serde_json::to_value(w.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            vec![
+                w.control.as_str().into(),
+                w.account
+                    .clone()
+                    .unwrap_or_else(|| "every account".into())
+                    .into(),
+                w.region
+                    .clone()
+                    .unwrap_or_else(|| "every region".into())
+                    .into(),
+                w.event_id.clone().unwrap_or_default().into(),
+                w.reason.as_str().into(),
+                w.approver.as_str().into(),
+                w.ticket.as_str().into(),
+                w.expires.as_str().into(),
+                state.into(),
+                w.items.into(),
+                w.source.as_str().into(),
+            ]
+        })
+        .collect();
+    let s = Sheet::new(WAIVERS, "Waivers: the exceptions register (expired ones waived nothing; stale ones matched nothing)", 0, formats)?;
+    s.table("T_waivers", &columns, rows)
+}
+
+/// The change population of the period (the columns of `changes.csv`).
+fn changes(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns: Vec<Column> = CHANGES_HEADER.iter().map(|h| col(h, 18.0)).collect();
+    let mut rows = Vec::new();
+    for c in &input.results.controls {
+        for item in &c.results {
+            let Some(period) = &item.period else { continue };
+            let region = item.region.clone().unwrap_or_else(|| "global".into());
+            for (kind, records) in [
+                ("exception", &period.exceptions),
+                ("managed", &period.managed),
+                ("refused", &period.refused),
+            ] {
+                for r in records {
+                    let row = change_row(
+                        &c.id,
+                        &item.account_id,
+                        &item.account_name,
+                        &region,
+                        kind,
+                        r,
+                    );
+                    rows.push(row.into_iter().map(Cell::Text).collect());
+                }
+            }
+        }
+    }
+    let s = Sheet::new(
+        CHANGES,
+        "Changes during the period: each change a control declares (exceptions, managed, refused)",
+        0,
+        formats,
+    )?;
+    s.table("T_changes", &columns, rows)
+}
+
+/// Every account Organizations reported.
+fn population(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("Account id", 15.0),
+        col("Name", 26.0),
+        col("Email", 30.0),
+        col("Status", 16.0),
+        col("In scope", 9.0),
+        col("Reached", 9.0),
+        col("OU path", 30.0),
+        col("Role", 16.0),
+        col("Joined", 22.0),
+        col("Tags", 50.0),
+    ];
+    let rows = (input.org.accounts.iter())
+        .map(|a| {
+            let status = serde_json::to_value(a.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let reached = match a.reachable {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "",
+            };
+            let tags: Vec<String> = a.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            vec![
+                a.id.as_str().into(),
+                a.name.as_str().into(),
+                a.email.as_str().into(),
+                status.into(),
+                if a.is_active() { "yes" } else { "no" }.into(),
+                reached.into(),
+                a.ou_path.as_str().into(),
+                a.role.map(|r| r.to_string()).unwrap_or_default().into(),
+                a.joined_at.as_str().into(),
+                tags.join("; ").into(),
+            ]
+        })
+        .collect();
+    let s = Sheet::new(
+        POPULATION,
+        "Population: every account AWS Organizations reported (active accounts are in scope)",
+        0,
+        formats,
+    )?;
+    s.table("T_population", &columns, rows)
+}
+
+/// Every evidence file with its SHA-256 (the bag's manifest says the same).
+fn evidence(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("File", 70.0),
+        col("Account", 15.0),
+        col("Region", 13.0),
+        col("Call", 46.0),
+        col("Qualifier", 30.0),
+        col("Answer", 10.0),
+        col("Error code", 22.0),
+        col("Collected at", 22.0),
+        col("Bytes", 10.0),
+        col("SHA-256", 66.0),
+    ];
+    let rows = (input.evidence.iter())
+        .map(|e| {
+            vec![
+                e.path.as_str().into(),
+                e.account_id.as_str().into(),
+                e.region.as_deref().unwrap_or("global").into(),
+                format!("{}:{}", e.service, e.operation).into(),
+                e.qualifier.clone().unwrap_or_default().into(),
+                e.status.as_str().into(),
+                e.error_code.clone().unwrap_or_default().into(),
+                e.collected_at.clone().unwrap_or_default().into(),
+                e.size.into(),
+                e.sha256.as_str().into(),
+            ]
+        })
+        .collect();
+    let s = Sheet::new(
+        EVIDENCE,
+        "Evidence index: every evidence file (in the bundle under data/evidence/) and its SHA-256",
+        0,
+        formats,
+    )?;
+    s.table("T_evidence", &columns, rows)
+}
+
+#[cfg(test)]
+mod tests;

