@@ -28,6 +28,8 @@ mod report_snapshot;
 #[cfg(feature = "emulator")]
 mod bench_server;
 #[cfg(feature = "emulator")]
+mod faults;
+#[cfg(feature = "emulator")]
 mod live_collection;
 #[cfg(feature = "emulator")]
 mod sharding;

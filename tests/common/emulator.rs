@@ -69,10 +69,90 @@ pub struct Emulator {
     pub seed: serde_json::Value,
 }
 
+/// The fault proxy's test-only faults, by the seed's account keys (management,
+/// security, log-archive, network, dev, prod, ...): several can be given to one
+/// emulator, each in its own account and service, so one collection run
+/// carries them all (starting an emulator costs seconds). Services are named
+/// by their signing name (`kms`, `config`, `guardduty`, `cloudtrail`, ...); see
+/// `tests/emulator/fault_proxy.py` for what each fault sends.
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    outage: Vec<String>,
+    expired_credentials: Vec<String>,
+    /// (account key, the fault as the proxy reads it, without its account id)
+    faults: Vec<(String, serde_json::Value)>,
+}
+
+impl Faults {
+    /// No faults.
+    pub fn new() -> Faults {
+        Faults::default()
+    }
+
+    /// Every AssumeRole into `account` gets its connection dropped (an STS
+    /// outage for it, not a refusal).
+    pub fn outage(mut self, account: &str) -> Faults {
+        self.outage.push(account.into());
+        self
+    }
+
+    /// `account`'s first credentials are already expired when issued.
+    pub fn expired_credentials(mut self, account: &str) -> Faults {
+        self.expired_credentials.push(account.into());
+        self
+    }
+
+    /// Every request of `account` to `service` is read, then its connection
+    /// is reset (RST), no answer.
+    pub fn reset(self, account: &str, service: &str) -> Faults {
+        self.fault(
+            account,
+            serde_json::json!({"service": service, "fault": "reset"}),
+        )
+    }
+
+    /// The first `count` requests of `account` to `service` (every one when
+    /// `None`) get HTTP `status` (500 or 503) in the service's error shape.
+    pub fn server_errors(
+        self,
+        account: &str,
+        service: &str,
+        status: u16,
+        count: Option<u32>,
+    ) -> Faults {
+        self.fault(
+            account,
+            serde_json::json!({"service": service, "fault": "server_error", "status": status, "count": count}),
+        )
+    }
+
+    /// Every request of `account` to `service` is answered `seconds` late.
+    pub fn slow(self, account: &str, service: &str, seconds: f64) -> Faults {
+        self.fault(
+            account,
+            serde_json::json!({"service": service, "fault": "slow", "seconds": seconds}),
+        )
+    }
+
+    /// The first `count` cloudtrail:LookupEvents requests of `account` (every
+    /// one when `None`) get AWS's ThrottlingException, whatever their rate.
+    pub fn throttled_lookups(self, account: &str, count: Option<u32>) -> Faults {
+        self.fault(
+            account,
+            serde_json::json!({"service": "cloudtrail", "fault": "throttle", "count": count}),
+        )
+    }
+
+    fn fault(mut self, account: &str, fault: serde_json::Value) -> Faults {
+        self.faults.push((account.into(), fault));
+        self
+    }
+}
+
 impl Emulator {
     /// Starts moto, seeds it and starts the fault proxy in front of it.
     pub fn start() -> Emulator {
-        Emulator::start_with_outage(&[])
+        Emulator::start_with(&Faults::new())
     }
 
     /// [`Emulator::start`], with the fault proxy dropping the connection of
@@ -86,6 +166,13 @@ impl Emulator {
     /// accounts of these seed keys: an STS outage (`outage`), and credentials
     /// already expired when first issued (`expired_credentials`).
     pub fn start_with_faults(outage: &[&str], expired_credentials: &[&str]) -> Emulator {
+        let faults = outage.iter().fold(Faults::new(), |f, a| f.outage(a));
+        let faults = (expired_credentials.iter()).fold(faults, |f, a| f.expired_credentials(a));
+        Emulator::start_with(&faults)
+    }
+
+    /// [`Emulator::start`], with the fault proxy's test-only `faults`.
+    pub fn start_with(faults: &Faults) -> Emulator {
         let moto_port = free_port();
         let moto = Command::new(venv_bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
@@ -111,13 +198,21 @@ impl Emulator {
         // The proxy reads the unreachable accounts and the Access Analyzer
         // fixture from the seed's description of the organization.
         let mut proxy_seed = seed.clone();
-        let ids = |keys: &[&str]| -> serde_json::Value {
-            keys.iter()
-                .map(|key| seed["accounts"][*key].clone())
-                .collect()
+        let id = |key: &str| -> serde_json::Value {
+            let id = seed["accounts"][key].clone();
+            assert!(id.is_string(), "no account {key} in the seed");
+            id
         };
-        proxy_seed["outage"] = ids(outage);
-        proxy_seed["expired_credentials"] = ids(expired_credentials);
+        let ids = |keys: &[String]| -> serde_json::Value { keys.iter().map(|k| id(k)).collect() };
+        proxy_seed["outage"] = ids(&faults.outage);
+        proxy_seed["expired_credentials"] = ids(&faults.expired_credentials);
+        proxy_seed["faults"] = (faults.faults.iter())
+            .map(|(key, fault)| {
+                let mut fault = fault.clone();
+                fault["account"] = id(key);
+                fault
+            })
+            .collect();
         let seed_file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(seed_file.path(), proxy_seed.to_string()).unwrap();
         let proxy_port = free_port();
@@ -145,6 +240,24 @@ impl Emulator {
             .as_str()
             .unwrap_or_else(|| panic!("no account {key} in the seed"))
             .to_string()
+    }
+
+    /// The fault proxy's counters (`GET /__proxy/stats`): AssumeRole answers
+    /// per account, the faults it served, the LookupEvents it answered and
+    /// throttled for their rate.
+    pub fn proxy_stats(&self) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "GET /__proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
     }
 
     /// The `auditpack` binary with this emulator's endpoint and test credentials,

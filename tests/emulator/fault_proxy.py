@@ -39,12 +39,44 @@ serves the one API the organization needs that moto lacks.
   `{"__type", "message"}`), and `InvitedAt` carries no
   time zone (given `Z`, UTC, as moto means it).
 
-* Accounts the seed lists under `outage` (tests only) simulate an endpoint
-  outage: an AssumeRole into them gets its connection dropped, no answer.
-* Accounts listed under `expired_credentials` (tests only) get credentials
-  that have already expired from their first AssumeRole (a run longer than
-  the credentials' hour); `GET /__proxy/stats` counts the AssumeRole answers
-  per account, so a test can see that the collector renewed them.
+* cloudtrail:LookupEvents is throttled as AWS throttles it: 2 requests a
+  second per account and region. A third request less than a second after
+  the first of the two before it (counting only answered requests) gets AWS's
+  ThrottlingException (HTTP 400, JSON 1.1 `{"__type": "ThrottlingException",
+  "message": "Rate exceeded"}`). The collector spaces its lookups 0.5 s apart,
+  so it is never throttled here unless that spacing breaks.
+
+Test-only faults (none unless the seed file asks; `tests/common/emulator.rs`
+writes them):
+
+* Accounts the seed lists under `outage` simulate an endpoint outage: an
+  AssumeRole into them gets its connection dropped, no answer.
+* Accounts listed under `expired_credentials` get credentials that have
+  already expired from their first AssumeRole (a run longer than the
+  credentials' hour).
+* `faults`: a list of `{"account", "service", "fault", ...}`, each for the
+  requests that account makes (its access key) to that service (the signing
+  name of the Authorization header's credential scope: `kms`, `config`,
+  `guardduty`, `cloudtrail`, ...), so one run can carry several faults in
+  different accounts and services:
+  - `"fault": "reset"`: the request is read, then the TCP connection is reset
+    (SO_LINGER 0, then close: an RST, no answer), every time;
+  - `"fault": "server_error", "status": 503|500, "count": N`: the first N
+    requests get a 5xx in the service's own error shape (JSON 1.1 `__type`,
+    REST-JSON `x-amzn-ErrorType`, query `<ErrorResponse>`, EC2 `<Response>
+    <Errors>`, REST-XML `<Error>`), then normal answers; `"count": null`: every
+    request;
+  - `"fault": "slow", "seconds": S`: every request is answered S seconds late
+    (set S past the collector's `--call-timeout`);
+  - `"fault": "throttle", "count": K` (service `cloudtrail`):
+    the account's first K LookupEvents requests get the ThrottlingException
+    above whatever their rate; `"count": null`: every one.
+
+`GET /__proxy/stats` counts what the proxy did, so a test can tell that a
+fault was served and what the collector made of it: AssumeRole answers per
+account (`assume_role`), faults served (`faults`: account -> service -> fault
+-> n) and LookupEvents answered and throttled for their rate (`lookup_events`:
+account -> {served, rate_throttled}).
 
 Everything else is forwarded unchanged. It listens on 127.0.0.1 only.
 
@@ -52,11 +84,14 @@ Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL SEED_JSON_FILE
 """
 import datetime
 import http.client
-import socket
 import http.server
 import json
 import re
+import socket
+import struct
 import sys
+import threading
+import time
 import urllib.parse
 
 PORT, UPSTREAM = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2])
@@ -66,6 +101,13 @@ DENY = set(SEED["unreachable"])
 OUTAGE = set(SEED.get("outage", []))  # AssumeRole into these: the connection is dropped
 EXPIRED = set(SEED.get("expired_credentials", []))  # their first credentials come already expired
 ASSUMED = {}  # account id -> AssumeRole answers given (GET /__proxy/stats)
+# (account id, signing name) -> the fault's spec, with "left": answers still to fault (None: all)
+FAULTS = {(f["account"], f["service"]): dict(f, left=f.get("count")) for f in SEED.get("faults", [])}
+FAULTED = {}  # account id -> service -> fault -> times served (GET /__proxy/stats)
+LOOKUPS = {}  # account id -> {"served": n, "rate_throttled": n} (GET /__proxy/stats)
+SERVED_LOOKUPS = {}  # (account id, region) -> monotonic times of the LookupEvents answered
+LOOKUP_RATE = 2  # LookupEvents a second, per account and region, as AWS allows
+LOCK = threading.Lock()  # the counters above, shared by the handler threads
 EXPIRATION = re.compile(rb"<Expiration>[^<]*</Expiration>")
 ANALYZER = SEED["access_analyzer"]
 REGIONS = SEED["account_regions"]
@@ -144,6 +186,77 @@ def corrected(service, status, headers, data):
     return headers, NAIVE_INVITED_AT.sub(rb'\1Z"', data)
 
 
+THROTTLED = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+QUERY_SERVICES = ("sts", "iam")
+REST_JSON_SERVICES = ("guardduty", "securityhub", "access-analyzer", "account", "ram")
+
+
+def server_error(service, status):
+    """A 5xx answer in `service`'s own error shape, as AWS sends one:
+    (status, headers, body). Codes are AWS's common ones: ServiceUnavailable
+    (503), InternalFailure (500); EC2 and S3 say Unavailable and InternalError."""
+    unavailable = status == 503
+    message = "Service is unavailable" if unavailable else "An internal error occurred"
+    request_id = "fault-proxy-server-error"
+    if service == "ec2":
+        code = "Unavailable" if unavailable else "InternalError"
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+        return status, [("Content-Type", "text/xml")], body.encode()
+    if service in QUERY_SERVICES:
+        code = "ServiceUnavailable" if unavailable else "InternalFailure"
+        body = (f'<ErrorResponse xmlns="https://{service}.amazonaws.com/doc/2010-05-08/"><Error><Type>Receiver</Type>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+        return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+    if service in ("s3", "s3control"):
+        code = "ServiceUnavailable" if unavailable else "InternalError"
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+                f"<RequestId>{request_id}</RequestId></Error>")
+        return status, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], body.encode()
+    code = "ServiceUnavailable" if unavailable else "InternalFailure"
+    if service in REST_JSON_SERVICES:
+        return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
+                        ("x-amzn-ErrorType", code)], json.dumps({"message": message}).encode()
+    # JSON 1.0/1.1: organizations, cloudtrail, config, kms, sso, route53resolver
+    return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], \
+        json.dumps({"__type": code, "message": message}).encode()
+
+
+def take_fault(account, service, lookup):
+    """The fault this request gets, or None: `account`'s fault for `service`,
+    while it has answers left to fault (a throttle applies to LookupEvents
+    only). Counts it."""
+    with LOCK:
+        fault = FAULTS.get((account, service))
+        if fault is None or (fault["fault"] == "throttle" and not lookup):
+            return None
+        if fault["left"] is not None:
+            if fault["left"] <= 0:
+                return None
+            fault["left"] -= 1
+        served = FAULTED.setdefault(account, {}).setdefault(service, {})
+        served[fault["fault"]] = served.get(fault["fault"], 0) + 1
+        return fault
+
+
+def lookup_rate_exceeded(account, region):
+    """Whether a LookupEvents request now exceeds AWS's rate for the account
+    and region (LOOKUP_RATE answered in the last second); an answered one is
+    counted."""
+    now = time.monotonic()
+    with LOCK:
+        recent = [t for t in SERVED_LOOKUPS.get((account, region), []) if now - t < 1.0]
+        counts = LOOKUPS.setdefault(account, {"served": 0, "rate_throttled": 0})
+        exceeded = len(recent) >= LOOKUP_RATE
+        if exceeded:
+            counts["rate_throttled"] += 1
+        else:
+            recent.append(now)
+            counts["served"] += 1
+        SERVED_LOOKUPS[(account, region)] = recent
+        return exceeded
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -152,32 +265,76 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _caller_account(self):
         """The account of the request's access key: learnt from AssumeRole
-        answers; any other key is the management account's, as moto has it."""
-        key = ACCESS_KEY.search(self.headers.get("Authorization", "")).group(1)
-        return KEY_ACCOUNT.get(key, SEED["accounts"]["management"])
+        answers; any other key (or none) is the management account's, as moto
+        has it."""
+        key = ACCESS_KEY.search(self.headers.get("Authorization", ""))
+        return KEY_ACCOUNT.get(key.group(1) if key else None, SEED["accounts"]["management"])
+
+    def _serve(self):
+        try:
+            self._forward()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (a slow answer past its timeout).
+            self.close_connection = True
+
+    def _stats(self):
+        with LOCK:
+            stats = {"assume_role": ASSUMED, "faults": FAULTED, "lookup_events": LOOKUPS}
+            return self._reply(200, json.dumps(stats).encode(), "application/json")
+
+    def _reset(self):
+        """Resets the connection: SO_LINGER 0, then the last reference to the
+        socket closed, sends an RST instead of an orderly FIN."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()  # holds a reference to the socket, which would keep it open
+        self.connection.close()
+
+    def _inject(self, fault, service):
+        """Serves a test-only fault; True when the request is answered (or not) by it."""
+        kind = fault["fault"]
+        if kind == "reset":
+            self._reset()
+            return True
+        if kind == "server_error":
+            status, headers, data = server_error(service, fault.get("status", 503))
+            self._send(status, headers, data)
+            return True
+        if kind == "throttle":
+            self._reply(400, json.dumps(THROTTLED).encode(), "application/x-amz-json-1.1")
+            return True
+        if kind == "slow":
+            time.sleep(fault["seconds"])
+            return False  # then answered as usual, too late for the caller
+        raise ValueError(f"unknown fault {kind}")
 
     def _forward(self):
         if self.path == "/__proxy/stats":
-            return self._reply(200, json.dumps({"assume_role": ASSUMED}).encode(), "application/json")
+            return self._stats()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
         scope = SCOPE.search(self.headers.get("Authorization", ""))
-        if scope and scope.group(2) == "access-analyzer" and self.path.split("?")[0] == "/analyzer":
-            return self._reply(200, json.dumps(analyzers(scope.group(1))).encode(), "application/json")
-        if self.headers.get("X-Amz-Target", "").endswith("CloudTrail_20131101.LookupEvents"):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        region, service = scope.groups() if scope else ("", None)
+        lookup = self.headers.get("X-Amz-Target", "").endswith("CloudTrail_20131101.LookupEvents")
+        fault = take_fault(self._caller_account(), service, lookup)
+        if fault and self._inject(fault, service):
+            return None
+        if service == "access-analyzer" and self.path.split("?")[0] == "/analyzer":
+            return self._reply(200, json.dumps(analyzers(region)).encode(), "application/json")
+        if lookup:
             account = self._caller_account()
-            answer = lookup_events(account, scope.group(1) if scope else "", body)
+            if lookup_rate_exceeded(account, region):
+                return self._reply(400, json.dumps(THROTTLED).encode(), "application/x-amz-json-1.1")
+            answer = lookup_events(account, region, body)
             return self._reply(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
-        if scope and scope.group(2) == "guardduty" and self.command == "GET" and GUARDDUTY_ADMIN.match(self.path.split("?")[0]):
+        if service == "guardduty" and self.command == "GET" and GUARDDUTY_ADMIN.match(self.path.split("?")[0]):
             if self._caller_account() == SEED["accounts"]["security"]:
                 return self._reply(200, json.dumps(GUARDDUTY_ORG_CONFIG).encode(), "application/json")
             error = {"__type": "BadRequestException", "message": "The request is rejected because the current account is not the GuardDuty administrator account."}
             return self._reply(400, json.dumps(error).encode(), "application/json")
-        if scope and scope.group(2) == "account" and self.path.split("?")[0] == "/listRegions":
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if service == "account" and self.path.split("?")[0] == "/listRegions":
             account = self._caller_account()
             return self._reply(200, json.dumps(account_regions(account)).encode(), "application/json")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if body else {}
         if form.get("Action") == ["AssumeRole"]:
             role = form.get("RoleArn", [""])[0]
@@ -195,32 +352,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = resp.read()
         headers = [(k, v) for k, v in resp.getheaders()
                    if k.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive")]
-        headers, data = corrected(scope.group(2) if scope else None, resp.status, headers, data)
+        headers, data = corrected(service, resp.status, headers, data)
         if form.get("Action") == ["AssumeRole"] and resp.status == 200:
             issued = ASSUMED_KEY.search(data)
             target = form.get("RoleArn", [""])[0].split(":")[4]
-            if issued:
-                KEY_ACCOUNT[issued.group(1).decode()] = target
-            ASSUMED[target] = ASSUMED.get(target, 0) + 1
-            if target in EXPIRED and ASSUMED[target] == 1:
+            with LOCK:
+                if issued:
+                    KEY_ACCOUNT[issued.group(1).decode()] = target
+                ASSUMED[target] = ASSUMED.get(target, 0) + 1
+                first = ASSUMED[target] == 1
+            if target in EXPIRED and first:
                 past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 data = EXPIRATION.sub(f"<Expiration>{past}</Expiration>".encode(), data)
-        self.send_response(resp.status)
+        conn.close()
+        self._send(resp.status, headers, data)
+
+    def _send(self, status, headers, data):
+        self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        conn.close()
 
     def _reply(self, status, body, content_type):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self._send(status, [("Content-Type", content_type)], body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
 
 http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
