@@ -30,6 +30,8 @@ mod bench_server;
 #[cfg(feature = "emulator")]
 mod faults;
 #[cfg(feature = "emulator")]
+mod init;
+#[cfg(feature = "emulator")]
 mod live_collection;
 #[cfg(feature = "emulator")]
 mod sharding;

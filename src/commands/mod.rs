@@ -10,6 +10,8 @@ pub mod controls;
 pub mod diff;
 pub mod gate;
 pub mod iam_policy;
+#[cfg(feature = "aws")]
+pub mod init;
 pub mod man;
 pub mod merge;
 pub mod report;
@@ -51,6 +53,10 @@ pub enum Command {
     /// Fail a pipeline when a control fails or is not assessed: exit 0 pass, 1 fail, 2 bad input or tampered bundle.
     #[command(after_help = gate::AFTER_HELP)]
     Gate(gate::GateArgs),
+    /// Discover the organization and write a starter auditpack.toml (roles guessed, shown for review).
+    #[cfg(feature = "aws")]
+    #[command(after_help = init::AFTER_HELP)]
+    Init(init::InitArgs),
     /// Print the least-privilege read-only IAM policy that collection needs (JSON).
     #[command(name = "iam-policy", after_help = iam_policy::AFTER_HELP)]
     IamPolicy,
@@ -78,6 +84,8 @@ impl Command {
             Command::Merge(args) => merge::run(&args),
             Command::Diff(args) => diff::run(&args),
             Command::Gate(args) => gate::run(&args),
+            #[cfg(feature = "aws")]
+            Command::Init(args) => init::run(&args),
             Command::IamPolicy => iam_policy::run(),
             Command::Controls(command) => controls::run(&command),
             Command::Completions(args) => completions::run(&args),

@@ -106,6 +106,63 @@ pub enum CollectError {
     Record(#[from] RecordError),
 }
 
+/// What `auditpack init` learns before it writes a starter `auditpack.toml`:
+/// the organization (with every account's tags, from which roles are
+/// guessed), the home region the credentials resolve to, and the regions the
+/// management account has enabled.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    /// The organization, every account with its OU path and tags; no roles.
+    pub org: Org,
+    /// The credentials' region (`--region`, or the default chain's).
+    pub home_region: String,
+    /// The management account's enabled regions (`account:ListRegions`), or
+    /// why they could not be listed.
+    pub enabled_regions: Result<Vec<String>, String>,
+}
+
+/// Discovers the organization with the caller's credentials, reading every
+/// account's tags, and lists the enabled regions: the read-only calls of a
+/// collection's first step, nothing in member accounts. The calls are
+/// recorded as usual into `request.out`, a scratch folder the caller
+/// discards (init writes a config, not evidence).
+pub async fn survey(request: &CollectRequest) -> Result<Survey, CollectError> {
+    let staging = staging::prepare(&request.out)?;
+    let recorder = Recorder::new(&staging);
+    let limits = Limits::new(shared_https_client(), 4, 4);
+    let management_limits = limits.for_account();
+    let base = base_config(&request.client, management_limits.http_client).await;
+    let home_region = base
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let management = identify(&base, &recorder, management_limits.admission)
+        .await?
+        .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
+    let nothing_planned = OpSet::new();
+    let ctx = region_ctx(
+        &management,
+        None,
+        &nothing_planned,
+        &recorder,
+        request,
+        &NO_LOOKUPS,
+    );
+    let org = discover(&ctx, &Config::default(), true).await?;
+    let enabled_regions = match list_account_regions(&ctx).await? {
+        Ok(listing) => Ok(enabled_region_names(&listing)),
+        Err(e) => Err(format!(
+            "account:ListRegions failed ({}: {})",
+            e.code, e.message
+        )),
+    };
+    Ok(Survey {
+        org,
+        home_region,
+        enabled_regions,
+    })
+}
+
 /// Runs a whole collection.
 pub async fn collect(
     request: &CollectRequest,

@@ -14,6 +14,7 @@ mod loader;
 mod outcome;
 mod policy_functions;
 mod results;
+pub mod starter_config;
 mod waivers;
 
 pub use budget::{OverBudget, MAX_CONTROL_COST, MAX_EVALUATION_COST};
