@@ -19,6 +19,8 @@
 //! dropped; KMS keys never leave KMS.
 
 pub mod bag_check;
+#[cfg(test)]
+mod bag_properties;
 pub mod check;
 pub mod diff;
 mod diff_html;
