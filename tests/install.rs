@@ -391,3 +391,28 @@ fn the_github_action_script_builds_the_command_and_keeps_the_gate_exit_code() {
         "{outputs}"
     );
 }
+
+/// The container image's runtime (Dockerfile: distroless/cc, uid 65532, no
+/// shell), reproduced without a container engine: scripts/container-smoke.sh
+/// runs this binary in a chroot holding only the files that image gives it.
+/// chroot needs root: as another user the check cannot run here, and says so.
+#[test]
+fn the_binary_runs_in_the_container_images_root_filesystem() {
+    let root = run(std::process::Command::new("id").arg("-u"));
+    if root.stdout.trim() != "0" {
+        eprintln!("not root: scripts/container-smoke.sh (chroot) cannot run here");
+        return;
+    }
+    let r = run(
+        std::process::Command::new(repo().join("scripts/container-smoke.sh"))
+            .arg(env!("CARGO_BIN_EXE_auditpack"))
+            .current_dir(repo()),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("container-smoke: ok"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("payload files and every tag file match"),
+        "{}",
+        r.stdout
+    );
+}
