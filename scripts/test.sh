@@ -47,6 +47,9 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --features emulator --quiet -- -D warnings
+# The auditor's offline build (no AWS SDK, docs/install.md) must keep compiling.
+echo "== cargo clippy, offline build (--no-default-features)"
+cargo clippy --bin auditpack --no-default-features --quiet -- -D warnings
 
 # The workspace crates' unit tests, and the one integration test binary
 # (tests/tests.rs) with the emulator tests (the `emulator` feature).
