@@ -296,6 +296,11 @@ pub fn run_report(
     bag.add("report.html", Content::Bytes(report.into_bytes()));
     let workbook = crate::outputs::xlsx::results_xlsx(&input)?;
     bag.add("results.xlsx", Content::Bytes(workbook.clone()));
+    let oscal = crate::outputs::oscal::oscal_assessment_results(&input, &results_bytes);
+    bag.add(
+        "oscal-assessment-results.json",
+        Content::Bytes(oscal.clone()),
+    );
     let ci_outputs = ci_outputs(&results, request.fail_on);
     let coverage =
         crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
@@ -318,6 +323,7 @@ pub fn run_report(
     outputs.write("inventory.csv", &inventory_csv)?;
     outputs.write("changes.csv", &changes_csv)?;
     outputs.write("results.xlsx", &workbook)?;
+    outputs.write("oscal-assessment-results.json", &oscal)?;
     for (name, bytes) in &ci_outputs {
         outputs.write(name, bytes)?;
     }

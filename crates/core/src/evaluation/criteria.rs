@@ -38,6 +38,21 @@ pub fn is_known_criterion(id: &str) -> bool {
         .any(|(s, max)| *s == series && (1..=*max).contains(&number))
 }
 
+/// Orders criteria as the TSC do: CC, then A1, C1, PI1, P…; CC6.10 after CC6.9.
+pub fn criterion_order(id: &str) -> (usize, u32, u32) {
+    let (series, number) = id.split_once('.').unwrap_or((id, "0"));
+    let letters = series.trim_end_matches(|c: char| c.is_ascii_digit());
+    let family = ["CC", "A", "C", "PI", "P"]
+        .iter()
+        .position(|f| *f == letters);
+    let parse = |n: &str| n.parse().unwrap_or(0);
+    (
+        family.unwrap_or(9),
+        parse(&series[letters.len()..]),
+        parse(number),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ pub use control::{
     parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, ControlOrigin,
     EvidenceBinding, LintError, RegionRef, RegionSelector, Severity, WhenEmpty, WhenFalse,
 };
-pub use criteria::is_known_criterion;
+pub use criteria::{criterion_order, is_known_criterion};
 pub use engine::evaluate;
 pub use expr::{Expr, ExprError};
 pub use loader::{

@@ -8,9 +8,12 @@ pub mod csv_export;
 pub mod evidence_index;
 pub mod junit;
 pub mod markdown;
+pub mod oscal;
 pub mod report_html;
 pub mod results_json;
 pub mod sarif;
+#[cfg(test)]
+mod test_samples;
 pub mod xlsx;
 
 use crate::evaluation::Results;

@@ -4,45 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
-use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook_from_rs, Data, Range, Reader, Xlsx};
 
 use super::*;
-use crate::evaluation::ControlSet;
-use crate::outputs::ReportInput;
-use crate::report::{evaluate_inputs, Evaluated, ReportRequest};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The samples, evaluated with the repository's controls.
-fn samples() -> Evaluated {
-    evaluated(&repo().join("evidence-samples"))
-}
-
-fn evaluated(evidence: &Path) -> Evaluated {
-    let request = ReportRequest {
-        evidence: evidence.to_path_buf(),
-        out: std::env::temp_dir(),
-        controls: ControlSet::only(&repo().join("controls")),
-        config: None,
-        waivers: None,
-        fail_on: crate::evaluation::Severity::Low,
-    };
-    evaluate_inputs(&request).expect("the samples evaluate")
-}
+use crate::outputs::test_samples::{input, repo, samples, Evaluated};
 
 fn workbook_of(e: &Evaluated) -> Vec<u8> {
-    let input = ReportInput {
-        results: &e.results,
-        org: &e.org,
-        run: &e.run,
-        evidence: &e.evidence,
-        bundle_name: "auditpack-test",
-    };
-    results_xlsx(&input).expect("the workbook is written")
+    results_xlsx(&input(e)).expect("the workbook is written")
 }
 
 fn open(bytes: &[u8]) -> Xlsx<Cursor<Vec<u8>>> {

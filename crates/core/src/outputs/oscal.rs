@@ -1,0 +1,410 @@
+//! `oscal-assessment-results.json`: the results as an OSCAL 1.1.2 Assessment
+//! Results document, for GRC platforms that import OSCAL.
+//!
+//! Mapping (docs/workpapers.md says the same for readers):
+//!
+//! * one `result` for the run (start and end: the collection window), its
+//!   `reviewed-controls` the Trust Services Criteria the controls cite;
+//! * the active accounts are `inventory-items` of the result, so each
+//!   observation names its subject;
+//! * one `observation` per scope item (control × account × region): method
+//!   TEST, the item's message, and `relevant-evidence` pointing at every
+//!   evidence file it read, each a back-matter `resource` carrying the file's
+//!   path in the bag and its SHA-256;
+//! * one `finding` per control (the control's verdict) and one per scope
+//!   item, targeting the control (`objective-id`), linked to the observations;
+//! * **verdicts**: OSCAL's objective status has only `satisfied` and
+//!   `not-satisfied` (with a `reason`: `pass`, `fail`, `other`). PASS is
+//!   satisfied/pass, FAIL not-satisfied/fail. NOT ASSESSED, WAIVED and
+//!   DISABLED are **not-satisfied/other**, with the exact verdict in the
+//!   `auditpack-status` property and the reason in `remarks`: an importer
+//!   that reads only `state` must never count a control nobody could assess
+//!   as satisfied (fail closed, as the gate does).
+//!
+//! UUIDs are derived, not random: each is SHA-256 of the bundle's content
+//! (results.json and the evidence index) and of what it names (`finding
+//! iam.root-protection 111111111111 us-east-1`), shaped as an RFC 4122
+//! version 4 ("pseudo-random") UUID, the form OSCAL's schema accepts. The same
+//! evidence gives the same document, byte for byte; other evidence, other
+//! UUIDs. Nothing here decides a verdict.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::ReportInput;
+use crate::evaluation::{ControlResult, ItemResult, Verdict};
+
+/// The OSCAL version the document declares and the tests validate against.
+pub(crate) const OSCAL_VERSION: &str = "1.1.2";
+/// The namespace of auditpack's own properties (OSCAL requires one for
+/// properties it does not define).
+const NS: &str = "urn:auditpack:oscal";
+
+/// Makes the document's UUIDs from the bundle's content.
+struct Uuids {
+    seed: [u8; 32],
+}
+
+impl Uuids {
+    fn new(input: &ReportInput<'_>, results_json: &[u8]) -> Uuids {
+        let mut h = Sha256::new();
+        h.update(results_json);
+        for e in input.evidence {
+            h.update(e.path.as_bytes());
+            h.update(b"\0");
+            h.update(e.sha256.as_bytes());
+            h.update(b"\n");
+        }
+        Uuids {
+            seed: h.finalize().into(),
+        }
+    }
+
+    /// The UUID of `name` (a version 4 layout over SHA-256 of seed and name).
+    fn of(&self, name: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.seed);
+        h.update(name.as_bytes());
+        let d = h.finalize();
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&d[..16]);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let x = hex::encode(b);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &x[..8],
+            &x[8..12],
+            &x[12..16],
+            &x[16..20],
+            &x[20..]
+        )
+    }
+}
+
+/// An auditpack property (single line, trimmed: OSCAL's string type).
+fn prop(name: &str, value: &str) -> Value {
+    let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    let value = if value.is_empty() {
+        "none".to_string()
+    } else {
+        value
+    };
+    json!({ "name": name, "ns": NS, "value": value })
+}
+
+/// OSCAL's status of a verdict, and why when it is not a plain pass or fail.
+fn status(verdict: Verdict, why: Option<&str>) -> Value {
+    let (state, reason) = match verdict {
+        Verdict::Pass => ("satisfied", "pass"),
+        Verdict::Fail => ("not-satisfied", "fail"),
+        Verdict::NotAssessed | Verdict::Waived | Verdict::Disabled => ("not-satisfied", "other"),
+    };
+    let mut status = json!({ "state": state, "reason": reason });
+    let note = match verdict {
+        Verdict::NotAssessed => Some("NOT ASSESSED: the evidence was missing or its collection failed; not a pass."),
+        Verdict::Waived => Some("WAIVED: the evidence gave FAIL or NOT ASSESSED and an unexpired waiver accepts it; the objective is not shown satisfied."),
+        Verdict::Disabled => Some("DISABLED: turned off in auditpack.toml with a written reason; not tested."),
+        _ => None,
+    };
+    if let Some(note) = note {
+        let remarks = match why.filter(|w| !w.trim().is_empty()) {
+            Some(why) => format!("{note}\n\n{why}"),
+            None => note.to_string(),
+        };
+        status["remarks"] = remarks.into();
+    }
+    status
+}
+
+/// `account/region` of an item, as the report writes it.
+fn place(item: &ItemResult) -> String {
+    match &item.region {
+        Some(region) => format!("{} {region}", item.account_id),
+        None => item.account_id.clone(),
+    }
+}
+
+/// `oscal-assessment-results.json` of the run; `results_json` is the
+/// `results.json` bytes written beside it (part of the UUIDs' seed).
+pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[u8]) -> Vec<u8> {
+    let ids = Uuids::new(input, results_json);
+    let results = input.results;
+    let evidence_uuid = |path: &str| ids.of(&format!("evidence {path}"));
+    let account_uuid = |id: &str| ids.of(&format!("account {id}"));
+    let times: std::collections::HashMap<&str, &str> = (input.evidence.iter())
+        .filter_map(|e| Some((e.path.as_str(), e.collected_at.as_deref()?)))
+        .collect();
+    // When an item's evidence was collected: its latest file (each file's own
+    // time is in the file and the evidence index), else the run's end.
+    let collected = |item: &ItemResult| -> String {
+        (item.evidence.iter())
+            .filter_map(|e| times.get(e.path.as_str()).copied())
+            .max()
+            .unwrap_or(&input.run.finished_at)
+            .to_string()
+    };
+
+    let mut criteria: Vec<&str> = results
+        .controls
+        .iter()
+        .flat_map(|c| c.tsc.iter().map(String::as_str))
+        .collect();
+    criteria.sort_by_key(|c| crate::evaluation::criterion_order(c));
+    criteria.dedup();
+
+    let mut observations = Vec::new();
+    let mut findings = Vec::new();
+    for c in &results.controls {
+        let mut related = Vec::new();
+        for item in &c.results {
+            let obs = ids.of(&format!("observation {} {}", c.id, place(item)));
+            related.push(json!({ "observation-uuid": obs }));
+            let when = collected(item);
+            observations.push(observation(
+                c,
+                item,
+                &obs,
+                &when,
+                &evidence_uuid,
+                &account_uuid,
+            ));
+            findings.push(item_finding(c, item, &ids, &obs));
+        }
+        findings.push(control_finding(c, &ids, related));
+    }
+
+    let inventory: Vec<Value> = (input.org.active_accounts())
+        .map(|a| {
+            json!({
+                "uuid": account_uuid(&a.id),
+                "description": format!("AWS account {} ({})", a.id, a.name),
+                "props": [
+                    { "name": "asset-id", "value": a.id },
+                    { "name": "asset-type", "value": "other" },
+                    prop("account-name", &a.name),
+                    prop("ou-path", &a.ou_path),
+                    prop("role", &a.role.map(|r| r.to_string()).unwrap_or_else(|| "unassigned".into())),
+                ]
+            })
+        })
+        .collect();
+
+    let plan = ids.of("assessment plan");
+    let mut resources = vec![json!({
+        "uuid": plan,
+        "title": "Assessment plan: the control files evaluated",
+        "description": "auditpack has no separate assessment plan: the control files (data/controls/ in the bundle, each with its objective, procedure and exact CEL tests) and auditpack.toml, when given, are the plan.",
+        "rlinks": [{ "href": "controls/" }]
+    })];
+    for c in &results.controls {
+        let mut rlink =
+            json!({ "href": format!("controls/{}", c.file), "media-type": "application/toml" });
+        if let Some(sha) = &c.file_sha256 {
+            rlink["hashes"] = json!([{ "algorithm": "SHA-256", "value": sha }]);
+        }
+        resources.push(json!({
+            "uuid": ids.of(&format!("control file {}", c.id)),
+            "title": format!("Control file of {}", c.id),
+            "rlinks": [rlink]
+        }));
+    }
+    for e in input.evidence {
+        resources.push(json!({
+            "uuid": evidence_uuid(&e.path),
+            "title": e.path,
+            "description": format!("{}:{} in {} ({}), answer {}", e.service, e.operation, e.account_id, e.region.as_deref().unwrap_or("global"), e.status),
+            "props": [prop("sha256", &e.sha256)],
+            "rlinks": [{
+                "href": format!("evidence/{}", e.path),
+                "media-type": "application/json",
+                "hashes": [{ "algorithm": "SHA-256", "value": e.sha256 }]
+            }]
+        }));
+    }
+
+    let run = input.run;
+    let mut result = json!({
+        "uuid": ids.of("result"),
+        "title": format!("SOC 2 evidence of {} for {}", results.organization_id, results.period),
+        "description": format!(
+            "Every control of the package evaluated over the evidence collected from AWS Organization {} (management account {}) between {} and {}. Verdicts: PASS, FAIL, NOT ASSESSED, WAIVED, DISABLED; only PASS is satisfied.",
+            results.organization_id, results.management_account_id, run.started_at, run.finished_at
+        ),
+        "start": run.started_at,
+        "end": run.finished_at,
+        "props": [
+            prop("audit-period", &results.period),
+            prop("collected-by", &run.caller_arn),
+        ],
+        "local-definitions": { "inventory-items": inventory },
+        "reviewed-controls": {
+            "description": "The Trust Services Criteria (2017, revised points of focus 2022) the controls cite.",
+            "control-selections": [{
+                "include-controls": criteria.iter().map(|c| json!({ "control-id": c })).collect::<Vec<_>>()
+            }]
+        },
+    });
+    if let Some(d) = &results.period_dates {
+        result["props"].as_array_mut().expect("props").push(prop(
+            "audit-period-dates",
+            &format!("{}/{}", d.start, d.end),
+        ));
+    }
+    if inventory_is_empty(&result) {
+        result
+            .as_object_mut()
+            .expect("result")
+            .remove("local-definitions");
+    }
+    if !observations.is_empty() {
+        result["observations"] = observations.into();
+    }
+    if !findings.is_empty() {
+        result["findings"] = findings.into();
+    }
+
+    let document = json!({
+        "assessment-results": {
+            "uuid": ids.of("assessment-results"),
+            "metadata": {
+                "title": format!("SOC 2 evidence package — {} — {}", results.organization_id, results.period),
+                "last-modified": results.generated_at,
+                "version": input.bundle_name,
+                "oscal-version": OSCAL_VERSION,
+                "props": [prop("tool", &format!("{} {}", results.tool.name, results.tool.version))],
+                "remarks": "Written by auditpack from results.json. Paths in back-matter are relative to the bag's data/ folder. Only PASS maps to satisfied: NOT ASSESSED, WAIVED and DISABLED are not-satisfied with reason other and their verdict in the auditpack-status property."
+            },
+            "import-ap": {
+                "href": format!("#{plan}"),
+                "remarks": "The control files are the plan (see the back-matter resource)."
+            },
+            "results": [result],
+            "back-matter": { "resources": resources }
+        }
+    });
+    let mut bytes = serde_json::to_vec_pretty(&document).expect("the document serialises");
+    bytes.push(b'\n');
+    bytes
+}
+
+fn inventory_is_empty(result: &Value) -> bool {
+    result["local-definitions"]["inventory-items"]
+        .as_array()
+        .is_none_or(|a| a.is_empty())
+}
+
+/// What one scope item showed, with the evidence it read.
+fn observation(
+    c: &ControlResult,
+    item: &ItemResult,
+    uuid: &str,
+    collected: &str,
+    evidence_uuid: &dyn Fn(&str) -> String,
+    account_uuid: &dyn Fn(&str) -> String,
+) -> Value {
+    let description = match item.message.trim() {
+        "" => format!("{}: every requirement met in {}.", c.id, place(item)),
+        message => message.to_string(),
+    };
+    let mut obs = json!({
+        "uuid": uuid,
+        "title": format!("{} in {}", c.id, place(item)),
+        "description": description,
+        "props": [
+            prop("control", &c.id),
+            prop("account", &item.account_id),
+            prop("region", item.region.as_deref().unwrap_or("global")),
+            prop("auditpack-status", &verdict_name(item.status)),
+        ],
+        "methods": ["TEST"],
+        "types": ["control-objective"],
+        "subjects": [{
+            "subject-uuid": account_uuid(&item.account_id),
+            "type": "inventory-item",
+            "title": format!("{} ({})", item.account_name, item.account_id)
+        }],
+        "collected": collected,
+    });
+    if !item.evidence.is_empty() {
+        obs["relevant-evidence"] = (item.evidence.iter())
+            .map(|e| {
+                json!({
+                    "href": format!("#{}", evidence_uuid(&e.path)),
+                    "description": format!("{} (SHA-256 {})", e.path, e.sha256)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into();
+    }
+    obs
+}
+
+/// A verdict as results.json writes it (`NOT_ASSESSED`).
+fn verdict_name(verdict: Verdict) -> String {
+    serde_json::to_value(verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// The finding of one scope item.
+fn item_finding(c: &ControlResult, item: &ItemResult, ids: &Uuids, obs: &str) -> Value {
+    let why = match &item.waiver {
+        Some(w) => Some(format!(
+            "Before the waiver: {}. Waived until {} by {} ({}): {}",
+            w.original_status.label(),
+            w.expires,
+            w.approver,
+            w.ticket,
+            w.reason
+        )),
+        None => Some(item.message.clone()),
+    };
+    json!({
+        "uuid": ids.of(&format!("finding {} {}", c.id, place(item))),
+        "title": format!("{} in {}: {}", c.id, place(item), item.status.label()),
+        "description": format!("{} — {} ({}).", c.title, item.account_name, place(item)),
+        "props": [
+            prop("auditpack-status", &verdict_name(item.status)),
+            prop("account", &item.account_id),
+            prop("region", item.region.as_deref().unwrap_or("global")),
+        ],
+        "target": {
+            "type": "objective-id",
+            "target-id": c.id,
+            "status": status(item.status, why.as_deref()),
+        },
+        "related-observations": [{ "observation-uuid": obs }]
+    })
+}
+
+/// The finding of a control across its population.
+fn control_finding(c: &ControlResult, ids: &Uuids, related: Vec<Value>) -> Value {
+    let mut finding = json!({
+        "uuid": ids.of(&format!("finding {}", c.id)),
+        "title": format!("{}: {}", c.id, c.status.label()),
+        "description": format!("{} Criteria: {}. Severity: {}.", c.title, c.tsc.join(", "), c.severity.as_str()),
+        "props": [
+            prop("auditpack-status", &verdict_name(c.status)),
+            prop("criteria", &c.tsc.join(" ")),
+            prop("severity", c.severity.as_str()),
+        ],
+        "target": {
+            "type": "objective-id",
+            "target-id": c.id,
+            "description": c.objective,
+            "status": status(c.status, c.message.as_deref()),
+        },
+    });
+    if !related.is_empty() {
+        finding["related-observations"] = related.into();
+    }
+    if !c.remediation.is_empty() && c.status == Verdict::Fail {
+        finding["remarks"] = format!("Remediation: {}", c.remediation).into();
+    }
+    finding
+}
+
+#[cfg(test)]
+mod tests;

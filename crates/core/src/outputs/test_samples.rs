@@ -1,0 +1,56 @@
+//! The samples (`evidence-samples/`, the repository's controls) evaluated
+//! in-process, for the tests of the outputs that read them back. Built from
+//! the layers below `outputs` (the `report` pipeline is above it).
+
+use std::path::{Path, PathBuf};
+
+use crate::evaluation::config::Config;
+use crate::evaluation::{evaluate, load_control_set, ControlSet, Results};
+use crate::evidence::{read_json_file, EvidenceStore, RunInfo};
+use crate::org::Org;
+use crate::outputs::{index_documents, EvidenceIndexEntry, ReportInput};
+
+/// What an evaluation of an evidence folder gives the outputs.
+pub(crate) struct Evaluated {
+    pub results: Results,
+    pub org: Org,
+    pub run: RunInfo,
+    pub evidence: Vec<EvidenceIndexEntry>,
+}
+
+/// The repository's root.
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The samples, evaluated with the repository's controls.
+pub(crate) fn samples() -> Evaluated {
+    evaluated(&repo().join("evidence-samples"))
+}
+
+/// An evidence folder evaluated with the repository's controls.
+pub(crate) fn evaluated(folder: &Path) -> Evaluated {
+    let store = EvidenceStore::open(folder).expect("an evidence folder");
+    let run = store.run_info().expect("run.json");
+    let org: Org = read_json_file(&folder.join("org.json")).expect("org.json");
+    let controls = load_control_set(&ControlSet::only(&repo().join("controls"))).expect("controls");
+    let evidence = index_documents(&store.load_every_document().expect("evidence"));
+    let results = evaluate(&controls, &Config::default(), &store, &org, &run);
+    Evaluated {
+        results,
+        org,
+        run,
+        evidence,
+    }
+}
+
+/// What the outputs read, from an evaluation.
+pub(crate) fn input(e: &Evaluated) -> ReportInput<'_> {
+    ReportInput {
+        results: &e.results,
+        org: &e.org,
+        run: &e.run,
+        evidence: &e.evidence,
+        bundle_name: "auditpack-test",
+    }
+}
