@@ -223,6 +223,25 @@ async function inspect(page, literals, fail) {
     await el.hover({ timeout: 2000 }).catch(() => {});
   }
 
+  // The IPE section (issue #19): one visible sheet per control, each with its
+  // population reconciliation and exact tests.
+  const ipe = await page.evaluate(() => {
+    const shown = (el) => el && el.getClientRects().length > 0;
+    const sheets = Array.from(document.querySelectorAll("#ipe article.ipe"));
+    return {
+      section: shown(document.getElementById("ipe")),
+      sheets: sheets.length,
+      visible: sheets.filter(shown).length,
+      controls: document.querySelectorAll("article.control").length,
+      reconciled: sheets.filter((s) => s.textContent.includes("AWS Organizations listed")).length,
+    };
+  });
+  if (!ipe.section) fail("the IPE section (#ipe) is not visible");
+  if (ipe.sheets !== ipe.controls || ipe.visible !== ipe.sheets) {
+    fail(`IPE: ${ipe.visible} visible of ${ipe.sheets} sheets for ${ipe.controls} controls`);
+  }
+  if (ipe.reconciled !== ipe.sheets) fail(`IPE: ${ipe.reconciled} of ${ipe.sheets} sheets reconcile the accounts`);
+
   // Every link resolves.
   const links = await page.evaluate(() =>
     Array.from(document.querySelectorAll("a[href]"), (a) => ({
@@ -302,7 +321,7 @@ async function captureArtifacts(page, out) {
   if (height <= FULL_PAGE_MAX_PX) {
     await shoot(() => page.screenshot({ path: join(out, "full.png"), fullPage: true }));
   }
-  for (const section of ["summary", "coverage", "controls", "population", "exceptions", "evidence"]) {
+  for (const section of ["summary", "coverage", "controls", "population", "exceptions", "evidence", "ipe"]) {
     await page.evaluate((id) => document.getElementById(id).scrollIntoView(), section);
     await shoot(() => page.screenshot({ path: join(out, `section-${section}.png`) }));
   }

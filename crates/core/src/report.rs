@@ -301,6 +301,8 @@ pub fn run_report(
         "oscal-assessment-results.json",
         Content::Bytes(oscal.clone()),
     );
+    let ipe = crate::outputs::ipe::ipe_json(&crate::outputs::ipe::ipe_sheets(&input));
+    bag.add("ipe.json", Content::Bytes(ipe.clone()));
     let ci_outputs = ci_outputs(&results, request.fail_on);
     let coverage =
         crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
@@ -324,6 +326,7 @@ pub fn run_report(
     outputs.write("changes.csv", &changes_csv)?;
     outputs.write("results.xlsx", &workbook)?;
     outputs.write("oscal-assessment-results.json", &oscal)?;
+    outputs.write("ipe.json", &ipe)?;
     for (name, bytes) in &ci_outputs {
         outputs.write(name, bytes)?;
     }

@@ -32,6 +32,28 @@ pub struct EvidenceIndexEntry {
     pub size: u64,
     /// SHA-256 of the file.
     pub sha256: String,
+    /// How the call was made, as its envelope records it (none for a file
+    /// that is not an envelope): what the IPE sheet reconciles. Left out of
+    /// the report's data, which shows it per control, not per file.
+    #[serde(skip)]
+    pub facts: Option<CallFacts>,
+}
+
+/// What an envelope says about its call, beyond the answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CallFacts {
+    /// Request parameters (pagination tokens left out).
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// The identity that made the call.
+    pub caller_arn: String,
+    /// Pages read.
+    pub pages: u32,
+    /// Whether every page was read.
+    pub complete: bool,
+    /// Items in the answer's main list.
+    pub item_count: u64,
+    /// How many AWS request ids were recorded.
+    pub request_ids: usize,
 }
 
 /// The index of documents read from the store (see
@@ -62,6 +84,14 @@ fn describe(doc: &EvidenceDoc) -> EvidenceIndexEntry {
             collected_at: Some(env.collected_at.clone()),
             size,
             sha256,
+            facts: Some(CallFacts {
+                parameters: env.call.parameters.clone(),
+                caller_arn: env.caller_arn.clone(),
+                pages: env.pagination.pages,
+                complete: env.pagination.complete,
+                item_count: env.item_count,
+                request_ids: env.request_ids.len(),
+            }),
         },
         Err(_) => {
             let parts: Vec<&str> = path.split('/').collect();
@@ -80,6 +110,7 @@ fn describe(doc: &EvidenceDoc) -> EvidenceIndexEntry {
                 size,
                 sha256,
                 path,
+                facts: None,
             }
         }
     }

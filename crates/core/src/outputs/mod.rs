@@ -6,6 +6,7 @@ pub mod catalog_markdown;
 pub mod changes_csv;
 pub mod csv_export;
 pub mod evidence_index;
+pub mod ipe;
 pub mod junit;
 pub mod markdown;
 pub mod oscal;

@@ -281,6 +281,7 @@ fn sheet_names(controls: &[ControlResult], reserved: &[&str]) -> Vec<String> {
 
 /// The fixed sheets, in order after the control sheets.
 const SUMMARY: &str = "Summary";
+const IPE: &str = "IPE";
 const CONTROLS: &str = "Controls";
 const EXCEPTIONS: &str = "Exceptions";
 const WAIVERS: &str = "Waivers";
@@ -295,13 +296,14 @@ pub(crate) fn results_xlsx(input: &ReportInput<'_>) -> Result<Vec<u8>, WorkbookE
     let names = sheet_names(
         controls,
         &[
-            SUMMARY, CONTROLS, EXCEPTIONS, WAIVERS, CHANGES, POPULATION, EVIDENCE,
+            SUMMARY, CONTROLS, IPE, EXCEPTIONS, WAIVERS, CHANGES, POPULATION, EVIDENCE,
         ],
     );
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(input)?);
     workbook.push_worksheet(summary(input, &formats)?);
     workbook.push_worksheet(controls_sheet(input, &names, &formats)?);
+    workbook.push_worksheet(ipe(input, &formats)?);
     for (i, (c, name)) in controls.iter().zip(&names).enumerate() {
         workbook.push_worksheet(control_sheet(
             c,
@@ -602,6 +604,75 @@ fn waiver_text(item: &ItemResult) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// The IPE sheets: one row per control and API operation read, with the
+/// control's population reconciliation and accuracy statements beside it.
+fn ipe(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("Control", 30.0),
+        col("Call", 40.0),
+        col("Files", 8.0),
+        col("Accounts", 9.0),
+        col("Regions", 22.0),
+        col("Request parameters", 50.0),
+        col("Answers", 26.0),
+        col("Errors", 22.0),
+        col("Pagination", 24.0),
+        col("With request ids", 10.0),
+        col("Collected", 42.0),
+        col("Population and completeness", 90.0),
+        col("Accuracy", 90.0),
+        col("Collected by; calls made as", 60.0),
+    ];
+    let mut rows = Vec::new();
+    for s in crate::outputs::ipe::ipe_sheets(input) {
+        let population = s.population.join("\n");
+        let accuracy = s.accuracy.join("\n");
+        let who = format!("{}; {}", s.collected_by, s.callers.join(", "));
+        let mut control_rows: Vec<Vec<Cell>> = (s.operations.iter())
+            .map(|o| {
+                let pagination = match o.complete {
+                    true => "complete".to_string(),
+                    false => format!("incomplete: {}", o.incomplete.join(", ")),
+                };
+                vec![
+                    s.control.into(),
+                    o.call.as_str().into(),
+                    o.files.into(),
+                    o.accounts.into(),
+                    o.regions.join(", ").into(),
+                    o.parameters.join("\n").into(),
+                    o.answers.as_str().into(),
+                    o.errors.join(", ").into(),
+                    pagination.into(),
+                    o.with_request_ids.into(),
+                    o.collected.as_str().into(),
+                    population.as_str().into(),
+                    accuracy.as_str().into(),
+                    who.as_str().into(),
+                ]
+            })
+            .collect();
+        if control_rows.is_empty() {
+            let mut row: Vec<Cell> = vec![s.control.into(), "(no evidence file read)".into()];
+            row.extend((0..9).map(|_| Cell::from("")));
+            row.extend([
+                population.as_str().into(),
+                accuracy.as_str().into(),
+                who.as_str().into(),
+            ]);
+            control_rows.push(row);
+        }
+        rows.extend(control_rows);
+    }
+    let s = Sheet::new(
+        IPE,
+        "IPE: information produced by the entity, per control and API operation (the report's section 7, ipe.json)",
+        0,
+        formats,
+    )?;
+    s.table("T_ipe", &columns, rows)
 }
 
 /// Every requirement not assessed (with the reason), and controls disabled

@@ -138,6 +138,7 @@ pub(super) fn evidence() -> Vec<EvidenceIndexEntry> {
         collected_at: Some("2026-11-20T09:13:00Z".into()),
         size: 12_345,
         sha256: "cd".repeat(32),
+        facts: None,
     }]
 }
 

@@ -71,6 +71,8 @@ pub(super) struct View<'a> {
     evidence_all_listed: bool,
     evidence_files: usize,
     evidence_size: String,
+    /// Each control's IPE sheet (section 7), in the order of `controls`.
+    ipe: Vec<crate::outputs::ipe::IpeSheet<'a>>,
 }
 
 /// One verdict's count, with its segment of the inline SVG bar (percent of the total).
@@ -188,6 +190,7 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
         evidence_all_listed: index.all_listed(),
         evidence_files: input.evidence.len(),
         evidence_size: human_size(input.evidence.iter().map(|e| e.size).sum()),
+        ipe: crate::outputs::ipe::ipe_sheets(input),
     }
 }
 

@@ -51,7 +51,7 @@ fn every_sheet_table_row_and_hash_reads_back() {
     let bytes = workbook_of(&e);
     let mut book = open(&bytes);
     let sheets = book.sheet_names();
-    assert_eq!(sheets[..2], ["Summary", "Controls"]);
+    assert_eq!(sheets[..3], ["Summary", "Controls", "IPE"]);
     assert_eq!(
         sheets[sheets.len() - 5..],
         [
@@ -64,7 +64,7 @@ fn every_sheet_table_row_and_hash_reads_back() {
     );
     let ids: Vec<&str> = e.results.controls.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
-        sheets[2..sheets.len() - 5],
+        sheets[3..sheets.len() - 5],
         ids[..],
         "one sheet per control, in order"
     );
@@ -149,6 +149,22 @@ fn every_sheet_table_row_and_hash_reads_back() {
         assert_eq!(r[9], crate::evidence::sha256_hex(&bytes), "{}", r[0]);
     }
 
+    // The IPE: every control, each operation it read with its files.
+    let (header, rows) = table(&mut book, "T_ipe");
+    assert_eq!(header[..3], ["Control", "Call", "Files"]);
+    let sheets = crate::outputs::ipe::ipe_sheets(&input(&e));
+    let operations: usize = sheets.iter().map(|s| s.operations.len().max(1)).sum();
+    assert_eq!(rows.len(), operations);
+    let listed: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        listed.len(),
+        e.results.controls.len(),
+        "every control has its IPE rows"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r[11].starts_with("Accounts: AWS Organizations listed")));
+
     // The population, the exceptions and the change population.
     let (_, rows) = table(&mut book, "T_population");
     assert_eq!(rows.len(), e.org.accounts.len());
@@ -166,7 +182,7 @@ fn every_sheet_table_row_and_hash_reads_back() {
     assert!(!rows.is_empty(), "the samples have changes in the period");
 
     // Real tables with filters, headers frozen.
-    let sheet = part(&bytes, "xl/worksheets/sheet3.xml");
+    let sheet = part(&bytes, "xl/worksheets/sheet4.xml");
     assert!(sheet.contains("state=\"frozen\""), "{sheet:.300}");
     assert!(part(&bytes, "xl/tables/table1.xml").contains("<autoFilter"));
 }
