@@ -99,6 +99,19 @@ impl From<PipelineError> for Failure {
 }
 
 #[cfg(feature = "aws")]
+impl From<auditpack_aws::locker::LockerError> for Failure {
+    /// An unsuitable destination (no COMPLIANCE lock, key exists) is the
+    /// user's; AWS failing or a stored object that does not match is the tool's.
+    fn from(e: auditpack_aws::locker::LockerError) -> Failure {
+        if e.input {
+            Failure::input(e)
+        } else {
+            Failure::tool(e)
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
 impl From<CollectError> for Failure {
     /// A scope that selects nothing, or an output folder that already holds
     /// something, is the user's; anything else (discovery, writing) is the tool's.

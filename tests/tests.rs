@@ -34,4 +34,6 @@ mod init;
 #[cfg(feature = "emulator")]
 mod live_collection;
 #[cfg(feature = "emulator")]
+mod locker;
+#[cfg(feature = "emulator")]
 mod sharding;

@@ -17,6 +17,8 @@ pub mod merge;
 pub mod report;
 #[cfg(feature = "aws")]
 pub mod run;
+#[cfg(feature = "aws")]
+pub mod upload;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +52,10 @@ pub enum Command {
     /// Compare two verified bundles: accounts, verdicts, parameters and control definitions that changed.
     #[command(after_help = diff::AFTER_HELP)]
     Diff(diff::DiffArgs),
+    /// Store a verified bundle in the evidence locker (S3 with Object Lock, COMPLIANCE mode): the one write to AWS.
+    #[cfg(feature = "aws")]
+    #[command(after_help = upload::AFTER_HELP)]
+    Upload(upload::UploadArgs),
     /// Fail a pipeline when a control fails or is not assessed: exit 0 pass, 1 fail, 2 bad input or tampered bundle.
     #[command(after_help = gate::AFTER_HELP)]
     Gate(gate::GateArgs),
@@ -59,7 +65,7 @@ pub enum Command {
     Init(init::InitArgs),
     /// Print the least-privilege read-only IAM policy that collection needs (JSON).
     #[command(name = "iam-policy", after_help = iam_policy::AFTER_HELP)]
-    IamPolicy,
+    IamPolicy(iam_policy::IamPolicyArgs),
     /// Work with control definitions.
     #[command(subcommand)]
     Controls(controls::ControlsCommand),
@@ -85,8 +91,10 @@ impl Command {
             Command::Diff(args) => diff::run(&args),
             Command::Gate(args) => gate::run(&args),
             #[cfg(feature = "aws")]
+            Command::Upload(args) => upload::run(&args),
+            #[cfg(feature = "aws")]
             Command::Init(args) => init::run(&args),
-            Command::IamPolicy => iam_policy::run(),
+            Command::IamPolicy(args) => iam_policy::run(&args),
             Command::Controls(command) => controls::run(&command),
             Command::Completions(args) => completions::run(&args),
             Command::Man(args) => man::run(&args),

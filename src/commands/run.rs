@@ -9,7 +9,8 @@ use super::{is_non_empty_dir, FailOn, SigningArgs};
 use crate::exit::{Exit, Failure};
 
 pub(crate) const AFTER_HELP: &str = "Examples:\n  auditpack run --regions us-east-1,eu-west-1 --period 2026-Q4 --out audit-2026-Q4\n  \
-    auditpack run --regions us-east-1 --out audit --waivers waivers.toml --gate --fail-on high";
+    auditpack run --regions us-east-1 --out audit --waivers waivers.toml --gate --fail-on high\n  \
+    auditpack run --regions all --out audit --gate --upload s3://acme-evidence-locker/soc2   (the bundle into the evidence locker)";
 
 /// `auditpack run`'s arguments: `collect`'s, plus gating and signing.
 #[derive(Args)]
@@ -24,6 +25,8 @@ pub struct RunArgs {
     pub fail_on: FailOn,
     #[command(flatten)]
     pub signing: SigningArgs,
+    #[command(flatten)]
+    pub locker: super::upload::LockerArgs,
 }
 
 /// Collects into OUT/evidence, reports into OUT, and gates when asked.
@@ -33,6 +36,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         gate,
         fail_on,
         signing,
+        locker,
     } = args;
     let out = collect.out.clone();
     if is_non_empty_dir(&out) {
@@ -52,6 +56,16 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         signing,
     };
     super::report::report(&report_args, signers.as_ref(), fail_on.into())?;
+    // Into the locker before the gate decides: a failing run is evidence too.
+    if locker.destination.is_some() {
+        let bundle = bundle_in(&out)?;
+        super::upload::store(
+            &bundle,
+            &locker,
+            collect.profile.as_deref(),
+            collect.s3_path_style,
+        )?;
+    }
     if !gate {
         return Ok(Exit::Done);
     }
@@ -60,4 +74,22 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         fail_on,
         super::gate::GateFormat::Text,
     )
+}
+
+/// The bundle zip `report` wrote into `out` (a new folder: exactly one).
+fn bundle_in(out: &std::path::Path) -> Result<std::path::PathBuf, Failure> {
+    let zips: Vec<_> = std::fs::read_dir(out)
+        .map_err(|e| Failure::tool(format!("{}: {e}", out.display())))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+        .collect();
+    match zips.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(Failure::tool(format!(
+            "{}: expected one bundle zip, found {}",
+            out.display(),
+            zips.len()
+        ))),
+    }
 }

@@ -365,13 +365,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 data = EXPIRATION.sub(f"<Expiration>{past}</Expiration>".encode(), data)
         conn.close()
-        self._send(resp.status, headers, data)
+        # A HEAD answer has no body, but its Content-Length is the object's
+        # (S3 HeadObject): pass the emulator's on, not the empty body's.
+        length = resp.getheader("Content-Length") if self.command == "HEAD" else None
+        self._send(resp.status, headers, data, length)
 
-    def _send(self, status, headers, data):
+    def _send(self, status, headers, data, length=None):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", length if length is not None else str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 

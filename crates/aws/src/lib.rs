@@ -14,3 +14,4 @@
 pub mod collection;
 pub mod discovery;
 pub mod kms_signer;
+pub mod locker;

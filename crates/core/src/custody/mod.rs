@@ -28,6 +28,7 @@ mod diff_text;
 pub mod gate_input;
 pub mod kms;
 pub mod limits;
+pub mod locker;
 pub mod reevaluate;
 pub mod signature;
 pub mod ssh;
