@@ -42,6 +42,11 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
 
+# `cargo install --locked` (docs/install.md) needs a Cargo.lock that matches
+# the manifests: refuse one a dependency change left stale.
+echo "== Cargo.lock is current (cargo install --locked)"
+cargo metadata --locked --format-version 1 > /dev/null
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
