@@ -252,13 +252,25 @@ fn faults_during_collection_end_as_their_class_in_evidence_console_and_verdicts(
 
     // The proxy's LookupEvents rate, as AWS's: a third request within a
     // second in an account and region is throttled, the next second's is not.
+    // (Three requests in a row take milliseconds; on a machine so loaded that
+    // they took most of a second, the burst is sent again.)
     let region = "ap-northeast-3"; // not collected: no earlier lookups there
-    let answers: Vec<u16> = (0..3)
-        .map(|_| lookup_status(&emu.endpoint, region))
-        .collect();
-    assert_eq!(answers, [200, 200, 400]);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_eq!(lookup_status(&emu.endpoint, region), 200);
+    let second = std::time::Duration::from_millis(1100);
+    let mut bursts = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let answers: Vec<u16> = (0..3)
+            .map(|_| lookup_status(&emu.endpoint, region))
+            .collect();
+        bursts += 1;
+        if started.elapsed() < std::time::Duration::from_millis(800) || bursts == 5 {
+            assert_eq!(answers, [200, 200, 400], "after {bursts} burst(s)");
+            break;
+        }
+        std::thread::sleep(second);
+    }
+    std::thread::sleep(second);
+    assert_eq!(lookup_status(&emu.endpoint, region), 200, "a second later");
 }
 
 /// Every envelope of `service` in `account`, as (path under the evidence, envelope).
