@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A tiny HTTP proxy in front of moto: makes chosen accounts unreachable and
-serves the one API the organization needs that moto lacks.
+"""A tiny HTTP proxy in front of moto: serves, in AWS's shape, what the
+organization needs and moto lacks, makes chosen accounts unreachable,
+throttles LookupEvents at AWS's rate, and injects the faults tests ask for.
 
 * moto accepts every AssumeRole when IAM enforcement is off, so an account whose
   audit role cannot be assumed has to be simulated: this proxy answers

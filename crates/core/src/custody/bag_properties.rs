@@ -7,8 +7,8 @@
 //! through its manifest encoding (RFC 8493: LF, CR and `%` percent-encoded):
 //! unicode, spaces, percent signs (alone and before hex digits, `%0A`),
 //! newlines and carriage returns. Cases are bounded (48 each, small trees)
-//! so the module runs in a few seconds; a failure is shrunk to a minimal tree
-//! and kept in `proptest-regressions/`.
+//! so the module runs in a few seconds (`PROPTEST_CASES` runs more); a
+//! failure is shrunk to a minimal tree and kept in `proptest-regressions/`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -20,8 +20,14 @@ use super::bag_check::{verify_path, Problem, Verification};
 use crate::outputs::bagit::{zip_time, Bag, BagInfo, Content, BAGIT_TXT, BAG_INFO_TXT, MANIFEST};
 
 /// Cases per property: enough to meet every kind of name several times,
-/// few enough to keep `cargo test` fast.
-const CASES: u32 = 48;
+/// few enough to keep `cargo test` fast. `PROPTEST_CASES=5000` runs more
+/// (docs/testing.md).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(48)
+}
 
 /// One path component: letters, digits, unicode (accents, CJK, an emoji),
 /// spaces, `%` and the hex digits it could be mistaken to encode, `\n`, `\r`.
@@ -107,7 +113,7 @@ fn describe(v: &Verification) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Any evidence tree → bundle → verify is OK, the zip and the folder it
     /// unzips to, with every evidence file listed.
