@@ -39,6 +39,9 @@ for account in json.load(open(sys.argv[1]))["accounts"].values():
     print(f"127.0.0.1 {account}.127.0.0.1")
 PY
 
+# attachments/ (evidence no API gives: policy approvals, training exports,
+# access reviews) is written by hand, not collected: kept across a regeneration.
+if [ -d evidence-samples/attachments ]; then cp -a evidence-samples/attachments "$work/attachments"; fi
 rm -rf evidence-samples evidence-samples.partial
 env -u AWS_PROFILE AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=AKIASAMPLESNOTASECRET AWS_SECRET_ACCESS_KEY=samples-not-a-secret \
@@ -46,4 +49,5 @@ env -u AWS_PROFILE AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_REGION=us
   unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts" \
   target/debug/auditpack collect --regions us-east-1,eu-west-1 --period 2026-Q4 --s3-path-style \
   --max-attempts 2 --no-progress --config tests/emulator/auditpack.toml --out evidence-samples
+if [ -d "$work/attachments" ]; then cp -a "$work/attachments" evidence-samples/attachments; fi
 echo "evidence-samples/ regenerated"

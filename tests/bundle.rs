@@ -131,6 +131,42 @@ fn a_flipped_byte_in_any_file_is_caught_and_named() {
     );
 }
 
+/// An attachment is evidence like the envelopes: editing one after bagging
+/// (here, re-dating the stale vendor review so its manual control would
+/// pass) is caught by verify, naming the file, and the bundle stops
+/// re-evaluating to its recorded results.
+#[test]
+fn an_attachment_changed_after_bagging_is_caught_and_named() {
+    let out = tempfile::tempdir().unwrap();
+    let bag = unzip(&report_samples(out.path()), &out.path().join("unzipped"));
+    let rel = "data/evidence/attachments/vendor-risk-review-2025.md.meta.toml";
+    let meta = bag.join(rel);
+    let text = std::fs::read_to_string(&meta).expect("the samples' vendor review is bagged");
+    assert!(text.contains("date = 2025-06-30"), "{text}");
+    std::fs::write(
+        &meta,
+        text.replace("date = 2025-06-30", "date = 2026-06-30"),
+    )
+    .unwrap();
+    let verification = verify_path(&bag).unwrap();
+    assert!(
+        !verification.is_intact(),
+        "a re-dated attachment went unnoticed"
+    );
+    let report: Vec<String> = (verification.problems.iter())
+        .map(|p| p.to_string())
+        .collect();
+    assert!(report.iter().any(|l| l.contains(rel)), "{report:?}");
+    // Through the binary: exit 1, the file named.
+    let r = run(auditpack().arg("verify").arg(&bag));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("vendor-risk-review-2025.md.meta.toml"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn removed_and_added_files_are_named_with_exit_1() {
     let out = tempfile::tempdir().unwrap();

@@ -42,6 +42,9 @@ struct CaseFile {
     control: String,
     #[serde(default)]
     evidence: Map<String, Value>,
+    /// Base attachments of a manual control: file name → `{content, meta}`.
+    #[serde(default)]
+    attachments: Map<String, Value>,
     cases: Vec<Case>,
 }
 
@@ -51,6 +54,9 @@ struct Case {
     name: String,
     #[serde(default)]
     evidence: Map<String, Value>,
+    /// Attachment overrides (`null` removes one).
+    #[serde(default)]
+    attachments: Map<String, Value>,
     #[serde(default)]
     org: Option<OrgOverride>,
     #[serde(default)]
@@ -270,14 +276,58 @@ fn operation_of(key: &EvidenceKey) -> Result<&'static OperationSpec, String> {
 }
 
 /// The requirement ids of a control's items: its assertions, and
-/// `period-changes` when it declares the changes that could break it.
+/// `period-changes` when it declares the changes that could break it; a
+/// manual control's three fixed requirements.
 fn requirement_ids(control: &Control) -> impl Iterator<Item = &str> {
     let period = (!control.changes.is_empty()).then_some("period-changes");
+    let manual = control
+        .manual
+        .is_some()
+        .then_some(MANUAL_REQUIREMENTS)
+        .into_iter()
+        .flatten()
+        .copied();
     control
         .assertions
         .iter()
         .map(|a| a.id.as_str())
         .chain(period)
+        .chain(manual)
+}
+
+/// A manual control's requirements; the first two are NOT ASSESSED, never
+/// FAIL, when unmet (no attachment, none attributed).
+const MANUAL_REQUIREMENTS: &[&str] = &["attachment-present", "attributed", "current"];
+
+/// Writes `attachments/<name>` and its metadata file from a case's
+/// `{ "content": text, "meta": { … } }` (dates as `YYYY-MM-DD` strings are
+/// written as TOML dates, everything else as strings or lists of strings).
+fn write_attachment(root: &Path, name: &str, value: &Value) -> Result<(), String> {
+    let content = value["content"].as_str().ok_or("no \"content\" text")?;
+    let meta = value["meta"].as_object().ok_or("no \"meta\" object")?;
+    let is_date = |k: &str| matches!(k, "date" | "reviewed_on");
+    let toml_value = |k: &str, v: &Value| -> Result<String, String> {
+        Ok(match v {
+            Value::String(s) if is_date(k) => s.clone(),
+            Value::String(s) => serde_json::to_string(s).unwrap(),
+            Value::Array(items) => serde_json::to_string(items).unwrap(),
+            Value::Object(p) => format!(
+                "{{ start = {}, end = {} }}",
+                p["start"].as_str().ok_or("period.start")?,
+                p["end"].as_str().ok_or("period.end")?
+            ),
+            other => return Err(format!("{k}: unexpected {other}")),
+        })
+    };
+    let mut text = String::new();
+    for (k, v) in meta {
+        text.push_str(&format!("{k} = {}\n", toml_value(k, v)?));
+    }
+    let dir = root.join("attachments");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), content).unwrap();
+    std::fs::write(dir.join(format!("{name}.meta.toml")), text).unwrap();
+    Ok(())
 }
 
 // ---- parameter overrides ----
@@ -450,6 +500,17 @@ impl Harness {
             }
         }
 
+        // Attachments (manual controls): the base set, then the case's.
+        let mut attachments: Map<String, Value> = file.attachments.clone();
+        for (name, value) in &case.attachments {
+            attachments.insert(name.clone(), value.clone());
+        }
+        for (name, value) in attachments.iter().filter(|(_, v)| !v.is_null()) {
+            if let Err(e) = write_attachment(dir.path(), name, value) {
+                self.problem(format!("{at}: attachment '{name}': {e}"));
+            }
+        }
+
         let config = match case_config(control, &case.params, &case.trusted_principals) {
             Ok(config) => config,
             Err(e) => {
@@ -458,6 +519,13 @@ impl Harness {
             }
         };
         let store = EvidenceStore::open(dir.path()).expect("evidence folder");
+        for e in store.attachments().1 {
+            self.problem(format!(
+                "{at}: attachment {}: {}",
+                e.file.display(),
+                e.message
+            ));
+        }
         let results = evaluate(
             std::slice::from_ref(control),
             &config,
@@ -764,6 +832,9 @@ fn check_control(harness: &mut Harness, control: &Control, cases_dir: &Path) -> 
         let unmet = match control.assertions.iter().find(|a| a.id == *id) {
             Some(a) if a.when_false == auditpack_core::evaluation::WhenFalse::NotAssessed => {
                 (Verdict::NotAssessed, "not assessed (expect false)")
+            }
+            None if control.manual.is_some() && *id != "current" => {
+                (Verdict::NotAssessed, "not assessed (unmet)")
             }
             _ => (Verdict::Fail, "failing"),
         };

@@ -242,6 +242,25 @@ async function inspect(page, literals, fail) {
   }
   if (ipe.reconciled !== ipe.sheets) fail(`IPE: ${ipe.reconciled} of ${ipe.sheets} sheets reconcile the accounts`);
 
+  // The criteria coverage (issue #19): every Common Criterion listed, each
+  // visible, the gaps marked; the attachments table, when the run has any.
+  const criteria = await page.evaluate(() => {
+    const shown = (el) => el && el.getClientRects().length > 0;
+    const rows = Array.from(document.querySelectorAll("table.criteria tbody tr"));
+    const ids = rows.map((r) => r.getAttribute("data-tsc"));
+    return {
+      common: ids.filter((id) => id.startsWith("CC")).length,
+      visible: rows.filter(shown).length,
+      rows: rows.length,
+      gaps: rows.filter((r) => r.classList.contains("gap")).length,
+      attachments: document.querySelectorAll("table.attachments tbody tr").length,
+      attachmentsShown: shown(document.querySelector("table.attachments")),
+    };
+  });
+  if (criteria.common < 33) fail(`criteria coverage lists ${criteria.common} Common Criteria, expected CC1.1 to CC9.2 (33)`);
+  if (criteria.visible !== criteria.rows) fail(`criteria coverage: ${criteria.visible} of ${criteria.rows} rows visible`);
+  if (criteria.attachments > 0 && !criteria.attachmentsShown) fail("the attachments table is not visible");
+
   // Every link resolves.
   const links = await page.evaluate(() =>
     Array.from(document.querySelectorAll("a[href]"), (a) => ({
@@ -302,7 +321,8 @@ async function inspect(page, literals, fail) {
   }
 
   return `, ${before.controls.length} controls, ${before.rows} finding rows (${filtered.rows} FAIL), ` +
-    `${files} file links, ${literals.length} hostile strings shown as text`;
+    `${files} file links, ${criteria.rows} criteria (${criteria.gaps} not evidenced), ` +
+    `${criteria.attachments} attachments, ${literals.length} hostile strings shown as text`;
 }
 
 // The artifacts a person looks at: an A4 landscape PDF as an auditor would

@@ -288,6 +288,8 @@ mod tests {
             },
             controls: controls.iter().map(control).collect(),
             waivers: vec![],
+            attachments: vec![],
+            criteria: vec![],
         }
     }
 

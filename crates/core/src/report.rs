@@ -163,6 +163,9 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
         Some(path) => Some(load_waivers(path, &controls)?),
         None => None,
     };
+    let (attachments, attachment_errors) = store.attachments();
+    crate::evaluation::check_attachments(&request.evidence, &attachments, &attachment_errors)
+        .map_err(PipelineError::Lint)?;
     let evidence = index_documents(&store.load_every_document()?);
     let mut results = evaluate(&controls, &config, &store, &org, &run);
     if let Some(waivers) = &waivers {
@@ -266,6 +269,15 @@ pub fn run_report(
             &format!("evidence/{}", entry.path),
             Content::File(request.evidence.join(&entry.path)),
         );
+    }
+    // Attachments are evidence like the envelopes: bagged and hashed.
+    for a in &results.attachments {
+        for file in [&a.file, &a.metadata_file] {
+            bag.add(
+                &format!("evidence/{file}"),
+                Content::File(request.evidence.join(file)),
+            );
+        }
     }
     bag.add("org.json", Content::File(request.evidence.join("org.json")));
     bag.add("run.json", Content::File(request.evidence.join("run.json")));

@@ -130,6 +130,16 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
 }
 
 /// `[period]` of `auditpack.toml`.
+/// `[criteria]`: the categories of the SOC 2 report beyond security, whose
+/// criteria the coverage lists (and flags when nothing evidences them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaSettings {
+    /// `availability`, `confidentiality`, `processing-integrity`, `privacy`.
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodSettings {
@@ -167,6 +177,9 @@ pub struct Config {
     /// Who may make the changes controls declare.
     #[serde(default)]
     pub changes: ChangeSettings,
+    /// Which Trust Services Criteria are in scope beyond the Common Criteria.
+    #[serde(default)]
+    pub criteria: CriteriaSettings,
     /// The file it was read from (for error messages), if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -210,6 +223,22 @@ impl Config {
         })?;
         config.file = Some(path.to_path_buf());
         config.text = text.to_string();
+        let known: Vec<&str> = super::CATEGORIES.iter().map(|(c, _)| *c).collect();
+        let unknown: Vec<LintError> = (config.criteria.categories.iter())
+            .filter(|c| !known.contains(&c.as_str()))
+            .map(|c| LintError {
+                file: path.to_path_buf(),
+                line: line_of(text, text.find(&format!("\"{c}\"")).unwrap_or(0)),
+                field: "criteria.categories".into(),
+                message: format!(
+                    "'{c}' is not a category of the Trust Services Criteria ({})",
+                    known.join(", ")
+                ),
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
         Ok(config)
     }
 

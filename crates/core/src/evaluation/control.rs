@@ -303,6 +303,22 @@ pub struct Control {
     pub source_text: String,
     /// Compiled into auditpack, or read from a `--controls` folder.
     pub origin: ControlOrigin,
+    /// For a manual control (`kind = "manual"`): the attachment it needs.
+    /// Such a control has no evidence bindings or assertions; it is judged
+    /// from `attachments/` (see `engine::manual`).
+    pub manual: Option<ManualRule>,
+}
+
+/// What a manual control requires of its attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualRule {
+    /// The attachment in words (the report's requirement).
+    pub requires: String,
+    /// Dated at most this many days before the period's end (or before the
+    /// collection, while the period runs).
+    pub max_age_days: Option<u32>,
+    /// Dated inside the audit period.
+    pub within_period: bool,
 }
 
 /// Where a control definition came from: `controls list` shows it and

@@ -29,6 +29,7 @@ use crate::org::{Account, Org, Role};
 
 mod assertions;
 mod binding;
+mod manual;
 mod period;
 pub(crate) use period::PERIOD_REQUIREMENT;
 
@@ -51,6 +52,9 @@ pub fn evaluate(
         run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
         home_region: run.home_region.clone(),
     };
+    // Problems with attachments are refused before evaluation (`report`
+    // names them); here the readable ones are judged.
+    let (attachments, _) = store.attachments();
     let evaluator = Evaluator {
         store,
         changes: &config.changes,
@@ -64,7 +68,10 @@ pub fn evaluate(
     let mut results: Vec<ControlResult> = controls
         .par_iter()
         .map(|control| match config.decide(control) {
-            Decision::Evaluate(params) => evaluator.control(control, params),
+            Decision::Evaluate(params) => match &control.manual {
+                Some(rule) => manual::manual_result(control, rule, params, &attachments, org, run),
+                None => evaluator.control(control, params),
+            },
             Decision::Disabled(reason) => disabled_result(control, reason),
         })
         .collect();
@@ -89,8 +96,10 @@ pub fn evaluate(
         home_region: run.home_region.clone(),
         regions: run.regions.clone(),
         summary: Summary::of(&results),
+        criteria: super::criteria::coverage(&results, &attachments, &config.criteria.categories),
         controls: results,
         waivers: Vec::new(),
+        attachments,
     }
 }
 

@@ -4,6 +4,7 @@
 //! Pure and offline: it reads the evidence folder and the control files and
 //! returns [`Results`]; it never calls AWS and never writes files.
 
+mod attachment_check;
 mod budget;
 pub mod config;
 mod control;
@@ -17,12 +18,16 @@ mod results;
 pub mod starter_config;
 mod waivers;
 
+pub use attachment_check::check_attachments;
 pub use budget::{OverBudget, MAX_CONTROL_COST, MAX_EVALUATION_COST};
 pub use control::{
     parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, ControlOrigin,
-    EvidenceBinding, LintError, RegionRef, RegionSelector, Severity, WhenEmpty, WhenFalse,
+    EvidenceBinding, LintError, ManualRule, RegionRef, RegionSelector, Severity, WhenEmpty,
+    WhenFalse,
 };
-pub use criteria::{criterion_order, is_known_criterion};
+pub use criteria::{
+    criterion_order, is_known_criterion, CriterionControl, CriterionCoverage, CATEGORIES, CRITERIA,
+};
 pub use engine::evaluate;
 pub use expr::{Expr, ExprError};
 pub use loader::{

@@ -341,6 +341,13 @@ pub struct Results {
     /// The exceptions register as applied: every waiver with its state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<WaiverRecord>,
+    /// Evidence no API gives (`attachments/`), with what each supports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::evidence::attachments::Attachment>,
+    /// Every Trust Services Criterion in scope, with the controls and
+    /// attachments that evidence it, and those nothing evidences yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<super::criteria::CriterionCoverage>,
 }
 
 /// Whether a waiver took effect.

@@ -54,6 +54,10 @@ pub(crate) fn coverage<'a>(
 ) -> Coverage {
     let mut files: BTreeMap<String, usize> = BTreeMap::new();
     for path in evidence_paths {
+        // Attachments (`attachments/…`) belong to no account.
+        if path.starts_with(&format!("{}/", super::attachments::ATTACHMENTS_DIR)) {
+            continue;
+        }
         if let Some((account, _)) = path.split_once('/') {
             *files.entry(account.to_string()).or_default() += 1;
         }

@@ -6,6 +6,7 @@
 //! It never talks to AWS and never holds credentials: envelopes carry the caller's
 //! ARN, never keys or tokens.
 
+pub mod attachments;
 pub mod coverage;
 mod envelope;
 mod layout;

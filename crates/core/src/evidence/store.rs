@@ -191,7 +191,10 @@ impl EvidenceStore {
                 path: e.path().unwrap_or(&self.root).to_path_buf(),
                 source: e.into(),
             })?;
-            if entry.file_type().is_file() {
+            let attachment = (entry.path().strip_prefix(&self.root).ok())
+                .is_some_and(|p| p.starts_with(super::attachments::ATTACHMENTS_DIR));
+            // Attachments are not envelopes: read by `attachments()`.
+            if entry.file_type().is_file() && !attachment {
                 paths.push(relative_slash_path(&self.root, entry.path()));
             }
         }
@@ -209,6 +212,17 @@ impl EvidenceStore {
             cache.insert(doc.path.clone(), Some(doc.clone()));
         }
         Ok(docs)
+    }
+
+    /// The attachments beside the evidence (`attachments/`), and every
+    /// problem with them (see `super::attachments`).
+    pub fn attachments(
+        &self,
+    ) -> (
+        Vec<super::attachments::Attachment>,
+        Vec<super::attachments::AttachmentError>,
+    ) {
+        super::attachments::read_attachments(&self.root)
     }
 
     fn load(&self, rel_path: &str) -> Option<Arc<EvidenceDoc>> {

@@ -20,11 +20,19 @@ pub fn controls_table(controls: &[Control]) -> String {
 }
 
 fn row(c: &Control) -> String {
-    let sources: BTreeSet<String> = c
+    let mut sources: BTreeSet<String> = c
         .evidence
         .iter()
         .map(|b| format!("`{}`", b.operation.source_name()))
         .collect();
+    // A manual control reads attachments, and has three fixed requirements.
+    let requirements = match &c.manual {
+        Some(_) => {
+            sources.insert("attachments (manual)".into());
+            3
+        }
+        None => c.assertions.len(),
+    };
     let params: Vec<String> = c
         .params
         .iter()
@@ -43,7 +51,7 @@ fn row(c: &Control) -> String {
         } else {
             params.join(", ")
         },
-        c.assertions.len()
+        requirements
     )
 }
 

@@ -178,6 +178,26 @@ fn sheet<'a>(
         .map(|s| format!("{} ({s})", service_name(s)))
         .collect();
     sources.push("org.json: the organization as discovered (AWS Organizations) and the roles auditpack.toml assigns".into());
+    // A manual control's evidence: the attachments that name it.
+    for a in (input.results.attachments.iter()).filter(|a| a.controls.contains(&c.id)) {
+        sources.push(format!(
+            "Attachment {} ({}): owner {}, dated {}, reviewed by {} (SHA-256 {})",
+            a.file,
+            a.description,
+            if a.owner.is_empty() {
+                "not named"
+            } else {
+                &a.owner
+            },
+            a.date,
+            if a.reviewed_by.is_empty() {
+                "not named"
+            } else {
+                &a.reviewed_by
+            },
+            a.sha256
+        ));
+    }
     let callers: BTreeSet<&str> = files
         .iter()
         .filter_map(|f| f.facts.as_ref())

@@ -209,6 +209,28 @@ pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[
             "rlinks": [rlink]
         }));
     }
+    // Attachments (evidence no API gives) and their metadata files.
+    for a in &results.attachments {
+        for (path, sha, what) in [
+            (&a.file, &a.sha256, a.description.clone()),
+            (
+                &a.metadata_file,
+                &a.metadata_sha256,
+                format!("Metadata of {}", a.file),
+            ),
+        ] {
+            resources.push(json!({
+                "uuid": evidence_uuid(path),
+                "title": path,
+                "description": what,
+                "props": [prop("owner", &a.owner), prop("date", &a.date), prop("reviewed-by", &a.reviewed_by)],
+                "rlinks": [{
+                    "href": format!("evidence/{path}"),
+                    "hashes": [{ "algorithm": "SHA-256", "value": sha }]
+                }]
+            }));
+        }
+    }
     for e in input.evidence {
         resources.push(json!({
             "uuid": evidence_uuid(&e.path),

@@ -282,6 +282,8 @@ fn sheet_names(controls: &[ControlResult], reserved: &[&str]) -> Vec<String> {
 /// The fixed sheets, in order after the control sheets.
 const SUMMARY: &str = "Summary";
 const IPE: &str = "IPE";
+const CRITERIA: &str = "Criteria";
+const ATTACHMENTS: &str = "Attachments";
 const CONTROLS: &str = "Controls";
 const EXCEPTIONS: &str = "Exceptions";
 const WAIVERS: &str = "Waivers";
@@ -296,14 +298,25 @@ pub(crate) fn results_xlsx(input: &ReportInput<'_>) -> Result<Vec<u8>, WorkbookE
     let names = sheet_names(
         controls,
         &[
-            SUMMARY, CONTROLS, IPE, EXCEPTIONS, WAIVERS, CHANGES, POPULATION, EVIDENCE,
+            SUMMARY,
+            CRITERIA,
+            CONTROLS,
+            IPE,
+            ATTACHMENTS,
+            EXCEPTIONS,
+            WAIVERS,
+            CHANGES,
+            POPULATION,
+            EVIDENCE,
         ],
     );
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(input)?);
     workbook.push_worksheet(summary(input, &formats)?);
+    workbook.push_worksheet(criteria(input, &formats)?);
     workbook.push_worksheet(controls_sheet(input, &names, &formats)?);
     workbook.push_worksheet(ipe(input, &formats)?);
+    workbook.push_worksheet(attachments(input, &formats)?);
     for (i, (c, name)) in controls.iter().zip(&names).enumerate() {
         workbook.push_worksheet(control_sheet(
             c,
@@ -604,6 +617,84 @@ fn waiver_text(item: &ItemResult) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// Every Trust Services Criterion in scope, with the controls and
+/// attachments that evidence it, and those nothing evidences yet.
+fn criteria(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("Criterion", 11.0),
+        col("Name", 50.0),
+        col("Status", 16.0),
+        col("Controls (verdict)", 60.0),
+        col("Attachments", 50.0),
+    ];
+    let rows = (input.results.criteria.iter())
+        .map(|c| {
+            let controls: Vec<String> = (c.controls.iter())
+                .map(|x| format!("{} ({})", x.id, x.status.label()))
+                .collect();
+            vec![
+                c.id.as_str().into(),
+                c.name.as_str().into(),
+                c.status.replace('_', " ").into(),
+                controls.join("\n").into(),
+                c.attachments.join("\n").into(),
+            ]
+        })
+        .collect();
+    let s = Sheet::new(
+        CRITERIA,
+        "Trust Services Criteria in scope: what evidences each (NOT EVIDENCED: nothing yet)",
+        0,
+        formats,
+    )?;
+    s.table("T_criteria", &columns, rows)
+}
+
+/// Evidence no API gives: each attachment with its metadata and hashes.
+fn attachments(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+    let columns = [
+        col("File", 44.0),
+        col("Controls", 34.0),
+        col("Criteria", 18.0),
+        col("Description", 60.0),
+        col("Owner", 26.0),
+        col("Date", 12.0),
+        col("Period covered", 24.0),
+        col("Reviewed by", 26.0),
+        col("Reviewed on", 12.0),
+        col("SHA-256", 66.0),
+        col("Metadata file", 44.0),
+        col("Metadata SHA-256", 66.0),
+    ];
+    let rows = (input.results.attachments.iter())
+        .map(|a| {
+            vec![
+                a.file.as_str().into(),
+                a.controls.join(", ").into(),
+                a.criteria.join(", ").into(),
+                a.description.as_str().into(),
+                a.owner.as_str().into(),
+                a.date.as_str().into(),
+                (a.period.as_ref())
+                    .map_or(String::new(), |p| format!("{} to {}", p.start, p.end))
+                    .into(),
+                a.reviewed_by.as_str().into(),
+                a.reviewed_on.clone().unwrap_or_default().into(),
+                a.sha256.as_str().into(),
+                a.metadata_file.as_str().into(),
+                a.metadata_sha256.as_str().into(),
+            ]
+        })
+        .collect();
+    let s = Sheet::new(
+        ATTACHMENTS,
+        "Attachments: evidence no API gives (in the bundle under data/evidence/attachments/)",
+        0,
+        formats,
+    )?;
+    s.table("T_attachments", &columns, rows)
 }
 
 /// The IPE sheets: one row per control and API operation read, with the

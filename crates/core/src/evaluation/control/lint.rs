@@ -29,14 +29,19 @@ struct ControlFile {
     procedure: Spanned<String>,
     /// What to change when the control fails, and where it usually lives.
     remediation: Spanned<String>,
-    scope: Spanned<ScopeFile>,
+    /// `manual` for a control judged from attachments (`[attachment]`);
+    /// absent (or `automated`) for one judged from API evidence.
+    kind: Option<Spanned<String>>,
+    /// A manual control's rule.
+    attachment: Option<Spanned<AttachmentRuleFile>>,
+    scope: Option<Spanned<ScopeFile>>,
     #[serde(default)]
     params: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     evidence: BTreeMap<String, Spanned<EvidenceFile>>,
     #[serde(default)]
     define: Vec<DefineFile>,
-    assertions: Spanned<Vec<AssertionFile>>,
+    assertions: Option<Spanned<Vec<AssertionFile>>>,
     /// The report shows a requirements × items matrix for the control.
     #[serde(default)]
     matrix: bool,
@@ -49,6 +54,15 @@ struct ControlFile {
     /// Change → the event that undoes it (`StopLogging = "StartLogging"`).
     #[serde(default)]
     restored_by: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachmentRuleFile {
+    requires: Spanned<String>,
+    max_age_days: Option<Spanned<u32>>,
+    #[serde(default)]
+    within_period: bool,
 }
 
 #[derive(Deserialize)]
@@ -215,8 +229,40 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
             l.error(value.span(), field, "must not be empty");
         }
     }
-    let accounts = parse_account_selector(l, &raw.scope.get_ref().accounts);
-    let regions = *raw.scope.get_ref().regions.get_ref();
+    let manual = match raw.kind.as_ref().map(|k| k.get_ref().as_str()) {
+        None | Some("automated") => false,
+        Some("manual") => true,
+        Some(other) => {
+            let span = raw.kind.as_ref().map(|k| k.span()).unwrap_or(0..0);
+            l.error(
+                span,
+                "kind",
+                format!("'{other}' is not a kind of control (automated, manual)"),
+            );
+            false
+        }
+    };
+    if manual {
+        return validate_manual(l, raw, text);
+    }
+    if let Some(rule) = &raw.attachment {
+        l.error(
+            rule.span(),
+            "attachment",
+            "only a manual control (kind = \"manual\") has an [attachment] rule",
+        );
+    }
+    let (Some(scope), Some(_)) = (&raw.scope, &raw.assertions) else {
+        let missing = if raw.scope.is_none() {
+            "scope"
+        } else {
+            "assertions"
+        };
+        l.error(0..0, "file", format!("missing field `{missing}` (a control judged from API evidence needs [scope] and [[assertions]])"));
+        return None;
+    };
+    let accounts = parse_account_selector(l, &scope.get_ref().accounts);
+    let regions = *scope.get_ref().regions.get_ref();
     let params = convert_params(l, &raw.params);
 
     let mut known: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
@@ -226,7 +272,7 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
     let lookups = check_lookups(l, &raw.lookups, &raw.evidence);
     let changes = check_changes(l, &raw.changes);
     let restored_by = check_restored_by(l, &raw.restored_by, &changes);
-    let assertions = compile_assertions(l, raw.assertions, &known);
+    let assertions = compile_assertions(l, raw.assertions.expect("checked above"), &known);
 
     Some(Control {
         id: raw.id.into_inner(),
@@ -254,6 +300,89 @@ fn validate(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control>
         file: l.file.to_path_buf(),
         source_text: text.to_string(),
         origin: ControlOrigin::Custom,
+        manual: None,
+    })
+}
+
+/// A manual control: its `[attachment]` rule and nothing a control judged
+/// from API evidence has (scope, evidence, defines, assertions, lookups,
+/// changes, parameters). Its one scope item is the organization, held by
+/// the management account.
+fn validate_manual(l: &mut Linter<'_>, raw: ControlFile, text: &str) -> Option<Control> {
+    let Some(rule) = &raw.attachment else {
+        l.error(0..0, "attachment", "a manual control needs an [attachment] rule (requires, max_age_days and/or within_period)");
+        return None;
+    };
+    let rule = rule.get_ref();
+    if rule.requires.get_ref().trim().is_empty() {
+        l.error(
+            rule.requires.span(),
+            "attachment.requires",
+            "must not be empty",
+        );
+    }
+    if rule.max_age_days.is_none() && !rule.within_period {
+        l.error(
+            rule.requires.span(),
+            "attachment",
+            "say how recent the attachment must be: max_age_days, within_period = true, or both",
+        );
+    }
+    let forbidden: [(&str, bool); 8] = [
+        ("scope", raw.scope.is_some()),
+        ("evidence", !raw.evidence.is_empty()),
+        ("define", !raw.define.is_empty()),
+        ("assertions", raw.assertions.is_some()),
+        ("lookups", !raw.lookups.is_empty()),
+        ("changes", !raw.changes.is_empty()),
+        ("params", !raw.params.is_empty()),
+        ("matrix", raw.matrix),
+    ];
+    for (field, present) in forbidden {
+        if present {
+            l.error(
+                0..0,
+                field,
+                "a manual control is judged from attachments only: remove it",
+            );
+        }
+    }
+    if !l.errors.is_empty() {
+        return None;
+    }
+    Some(Control {
+        id: raw.id.into_inner(),
+        title: raw.title.into_inner(),
+        tsc: (raw.tsc.into_inner().into_iter())
+            .map(Spanned::into_inner)
+            .collect(),
+        severity: raw.severity.into_inner(),
+        objective: raw.objective.into_inner(),
+        procedure: raw.procedure.into_inner(),
+        remediation: raw.remediation.into_inner(),
+        accounts: AccountSelector::Role(Role::Management),
+        regions: RegionSelector::Global,
+        params: BTreeMap::new(),
+        evidence: Vec::new(),
+        defines: Vec::new(),
+        assertions: Vec::new(),
+        matrix: false,
+        lookups: Vec::new(),
+        changes: Vec::new(),
+        restored_by: BTreeMap::new(),
+        file: l.file.to_path_buf(),
+        source_text: text.to_string(),
+        origin: ControlOrigin::Custom,
+        manual: Some(ManualRule {
+            requires: rule
+                .requires
+                .get_ref()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            max_age_days: rule.max_age_days.as_ref().map(|d| *d.get_ref()),
+            within_period: rule.within_period,
+        }),
     })
 }
 

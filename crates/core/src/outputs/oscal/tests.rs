@@ -108,8 +108,15 @@ fn observations_link_evidence_by_hash_and_verdicts_map_fail_closed() {
         (ar["back-matter"]["resources"].as_array().unwrap().iter())
             .map(|r| (r["uuid"].as_str().unwrap().to_string(), r))
             .collect();
+    // The evidence index, and the attachments (with their metadata files).
     let index: BTreeMap<&str, &str> = (e.evidence.iter())
         .map(|x| (x.path.as_str(), x.sha256.as_str()))
+        .chain(e.results.attachments.iter().flat_map(|a| {
+            [
+                (a.file.as_str(), a.sha256.as_str()),
+                (a.metadata_file.as_str(), a.metadata_sha256.as_str()),
+            ]
+        }))
         .collect();
     let result = &ar["results"][0];
     let observations = result["observations"].as_array().unwrap();

@@ -56,6 +56,10 @@ pub(super) struct View<'a> {
     items_by_status: Vec<Tally>,
     items_total: usize,
     criteria: Vec<CriterionRow<'a>>,
+    /// Criteria in scope that nothing evidences yet.
+    criteria_gaps: usize,
+    /// Evidence no API gives (`attachments/`).
+    attachments: Vec<AttachmentRow<'a>>,
     /// Coverage matrix rows (active accounts) grouped by role; columns are `controls`.
     matrix_groups: Vec<MatrixGroup<'a>>,
     controls: Vec<ControlView<'a>>,
@@ -84,13 +88,25 @@ pub(super) struct Tally {
     percent: f64,
 }
 
-/// A criterion, the combined verdict of its controls, and each control's verdict.
+/// A criterion, the combined verdict of its controls, each control's
+/// verdict, and the attachments that support it.
 #[derive(Serialize)]
 struct CriterionRow<'a> {
     id: &'a str,
     series: &'static str,
+    /// The criterion's short name (empty for results without coverage).
+    name: &'a str,
     badge: Badge,
     controls: Vec<(&'a str, Badge)>,
+    attachments: Vec<&'a str>,
+}
+
+/// An attachment as listed under the criteria.
+#[derive(Serialize)]
+struct AttachmentRow<'a> {
+    a: &'a crate::evidence::attachments::Attachment,
+    href: String,
+    size: String,
 }
 
 #[derive(Serialize)]
@@ -157,7 +173,20 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
         controls_by_status: tallies(controls.iter().map(|c| c.status)),
         items_by_status: tallies(items.clone().map(|i| i.status)),
         items_total: items.count(),
-        criteria: criteria_rows(controls),
+        criteria: match input.results.criteria.is_empty() {
+            true => criteria_rows(controls),
+            false => coverage_rows(&input.results.criteria),
+        },
+        criteria_gaps: (input.results.criteria.iter())
+            .filter(|c| c.status == "NOT_EVIDENCED")
+            .count(),
+        attachments: (input.results.attachments.iter())
+            .map(|a| AttachmentRow {
+                a,
+                href: links.evidence(&a.file),
+                size: human_size(a.size),
+            })
+            .collect(),
         matrix_groups: matrix_groups(input),
         controls: (controls.iter())
             .map(|c| control_view(c, links, &index))
@@ -230,6 +259,40 @@ pub(super) fn tallies(statuses: impl Iterator<Item = Verdict>) -> Vec<Tally> {
     tallies
 }
 
+/// Every criterion in scope (results.json's `criteria`), with what
+/// evidences it; NOT EVIDENCED and NOT TESTED (attachments, no control)
+/// have badges of their own.
+fn coverage_rows(criteria: &[crate::evaluation::CriterionCoverage]) -> Vec<CriterionRow<'_>> {
+    (criteria.iter())
+        .map(|c| CriterionRow {
+            id: &c.id,
+            series: series_name(&c.id),
+            name: &c.name,
+            badge: match c.status.as_str() {
+                "NOT_EVIDENCED" => Badge {
+                    label: "NOT EVIDENCED",
+                    class: "gap",
+                },
+                "NOT_TESTED" => Badge {
+                    label: "NOT TESTED",
+                    class: "na",
+                },
+                _ => Verdict::all_of(
+                    c.controls
+                        .iter()
+                        .map(|x| x.status)
+                        .filter(|s| *s != Verdict::Disabled),
+                )
+                .into(),
+            },
+            controls: (c.controls.iter())
+                .map(|x| (x.id.as_str(), x.status.into()))
+                .collect(),
+            attachments: c.attachments.iter().map(String::as_str).collect(),
+        })
+        .collect()
+}
+
 /// Criterion → controls → verdict, in TSC order.
 fn criteria_rows(controls: &[ControlResult]) -> Vec<CriterionRow<'_>> {
     let mut by_criterion: BTreeMap<&str, Vec<&ControlResult>> = BTreeMap::new();
@@ -242,6 +305,8 @@ fn criteria_rows(controls: &[ControlResult]) -> Vec<CriterionRow<'_>> {
         .map(|(id, cs)| CriterionRow {
             id,
             series: series_name(id),
+            name: "",
+            attachments: Vec::new(),
             badge: Verdict::all_of(cs.iter().map(|c| c.status)).into(),
             controls: cs
                 .iter()

@@ -51,7 +51,10 @@ fn every_sheet_table_row_and_hash_reads_back() {
     let bytes = workbook_of(&e);
     let mut book = open(&bytes);
     let sheets = book.sheet_names();
-    assert_eq!(sheets[..3], ["Summary", "Controls", "IPE"]);
+    assert_eq!(
+        sheets[..5],
+        ["Summary", "Criteria", "Controls", "IPE", "Attachments"]
+    );
     assert_eq!(
         sheets[sheets.len() - 5..],
         [
@@ -64,7 +67,7 @@ fn every_sheet_table_row_and_hash_reads_back() {
     );
     let ids: Vec<&str> = e.results.controls.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
-        sheets[3..sheets.len() - 5],
+        sheets[5..sheets.len() - 5],
         ids[..],
         "one sheet per control, in order"
     );
@@ -90,8 +93,15 @@ fn every_sheet_table_row_and_hash_reads_back() {
 
     // Each control: one row per item and file read, with that file's hash
     // as the evidence index has it, and every requirement's verdict.
+    // The evidence index, and the attachments (with their metadata files).
     let index: BTreeMap<&str, &str> = (e.evidence.iter())
         .map(|x| (x.path.as_str(), x.sha256.as_str()))
+        .chain(e.results.attachments.iter().flat_map(|a| {
+            [
+                (a.file.as_str(), a.sha256.as_str()),
+                (a.metadata_file.as_str(), a.metadata_sha256.as_str()),
+            ]
+        }))
         .collect();
     let mut hashes_checked = 0;
     for (i, c) in e.results.controls.iter().enumerate() {
@@ -149,6 +159,27 @@ fn every_sheet_table_row_and_hash_reads_back() {
         assert_eq!(r[9], crate::evidence::sha256_hex(&bytes), "{}", r[0]);
     }
 
+    // Every criterion in scope, and every attachment with its hash.
+    let (_, rows) = table(&mut book, "T_criteria");
+    assert_eq!(rows.len(), e.results.criteria.len());
+    assert!(
+        rows.iter().any(|r| r[2] == "NOT EVIDENCED"),
+        "the samples have gaps"
+    );
+    let (_, rows) = table(&mut book, "T_attachments");
+    assert_eq!(rows.len(), e.results.attachments.len());
+    assert!(!rows.is_empty(), "the samples have attachments");
+    for (r, a) in rows.iter().zip(&e.results.attachments) {
+        let bytes = std::fs::read(repo().join("evidence-samples").join(&a.file)).unwrap();
+        assert_eq!(
+            (r[0].as_str(), r[9].as_str()),
+            (
+                a.file.as_str(),
+                crate::evidence::sha256_hex(&bytes).as_str()
+            )
+        );
+    }
+
     // The IPE: every control, each operation it read with its files.
     let (header, rows) = table(&mut book, "T_ipe");
     assert_eq!(header[..3], ["Control", "Call", "Files"]);
@@ -182,7 +213,7 @@ fn every_sheet_table_row_and_hash_reads_back() {
     assert!(!rows.is_empty(), "the samples have changes in the period");
 
     // Real tables with filters, headers frozen.
-    let sheet = part(&bytes, "xl/worksheets/sheet4.xml");
+    let sheet = part(&bytes, "xl/worksheets/sheet6.xml");
     assert!(sheet.contains("state=\"frozen\""), "{sheet:.300}");
     assert!(part(&bytes, "xl/tables/table1.xml").contains("<autoFilter"));
 }
