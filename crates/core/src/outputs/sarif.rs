@@ -187,3 +187,69 @@ fn security_severity(severity: Severity) -> &'static str {
         Severity::Low => "3.0",
     }
 }
+
+/// The samples' SARIF against the OASIS 2.1.0 schema, with the jsonschema
+/// crate: offline, in every `cargo test` (the Python check in tests/gate.rs
+/// needs the emulator's venv).
+#[cfg(test)]
+mod schema_tests {
+    use serde_json::Value;
+
+    use super::sarif_json;
+    use crate::outputs::test_samples::{repo, samples};
+
+    #[test]
+    fn the_samples_sarif_is_valid_2_1_0_and_carries_the_remediation() {
+        let e = samples();
+        let doc: Value = serde_json::from_slice(&sarif_json(&e.results)).unwrap();
+        let path = repo().join("tests/fixtures/sarif-schema-2.1.0.json");
+        let mut schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        // The published schema's `language` patterns have a stray `]`
+        // (`…{2}]?$`), which Python's validator tolerates and this crate's
+        // regex check refuses while compiling the schema. auditpack never
+        // writes `language`; the patterns are corrected here, not in the file.
+        let fixed = correct_language_patterns(&mut schema);
+        assert!(fixed >= 2, "the erratum is still there ({fixed} patterns)");
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&schema)
+            .expect("the SARIF schema compiles");
+        let errors: Vec<String> = (validator.iter_errors(&doc))
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        let mut broken = doc.clone();
+        broken["version"] = "2.0.0".into();
+        assert!(
+            !validator.is_valid(&broken),
+            "the schema is not a rubber stamp"
+        );
+        let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        for c in e
+            .results
+            .controls
+            .iter()
+            .filter(|c| !c.remediation.is_empty())
+        {
+            let rule = rules.iter().find(|r| r["id"] == c.id.as_str()).unwrap();
+            let help = rule["help"]["text"].as_str().unwrap();
+            assert!(help.contains("Remediation: "), "{}", c.id);
+        }
+    }
+
+    /// Replaces the schema's erroneous `language` pattern wherever it is.
+    fn correct_language_patterns(v: &mut Value) -> usize {
+        const WRONG: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+        match v {
+            Value::String(s) if s == WRONG => {
+                *s = "^[a-zA-Z]{2}$|^[a-zA-Z]{2}-[a-zA-Z]{2}$".into();
+                1
+            }
+            Value::Object(map) => map.values_mut().map(correct_language_patterns).sum(),
+            Value::Array(items) => items.iter_mut().map(correct_language_patterns).sum(),
+            _ => 0,
+        }
+    }
+}
