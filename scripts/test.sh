@@ -80,3 +80,8 @@ node tests/browser/check.mjs "$artifacts/browser" \
   emulator="$artifacts/emulator/out/report.html" \
   sharded="$artifacts/sharded/out/report.html" \
   injection="$artifacts/injection/out/report.html"
+
+# Every fuzz target for a bounded time (docs/testing.md; the long run is
+# scripts/fuzz.sh 600). A crash fails the suite naming the target and input.
+echo "== fuzzing, 10 s per target"
+scripts/fuzz-ci.sh 10
