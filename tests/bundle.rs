@@ -383,16 +383,7 @@ expect = "has(versioning[bucket].Status) && versioning[bucket].Status == 'Enable
     );
     // Added to the built-in catalog, each control with its origin and hash.
     let all = results["controls"].as_array().unwrap();
-    let builtin = std::fs::read_dir(repo().join("controls"))
-        .unwrap()
-        .filter(|f| {
-            f.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "toml")
-        })
-        .count();
+    let builtin = crate::common::catalog_files().len();
     assert_eq!(all.len(), builtin + 1);
     assert_eq!(custom["origin"], "custom");
     assert!(all

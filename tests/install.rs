@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use crate::common::{auditpack, find_zip, read_json, repo, run, samples, verdicts, Run};
+use crate::common::{
+    auditpack, catalog_files, find_zip, read_json, repo, run, samples, verdicts, Run,
+};
 
 /// The binary, run from `dir` (not the repository).
 fn in_dir(dir: &Path, args: &[&str]) -> Run {
@@ -21,16 +23,7 @@ fn every_command_works_from_a_folder_that_is_not_the_checkout() {
 
     let listed = in_dir(here, &["controls", "list"]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
-    let catalog = std::fs::read_dir(repo().join("controls"))
-        .unwrap()
-        .filter(|f| {
-            f.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "toml")
-        })
-        .count();
+    let catalog = catalog_files().len();
     assert_eq!(
         listed.stdout.lines().count(),
         catalog + 1,
@@ -84,12 +77,9 @@ fn the_exported_catalog_edited_replaces_the_builtin_one() {
     let exported = run(auditpack().args(["controls", "export"]).arg(&mine));
     assert_eq!(exported.code, 0, "{}", exported.stderr);
     // Byte for byte the shipped files.
-    for entry in std::fs::read_dir(repo().join("controls")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|x| x == "toml") {
-            let copy = mine.join(path.file_name().unwrap());
-            assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(copy).unwrap());
-        }
+    for path in catalog_files() {
+        let copy = mine.join(path.file_name().unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(copy).unwrap());
     }
     // Exported again into the same folder: refused, nothing overwritten.
     let again = run(auditpack().args(["controls", "export"]).arg(&mine));

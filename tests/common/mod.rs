@@ -24,6 +24,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The shipped control files (`controls/*.toml`), which the binary carries
+/// as its built-in catalog.
+pub fn catalog_files() -> Vec<PathBuf> {
+    std::fs::read_dir(repo().join("controls"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect()
+}
+
 /// The bundled sample evidence, `evidence-samples/`.
 pub fn samples() -> PathBuf {
     repo().join("evidence-samples")

@@ -129,16 +129,8 @@ pub struct Survey {
 pub async fn survey(request: &CollectRequest) -> Result<Survey, CollectError> {
     let staging = staging::prepare(&request.out)?;
     let recorder = Recorder::new(&staging);
-    let limits = Limits::new(shared_https_client(), 4, 4);
-    let management_limits = limits.for_account();
-    let base = base_config(&request.client, management_limits.http_client).await;
-    let home_region = base
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let management = identify(&base, &recorder, management_limits.admission)
-        .await?
-        .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
+    let limits = request_limits(request);
+    let (management, home_region) = management_session(request, &limits, &recorder).await?;
     let nothing_planned = OpSet::new();
     let ctx = region_ctx(
         &management,
@@ -163,6 +155,35 @@ pub async fn survey(request: &CollectRequest) -> Result<Survey, CollectError> {
     })
 }
 
+/// The run's HTTP client and concurrency limits, as the request sets them.
+fn request_limits(request: &CollectRequest) -> Limits {
+    Limits::new(
+        shared_https_client(),
+        request.max_concurrency,
+        request.account_concurrency,
+    )
+}
+
+/// The caller's own session (the management account, identified by
+/// `sts:GetCallerIdentity`, recorded) and the home region its configuration
+/// resolves to: the first step of `collect` and of `init`'s survey.
+async fn management_session(
+    request: &CollectRequest,
+    limits: &Limits,
+    recorder: &Recorder,
+) -> Result<(AccountSession, String), CollectError> {
+    let management_limits = limits.for_account();
+    let base = base_config(&request.client, management_limits.http_client).await;
+    let home_region = base
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let management = identify(&base, recorder, management_limits.admission)
+        .await?
+        .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
+    Ok((management, home_region))
+}
+
 /// Runs a whole collection.
 pub async fn collect(
     request: &CollectRequest,
@@ -173,20 +194,8 @@ pub async fn collect(
     let started_at = now_rfc3339();
     let staging = staging::prepare(&request.out)?;
     let recorder = Recorder::new(&staging);
-    let limits = Limits::new(
-        shared_https_client(),
-        request.max_concurrency,
-        request.account_concurrency,
-    );
-    let management_limits = limits.for_account();
-    let base = base_config(&request.client, management_limits.http_client).await;
-    let home_region = base
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let management = identify(&base, &recorder, management_limits.admission)
-        .await?
-        .map_err(|e| CollectError::NoIdentity(format!("{}: {}", e.code, e.message)))?;
+    let limits = request_limits(request);
+    let (management, home_region) = management_session(request, &limits, &recorder).await?;
 
     let needed_for_discovery = OpSet::new();
     let ctx = region_ctx(
