@@ -14,7 +14,7 @@ use auditpack_core::outputs::bagit::file_sha256;
 use serde_json::Value;
 use zip::write::SimpleFileOptions;
 
-use crate::common::{auditpack, copy_tree, read_json, report, run, samples, write_json};
+use crate::common::{auditpack, copy_tree, read_json, report, run, samples, write_json, Run};
 
 /// One control over `iam:GetAccountSummary` (in every sample account), so
 /// these tests do not depend on the repository's control catalog.
@@ -377,6 +377,66 @@ fn an_org_json_listing_an_account_twice_is_refused_naming_it() {
         r.stderr.contains("org.json")
             && r.stderr
                 .contains(&format!("account {id} is listed more than once")),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `report` on the sample evidence with its `org.json` edited by `edit`.
+fn report_with_edited_org(edit: impl FnOnce(&mut Value)) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = sample_evidence(dir.path());
+    let mut org = read_json(&evidence.join("org.json"));
+    edit(&mut org);
+    write_json(&evidence.join("org.json"), &org);
+    let r = run(auditpack()
+        .args(["report", "--evidence"])
+        .arg(&evidence)
+        .arg("--out")
+        .arg(dir.path().join("out")));
+    (r, dir)
+}
+
+#[test]
+fn an_org_json_that_disagrees_with_the_recorded_account_listing_is_refused() {
+    // An ACTIVE workload account flipped to SUSPENDED would drop its failures.
+    let mut flipped = String::new();
+    let (r, dir) = report_with_edited_org(|org| {
+        let account = org["accounts"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|a| a["status"] == "ACTIVE" && a["role"] == "workload")
+            .unwrap();
+        flipped = account["id"].as_str().unwrap().to_string();
+        account["status"] = Value::from("SUSPENDED");
+    });
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("org.json")
+            && r.stderr.contains(&format!(
+                "account {flipped} is SUSPENDED in org.json but ACTIVE in the recorded Organizations answer"
+            )),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("out").join("results.json").exists());
+
+    // An account deleted from org.json would leave every population.
+    let mut deleted = String::new();
+    let (r, _dir) = report_with_edited_org(|org| {
+        let accounts = org["accounts"].as_array_mut().unwrap();
+        let at = accounts
+            .iter()
+            .position(|a| a["role"] == "workload")
+            .unwrap();
+        deleted = accounts.remove(at)["id"].as_str().unwrap().to_string();
+    });
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "account {deleted} is in the recorded Organizations answer"
+        )),
         "{}",
         r.stderr
     );

@@ -129,23 +129,10 @@ fn required(
     })
 }
 
-/// `Suspended` and closing accounts are kept (listed as out of scope).
-/// The account's state: `State` (current API), else the retired `Status`.
-///
-/// Fails closed: a state auditpack does not know (or none at all) keeps the
-/// account in scope, so its controls are evaluated or visibly NOT ASSESSED;
-/// it never silently leaves every control's population.
+/// `Suspended` and closing accounts are kept (listed as out of scope); see
+/// [`AccountStatus::from_list_accounts_item`].
 fn account_state(account: &Value) -> AccountStatus {
-    let state = account["State"]
-        .as_str()
-        .or_else(|| account["Status"].as_str())
-        .unwrap_or_default();
-    match state {
-        "SUSPENDED" => AccountStatus::Suspended,
-        "PENDING_CLOSURE" => AccountStatus::PendingClosure,
-        "CLOSED" => AccountStatus::Closed,
-        _ => AccountStatus::Active,
-    }
+    AccountStatus::from_list_accounts_item(account)
 }
 
 /// Breadth-first over the OU tree; returns account id → `Root/OU/OU` path.

@@ -157,6 +157,7 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
     check_version(&request.evidence.join("run.json"), run.schema_version)?;
     check_version(&request.evidence.join("org.json"), org.schema_version)?;
     check_accounts_once(&request.evidence.join("org.json"), &org)?;
+    check_org_against_discovery(&request.evidence.join("org.json"), &store, &org)?;
     let (controls, config) =
         load_controls_and_config(&request.controls, request.config.as_deref())?;
     let waivers = match &request.waivers {
@@ -209,6 +210,28 @@ fn check_accounts_once(path: &Path, org: &Org) -> Result<(), PipelineError> {
             repeated.join(", ")
         ),
     })
+}
+
+/// Refuses an `org.json` whose accounts or states differ from the recorded
+/// `ListAccounts` answer (see `crate::evidence::org_check`); says on the
+/// console when there is no answer to compare with.
+fn check_org_against_discovery(
+    path: &Path,
+    store: &EvidenceStore,
+    org: &Org,
+) -> Result<(), PipelineError> {
+    use crate::evidence::org_check::{check_org_against_discovery, OrgCheck};
+    match check_org_against_discovery(store, org) {
+        Ok(OrgCheck::Matched) => Ok(()),
+        Ok(OrgCheck::NotRecorded(why)) => {
+            tracing::warn!("org.json not cross-checked against discovery: {why}");
+            Ok(())
+        }
+        Err(mismatch) => Err(PipelineError::Input {
+            path: path.to_path_buf(),
+            message: mismatch.0,
+        }),
+    }
 }
 
 /// Runs evaluation and writes every output, signing the bundle's tag manifest

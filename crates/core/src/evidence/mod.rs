@@ -11,6 +11,7 @@ pub mod coverage;
 mod envelope;
 mod layout;
 pub mod merge;
+pub mod org_check;
 pub mod period;
 pub mod regions;
 mod run;

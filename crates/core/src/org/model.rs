@@ -91,6 +91,37 @@ pub enum AccountStatus {
     Closed,
 }
 
+impl AccountStatus {
+    /// The state of one `Accounts[]` item of Organizations' `ListAccounts`
+    /// answer: `State` (current API), else the retired `Status`.
+    ///
+    /// Fails closed: a state auditpack does not know (or none at all) keeps
+    /// the account in scope, so its controls are evaluated or visibly NOT
+    /// ASSESSED; it never silently leaves every control's population.
+    pub fn from_list_accounts_item(account: &serde_json::Value) -> Self {
+        let state = account["State"]
+            .as_str()
+            .or_else(|| account["Status"].as_str())
+            .unwrap_or_default();
+        match state {
+            "SUSPENDED" => AccountStatus::Suspended,
+            "PENDING_CLOSURE" => AccountStatus::PendingClosure,
+            "CLOSED" => AccountStatus::Closed,
+            _ => AccountStatus::Active,
+        }
+    }
+
+    /// The state's name as written in `org.json` (`PENDING_CLOSURE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "ACTIVE",
+            AccountStatus::Suspended => "SUSPENDED",
+            AccountStatus::PendingClosure => "PENDING_CLOSURE",
+            AccountStatus::Closed => "CLOSED",
+        }
+    }
+}
+
 /// The organization itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
