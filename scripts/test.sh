@@ -67,7 +67,8 @@ echo "all test binaries passed: ${passed} tests"
 # The report in a real browser: the samples' report (out folder and unzipped
 # bundle), the emulator run's (kept by tests/live_collection.rs), the merged
 # shards' (tests/sharding.rs) and the one with hostile names (kept by
-# tests/report_snapshot.rs). Screenshots and PDFs go to
+# tests/report_snapshot.rs), and the Type II period page of the 13-week
+# series (kept by tests/period_package.rs). Screenshots and PDFs go to
 # target/test-artifacts/browser/.
 echo "== report in headless Chromium"
 artifacts=target/test-artifacts
@@ -79,7 +80,8 @@ node tests/browser/check.mjs "$artifacts/browser" \
   samples-bundle="$(echo "$artifacts"/samples/unzipped/*/data/report.html)" \
   emulator="$artifacts/emulator/out/report.html" \
   sharded="$artifacts/sharded/out/report.html" \
-  injection="$artifacts/injection/out/report.html"
+  injection="$artifacts/injection/out/report.html" \
+  period="$artifacts/period/period.html"
 
 # Every fuzz target for a bounded time (docs/testing.md; the long run is
 # scripts/fuzz.sh 600). A crash fails the suite naming the target and input.

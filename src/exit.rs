@@ -154,6 +154,19 @@ input_errors!(VerifyError, GateInputError, SigningError, TrustError);
 #[cfg(feature = "aws")]
 input_errors!(KmsError);
 
+impl From<auditpack_core::period::PeriodError> for Failure {
+    /// No bundle, no run of the organization, a bad setting: the input's;
+    /// failing to write the package: the tool's.
+    fn from(e: auditpack_core::period::PeriodError) -> Failure {
+        use auditpack_core::period::PeriodError;
+        match e {
+            PeriodError::Input(_) => Failure::input(e),
+            PeriodError::Write(inner) => Failure::from(inner),
+            PeriodError::Output { .. } => Failure::tool(e),
+        }
+    }
+}
+
 impl From<DiffError> for Failure {
     /// Unreadable input; a bundle that does not verify is a failed check and
     /// handled by the command before it gets here.

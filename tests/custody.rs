@@ -15,11 +15,10 @@ use std::process::Command;
 use auditpack_core::custody::check::{render_text, verify_bundle, VerifyOptions};
 use auditpack_core::custody::signature::{bag_info_field, Trust, COMMAND_PREFIX};
 use auditpack_core::evaluation::Verdict;
-use auditpack_core::outputs::bagit::file_sha256;
 
 use crate::common::{
-    auditpack, copy_tree, files_under, find_zip, read_json, relative, repo, report, run, samples,
-    unzip,
+    auditpack, copy_tree, files_under, find_zip, read_json, rehash, relative, repo, report, run,
+    samples, unzip,
 };
 
 /// A fresh ed25519 key pair from the system's ssh-keygen: (private, public).
@@ -405,29 +404,6 @@ fn a_flipped_byte_anywhere_in_a_signed_bag_is_caught_and_named() {
         "{}",
         r.stdout
     );
-}
-
-/// Recomputes the manifests after a hand edit of `file` (what a careful forger does).
-fn rehash(bag: &Path, file: &str) {
-    let sha = |path: &Path| file_sha256(path).unwrap();
-    let fix = |manifest: &str, entry: &str| {
-        let path = bag.join(manifest);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let digest = sha(&bag.join(entry));
-        let fixed: String = text
-            .lines()
-            .map(|line| {
-                if line.ends_with(&format!("  {entry}")) {
-                    format!("{digest}  {entry}\n")
-                } else {
-                    format!("{line}\n")
-                }
-            })
-            .collect();
-        std::fs::write(&path, fixed).unwrap();
-    };
-    fix("manifest-sha256.txt", file);
-    fix("tagmanifest-sha256.txt", "manifest-sha256.txt");
 }
 
 #[test]

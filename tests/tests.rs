@@ -23,6 +23,7 @@ mod hostile;
 mod install;
 mod merge;
 mod period;
+mod period_package;
 mod report_snapshot;
 
 #[cfg(feature = "emulator")]

@@ -14,6 +14,7 @@ pub mod iam_policy;
 pub mod init;
 pub mod man;
 pub mod merge;
+pub mod period;
 pub mod report;
 #[cfg(feature = "aws")]
 pub mod run;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Join shards of one run (collected with --ou/--accounts by separate jobs) into one evidence folder.
     #[command(after_help = merge::AFTER_HELP)]
     Merge(merge::MergeArgs),
+    /// Build the Type II period package from every run of the period (a folder of bundles or the locker).
+    #[command(after_help = period::AFTER_HELP)]
+    Period(period::PeriodArgs),
     /// Compare two verified bundles: accounts, verdicts, parameters and control definitions that changed.
     #[command(after_help = diff::AFTER_HELP)]
     Diff(diff::DiffArgs),
@@ -89,6 +93,7 @@ impl Command {
             Command::Verify(args) => verify::run(&args),
             Command::Merge(args) => merge::run(&args),
             Command::Diff(args) => diff::run(&args),
+            Command::Period(args) => period::run(&args),
             Command::Gate(args) => gate::run(&args),
             #[cfg(feature = "aws")]
             Command::Upload(args) => upload::run(&args),

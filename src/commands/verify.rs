@@ -37,7 +37,12 @@ pub fn run(args: &VerifyArgs) -> Result<Exit, Failure> {
         now: chrono::Utc::now(),
         reevaluate: args.reevaluate,
     };
-    let report = verify_bundle(&args.bundle, &options)?;
+    // A period package (`auditpack period`) has checks of its own.
+    let report = if auditpack_core::period::is_period_package(&args.bundle) {
+        auditpack_core::period::verify::verify_period_package(&args.bundle, &options)?
+    } else {
+        verify_bundle(&args.bundle, &options)?
+    };
     out!("{}", render_text(&args.bundle, &report));
     Ok(if report.is_ok() {
         Exit::Done

@@ -19,6 +19,11 @@
 // fails too, the check prints a WARN line with the browser's log and writes
 // ARTIFACTS/<name>/CAPTURE-FAILED.txt, and the report's checks still decide.
 //
+// A NAME starting with "period" is a Type II period page (`auditpack period`'s
+// period.html), checked by inspectPeriod: no script at all, one visible SVG
+// timeline per control with its runs drawn, in-page links that resolve,
+// hostile text literal, the timelines still shown in print, no request.
+//
 // Usage: node check.mjs ARTIFACTS NAME=REPORT.html [NAME=REPORT.html ...]
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -130,6 +135,7 @@ async function openReport(url, mode, fail) {
 }
 
 async function checkReport(name, reportPath) {
+  const kind = name.startsWith("period") ? PERIOD_PAGE : RUN_REPORT;
   const problems = [];
   const warnings = [];
   const fail = (message) => problems.push(message);
@@ -137,7 +143,9 @@ async function checkReport(name, reportPath) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const url = pathToFileURL(resolve(reportPath)).href;
-  const literals = [...ALWAYS_LITERAL];
+  // The sample organization's hostile OU is in every run report; a period page
+  // lists bundles, not OUs: its hostile strings come from payloads.json.
+  const literals = kind === RUN_REPORT ? [...ALWAYS_LITERAL] : [];
   const payloads = join(dirname(reportPath), "payloads.json");
   if (existsSync(payloads)) {
     literals.push(...JSON.parse(readFileSync(payloads, "utf8")));
@@ -153,13 +161,13 @@ async function checkReport(name, reportPath) {
       if (index === 0) {
         loadMs = session.loadMs;
         try {
-          counts = await inspect(session.page, literals, fail);
+          counts = await kind.inspect(session.page, literals, fail);
         } catch (error) {
           fail(`check stopped: ${error.message.split("\n")[0]}`);
         }
       }
       try {
-        await captureArtifacts(session.page, out);
+        await kind.capture(session.page, out);
         captured = mode.name;
       } catch (error) {
         captureErrors.push({ mode: mode.name, error: error.message.split("\n")[0], log: session.browserLog() });
@@ -345,7 +353,8 @@ async function captureArtifacts(page, out) {
     await page.evaluate((id) => document.getElementById(id).scrollIntoView(), section);
     await shoot(() => page.screenshot({ path: join(out, `section-${section}.png`) }));
   }
-  await shoot(() => page.locator(".matrix-wrap").screenshot({ path: join(out, "matrix.png"), style: UNSTICK }));
+  // The coverage matrix (the criteria table reuses its wrapper class: the first is the matrix).
+  await shoot(() => page.locator(".matrix-wrap").first().screenshot({ path: join(out, "matrix.png"), style: UNSTICK }));
   const failing = page.locator("article.control.fail").first();
   if ((await failing.count()) > 0) {
     await shoot(() => failing.screenshot({ path: join(out, "control-fail.png"), style: UNSTICK }));
@@ -359,6 +368,73 @@ async function captureArtifacts(page, out) {
   await shoot(() => page.screenshot({ path: join(out, "filtered-fail.png") }));
   await page.locator("#f-reset").click();
 }
+
+// The Type II period page: static (no script), a timeline per control.
+async function inspectPeriod(page, literals, fail) {
+  const dom = await page.evaluate(() => {
+    const shown = (el) => el.getClientRects().length > 0 && el.getBoundingClientRect().width > 300;
+    const sections = Array.from(document.querySelectorAll("section.control"));
+    const handlers = [];
+    for (const el of document.querySelectorAll("*")) {
+      for (const attr of el.attributes) {
+        if (attr.name.toLowerCase().startsWith("on")) handlers.push(`<${el.tagName.toLowerCase()} ${attr.name}>`);
+      }
+    }
+    return {
+      text: document.body.textContent,
+      scripts: document.scripts.length,
+      handlers,
+      other: document.querySelectorAll("img, iframe, object, embed, link, svg image").length,
+      controls: sections.length,
+      timelines: sections.filter((s) => { const svg = s.querySelector("svg.timeline"); return svg && shown(svg); }).length,
+      drawn: sections.filter((s) => s.querySelectorAll("svg.timeline line.run").length > 0).length,
+      runs: document.querySelectorAll("svg.timeline line.run").length,
+      anchors: Array.from(document.querySelectorAll("a[href]"), (a) => a.getAttribute("href")),
+    };
+  });
+  for (const literal of literals) {
+    if (!dom.text.includes(literal)) fail(`hostile text not shown literally: ${JSON.stringify(literal)}`);
+  }
+  if (dom.scripts !== 0) fail(`the period page must work without script; found ${dom.scripts} <script>`);
+  if (dom.handlers.length) fail(`inline event handlers in the DOM: ${dom.handlers.slice(0, 5)}`);
+  if (dom.other) fail(`${dom.other} element(s) that load content (img, iframe, …)`);
+  if (dom.controls === 0) fail("no control section");
+  if (dom.timelines !== dom.controls) fail(`${dom.timelines} visible timelines for ${dom.controls} controls`);
+  if (dom.drawn !== dom.controls) fail(`${dom.controls - dom.drawn} timelines without a run drawn`);
+  const external = dom.anchors.filter((href) => !href.startsWith("#"));
+  for (const href of external) fail(`link leaves the page: ${href}`);
+  const missing = await page.evaluate(
+    (ids) => ids.filter((id) => !document.getElementById(id)),
+    dom.anchors.filter((href) => href.startsWith("#")).map((href) => href.slice(1)),
+  );
+  for (const id of missing) fail(`in-page link to #${id}, which does not exist`);
+  // Printed, the timelines are still there.
+  await page.emulateMedia({ media: "print" });
+  const printed = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("svg.timeline")).filter((svg) => svg.getBoundingClientRect().width > 300).length,
+  );
+  await page.emulateMedia({ media: "screen" });
+  if (printed !== dom.controls) fail(`printed: ${printed} visible timelines for ${dom.controls} controls`);
+  return `, ${dom.controls} controls with timelines (${dom.runs} run marks), ${dom.anchors.length} in-page links, ` +
+    `${literals.length} hostile strings shown as text, no script`;
+}
+
+// The period page as an auditor keeps it: an A4 PDF, the full page, one timeline.
+async function capturePeriod(page, out) {
+  await bounded(
+    page.pdf({ path: join(out, "period.pdf"), format: "A4", landscape: true, printBackground: true }),
+    60000,
+    "page.pdf",
+  );
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  if (height <= FULL_PAGE_MAX_PX) {
+    await shoot(() => page.screenshot({ path: join(out, "full.png"), fullPage: true }));
+  }
+  await shoot(() => page.locator("section.control").first().screenshot({ path: join(out, "control.png") }));
+}
+
+const RUN_REPORT = { inspect, capture: captureArtifacts };
+const PERIOD_PAGE = { inspect: inspectPeriod, capture: capturePeriod };
 
 // Rejects when `promise` has not settled after `ms`: a hung capture becomes a
 // capture error (and the fallback browser), never a CI job that runs out.

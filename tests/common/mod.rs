@@ -223,3 +223,26 @@ pub fn verdicts(results: &Results) -> BTreeMap<(String, String, String), Verdict
     }
     map
 }
+
+/// Recomputes the manifests after a hand edit of `file` (what a careful forger does).
+pub fn rehash(bag: &Path, file: &str) {
+    let sha = |path: &Path| auditpack_core::outputs::bagit::file_sha256(path).unwrap();
+    let fix = |manifest: &str, entry: &str| {
+        let path = bag.join(manifest);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let digest = sha(&bag.join(entry));
+        let fixed: String = text
+            .lines()
+            .map(|line| {
+                if line.ends_with(&format!("  {entry}")) {
+                    format!("{digest}  {entry}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&path, fixed).unwrap();
+    };
+    fix("manifest-sha256.txt", file);
+    fix("tagmanifest-sha256.txt", "manifest-sha256.txt");
+}

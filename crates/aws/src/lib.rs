@@ -15,3 +15,4 @@ pub mod collection;
 pub mod discovery;
 pub mod kms_signer;
 pub mod locker;
+pub mod locker_read;

@@ -208,7 +208,8 @@ async fn check_bucket(
     Ok(retention_problem(retention.as_ref(), min_days))
 }
 
-fn describe<E: ProvideErrorMetadata + std::fmt::Display>(e: &E) -> String {
+/// An SDK error as `Code: message`.
+pub(crate) fn describe<E: ProvideErrorMetadata + std::fmt::Display>(e: &E) -> String {
     match (e.code(), e.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),

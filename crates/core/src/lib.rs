@@ -9,7 +9,7 @@
 //! (the `layers` test in `tests/` checks this against the source):
 //!
 //! ```text
-//! org → catalog → evidence → evaluation → gate → outputs → report → custody
+//! org → catalog → evidence → evaluation → gate → outputs → report → custody → period
 //! ```
 #![forbid(unsafe_code)]
 
@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod gate;
 pub mod org;
 pub mod outputs;
+pub mod period;
 pub mod report;
 
 /// The layers of this crate, lowest first: a module may use only modules
@@ -33,6 +34,7 @@ pub const LAYERS: &[&str] = &[
     "outputs",
     "report",
     "custody",
+    "period",
 ];
 
 /// The tool's name, as written into every evidence envelope and bundle.

@@ -372,6 +372,8 @@ pub fn run_report(
         period_dates: (run.period_dates.as_ref()).map(|d| format!("{}/{}", d.start, d.end)),
         bagging_date: run.finished_at.get(..10).unwrap_or_default().to_string(),
         collection_window: format!("{}/{}", run.started_at, run.finished_at),
+        extra: Vec::new(),
+        description: None,
     };
     let bundle_path = request.out.join(format!("{name}.zip"));
     let phase = std::time::Instant::now();
@@ -416,14 +418,14 @@ fn ci_outputs(results: &Results, fail_on: Severity) -> [(&'static str, Vec<u8>);
 /// zipping) leaves the previous report's outputs as they were, never a new
 /// results.json beside an old bundle. Temporary files of a failed report are
 /// removed.
-struct Outputs {
+pub(crate) struct Outputs {
     dir: PathBuf,
     /// (temporary, final) paths, in the order written.
-    staged: Vec<(PathBuf, PathBuf)>,
+    pub(crate) staged: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Outputs {
-    fn new(dir: &Path) -> Outputs {
+    pub(crate) fn new(dir: &Path) -> Outputs {
         Outputs {
             dir: dir.to_path_buf(),
             staged: Vec::new(),
@@ -431,7 +433,7 @@ impl Outputs {
     }
 
     /// Writes `name` under its temporary name; returns its final path.
-    fn write(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
+    pub(crate) fn write(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.partial"));
         std::fs::write(&tmp, bytes).map_err(|source| PipelineError::Output {
@@ -443,7 +445,7 @@ impl Outputs {
     }
 
     /// Puts every output in place.
-    fn publish(mut self) -> Result<(), PipelineError> {
+    pub(crate) fn publish(mut self) -> Result<(), PipelineError> {
         for (tmp, path) in std::mem::take(&mut self.staged) {
             std::fs::rename(&tmp, &path)
                 .map_err(|source| PipelineError::Output { path, source })?;
@@ -460,7 +462,7 @@ impl Drop for Outputs {
     }
 }
 
-fn write_bundle(
+pub(crate) fn write_bundle(
     bag: &Bag,
     info: &BagInfo,
     timestamp: zip::DateTime,

@@ -36,6 +36,7 @@ fn keep_bytes(path: &str) -> bool {
                 | "data/coverage.json"
                 | "data/auditpack.toml"
                 | "data/waivers.toml"
+                | "data/period.json"
         )
 }
 

@@ -75,6 +75,8 @@ fn bag_tree(root: &Path, tree: &BTreeMap<String, Vec<u8>>) -> PathBuf {
         period_dates: None,
         bagging_date: "2026-12-31".into(),
         collection_window: "2026-12-31T00:00:00Z/2026-12-31T01:00:00Z".into(),
+        extra: Vec::new(),
+        description: None,
     };
     let zip = root.join("bag.zip");
     let time = zip_time("2026-12-31T01:00:00Z").unwrap();

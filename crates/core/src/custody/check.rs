@@ -53,6 +53,9 @@ pub struct CustodyReport {
     pub problems: Vec<String>,
     /// Facts worth saying that are not failures.
     pub notes: Vec<String>,
+    /// True for a Type II period package (`auditpack period`): its window is
+    /// the period, and re-evaluation re-derives period verdicts.
+    pub period_package: bool,
 }
 
 impl CustodyReport {
@@ -178,6 +181,7 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
         reevaluation,
         problems,
         notes,
+        period_package: false,
     })
 }
 
@@ -255,7 +259,12 @@ pub fn render_text(bundle: &Path, r: &CustodyReport) -> String {
             .age_days
             .map(|d| format!(" ({d} day(s) ago)"))
             .unwrap_or_default();
-        t.push_str(&format!("collection window: {start} → {end}{age}\n"));
+        let label = if r.period_package {
+            "period"
+        } else {
+            "collection window"
+        };
+        t.push_str(&format!("{label}: {start} → {end}{age}\n"));
     }
     if let Some(c) = &r.coverage {
         t.push_str(&format!("coverage: {}\n", c.summary()));
@@ -266,7 +275,19 @@ pub fn render_text(bundle: &Path, r: &CustodyReport) -> String {
             ));
         }
     }
-    if let Some(re) = &r.reevaluation {
+    if let (Some(re), true) = (&r.reevaluation, r.period_package) {
+        if re.differences.is_empty() {
+            t.push_str(&format!(
+                "re-derivation: the period verdicts, intervals, gaps and samples of {} controls ({} run items) re-derived from the packaged runs' results; identical to data/period.json, period.csv and period.html\n",
+                re.controls, re.items
+            ));
+        } else {
+            t.push_str(&format!(
+                "re-derivation: {} difference(s) between the package and its runs' results\n",
+                re.differences.len()
+            ));
+        }
+    } else if let Some(re) = &r.reevaluation {
         if re.differences.is_empty() {
             t.push_str(&format!(
                 "re-evaluation: {} controls, {} items re-derived from the bundle's evidence and controls; identical to data/results.json\n",

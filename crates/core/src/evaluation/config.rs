@@ -147,12 +147,47 @@ pub struct PeriodSettings {
     /// halves and quarters in `--period` are then fiscal.
     #[serde(default = "january")]
     pub fiscal_year_start_month: u32,
+    /// How often the gate runs (`daily`, `weekly`, …), for `auditpack
+    /// period`: it sets the longest allowed stretch without a run and the
+    /// sample size. Default `weekly`.
+    #[serde(default)]
+    pub frequency: Option<String>,
+    /// The longest stretch, in days, a control may go without evidence
+    /// before the period verdict is NOT ASSESSED; default from `frequency`.
+    #[serde(default)]
+    pub max_gap_days: Option<u32>,
+    /// The sampling seed; default: derived from the included bundles' hashes.
+    #[serde(default)]
+    pub seed: Option<String>,
+    /// Sample sizes by frequency, replacing the defaults one by one.
+    #[serde(default)]
+    pub sample_sizes: BTreeMap<String, u32>,
+    /// Per-control `frequency` and `max_gap_days`, by control id.
+    #[serde(default)]
+    pub controls: BTreeMap<String, PeriodControlSettings>,
+}
+
+/// `[period.controls."<id>"]`: one control's own frequency or allowed gap.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodControlSettings {
+    /// How often this control operates (overrides `[period] frequency`).
+    #[serde(default)]
+    pub frequency: Option<String>,
+    /// Its longest allowed stretch without evidence, in days.
+    #[serde(default)]
+    pub max_gap_days: Option<u32>,
 }
 
 impl Default for PeriodSettings {
     fn default() -> Self {
         PeriodSettings {
             fiscal_year_start_month: january(),
+            frequency: None,
+            max_gap_days: None,
+            seed: None,
+            sample_sizes: BTreeMap::new(),
+            controls: BTreeMap::new(),
         }
     }
 }

@@ -197,6 +197,10 @@ pub(crate) struct BagInfo {
     pub bagging_date: String,
     /// Collection window, `start/end`.
     pub collection_window: String,
+    /// Further `bag-info.txt` lines (the period package's kind and runs).
+    pub extra: Vec<(String, String)>,
+    /// `External-Description`, when not a run's.
+    pub description: Option<String>,
 }
 
 /// A bag being assembled: payload paths (under `data/`) → content.
@@ -404,10 +408,12 @@ fn bag_info_txt(
         ("External-Identifier", info.name.clone()),
         (
             "External-Description",
-            format!(
-                "SOC 2 evidence package for AWS Organization {}, period {}",
-                info.organization_id, info.period
-            ),
+            info.description.clone().unwrap_or_else(|| {
+                format!(
+                    "SOC 2 evidence package for AWS Organization {}, period {}",
+                    info.organization_id, info.period
+                )
+            }),
         ),
         ("Bagging-Date", info.bagging_date.clone()),
         (
@@ -426,6 +432,7 @@ fn bag_info_txt(
     lines
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
+        .chain(info.extra.iter().cloned())
         .chain(extra)
         .map(|(k, v)| format!("{k}: {}\n", v.replace(['\n', '\r'], " ")))
         .collect()
@@ -526,6 +533,8 @@ mod tests {
             period_dates: None,
             bagging_date: "2026-11-20".into(),
             collection_window: "a/b".into(),
+            extra: Vec::new(),
+            description: None,
         };
         let time = zip_time("2026-11-20T09:16:41Z").unwrap();
         let write = || {
