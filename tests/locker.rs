@@ -141,3 +141,71 @@ fn a_bundle_goes_into_the_locker_once_and_stays_there() {
     );
     crate::common::emulator::assert_no_secrets(&audit, SECRET);
 }
+
+/// `period --bundles s3://…` reads the quarter's runs back from the locker,
+/// one download at a time, and names each run by its locker key.
+#[test]
+fn the_period_package_is_built_from_the_locker() {
+    let emu = Emulator::start();
+    assert_eq!(python("locker.py", &[&emu.endpoint, "setup"]).trim(), "ok");
+    let work = tempfile::tempdir().unwrap();
+    let mut keys = Vec::new();
+    for day in ["2026-10-01", "2026-10-08", "2026-10-15"] {
+        let evidence = crate::period_package::evidence_of(day, work.path());
+        let zip = report(&evidence, &work.path().join(format!("out-{day}")), &[]).zip();
+        let r = run(emu
+            .auditpack(SECRET)
+            .args(["upload", "--s3-path-style"])
+            .arg(&zip)
+            .arg("s3://evidence-locker/soc2"));
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        keys.push(format!(
+            "soc2/o-p6w0erv871/{}/{}",
+            day.replace('-', "/"),
+            zip.file_name().unwrap().to_str().unwrap()
+        ));
+    }
+    let out = work.path().join("period");
+    let r = run(emu
+        .auditpack(SECRET)
+        .args([
+            "period",
+            "--s3-path-style",
+            "--bundles",
+            "s3://evidence-locker/soc2",
+        ])
+        .args(["--period", "2026-10-01/2026-10-21", "--out"])
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let doc = read_json(&out.join("period.json"));
+    let recorded: Vec<&str> = doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["locker_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(recorded, keys);
+    assert_eq!(
+        doc["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "config.org-aggregator")
+            .unwrap()["status"],
+        "PASS"
+    );
+    crate::common::emulator::assert_no_secrets(&out, SECRET);
+    // A prefix with no bundle: refused, not an empty package.
+    let r = run(emu
+        .auditpack(SECRET)
+        .args([
+            "period",
+            "--s3-path-style",
+            "--bundles",
+            "s3://evidence-locker/nothing-here",
+        ])
+        .args(["--period", "2026-Q4", "--out"])
+        .arg(work.path().join("empty")));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no bundle"), "{}", r.stderr);
+}

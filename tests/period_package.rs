@@ -43,7 +43,7 @@ const HOSTILE_NAME: &str = "notes-<img src=x onerror=alert('period')>";
 /// The samples as collected on `day`: the collection window and every
 /// envelope's time moved to that day (evidence outside a run's window is not
 /// evidence of it), the accounts joined before the quarter.
-fn evidence_of(day: &str, dir: &Path) -> PathBuf {
+pub(crate) fn evidence_of(day: &str, dir: &Path) -> PathBuf {
     let evidence = dir.join(format!("evidence-{day}"));
     copy_tree(&samples(), &evidence);
     let mut run_json = read_json(&evidence.join("run.json"));
