@@ -151,6 +151,11 @@ fn quarter(dir: &Path) -> (PathBuf, PathBuf) {
         &bundles,
         "previous-quarter",
     );
+    // The same bundle copied twice (a re-uploaded artifact): used once, the
+    // first found (paths in sorted order) counts.
+    let first = bundles.join(format!("{ORGANIZATION}/2026/10/01/run.zip"));
+    std::fs::create_dir_all(bundles.join("resent")).unwrap();
+    std::fs::copy(&first, bundles.join("resent/run-again.zip")).unwrap();
     // Not a bundle at all, with markup in its name (shown in period.html as text).
     std::fs::write(bundles.join(format!("{HOSTILE_NAME}.zip")), b"not a zip").unwrap();
     (bundles, signers)
@@ -237,7 +242,8 @@ fn a_quarter_of_runs_gives_the_period_verdicts_an_auditor_would() {
         assert_eq!(found.1, kind, "{found:?}");
         found.2.clone()
     };
-    assert_eq!(excluded.len(), 5, "{excluded:?}");
+    assert_eq!(excluded.len(), 6, "{excluded:?}");
+    assert!(reason("resent/run-again.zip", "duplicate").contains("o-p6w0erv871/2026/10/01/run.zip"));
     assert!(reason(&format!("{HOSTILE_NAME}.zip"), "unreadable").contains("not a bundle"));
     assert!(reason("tampered.zip", "tampered").contains("GetAccountPasswordPolicy.json"));
     assert!(

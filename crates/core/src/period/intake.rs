@@ -23,8 +23,8 @@ pub struct Fetched {
     pub _temporary: Option<tempfile::TempPath>,
 }
 
-/// A place that holds bundles, read one at a time.
-pub trait BundleSource {
+/// A place that holds bundles, read one at a time (a few at once, one per core).
+pub trait BundleSource: Sync {
     /// Every bundle's label, sorted.
     fn labels(&self) -> Vec<String>;
     /// The organization a bundle's location names, when it names one
@@ -130,7 +130,6 @@ pub fn take_in(
     trust: &Trust,
     organization_id: &str,
     period: &PeriodSpan,
-    seen: &mut std::collections::BTreeMap<String, String>,
 ) -> Intake {
     let label = fetched.label.clone();
     let exclude = |sha256: Option<String>, kind: &str, reason: String| {
@@ -145,13 +144,6 @@ pub fn take_in(
         Ok(s) => s,
         Err(e) => return exclude(None, "unreadable", format!("{label}: {e}")),
     };
-    if let Some(first) = seen.get(&sha256) {
-        return exclude(
-            Some(sha256),
-            "duplicate",
-            format!("the same bytes as {first}, already used"),
-        );
-    }
     let options = VerifyOptions {
         trust: trust.clone(),
         max_age_days: None,
@@ -249,7 +241,6 @@ pub fn take_in(
             ),
         );
     }
-    seen.insert(sha256.clone(), label.clone());
     let signers = report
         .signatures
         .signatures

@@ -22,6 +22,8 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::custody::signature::Trust;
 use crate::outputs::bagit::TagManifestSigner;
 use intake::{take_in, BundleSource, Intake};
@@ -106,41 +108,51 @@ pub fn build_period(
         })?;
     let mut accumulator = Accumulator::default();
     let mut excluded = Vec::new();
-    let mut seen = std::collections::BTreeMap::new();
-    for label in &labels {
-        let fetched = match source.fetch(label) {
-            Ok(f) => f,
-            Err(reason) => {
-                excluded.push(Excluded {
+    let mut used = std::collections::BTreeMap::<String, String>::new();
+    // As many bundles at once as there are cores (verifying one is mostly
+    // inflating and hashing, one core's work); memory holds that many.
+    let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for chunk in labels.chunks(at_once) {
+        let taken: Vec<Intake> = chunk
+            .par_iter()
+            .map(|label| match source.fetch(label) {
+                Ok(fetched) => take_in(&fetched, &request.trust, &organization, &request.period),
+                Err(reason) => Intake::Excluded(Excluded {
                     bundle: label.clone(),
                     sha256: None,
                     kind: "unreadable".into(),
                     reason,
-                });
-                continue;
-            }
-        };
-        match take_in(
-            &fetched,
-            &request.trust,
-            &organization,
-            &request.period,
-            &mut seen,
-        ) {
-            Intake::Excluded(e) => {
-                tracing::info!(bundle = %e.bundle, reason = %e.reason, "excluded");
-                excluded.push(e);
-            }
-            Intake::Run(run) if accumulator.len() >= MAX_RUNS => excluded.push(Excluded {
-                bundle: run.entry.bundle,
-                sha256: Some(run.entry.sha256),
-                kind: "unsupported".into(),
-                reason: format!("more than {MAX_RUNS} runs in one period"),
-            }),
-            Intake::Run(run) => {
-                package::stage_run(staging.path(), &run)?;
-                let run = *run;
-                accumulator.add(run.entry, run.results, &run.org);
+                }),
+            })
+            .collect();
+        for intake in taken {
+            match intake {
+                Intake::Excluded(e) => {
+                    tracing::info!(bundle = %e.bundle, reason = %e.reason, "excluded");
+                    excluded.push(e);
+                }
+                Intake::Run(run) => {
+                    if let Some(first) = used.get(&run.entry.sha256) {
+                        excluded.push(Excluded {
+                            reason: format!("the same bytes as {first}, already used"),
+                            bundle: run.entry.bundle,
+                            sha256: Some(run.entry.sha256),
+                            kind: "duplicate".into(),
+                        });
+                    } else if accumulator.len() >= MAX_RUNS {
+                        excluded.push(Excluded {
+                            bundle: run.entry.bundle,
+                            sha256: Some(run.entry.sha256),
+                            kind: "unsupported".into(),
+                            reason: format!("more than {MAX_RUNS} runs in one period"),
+                        });
+                    } else {
+                        package::stage_run(staging.path(), &run)?;
+                        let run = *run;
+                        used.insert(run.entry.sha256.clone(), run.entry.bundle.clone());
+                        accumulator.add(run.entry, run.results, &run.org);
+                    }
+                }
             }
         }
     }
