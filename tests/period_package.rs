@@ -96,8 +96,8 @@ fn bundle(evidence: &Path, key: &Path, bundles: &Path, name: &str) -> PathBuf {
 }
 
 /// The quarter's bundles, with the planted ones; returns (bundles folder,
-/// allowed_signers trusting the team's key).
-fn quarter(dir: &Path) -> (PathBuf, PathBuf) {
+/// allowed_signers trusting the team's key, the team's private key).
+fn quarter(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let (team, team_pub) = keygen(dir, "ci@acme.example");
     let (mallory, _) = keygen(dir, "mallory@example.net");
     let signers = dir.join("allowed_signers");
@@ -158,7 +158,7 @@ fn quarter(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::copy(&first, bundles.join("resent/run-again.zip")).unwrap();
     // Not a bundle at all, with markup in its name (shown in period.html as text).
     std::fs::write(bundles.join(format!("{HOSTILE_NAME}.zip")), b"not a zip").unwrap();
-    (bundles, signers)
+    (bundles, signers, team)
 }
 
 /// Zips a bag folder back (entries under the bag's name, as bundles are).
@@ -208,7 +208,7 @@ fn item<'a>(control: &'a Value, account: &str) -> &'a Value {
 #[test]
 fn a_quarter_of_runs_gives_the_period_verdicts_an_auditor_would() {
     let work = tempfile::tempdir().unwrap();
-    let (bundles, signers) = quarter(work.path());
+    let (bundles, signers, team) = quarter(work.path());
     let signers = signers.to_str().unwrap();
     let out = work.path().join("period");
     let args = [
@@ -357,16 +357,26 @@ fn a_quarter_of_runs_gives_the_period_verdicts_an_auditor_would() {
         std::fs::read(&zip).unwrap(),
         std::fs::read(find_zip(&again)).unwrap()
     );
-    // The auditor's own seed draws another sample.
+    // The auditor's own seed draws another sample; the package signed like a run's bundle.
     let seeded = work.path().join("seeded");
+    let team = team.to_str().unwrap();
     let r3 = period(
         &bundles,
         &seeded,
-        &[&args[..], &["--seed", "auditor-2027"]].concat(),
+        &[&args[..], &["--seed", "auditor-2027", "--sign-key", team]].concat(),
     );
     assert_eq!(r3.code, 0, "{}", r3.stderr);
     let seeded_doc = read_json(&seeded.join("period.json"));
     assert_eq!(seeded_doc["seed"], "auditor-2027");
+    let v = run(auditpack()
+        .args(["verify", "--reevaluate", "--allowed-signers", signers])
+        .arg(find_zip(&seeded)));
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(
+        v.stdout.contains("signed by ci@acme.example") && v.stdout.contains("trusted"),
+        "{}",
+        v.stdout
+    );
 
     // Kept for the browser check of scripts/test.sh.
     let kept = kept_artifacts("period");
