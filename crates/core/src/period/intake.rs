@@ -150,7 +150,7 @@ pub fn take_in(
         now: chrono::Utc::now(),
         reevaluate: false,
     };
-    let report = match verify_bundle(&fetched.path, &options) {
+    let mut report = match verify_bundle(&fetched.path, &options) {
         Ok(r) => r,
         Err(e) => return exclude(Some(sha256), "unreadable", format!("not a bundle: {e}")),
     };
@@ -172,14 +172,16 @@ pub fn take_in(
         problems.dedup();
         return exclude(Some(sha256), "tampered", first_problems(&problems));
     }
-    let file = |name: &str| -> Option<Vec<u8>> {
-        report
-            .verification
-            .contents
-            .entries
-            .get(name)
-            .and_then(|e| e.bytes.clone())
-    };
+    let signers = report
+        .signatures
+        .signatures
+        .iter()
+        .map(|s| format!("{} ({})", s.signer, s.fingerprint))
+        .collect();
+    // Taken out of the report, not copied: results.json is the largest file
+    // kept in memory (hundreds of MB at thousands of accounts).
+    let entries = &mut report.verification.contents.entries;
+    let mut file = |name: &str| -> Option<Vec<u8>> { entries.remove(name).and_then(|e| e.bytes) };
     if file("data/period.json").is_some() {
         return exclude(
             Some(sha256),
@@ -241,12 +243,6 @@ pub fn take_in(
             ),
         );
     }
-    let signers = report
-        .signatures
-        .signatures
-        .iter()
-        .map(|s| format!("{} ({})", s.signer, s.fingerprint))
-        .collect();
     Intake::Run(Box::new(Accepted {
         entry: RunEntry {
             bundle: label,
