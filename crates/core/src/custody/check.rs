@@ -65,16 +65,22 @@ impl CustodyReport {
     }
 }
 
-/// Verifies a bundle (zip or unzipped bag).
-pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyReport, VerifyError> {
-    let contents = read_bag(path)?;
-    let verification = crate::custody::bag_check::check(contents);
-    let files: BTreeMap<String, Vec<u8>> = verification
+/// The bag's files whose bytes were kept while reading (tag files, results,
+/// org and run records), by path: what the signature and coverage checks read.
+pub(crate) fn kept_files(verification: &Verification) -> BTreeMap<String, Vec<u8>> {
+    verification
         .contents
         .entries
         .iter()
         .filter_map(|(k, e)| e.bytes.as_ref().map(|b| (k.clone(), b.clone())))
-        .collect();
+        .collect()
+}
+
+/// Verifies a bundle (zip or unzipped bag).
+pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyReport, VerifyError> {
+    let contents = read_bag(path)?;
+    let verification = crate::custody::bag_check::check(contents);
+    let files = kept_files(&verification);
     let mut problems = Vec::new();
     let mut notes = Vec::new();
 

@@ -107,7 +107,7 @@ fn thousands(n: usize) -> String {
 /// values: `&`, `<`, `>`, `"` and `'`. Tera's default also escapes `/`, which
 /// no HTML context needs and which made every evidence path 5 bytes longer per
 /// folder; every attribute in the template is quoted.
-fn escape_html(input: &str) -> String {
+pub(crate) fn escape_html(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + input.len() / 8);
     for c in input.chars() {
         match c {

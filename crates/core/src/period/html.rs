@@ -452,20 +452,10 @@ fn day(time: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(time.get(..10)?, "%Y-%m-%d").ok()
 }
 
-/// Escapes text for HTML content and quoted attribute values.
+/// Escapes text for HTML content and quoted attribute values (the run
+/// report's escaping: every attribute here is quoted too).
 fn esc(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::outputs::report_html::escape_html(input)
 }
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1b1f24;padding:0 1rem}\

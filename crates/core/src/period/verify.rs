@@ -12,7 +12,7 @@ use super::model::{PeriodDoc, PERIOD_SCHEMA_VERSION};
 use super::package::{period_json, run_dir};
 use super::timeline::{Accumulator, RunOrg, RunResults};
 use crate::custody::bag_check::{check, copy_payload, payload_manifest, read_bag, VerifyError};
-use crate::custody::check::{CustodyReport, VerifyOptions};
+use crate::custody::check::{kept_files, CustodyReport, VerifyOptions};
 use crate::custody::reevaluate::Reevaluation;
 use crate::custody::signature::check_signatures;
 
@@ -22,12 +22,7 @@ pub fn verify_period_package(
     options: &VerifyOptions,
 ) -> Result<CustodyReport, VerifyError> {
     let verification = check(read_bag(path)?);
-    let files: BTreeMap<String, Vec<u8>> = verification
-        .contents
-        .entries
-        .iter()
-        .filter_map(|(k, e)| e.bytes.as_ref().map(|b| (k.clone(), b.clone())))
-        .collect();
+    let files = kept_files(&verification);
     let signatures = check_signatures(&files, &options.trust);
     let mut problems = signatures.problems.clone();
     let mut notes = vec!["a Type II period package (period.json): its runs are referenced by SHA-256; verify each run's bundle on its own".to_string()];
