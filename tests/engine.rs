@@ -595,6 +595,61 @@ fn an_envelope_of_another_schema_version_is_not_read_as_version_1() {
     assert!(dev.message.contains("schema_version 2"), "{}", dev.message);
 }
 
+/// A control comparing each account with the others (`account = "all"`),
+/// through a define over the map that the engine computes once for the
+/// control (`peer_tally`).
+const PEERS_CONTROL: &str = r#"
+id = "test.peers"
+title = "Same MFA as the others"
+tsc = ["CC7.1"]
+severity = "medium"
+objective = "Accounts agree."
+procedure = "Compare each account's root MFA with the other accounts'."
+remediation = "Align the account."
+[scope]
+accounts = "all"
+regions = "global"
+[evidence]
+summaries = { source = "iam:GetAccountSummary", account = "all" }
+[[define]]
+name = "peers"
+expr = "peer_tally(org.accounts.filter(a, a.status == 'ACTIVE' && a.id in summaries).map(a, [a.id, 'everyone', summaries[a.id].SummaryMap.AccountMFAEnabled]))"
+[[assertions]]
+id = "same-mfa"
+requirement = "Root MFA is as the other accounts have it"
+expect = "peers[account.id].differing == 0"
+quote = { differing = "peers[account.id].differing" }
+"#;
+
+#[test]
+fn a_define_over_every_accounts_map_counts_the_peers_and_keeps_each_items_own_reason() {
+    let f = Fixture::new();
+    f.summary("111111111111", 1, 0);
+    f.summary("222222222222", 0, 0);
+    let r = f.evaluate(PEERS_CONTROL);
+    for account in ["111111111111", "222222222222"] {
+        let it = item(&r, account);
+        assert_eq!(it.status, Verdict::Fail, "{}", it.message);
+        assert!(it.message.contains("differing = 1"), "{}", it.message);
+    }
+
+    // dev's own document cannot be used: dev is NOT ASSESSED with that
+    // document's reason (what computing the define for dev alone would
+    // give), and management is compared with no one.
+    let denied = Answer::Error("AccessDenied".into(), ErrorClass::AccessDenied);
+    f.envelope("222222222222", denied);
+    let r = f.evaluate(PEERS_CONTROL);
+    let dev = item(&r, "222222222222");
+    assert_eq!(dev.status, Verdict::NotAssessed, "{}", dev.message);
+    assert!(
+        dev.message.contains("AccessDenied") && !dev.message.contains("could not compute"),
+        "{}",
+        dev.message
+    );
+    let management = item(&r, "111111111111");
+    assert_eq!(management.status, Verdict::Pass, "{}", management.message);
+}
+
 /// Both scope accounts' summaries carry a list of 300 numbers.
 fn three_hundred_items(f: &Fixture) {
     let items: Vec<i64> = (0..300).collect();

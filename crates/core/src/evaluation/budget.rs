@@ -7,6 +7,11 @@
 //! instrumented instead ([`instrument`]): each value an operator, a function or
 //! a comprehension consumes passes through [`COST_FUNCTION`], which charges its
 //! size to the meter of the running evaluation and hands the same value on.
+//! The map of a lookup (`m[k]`, `k in m`) passes through
+//! [`LOOKUP_COST_FUNCTION`] instead, which charges one unit: a lookup is a
+//! hash lookup, as cheap as `m.k` (never charged), and charging it the map's
+//! size made a linear pass with one lookup per account quadratic in the
+//! budget (`baseline.consistency`'s per-role tally at 1,000 accounts).
 //!
 //! The charge is deterministic (a count, never a clock), so a re-evaluation
 //! stops at the same place as the original run and gives the same results.
@@ -18,8 +23,9 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use cel::common::ast::operators;
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
-use cel::common::types::{CelBytes, CelString};
+use cel::common::types::{CelBytes, CelMap, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, FunctionContext};
 
@@ -41,6 +47,11 @@ pub const MAX_CONTROL_COST: u64 = 1_000_000_000;
 /// The function [`instrument`] wraps values in. A name beginning with `@`
 /// cannot be written in CEL source, so no control can call or shadow it.
 pub(crate) const COST_FUNCTION: &str = "@cost";
+
+/// The function [`instrument`] wraps the container of `m[k]` and `k in m`
+/// in: one unit for a map (a hash lookup), the size for anything else (`in`
+/// walks a list). Unwritable in CEL source, like [`COST_FUNCTION`].
+pub(crate) const LOOKUP_COST_FUNCTION: &str = "@cost_lookup";
 
 /// Which budget an evaluation ran out of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -170,12 +181,26 @@ fn units(value: &dyn Val) -> u64 {
         .map_or(1, |sizer| (*sizer.size().inner()).max(1) as u64)
 }
 
-/// Registers [`COST_FUNCTION`] on a root context: it charges its one argument
-/// and returns it as it came (borrowed stays borrowed: nothing is copied).
+/// The units the container of a lookup costs: one for a map, whose lookup
+/// is a hash lookup; [`units`] for anything else.
+fn lookup_units(value: &dyn Val) -> u64 {
+    if value.downcast_ref::<CelMap>().is_some() {
+        1
+    } else {
+        units(value)
+    }
+}
+
+/// Registers [`COST_FUNCTION`] and [`LOOKUP_COST_FUNCTION`] on a root
+/// context: each charges its one argument and returns it as it came
+/// (borrowed stays borrowed: nothing is copied).
 pub(crate) fn register(ctx: &mut Context) {
     let cost: RawFunction = Box::new(cost);
     ctx.add_function(COST_FUNCTION, cost)
         .expect("@cost cannot clash with a CEL name");
+    let lookup: RawFunction = Box::new(lookup_cost);
+    ctx.add_function(LOOKUP_COST_FUNCTION, lookup)
+        .expect("@cost_lookup cannot clash with a CEL name");
 }
 
 /// A function over the `cel` crate's own values (its `Function` type, which
@@ -201,13 +226,27 @@ fn cost<'context, 'call>(
     Ok(value)
 }
 
+/// [`LOOKUP_COST_FUNCTION`] itself.
+fn lookup_cost<'context, 'call>(
+    ftx: &mut FunctionContext<'context, 'call>,
+) -> Result<CowVal<'context, 'call>, ExecutionError> {
+    let value = ftx
+        .args
+        .pop()
+        .ok_or_else(|| ExecutionError::invalid_argument_count(1, 0))?;
+    charge(lookup_units(value.as_ref()))?;
+    Ok(value)
+}
+
 /// Wraps, in `expr`, each value an operation consumes in a [`COST_FUNCTION`]
 /// call: every comprehension's range, every argument and receiver of a call,
-/// every element of a list or map literal. Left as they are: literals (they
+/// every element of a list or map literal; the container of `m[k]` and
+/// `k in m` in [`LOOKUP_COST_FUNCTION`] instead. Left as they are: literals (they
 /// cost nothing to read), the macros' own accumulator (`@result`, which the
 /// `cel` crate recognises to run `all`/`exists`/`map`/`filter` without
 /// copying), list literal arguments (their elements are wrapped instead), and
-/// receivers naming a function namespace (`optional.of`).
+/// receivers naming a function namespace (`optional.of`), and a macro's
+/// append to its accumulator ([`is_accumulator_append`]).
 pub(crate) fn instrument(expr: &mut IdedExpr) {
     let mut next_id = max_id(expr) + 1;
     instrument_node(expr, &mut next_id);
@@ -216,9 +255,15 @@ pub(crate) fn instrument(expr: &mut IdedExpr) {
 fn instrument_node(node: &mut IdedExpr, next_id: &mut u64) {
     match &mut node.expr {
         Ast::Call(call) => {
-            for arg in &mut call.args {
+            let container = lookup_container(&call.func_name);
+            for (at, arg) in call.args.iter_mut().enumerate() {
                 instrument_node(arg, next_id);
-                wrap_if_costly(arg, next_id);
+                let charge = if container == Some(at) {
+                    LOOKUP_COST_FUNCTION
+                } else {
+                    COST_FUNCTION
+                };
+                wrap_if_costly_with(charge, arg, next_id);
             }
             if let Some(target) = &mut call.target {
                 instrument_node(target, next_id);
@@ -271,25 +316,61 @@ fn instrument_entry(entry: &mut EntryExpr, next_id: &mut u64) {
     }
 }
 
+/// `@result + [x]`: the step by which `filter` (inside its `cond ? … :
+/// @result`) and `map` append to their result. The `cel` crate appends in
+/// place only when it sees this shape as written; wrapped, every step of a
+/// `filter` copied the whole result so far (deep copies of every element)
+/// and charged its size, quadratic in time and in the budget (the profile
+/// of `baseline.consistency` at 1,000 accounts: most of its time in
+/// `DefaultList::add` cloning account maps). The appended elements are
+/// still charged.
+fn is_accumulator_append(call: &cel::common::ast::CallExpr) -> bool {
+    call.func_name == operators::ADD
+        && call.target.is_none()
+        && matches!(call.args.as_slice(),
+            [IdedExpr { expr: Ast::Ident(accu), .. }, IdedExpr { expr: Ast::List(_), .. }]
+                if accu.starts_with('@'))
+}
+
+/// Which argument of a call to `func_name` is the container it looks a key
+/// up in: the map or list of `m[k]` (and `m[?k]`), the right side of `k in m`.
+fn lookup_container(func_name: &str) -> Option<usize> {
+    match func_name {
+        operators::INDEX | operators::OPT_INDEX => Some(0),
+        operators::IN => Some(1),
+        _ => None,
+    }
+}
+
 /// Wraps `node` unless reading it is free or the `cel` crate must see it as
 /// written (see [`instrument`]).
 fn wrap_if_costly(node: &mut IdedExpr, next_id: &mut u64) {
+    wrap_if_costly_with(COST_FUNCTION, node, next_id);
+}
+
+/// [`wrap_if_costly`], charging through `function`.
+fn wrap_if_costly_with(function: &str, node: &mut IdedExpr, next_id: &mut u64) {
     let as_written = match &node.expr {
         Ast::Literal(_) | Ast::List(_) => true,
         Ast::Ident(name) => name.starts_with('@'),
+        Ast::Call(call) => is_accumulator_append(call),
         _ => false,
     };
     if !as_written {
-        wrap(node, next_id);
+        wrap_with(function, node, next_id);
     }
 }
 
 fn wrap(node: &mut IdedExpr, next_id: &mut u64) {
+    wrap_with(COST_FUNCTION, node, next_id);
+}
+
+fn wrap_with(function: &str, node: &mut IdedExpr, next_id: &mut u64) {
     let inner = std::mem::take(node);
     *node = IdedExpr {
         id: *next_id,
         expr: Ast::Call(cel::common::ast::CallExpr {
-            func_name: COST_FUNCTION.to_string(),
+            func_name: function.to_string(),
             target: None,
             args: vec![inner],
         }),
@@ -396,6 +477,39 @@ mod tests {
         ));
         // Outside the control, the same expression evaluates.
         assert!(each.eval(&ctx).is_ok());
+    }
+
+    #[test]
+    fn a_filter_appends_in_place_and_is_charged_per_element() {
+        // 3,000 elements kept: copying the result at every step was ~4.5
+        // million units (over the budget) and as many element copies.
+        let ctx = with_list(3000);
+        let filter = Expr::compile("size(l.filter(x, x >= 0)) == 3000").unwrap();
+        assert_eq!(filter.eval(&ctx).unwrap(), cel::Value::Bool(true));
+        let mapped = Expr::compile("l.filter(x, x < 3).map(x, x * 10)").unwrap();
+        assert_eq!(display_value(&mapped.eval(&ctx).unwrap()), "[0, 10, 20]");
+    }
+
+    #[test]
+    fn a_lookup_in_a_map_costs_one_unit_and_in_a_list_its_size() {
+        // 2,000 elements, each looked up twice in a map of 2,000 entries:
+        // 8 million units, over the budget, if the map were charged its size.
+        let mut ctx = with_list(2000);
+        let map: serde_json::Map<String, serde_json::Value> = (0..2000)
+            .map(|i| (i.to_string(), serde_json::Value::from(i)))
+            .collect();
+        ctx.add_variable_from_value("m", json_to_cel(&serde_json::Value::Object(map)));
+        let lookups = Expr::compile("l.all(x, string(x) in m && m[string(x)] == x)").unwrap();
+        assert_eq!(lookups.eval(&ctx).unwrap(), cel::Value::Bool(true));
+        // `in` walks a list: charged its size, the same pass is over budget.
+        let walks = Expr::compile("l.all(x, x in l)").unwrap();
+        assert!(matches!(
+            walks.eval(&ctx),
+            Err(ExprError::OverBudget(OverBudget::Evaluation))
+        ));
+        // A list's index is charged as before (its size); both still work.
+        let indexed = Expr::compile("l[1999] == 1999 && m['7'] == 7").unwrap();
+        assert_eq!(indexed.eval(&ctx).unwrap(), cel::Value::Bool(true));
     }
 
     #[test]

@@ -183,12 +183,14 @@ impl Evaluator<'_> {
         let params = json_to_cel(&Json::Object(params.into_iter().collect()));
         let budget = Arc::new(ControlBudget::default());
         let shared = charging(&budget, || self.shared_defines(control, &params));
-        let used = names_read_per_item(control, &shared);
-        let mut common = shared.values.clone();
+        let used = names_read_per_item(control, &shared.bindings);
+        let mut common = shared.bindings.values.clone();
         common.extend(self.run_wide_values(&params));
+        common.extend(shared.evidence_maps.iter().cloned());
         // Each worker builds the control's root context once (CEL's standard
-        // library, auditpack's functions, run-wide values and shared defines);
-        // an item only adds its own names in a child scope.
+        // library, auditpack's functions, run-wide values, control-wide
+        // evidence maps and shared defines); an item only adds its own names
+        // in a child scope.
         result.results = items
             .into_par_iter()
             .map_init(
@@ -208,30 +210,63 @@ impl Evaluator<'_> {
     }
 
     /// Computes, once per control, the defines that read only run-wide values
-    /// (see [`RUN_WIDE`]) and earlier such defines: they are the same for every
-    /// scope item, and recomputing one that walks the whole organization for
-    /// each of thousands of items made evaluation quadratic in the accounts.
-    fn shared_defines(&self, control: &Control, params: &Value) -> Bindings {
-        let mut shared = Bindings::default();
-        shared.values.extend(self.run_wide_values(params));
+    /// (see [`RUN_WIDE`]), control-wide evidence maps (see
+    /// [`is_control_wide_map`]) and earlier such defines: they are the same for
+    /// every scope item, and recomputing one that walks the whole organization
+    /// for each of thousands of items made evaluation quadratic in the
+    /// accounts. A define that reads an evidence map, directly or through
+    /// another define, is *gated*: an item whose own document cannot be used
+    /// gets the reason instead of the value, as if it had computed it.
+    fn shared_defines(&self, control: &Control, params: &Value) -> Shared {
+        let evidence_maps: Vec<(String, Value)> = control
+            .evidence
+            .iter()
+            .filter(|b| is_control_wide_map(b))
+            .map(|b| (b.name.clone(), self.control_wide_map(b)))
+            .collect();
+        let mut bindings = Bindings::default();
+        bindings.values.extend(self.run_wide_values(params));
+        bindings.values.extend(evidence_maps.iter().cloned());
         let mut names: BTreeSet<String> = RUN_WIDE.iter().map(|n| n.to_string()).collect();
+        let mut gated: BTreeSet<String> = evidence_maps.iter().map(|(n, _)| n.clone()).collect();
+        names.extend(gated.iter().cloned());
         let defines: Vec<&Define> = control
             .defines
             .iter()
             .filter(|d| {
-                let run_wide = d.expr.free_variables().is_subset(&names);
-                if run_wide {
+                let shared = d.expr.free_variables().is_subset(&names);
+                if shared {
                     names.insert(d.name.clone());
+                    if !d.expr.free_variables().is_disjoint(&gated) {
+                        gated.insert(d.name.clone());
+                    }
                 }
-                run_wide
+                shared
             })
             .collect();
-        let mut ctx = context_for(&shared.values, &names);
-        compute_defines(defines, &mut shared, &mut ctx);
-        shared
-            .values
-            .retain(|(name, _)| !RUN_WIDE.contains(&name.as_str()));
-        shared
+        let mut ctx = context_for(&bindings.values, &names);
+        compute_defines(defines, &mut bindings, &mut ctx);
+        bindings.values.retain(|(name, _)| {
+            !RUN_WIDE.contains(&name.as_str()) && !evidence_maps.iter().any(|(n, _)| n == name)
+        });
+        for (name, _) in &evidence_maps {
+            gated.remove(name);
+        }
+        Shared {
+            bindings,
+            evidence_maps,
+            gated,
+        }
+    }
+
+    /// The map account id → data of a control-wide `account = "all"`
+    /// binding: the same for every scope item (built once per run).
+    fn control_wide_map(&self, binding: &EvidenceBinding) -> Value {
+        let any = self.binding_key(binding, String::new(), None);
+        let map_key = format!("all:{}/{}:{}", any.region, any.service, any.operation);
+        self.every_account_map(&map_key, |account_id| {
+            self.binding_key(binding, account_id.to_string(), None)
+        })
     }
 
     /// `org`, `run`, `home_region` and `params`: the same for every scope item.
@@ -320,14 +355,14 @@ impl Evaluator<'_> {
         &self,
         control: &Control,
         root: &Context<'_, 'static>,
-        shared: &Bindings,
+        shared: &Shared,
         used: &BTreeSet<String>,
         account: &Account,
         region: Option<String>,
     ) -> ItemResult {
         let mut bindings = Bindings {
             values: Vec::new(),
-            unavailable: shared.unavailable.clone(),
+            unavailable: shared.bindings.unavailable.clone(),
             evidence: BTreeSet::new(),
         };
         bindings.values.push((
@@ -343,18 +378,21 @@ impl Evaluator<'_> {
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
         }
+        // A control-wide evidence map is already in `root`: adding it here
+        // would convert the whole organization's documents again for every
+        // item (the `cel` crate copies a value into its own form when it is
+        // added to a context), which is quadratic in the accounts.
         let mut ctx = root.new_inner_scope();
-        for (name, value) in bindings
-            .values
-            .iter()
-            .filter(|(name, _)| used.contains(name))
-        {
+        for (name, value) in bindings.values.iter().filter(|(name, _)| {
+            used.contains(name) && !shared.evidence_maps.iter().any(|(n, _)| n == name)
+        }) {
             ctx.add_variable_from_value(name.clone(), value.clone());
         }
+        shared.gate(control, &mut bindings);
         let item_defines: Vec<&Define> = control
             .defines
             .iter()
-            .filter(|d| !is_shared(d, shared))
+            .filter(|d| !is_shared(d, &shared.bindings))
             .collect();
         compute_defines(item_defines, &mut bindings, &mut ctx);
 
@@ -508,6 +546,48 @@ impl Evaluator<'_> {
             .or_insert(bound);
         value
     }
+}
+
+/// What a control computes once for all its scope items.
+struct Shared {
+    /// The shared defines: values (in every item's root context) or reasons.
+    bindings: Bindings,
+    /// The control-wide `account = "all"` maps, by binding name (in the root
+    /// context; each item still binds its own document to know whether the
+    /// name is available to it).
+    evidence_maps: Vec<(String, Value)>,
+    /// The shared defines that read an evidence map, directly or through
+    /// another shared define.
+    gated: BTreeSet<String>,
+}
+
+impl Shared {
+    /// Makes each gated define unavailable to an item for which a name it
+    /// reads is unavailable (its own document of an evidence map cannot be
+    /// used, or an earlier gated define is unavailable), with the reasons, in
+    /// define order: what computing it for that item would have given.
+    fn gate(&self, control: &Control, bindings: &mut Bindings) {
+        for define in control
+            .defines
+            .iter()
+            .filter(|d| self.gated.contains(&d.name))
+        {
+            let missing = bindings.missing_reasons(define.expr.free_variables());
+            if !missing.is_empty() {
+                bindings
+                    .unavailable
+                    .insert(define.name.clone(), missing.join("; "));
+            }
+        }
+    }
+}
+
+/// Whether `binding` is an `account = "all"` map that is the same for every
+/// scope item of its control: its region does not follow the item's, so the
+/// map is built, converted to CEL and put in the root context once per
+/// control, and defines over it can be computed once (`peer_tally`).
+fn is_control_wide_map(binding: &EvidenceBinding) -> bool {
+    binding.account == AccountRef::All && binding.region != RegionRef::Scope
 }
 
 /// A control's scope items (account, region) and the pairs out of scope.

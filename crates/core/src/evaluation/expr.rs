@@ -264,9 +264,13 @@ pub(crate) fn cel_to_json(value: &Value) -> Json {
 ///
 /// `policies_deny` and `policy_deny_gaps`: IAM policy questions, see
 /// `super::policy_functions`.
+///
+/// `peer_tally(rows)`: how many peers of its group agree with each account,
+/// counted in one pass, see `super::peer_functions`.
 pub(crate) fn register_functions(ctx: &mut Context) {
     budget::register(ctx);
     super::policy_functions::register(ctx);
+    super::peer_functions::register(ctx);
     ctx.add_function(
         "parse_json",
         |text: Arc<String>| -> Result<Value, ExecutionError> {
