@@ -713,3 +713,52 @@ fn ordinary_comprehensions_are_within_the_budget() {
     let mfa = &item(&r, "111111111111").assertions[0];
     assert_eq!(mfa.status, Verdict::Pass, "{}", mfa.message);
 }
+
+/// `qualifier = "account"` binds only the document qualified by the scope
+/// item's own account (an operation called once per account); on an
+/// operation qualified by anything else it is a lint error naming the choices.
+#[test]
+fn a_per_account_qualifier_binds_and_cites_only_the_items_own_document() {
+    let per_user = CONTROL.replace(
+        "summary = { source = \"iam:GetAccountSummary\" }",
+        "summary = { source = \"iam:GetLoginProfile\", qualifier = \"account\" }",
+    );
+    let errors = parse_control(Path::new("q.toml"), &per_user).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e
+            .to_string()
+            .contains("only \"*\" (every user name) is supported")),
+        "{errors:?}"
+    );
+    let tags = CONTROL.replace(
+        "summary = { source = \"iam:GetAccountSummary\" }",
+        "summary = { source = \"organizations:ListTagsForResource\", account = \"management\", qualifier = \"account\" }",
+    );
+    let control = parse_control(Path::new("t.toml"), &tags).expect("a per-account operation");
+    assert_eq!(
+        control.evidence[0].qualifier,
+        auditpack_core::evaluation::QualifierRef::ScopeAccount
+    );
+    // The catalog's account-ownership control on the samples: each account's
+    // item cites its own tag document and nothing else (with "*" each cited all).
+    let dir = tempfile::tempdir().unwrap();
+    let results = crate::common::report(&crate::common::samples(), dir.path(), &[]).typed_results();
+    let ownership = results
+        .controls
+        .iter()
+        .find(|c| c.id == "org.account-ownership")
+        .unwrap();
+    assert!(ownership.results.len() > 1);
+    for item in &ownership.results {
+        let cited: Vec<&str> = item.evidence.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            cited,
+            [format!(
+                "123456789012/global/organizations/ListTagsForResource.{}.json",
+                item.account_id
+            )],
+            "{}",
+            item.account_id
+        );
+    }
+}

@@ -135,6 +135,13 @@ pub enum QualifierRef {
     None,
     /// Every qualified document, bound as a map qualifier → data.
     All,
+    /// `qualifier = "account"`: only the document qualified by the scope
+    /// item's account id (an operation called once per account, such as
+    /// Organizations' ListTagsForResource), bound as the same one-entry map
+    /// `{ <account id>: data }`, so `tags[account.id]` reads it either way. The
+    /// item then cites its own document, not every account's: with `"*"` each
+    /// of N accounts cited N documents.
+    ScopeAccount,
 }
 
 /// A name bound to evidence.

@@ -458,7 +458,10 @@ impl Evaluator<'_> {
                 }
             }
         };
-        let key = self.binding_key(binding, account_id, scope_region);
+        let mut key = self.binding_key(binding, account_id, scope_region);
+        if binding.qualifier == QualifierRef::ScopeAccount {
+            key.qualifier = Some(scope_account.id.clone());
+        }
         let bound = self.bound_evidence(&key, &binding.qualifier);
         out.evidence.extend(bound.evidence.iter().cloned());
         match &bound.value {

@@ -23,8 +23,8 @@ pub use attachment_check::check_attachments;
 pub use budget::{OverBudget, MAX_CONTROL_COST, MAX_EVALUATION_COST};
 pub use control::{
     parse_control, toml_to_json, AccountRef, AccountSelector, Assertion, Control, ControlOrigin,
-    EvidenceBinding, LintError, ManualRule, RegionRef, RegionSelector, Severity, WhenEmpty,
-    WhenFalse,
+    EvidenceBinding, LintError, ManualRule, QualifierRef, RegionRef, RegionSelector, Severity,
+    WhenEmpty, WhenFalse,
 };
 pub use criteria::{
     criterion_order, is_known_criterion, CriterionControl, CriterionCoverage, CATEGORIES, CRITERIA,

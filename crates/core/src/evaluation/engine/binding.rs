@@ -61,6 +61,7 @@ impl Evaluator<'_> {
         let cache_key = match qualifier {
             QualifierRef::None => key.relative_path(),
             QualifierRef::All => format!("{}/{}.*", key.service_dir(), key.operation),
+            QualifierRef::ScopeAccount => key.relative_path(),
         };
         if let Some(hit) = self.bound_cache().get(&cache_key) {
             return hit.clone();
@@ -68,6 +69,7 @@ impl Evaluator<'_> {
         let loaded = Arc::new(match qualifier {
             QualifierRef::None => self.load_single(key),
             QualifierRef::All => self.load_all(key),
+            QualifierRef::ScopeAccount => self.load_one_as_map(key),
         });
         self.bound_cache()
             .entry(cache_key)
@@ -127,6 +129,33 @@ impl Evaluator<'_> {
             })
         };
         Bound { value, evidence }
+    }
+}
+
+impl Evaluator<'_> {
+    /// One qualified document (`key.qualifier`) bound as the one-entry map
+    /// qualifier → data that a `qualifier = "*"` map would hold for it.
+    pub(super) fn load_one_as_map(&self, key: &EvidenceKey) -> Bound {
+        let Some(doc) = self.store.get(key) else {
+            return Bound {
+                value: Err(Unavailable::NotCollected {
+                    path: key.relative_path(),
+                }),
+                evidence: Vec::new(),
+            };
+        };
+        let qualifier = key.qualifier.clone().unwrap_or_default();
+        Bound {
+            value: self
+                .usable_json(&doc)
+                .map(|data| {
+                    let mut map = serde_json::Map::new();
+                    map.insert(qualifier, data.clone());
+                    evidence_to_cel(&Json::Object(map))
+                })
+                .map_err(|document| Unavailable::Unusable { document }),
+            evidence: vec![evidence_ref(&doc)],
+        }
     }
 }
 

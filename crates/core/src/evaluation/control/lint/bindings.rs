@@ -78,11 +78,19 @@ pub(super) fn bind_one(
     let qualifier = match (&spec.qualifier, operation.qualified_by) {
         (None, None) => Some(QualifierRef::None),
         (Some(q), Some(_)) if q.get_ref() == "*" => Some(QualifierRef::All),
+        (Some(q), Some("account id")) if q.get_ref() == "account" => {
+            Some(QualifierRef::ScopeAccount)
+        }
         (Some(q), Some(what)) => {
+            let account = if what == "account id" {
+                " or \"account\" (the scope item's own account)"
+            } else {
+                ""
+            };
             l.error(
                 q.span(),
                 format!("{field}.qualifier"),
-                format!("only \"*\" (every {what}) is supported"),
+                format!("only \"*\" (every {what}){account} is supported"),
             );
             None
         }
