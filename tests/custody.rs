@@ -17,21 +17,9 @@ use auditpack_core::custody::signature::{bag_info_field, Trust, COMMAND_PREFIX};
 use auditpack_core::evaluation::Verdict;
 
 use crate::common::{
-    auditpack, copy_tree, files_under, find_zip, read_json, rehash, relative, repo, report, run,
-    samples, unzip,
+    auditpack, copy_tree, files_under, find_zip, keygen, read_json, rehash, relative, repo, report,
+    run, samples, unzip,
 };
-
-/// A fresh ed25519 key pair from the system's ssh-keygen: (private, public).
-fn keygen(dir: &Path, name: &str, comment: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(name);
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
-        .arg(&key)
-        .output()
-        .expect("ssh-keygen is installed");
-    assert!(made.status.success(), "{made:?}");
-    (key.clone(), key.with_extension("pub"))
-}
 
 /// An allowed_signers file trusting `pubkey` as `principal`.
 fn allowed_signers(dir: &Path, principal: &str, pubkey: &Path) -> PathBuf {

@@ -10,6 +10,16 @@ use crate::common::{find_zip, read_json, report, run, samples, unzip, Run};
 
 const SECRET: &str = "locker-secret-key-that-must-never-be-written-0c4d";
 
+/// `auditpack upload BUNDLE DESTINATION EXTRA…` against the emulator.
+fn upload_to(emu: &Emulator, bundle: &std::path::Path, destination: &str, extra: &[&str]) -> Run {
+    run(emu
+        .auditpack(SECRET)
+        .args(["upload", "--s3-path-style"])
+        .arg(bundle)
+        .arg(destination)
+        .args(extra))
+}
+
 #[test]
 fn a_bundle_goes_into_the_locker_once_and_stays_there() {
     let emu = Emulator::start();
@@ -22,14 +32,7 @@ fn a_bundle_goes_into_the_locker_once_and_stays_there() {
     let day = results["collection_window"]["end"].as_str().unwrap()[..10].replace('-', "/");
     let file = zip.file_name().unwrap().to_str().unwrap();
     let key = format!("soc2/q4/{org}/{day}/{file}");
-    let upload = |destination: &str, extra: &[&str]| -> Run {
-        run(emu
-            .auditpack(SECRET)
-            .args(["upload", "--s3-path-style"])
-            .arg(&zip)
-            .arg(destination)
-            .args(extra))
-    };
+    let upload = |destination: &str, extra: &[&str]| upload_to(&emu, &zip, destination, extra);
 
     let stored = upload("s3://evidence-locker/soc2/q4/", &[]);
     assert_eq!(stored.code, 0, "{}{}", stored.stdout, stored.stderr);
@@ -99,11 +102,7 @@ fn a_bundle_goes_into_the_locker_once_and_stays_there() {
     let at = bytes.len() / 2;
     bytes[at] ^= 0x5a;
     std::fs::write(&tampered, bytes).unwrap();
-    let r = run(emu
-        .auditpack(SECRET)
-        .args(["upload", "--s3-path-style"])
-        .arg(&tampered)
-        .arg("s3://evidence-locker/elsewhere"));
+    let r = upload_to(&emu, &tampered, "s3://evidence-locker/elsewhere", &[]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("does not verify") || r.stderr.contains("is not an auditpack bundle"),
@@ -153,11 +152,7 @@ fn the_period_package_is_built_from_the_locker() {
     for day in ["2026-10-01", "2026-10-08", "2026-10-15"] {
         let evidence = crate::period_package::evidence_of(day, work.path());
         let zip = report(&evidence, &work.path().join(format!("out-{day}")), &[]).zip();
-        let r = run(emu
-            .auditpack(SECRET)
-            .args(["upload", "--s3-path-style"])
-            .arg(&zip)
-            .arg("s3://evidence-locker/soc2"));
+        let r = upload_to(&emu, &zip, "s3://evidence-locker/soc2", &[]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
         keys.push(format!(
             "soc2/o-p6w0erv871/{}/{}",

@@ -7,7 +7,6 @@
 //! verdict in it is caught.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -72,17 +71,9 @@ pub(crate) fn evidence_of(day: &str, dir: &Path) -> PathBuf {
     evidence
 }
 
-/// ssh-keygen's ed25519 key pair: (private, public).
+/// ssh-keygen's ed25519 key pair commented `name`: (private, public).
 fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(name.replace(['@', '.'], "_"));
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&key)
-        .output()
-        .expect("ssh-keygen is installed");
-    assert!(made.status.success(), "{made:?}");
-    let public = PathBuf::from(format!("{}.pub", key.display()));
-    (key, public)
+    crate::common::keygen(dir, &name.replace(['@', '.'], "_"), name)
 }
 
 /// Reports `evidence` signed with `key`, and copies the bundle to `bundles/<name>.zip`.

@@ -162,9 +162,7 @@ impl ControlsArgs {
 
     /// `--config`, or `./auditpack.toml` when it exists.
     pub fn config_path(&self) -> Option<PathBuf> {
-        self.config
-            .clone()
-            .or_else(|| Some(PathBuf::from("auditpack.toml")).filter(|p| p.is_file()))
+        config_or_default(self.config.as_deref())
     }
 
     /// `--waivers`, or `./waivers.toml` when it exists.
@@ -173,6 +171,14 @@ impl ControlsArgs {
             .clone()
             .or_else(|| Some(PathBuf::from("waivers.toml")).filter(|p| p.is_file()))
     }
+}
+
+/// `--config` when given, or `./auditpack.toml` when it exists (every command
+/// that reads settings finds them the same way).
+pub fn config_or_default(given: Option<&Path>) -> Option<PathBuf> {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| Some(PathBuf::from("auditpack.toml")).filter(|p| p.is_file()))
 }
 
 /// Signing the bundle (see docs/chain-of-custody.md).

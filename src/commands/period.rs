@@ -57,10 +57,7 @@ pub struct PeriodArgs {
 
 /// Builds the period package.
 pub fn run(args: &PeriodArgs) -> Result<Exit, Failure> {
-    let config_path = args
-        .config
-        .clone()
-        .or_else(|| Some(PathBuf::from("auditpack.toml")).filter(|p| p.is_file()));
+    let config_path = super::config_or_default(args.config.as_deref());
     let config = match &config_path {
         Some(path) => Config::load(path).map_err(|errors| {
             Failure::input(

@@ -246,3 +246,15 @@ pub fn rehash(bag: &Path, file: &str) {
     fix("manifest-sha256.txt", file);
     fix("tagmanifest-sha256.txt", "manifest-sha256.txt");
 }
+
+/// A fresh ed25519 key pair from the system's ssh-keygen: (private, public).
+pub fn keygen(dir: &Path, name: &str, comment: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(name);
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen is installed");
+    assert!(made.status.success(), "{made:?}");
+    (key.clone(), key.with_extension("pub"))
+}

@@ -88,7 +88,7 @@ pub fn upload(
         .build()
         .map_err(|e| fail(format!("cannot start the async runtime: {e}"), false))?;
     runtime.block_on(async {
-        let client = client(settings).await;
+        let client = s3_client(settings.profile.as_deref(), settings.s3_path_style).await;
         let weak_retention = check_bucket(&client, target, settings.min_retention_days)
             .await
             .map_err(|(message, input)| fail(message, input))?;
@@ -153,14 +153,17 @@ pub fn upload(
     })
 }
 
-async fn client(settings: &UploadSettings) -> aws_sdk_s3::Client {
+/// An S3 client for the locker: the profile (or the default credential
+/// chain), path-style addressing for emulators. Uploading and reading the
+/// locker back (`locker_read`) use the same.
+pub(crate) async fn s3_client(profile: Option<&str>, path_style: bool) -> aws_sdk_s3::Client {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(profile) = &settings.profile {
+    if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
     let shared = loader.load().await;
     let config = aws_sdk_s3::config::Builder::from(&shared)
-        .force_path_style(settings.s3_path_style)
+        .force_path_style(path_style)
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }

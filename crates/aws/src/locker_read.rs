@@ -8,9 +8,8 @@ use std::io::Write;
 
 use auditpack_core::custody::locker::LockerTarget;
 use auditpack_core::period::intake::{BundleSource, Fetched};
-use aws_config::BehaviorVersion;
 
-use crate::locker::describe;
+use crate::locker::{describe, s3_client};
 
 /// The locker as a source of bundles.
 pub struct LockerSource {
@@ -31,17 +30,7 @@ impl LockerSource {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        let client = runtime.block_on(async {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest());
-            if let Some(profile) = profile {
-                loader = loader.profile_name(profile);
-            }
-            let shared = loader.load().await;
-            let config = aws_sdk_s3::config::Builder::from(&shared)
-                .force_path_style(path_style)
-                .build();
-            aws_sdk_s3::Client::from_conf(config)
-        });
+        let client = runtime.block_on(s3_client(profile, path_style));
         let prefix = if target.prefix.is_empty() {
             String::new()
         } else {

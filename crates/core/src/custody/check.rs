@@ -281,30 +281,8 @@ pub fn render_text(bundle: &Path, r: &CustodyReport) -> String {
             ));
         }
     }
-    if let (Some(re), true) = (&r.reevaluation, r.period_package) {
-        if re.differences.is_empty() {
-            t.push_str(&format!(
-                "re-derivation: the period verdicts, intervals, gaps and samples of {} controls ({} run items) re-derived from the packaged runs' results; identical to data/period.json, period.csv and period.html\n",
-                re.controls, re.items
-            ));
-        } else {
-            t.push_str(&format!(
-                "re-derivation: {} difference(s) between the package and its runs' results\n",
-                re.differences.len()
-            ));
-        }
-    } else if let Some(re) = &r.reevaluation {
-        if re.differences.is_empty() {
-            t.push_str(&format!(
-                "re-evaluation: {} controls, {} items re-derived from the bundle's evidence and controls; identical to data/results.json\n",
-                re.controls, re.items
-            ));
-        } else {
-            t.push_str(&format!(
-                "re-evaluation: {} difference(s) between data/results.json and the bundle's evidence and controls\n",
-                re.differences.len()
-            ));
-        }
+    if let Some(re) = &r.reevaluation {
+        t.push_str(&reevaluation_line(re, r.period_package));
     }
     for note in &r.notes {
         t.push_str(&format!("note: {note}\n"));
@@ -318,4 +296,36 @@ pub fn render_text(bundle: &Path, r: &CustodyReport) -> String {
         ));
     }
     t
+}
+
+/// What re-evaluation found, in one line: of a run bundle (its results from
+/// its evidence and controls) or of a period package (its period verdicts
+/// from its runs' results).
+fn reevaluation_line(re: &Reevaluation, period_package: bool) -> String {
+    let (label, counts, identical, differs) = if period_package {
+        (
+            "re-derivation",
+            format!(
+                "the period verdicts, intervals, gaps and samples of {} controls ({} run items)",
+                re.controls, re.items
+            ),
+            "the packaged runs' results; identical to data/period.json, period.csv and period.html",
+            "the package and its runs' results",
+        )
+    } else {
+        (
+            "re-evaluation",
+            format!("{} controls, {} items", re.controls, re.items),
+            "the bundle's evidence and controls; identical to data/results.json",
+            "data/results.json and the bundle's evidence and controls",
+        )
+    };
+    if re.differences.is_empty() {
+        format!("{label}: {counts} re-derived from {identical}\n")
+    } else {
+        format!(
+            "{label}: {} difference(s) between {differs}\n",
+            re.differences.len()
+        )
+    }
 }

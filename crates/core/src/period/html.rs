@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 
 use super::csv::{days_text, intervals_text};
 use super::model::{ControlPeriod, PeriodDoc};
+use super::timeline::day_of;
 use crate::evaluation::Verdict;
 
 /// Items listed per control before the rest are left to `period.csv`: keeps
@@ -129,7 +130,7 @@ fn control_section(page: &mut String, doc: &PeriodDoc, c: &ControlPeriod) {
 /// stretches without evidence longer than allowed hatched grey, change
 /// exceptions as orange marks. `<title>` elements give each mark its text.
 fn timeline_svg(page: &mut String, doc: &PeriodDoc, c: &ControlPeriod) {
-    let (Some(start), Some(end)) = (day(&doc.period.start), day(&doc.period.end)) else {
+    let (Some(start), Some(end)) = (day_of(&doc.period.start), day_of(&doc.period.end)) else {
         return;
     };
     let span = ((end - start).num_days() + 1).max(1) as f64;
@@ -151,7 +152,7 @@ fn timeline_svg(page: &mut String, doc: &PeriodDoc, c: &ControlPeriod) {
     uncovered.sort();
     uncovered.dedup();
     for (from, to) in uncovered.iter().take(500) {
-        if let (Some(f), Some(t)) = (day(from), day(to)) {
+        if let (Some(f), Some(t)) = (day_of(from), day_of(to)) {
             let _ = write!(
                 page,
                 "<rect x=\"{:.1}\" y=\"10\" width=\"{:.1}\" height=\"30\" class=\"gap\"><title>no evidence {} to {}</title></rect>",
@@ -163,8 +164,8 @@ fn timeline_svg(page: &mut String, doc: &PeriodDoc, c: &ControlPeriod) {
         }
     }
     for f in &c.failure_intervals {
-        if let Some(from) = day(&f.from) {
-            let to = f.to.as_deref().and_then(day).unwrap_or(end);
+        if let Some(from) = day_of(&f.from) {
+            let to = f.to.as_deref().and_then(day_of).unwrap_or(end);
             let class = if f.waived { "waivedspan" } else { "failspan" };
             let _ = write!(
                 page,
@@ -181,7 +182,7 @@ fn timeline_svg(page: &mut String, doc: &PeriodDoc, c: &ControlPeriod) {
         if letter == '-' {
             continue;
         }
-        if let Some(d) = day(&run.started_at) {
+        if let Some(d) = day_of(&run.started_at) {
             let _ = write!(
                 page,
                 "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"12\" y2=\"38\" class=\"run {1}\"><title>{2}: {3}</title></line>",
@@ -200,7 +201,7 @@ fn timeline_svg(page: &mut String, doc: &PeriodDoc, c: &ControlPeriod) {
     exceptions.sort_unstable();
     exceptions.dedup();
     for time in exceptions.iter().take(500) {
-        if let Some(d) = day(time) {
+        if let Some(d) = day_of(time) {
             let cx = x(d) + dx / 2.0;
             let _ = write!(
                 page,
@@ -446,10 +447,6 @@ fn letter_name(letter: char) -> &'static str {
         'W' => "WAIVED",
         _ => "DISABLED",
     }
-}
-
-fn day(time: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(time.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// Escapes text for HTML content and quoted attribute values (the run

@@ -133,12 +133,7 @@ pub fn take_in(
 ) -> Intake {
     let label = fetched.label.clone();
     let exclude = |sha256: Option<String>, kind: &str, reason: String| {
-        Intake::Excluded(Excluded {
-            bundle: label.clone(),
-            sha256,
-            kind: kind.into(),
-            reason,
-        })
+        Intake::Excluded(Excluded::new(&label, sha256, kind, reason))
     };
     let sha256 = match file_sha256(&fetched.path) {
         Ok(s) => s,

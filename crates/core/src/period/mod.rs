@@ -117,12 +117,7 @@ pub fn build_period(
             .par_iter()
             .map(|label| match source.fetch(label) {
                 Ok(fetched) => take_in(&fetched, &request.trust, &organization, &request.period),
-                Err(reason) => Intake::Excluded(Excluded {
-                    bundle: label.clone(),
-                    sha256: None,
-                    kind: "unreadable".into(),
-                    reason,
-                }),
+                Err(reason) => Intake::Excluded(Excluded::new(label, None, "unreadable", reason)),
             })
             .collect();
         for intake in taken {
@@ -132,20 +127,13 @@ pub fn build_period(
                     excluded.push(e);
                 }
                 Intake::Run(run) => {
+                    let (bundle, sha256) = (&run.entry.bundle, Some(run.entry.sha256.clone()));
                     if let Some(first) = used.get(&run.entry.sha256) {
-                        excluded.push(Excluded {
-                            reason: format!("the same bytes as {first}, already used"),
-                            bundle: run.entry.bundle,
-                            sha256: Some(run.entry.sha256),
-                            kind: "duplicate".into(),
-                        });
+                        let reason = format!("the same bytes as {first}, already used");
+                        excluded.push(Excluded::new(bundle, sha256, "duplicate", reason));
                     } else if accumulator.len() >= MAX_RUNS {
-                        excluded.push(Excluded {
-                            bundle: run.entry.bundle,
-                            sha256: Some(run.entry.sha256),
-                            kind: "unsupported".into(),
-                            reason: format!("more than {MAX_RUNS} runs in one period"),
-                        });
+                        let reason = format!("more than {MAX_RUNS} runs in one period");
+                        excluded.push(Excluded::new(bundle, sha256, "unsupported", reason));
                     } else {
                         package::stage_run(staging.path(), &run)?;
                         let run = *run;

@@ -101,6 +101,18 @@ pub struct Excluded {
     pub reason: String,
 }
 
+impl Excluded {
+    /// An exclusion of the bundle found at `bundle`.
+    pub fn new(bundle: &str, sha256: Option<String>, kind: &str, reason: String) -> Excluded {
+        Excluded {
+            bundle: bundle.to_string(),
+            sha256,
+            kind: kind.to_string(),
+            reason,
+        }
+    }
+}
+
 /// A stretch of days, `YYYY-MM-DD` both inclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Days {

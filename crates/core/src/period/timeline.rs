@@ -427,7 +427,7 @@ impl Calendar {
 }
 
 /// The `YYYY-MM-DD` of an RFC 3339 time.
-fn day_of(time: &str) -> Option<NaiveDate> {
+pub(super) fn day_of(time: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(time.get(..10)?, "%Y-%m-%d").ok()
 }
 
