@@ -88,7 +88,11 @@ def variant(entries, bag, day, fail, out_path):
         for info, raw in entries:
             rel = info.filename.split("/", 1)[1]
             if rel in new:
-                out.writestr(zipfile.ZipInfo(info.filename, date_time=info.date_time), new[rel])
+                # Deflated as auditpack deflates them (a ZipInfo alone would
+                # store them, and the period package copies entries as stored).
+                fresh = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                fresh.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(fresh, new[rel], compresslevel=1)
                 continue
             # Copied raw: the local header and data as they are, listed in the
             # central directory zipfile writes on close.

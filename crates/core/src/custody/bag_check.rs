@@ -243,12 +243,12 @@ fn read_zip_bag(path: &Path, allowance: &mut Allowance) -> Result<BagContents, V
         entry: entry.to_string(),
         exceeded,
     };
-    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut archive =
-        zip::ZipArchive::new(file).map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
+    let mut archive = super::zip_file::open_zip(path)
+        .map_err(|source| VerifyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
     allowance
         .check_count(archive.len() as u64)
         .map_err(|e| too_large("(the whole zip)", e))?;
@@ -310,7 +310,7 @@ fn read_zip_bag(path: &Path, allowance: &mut Allowance) -> Result<BagContents, V
 /// its compressed bytes, so this costs one pass over the file.
 fn duplicated_names(
     path: &Path,
-    archive: &zip::ZipArchive<std::fs::File>,
+    archive: &zip::ZipArchive<super::zip_file::SeekBuffer<std::fs::File>>,
 ) -> Result<Vec<Problem>, VerifyError> {
     if !archive.has_duplicate_names() {
         return Ok(Vec::new());
@@ -427,13 +427,27 @@ fn read_entry(
     Ok(read)
 }
 
+thread_local! {
+    /// One read buffer per thread, reused for every entry: a bundle has tens
+    /// of thousands of small files, and a fresh 64 KiB buffer for each was
+    /// gigabytes of zeroing per bundle.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
+}
+
 fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> {
+    READ_BUFFER.with_borrow_mut(|buf| hash_reader_with(reader, keep, buf))
+}
+
+fn hash_reader_with(
+    reader: &mut impl Read,
+    keep: bool,
+    buf: &mut [u8],
+) -> std::io::Result<BagEntry> {
     let mut hasher = Sha256::new();
     let mut kept = keep.then(Vec::new);
-    let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = reader.read(&mut buf)?;
+        let n = reader.read(buf)?;
         if n == 0 {
             break;
         }
@@ -564,11 +578,13 @@ pub(crate) fn copy_payload(
             copy_one(rel, &mut file)?;
         }
     } else {
-        let file = std::fs::File::open(bag).map_err(io)?;
-        let mut archive = zip::ZipArchive::new(file).map_err(|e| VerifyError::NotABundle {
-            path: bag.to_path_buf(),
-            reason: format!("not a readable zip ({e})"),
-        })?;
+        let mut archive =
+            super::zip_file::open_zip(bag)
+                .map_err(io)?
+                .map_err(|e| VerifyError::NotABundle {
+                    path: bag.to_path_buf(),
+                    reason: format!("not a readable zip ({e})"),
+                })?;
         for i in 0..archive.len() {
             let mut entry = archive.by_index(i).map_err(|e| VerifyError::NotABundle {
                 path: bag.to_path_buf(),

@@ -358,11 +358,8 @@ impl SignatureReport {
 /// Checks the signature files of a bag whose files are `files` (path → bytes,
 /// for tag files). With a trust set, at least one valid signature must be by a
 /// trusted key, and an unsigned bag fails.
-pub(crate) fn check_signatures(
-    files: &BTreeMap<String, Vec<u8>>,
-    trust: &Trust,
-) -> SignatureReport {
-    let get = |name: &str| files.get(name).map(Vec::as_slice);
+pub(crate) fn check_signatures(files: &BTreeMap<String, &[u8]>, trust: &Trust) -> SignatureReport {
+    let get = |name: &str| files.get(name).copied();
     let mut report = SignatureReport {
         trust_given: trust.is_given(),
         signed_at: get(crate::outputs::bagit::BAG_INFO_TXT)
@@ -528,7 +525,7 @@ mod tests {
     #[test]
     fn unsigned_bag_with_trust_given_fails() {
         let mut files = BTreeMap::new();
-        files.insert(TAG_MANIFEST.to_string(), b"x".to_vec());
+        files.insert(TAG_MANIFEST.to_string(), b"x".as_slice());
         let report = check_signatures(&files, &Trust::default());
         assert!(report.problems.is_empty() && !report.is_signed());
         let trust = Trust {

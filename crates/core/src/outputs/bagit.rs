@@ -99,6 +99,19 @@ pub(crate) enum Content {
     File(PathBuf),
     /// Bytes made during the run (results, report, …).
     Bytes(Vec<u8>),
+    /// An entry already deflated: the one entry of a small zip, named as it
+    /// will be in this bag (`<bag>/data/…`), copied without inflating or
+    /// deflating it again. Its SHA-256 and size come with it, from where its
+    /// bytes were verified (the period package's copies of each run's
+    /// `results.json`, checked when the run's bundle was).
+    Deflated {
+        /// The small zip holding the entry.
+        zip: PathBuf,
+        /// SHA-256 of the inflated bytes, lowercase hex.
+        sha256: String,
+        /// Size of the inflated bytes.
+        size: u64,
+    },
 }
 
 /// Errors writing a bundle.
@@ -240,7 +253,7 @@ impl Bag {
         for window in chunks.chunks(CHUNKS_AT_ONCE) {
             let chunks: Vec<Chunk> = window
                 .par_iter()
-                .map(|files| deflate_chunk(files, &info.name, options))
+                .map(|files| deflate_chunk(files, &info.name, options, zip_time))
                 .collect::<Result<_, _>>()?;
             for chunk in chunks {
                 zip.merge_archive(ZipArchive::new(Cursor::new(chunk.zip))?)?;
@@ -318,14 +331,12 @@ impl Content {
     fn len(&self) -> Result<u64, BundleError> {
         match self {
             Content::Bytes(bytes) => Ok(bytes.len() as u64),
-            Content::File(path) => {
-                std::fs::metadata(path)
-                    .map(|m| m.len())
-                    .map_err(|source| BundleError::Io {
-                        path: path.clone(),
-                        source,
-                    })
-            }
+            Content::File(path) | Content::Deflated { zip: path, .. } => std::fs::metadata(path)
+                .map(|m| m.len())
+                .map_err(|source| BundleError::Io {
+                    path: path.clone(),
+                    source,
+                }),
         }
     }
 }
@@ -341,11 +352,23 @@ fn deflate_chunk(
     files: &[(&String, &Content)],
     bag_name: &str,
     options: SimpleFileOptions,
+    zip_time: zip::DateTime,
 ) -> Result<Chunk, BundleError> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut hashes = Vec::with_capacity(files.len());
     for (path, content) in files {
-        zip.start_file(format!("{bag_name}/{path}"), options)?;
+        let name = format!("{bag_name}/{path}");
+        if let Content::Deflated {
+            zip: from,
+            sha256,
+            size,
+        } = content
+        {
+            copy_deflated(from, &name, &mut zip, zip_time)?;
+            hashes.push((path.to_string(), sha256.clone(), *size));
+            continue;
+        }
+        zip.start_file(name, options)?;
         let (digest, size) = copy_hashing(content, &mut zip)?;
         hashes.push((path.to_string(), digest, size));
     }
@@ -353,6 +376,31 @@ fn deflate_chunk(
         zip: zip.finish()?.into_inner(),
         hashes,
     })
+}
+
+/// Copies the one entry of the zip at `from`, which must be named `name`,
+/// as it is compressed, with this bag's time and permissions.
+fn copy_deflated(
+    from: &Path,
+    name: &str,
+    out: &mut ZipWriter<Cursor<Vec<u8>>>,
+    zip_time: zip::DateTime,
+) -> Result<(), BundleError> {
+    let io = |source| BundleError::Io {
+        path: from.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(from).map_err(io)?;
+    let mut archive = ZipArchive::new(std::io::BufReader::new(file))?;
+    let entry = archive.by_index_raw(0)?;
+    if entry.name().is_ok_and(|stored| stored == name) {
+        out.raw_copy_file_touch(entry, zip_time, Some(0o644))?;
+        return Ok(());
+    }
+    Err(io(std::io::Error::other(format!(
+        "holds '{}', not '{name}'",
+        entry.name().map(|n| n.into_owned()).unwrap_or_default()
+    ))))
 }
 
 /// Streams content into `out`, returning its SHA-256 and size.
@@ -366,6 +414,14 @@ fn copy_hashing(content: &Content, out: &mut impl Write) -> Result<(String, u64)
                 source,
             })?;
             bytes.len() as u64
+        }
+        Content::Deflated { zip, .. } => {
+            // `deflate_chunk` copies these raw; inflating one here would
+            // write the bag a second, uncompressed copy.
+            return Err(BundleError::Io {
+                path: zip.clone(),
+                source: std::io::Error::other("a deflated entry is copied, not streamed"),
+            });
         }
         Content::File(path) => {
             let io = |source| BundleError::Io {
@@ -569,6 +625,93 @@ mod tests {
             let line = format!("{}  {path}", hex::encode(Sha256::digest(want)));
             assert!(manifest.lines().any(|l| l == line), "{line}");
         }
+    }
+
+    /// A one-entry zip holding `body` deflated, named `name`, in `dir`.
+    fn deflated_entry(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+        let path = dir.join(format!("{}.zip", body.len()));
+        let mut zip = ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = SimpleFileOptions::default().compression_level(Some(9));
+        zip.start_file(name, options).unwrap();
+        zip.write_all(body).unwrap();
+        zip.finish().unwrap();
+        path
+    }
+
+    /// A deflated entry is copied as compressed, with the bag's time and
+    /// permissions and the SHA-256 it came with in the manifest; one named
+    /// otherwise than the bag would hold it is refused, naming both.
+    #[test]
+    fn a_deflated_entry_is_copied_raw_and_a_misnamed_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = b"{\"controls\": []}\n".repeat(500);
+        let staged = deflated_entry(dir.path(), "bag/data/runs/r1/results.json", &body);
+        let info = BagInfo {
+            name: "bag".into(),
+            organization_id: "o-test".into(),
+            period: "2026-Q4".into(),
+            period_dates: None,
+            bagging_date: "2026-11-20".into(),
+            collection_window: "a/b".into(),
+            extra: Vec::new(),
+            description: None,
+        };
+        let time = zip_time("2026-11-20T09:16:41Z").unwrap();
+        let digest = hex::encode(Sha256::digest(&body));
+        let mut bag = Bag::default();
+        bag.add(
+            "runs/r1/results.json",
+            Content::Deflated {
+                zip: staged.clone(),
+                sha256: digest.clone(),
+                size: body.len() as u64,
+            },
+        );
+        let bytes = bag
+            .write_zip_signed(&info, time, Cursor::new(Vec::new()), None)
+            .unwrap()
+            .into_inner();
+        let mut zip = ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let staged_size = ZipArchive::new(std::fs::File::open(&staged).unwrap())
+            .unwrap()
+            .by_index_raw(0)
+            .unwrap()
+            .compressed_size();
+        let mut entry = zip.by_name("bag/data/runs/r1/results.json").unwrap();
+        // Level 9 bytes as staged, not the bag's level 1: copied, not redone.
+        assert_eq!(entry.compressed_size(), staged_size);
+        assert_eq!(entry.last_modified(), Some(time));
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o644));
+        let mut got = Vec::new();
+        entry.read_to_end(&mut got).unwrap();
+        assert_eq!(got, body);
+        drop(entry);
+        let mut manifest = String::new();
+        zip.by_name("bag/manifest-sha256.txt")
+            .unwrap()
+            .read_to_string(&mut manifest)
+            .unwrap();
+        assert!(manifest.contains(&format!("{digest}  data/runs/r1/results.json")));
+
+        let mut misnamed = Bag::default();
+        misnamed.add(
+            "runs/r2/results.json",
+            Content::Deflated {
+                zip: staged,
+                sha256: digest,
+                size: body.len() as u64,
+            },
+        );
+        let error = misnamed
+            .write_zip_signed(&info, time, Cursor::new(Vec::new()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "holds 'bag/data/runs/r1/results.json', not 'bag/data/runs/r2/results.json'"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::model::{Excluded, PeriodSpan, RunEntry};
 use super::timeline::{RunOrg, RunResults};
+use crate::custody::bag_check::BagEntry;
 use crate::custody::check::{verify_bundle, VerifyOptions};
 use crate::custody::signature::Trust;
 use crate::outputs::bagit::file_sha256;
@@ -110,10 +111,35 @@ pub struct Accepted {
     pub results: RunResults,
     /// Its organization.
     pub org: RunOrg,
-    /// `data/results.json` as bundled (copied into the package).
-    pub results_bytes: Vec<u8>,
-    /// `data/org.json` as bundled.
-    pub org_bytes: Vec<u8>,
+    /// The bag's top folder inside the bundle zip.
+    pub bag: String,
+    /// `data/results.json` and `data/org.json` as verified, in that order:
+    /// the package copies them from the bundle.
+    pub copies: [VerifiedFile; 2],
+}
+
+/// A file of a run's bundle, as its verification read it.
+pub struct VerifiedFile {
+    /// Its name under `data/` (`results.json`, `org.json`).
+    pub name: &'static str,
+    /// SHA-256 of its bytes (matching the bundle's manifest).
+    pub sha256: String,
+    /// Its size.
+    pub size: u64,
+    /// CRC-32 of its bytes: the copy taken from the bundle is checked
+    /// against it, so a bundle changed after it was verified is not copied.
+    pub crc32: u32,
+}
+
+impl VerifiedFile {
+    fn new(name: &'static str, entry: &BagEntry, bytes: &[u8]) -> VerifiedFile {
+        VerifiedFile {
+            name,
+            sha256: entry.sha256.clone(),
+            size: entry.size,
+            crc32: crc32fast::hash(bytes),
+        }
+    }
 }
 
 /// What the checks decided.
@@ -175,8 +201,13 @@ pub fn take_in(
         .collect();
     // Taken out of the report, not copied: results.json is the largest file
     // kept in memory (hundreds of MB at thousands of accounts).
+    let bag = report.verification.contents.name.clone();
     let entries = &mut report.verification.contents.entries;
-    let mut file = |name: &str| -> Option<Vec<u8>> { entries.remove(name).and_then(|e| e.bytes) };
+    let mut file = |name: &str| -> Option<(BagEntry, Vec<u8>)> {
+        let mut entry = entries.remove(name)?;
+        let bytes = entry.bytes.take()?;
+        Some((entry, bytes))
+    };
     if file("data/period.json").is_some() {
         return exclude(
             Some(sha256),
@@ -184,7 +215,8 @@ pub fn take_in(
             "a period package, not a run bundle".into(),
         );
     }
-    let (Some(results_bytes), Some(org_bytes)) = (file("data/results.json"), file("data/org.json"))
+    let (Some((results_entry, results_bytes)), Some((org_entry, org_bytes))) =
+        (file("data/results.json"), file("data/org.json"))
     else {
         return exclude(
             Some(sha256),
@@ -250,8 +282,11 @@ pub fn take_in(
         },
         results,
         org,
-        results_bytes,
-        org_bytes,
+        bag,
+        copies: [
+            VerifiedFile::new("results.json", &results_entry, &results_bytes),
+            VerifiedFile::new("org.json", &org_entry, &org_bytes),
+        ],
     }))
 }
 

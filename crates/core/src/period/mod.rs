@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::custody::signature::Trust;
-use crate::outputs::bagit::TagManifestSigner;
+use crate::outputs::bagit::{Content, TagManifestSigner};
 use intake::{take_in, BundleSource, Intake};
 use model::{Excluded, PeriodDoc, PeriodSpan};
 use settings::Settings;
@@ -112,15 +112,36 @@ pub fn build_period(
     // As many bundles at once as there are cores (verifying one is mostly
     // inflating and hashing, one core's work); memory holds that many.
     let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let package = package_name(&organization, &request.period.label);
+    let mut staged = std::collections::BTreeMap::new();
     for chunk in labels.chunks(at_once) {
-        let taken: Vec<Intake> = chunk
+        let taken: Vec<(Intake, Vec<(String, Content)>)> = chunk
             .par_iter()
-            .map(|label| match source.fetch(label) {
-                Ok(fetched) => take_in(&fetched, &request.trust, &organization, &request.period),
-                Err(reason) => Intake::Excluded(Excluded::new(label, None, "unreadable", reason)),
+            .map(|label| {
+                let fetched = match source.fetch(label) {
+                    Ok(f) => f,
+                    Err(reason) => {
+                        let e = Excluded::new(label, None, "unreadable", reason);
+                        return Ok((Intake::Excluded(e), Vec::new()));
+                    }
+                };
+                let intake = take_in(&fetched, &request.trust, &organization, &request.period);
+                let Intake::Run(run) = intake else {
+                    return Ok((intake, Vec::new()));
+                };
+                let sha256 = Some(run.entry.sha256.clone());
+                Ok(
+                    match package::stage_run(staging.path(), &package, &fetched.path, &run)? {
+                        Ok(files) => (Intake::Run(run), files),
+                        Err(reason) => (
+                            Intake::Excluded(Excluded::new(label, sha256, "tampered", reason)),
+                            Vec::new(),
+                        ),
+                    },
+                )
             })
-            .collect();
-        for intake in taken {
+            .collect::<Result<_, PeriodError>>()?;
+        for (intake, files) in taken {
             match intake {
                 Intake::Excluded(e) => {
                     tracing::info!(bundle = %e.bundle, reason = %e.reason, "excluded");
@@ -135,7 +156,7 @@ pub fn build_period(
                         let reason = format!("more than {MAX_RUNS} runs in one period");
                         excluded.push(Excluded::new(bundle, sha256, "unsupported", reason));
                     } else {
-                        package::stage_run(staging.path(), &run)?;
+                        staged.extend(files);
                         let run = *run;
                         used.insert(run.entry.sha256.clone(), run.entry.bundle.clone());
                         accumulator.add(run.entry, run.results, &run.org);
@@ -160,7 +181,7 @@ pub fn build_period(
     doc.summary.excluded = excluded.len();
     doc.excluded = excluded;
     doc.signatures = signature_note(&request.trust);
-    package::write_package(&doc, staging.path(), &request.out, signer)
+    package::write_package(&doc, staged, &request.out, signer)
 }
 
 /// The one organization the bundles' locations or bag-info name; several (or

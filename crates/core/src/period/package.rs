@@ -4,11 +4,13 @@
 //! so that the verdicts can be re-derived from the package alone. Each run's
 //! full bundle is referenced by SHA-256 (and locker key), not copied.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::intake::Accepted;
 use super::model::PeriodDoc;
 use super::{package_name, PeriodError, PeriodOutcome};
+use crate::custody::zip_file::open_zip;
 use crate::outputs::bagit::{file_sha256, zip_time, Bag, BagInfo, Content, TagManifestSigner};
 use crate::report::{write_bundle, Outputs};
 
@@ -22,18 +24,72 @@ pub fn run_dir(sha256: &str) -> String {
     format!("runs/{sha256}")
 }
 
-/// Writes a run's `results.json` and `org.json` to the staging folder, so
-/// that their bytes leave memory before the next run is read.
-pub fn stage_run(staging: &Path, run: &Accepted) -> Result<(), PeriodError> {
+/// Copies a run's `results.json` and `org.json` out of its bundle into the
+/// staging folder as they are compressed there, each as a one-entry zip
+/// named as the package will hold it (`<package>/data/runs/<sha256>/…`), so
+/// that neither is inflated, deflated or held in memory again. The copies
+/// are paired with the SHA-256 and size their verification gave.
+///
+/// A bundle whose entries no longer have the CRC-32 and size of the bytes
+/// verified (it changed after it was read) gives `Ok(Err(reason))`: it is
+/// excluded, not copied. Writing the staging folder failing is an error.
+pub(crate) fn stage_run(
+    staging: &Path,
+    package: &str,
+    bundle: &Path,
+    run: &Accepted,
+) -> Result<Result<Vec<(String, Content)>, String>, PeriodError> {
     let dir = staging.join(run_dir(&run.entry.sha256));
-    let write = |name: &str, bytes: &[u8]| {
-        let path = dir.join(name);
-        std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(&path, bytes))
-            .map_err(|source| PeriodError::Output { path, source })
+    let output = |path: &Path, source| PeriodError::Output {
+        path: path.to_path_buf(),
+        source,
     };
-    write("results.json", &run.results_bytes)?;
-    write("org.json", &run.org_bytes)
+    std::fs::create_dir_all(&dir).map_err(|e| output(&dir, e))?;
+    let mut archive = match open_zip(bundle) {
+        Ok(Ok(archive)) => archive,
+        Ok(Err(e)) => return Ok(Err(format!("unreadable when copied: {e}"))),
+        Err(e) => return Ok(Err(format!("unreadable when copied: {e}"))),
+    };
+    let mut staged = Vec::new();
+    for file in &run.copies {
+        let inside = format!("{}/data/{}", run.bag, file.name);
+        let entry = match archive.by_name_raw(inside.as_bytes()) {
+            Ok(entry) if entry.crc32() == file.crc32 && entry.size() == file.size => entry,
+            Ok(_) => {
+                return Ok(Err(format!(
+                    "data/{}: changed after it was verified (not copied)",
+                    file.name
+                )))
+            }
+            Err(e) => {
+                return Ok(Err(format!(
+                    "data/{}: unreadable when copied ({e})",
+                    file.name
+                )))
+            }
+        };
+        let path = format!("{}/{}", run_dir(&run.entry.sha256), file.name);
+        let target = dir.join(format!("{}.zip", file.name));
+        let temporary = tempfile::NamedTempFile::new_in(&dir).map_err(|e| output(&dir, e))?;
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(temporary.as_file()));
+        zip.raw_copy_file_rename(entry, format!("{package}/data/{path}"))
+            .and_then(|()| zip.finish().map(drop))
+            .map_err(|e| output(&target, std::io::Error::other(e)))?;
+        // Renamed into place whole: a duplicate run staged at the same time
+        // writes the same bytes to the same name.
+        temporary
+            .persist(&target)
+            .map_err(|e| output(&target, e.error))?;
+        staged.push((
+            path,
+            Content::Deflated {
+                zip: target,
+                sha256: file.sha256.clone(),
+                size: file.size,
+            },
+        ));
+    }
+    Ok(Ok(staged))
 }
 
 /// `period.json` as written: pretty, with a final newline.
@@ -44,9 +100,9 @@ pub fn period_json(doc: &PeriodDoc) -> Vec<u8> {
 }
 
 /// Writes every output and the package zip, all or nothing.
-pub fn write_package(
+pub(crate) fn write_package(
     doc: &PeriodDoc,
-    staging: &Path,
+    mut staged: BTreeMap<String, Content>,
     out: &Path,
     signer: Option<&dyn TagManifestSigner>,
 ) -> Result<PeriodOutcome, PeriodError> {
@@ -61,7 +117,10 @@ pub fn write_package(
         let dir = run_dir(&run.sha256);
         for name in ["results.json", "org.json"] {
             let file = format!("{dir}/{name}");
-            bag.add(&file, Content::File(staging.join(&file)));
+            let content = staged.remove(&file).ok_or_else(|| {
+                PeriodError::Input(format!("{}: {file} was not staged", run.bundle))
+            })?;
+            bag.add(&file, content);
         }
     }
     let name = package_name(&doc.organization_id, &doc.period.label);
@@ -134,16 +193,17 @@ pub fn bag_info_text(path: &Path) -> Option<String> {
     if path.is_dir() {
         return std::fs::read_to_string(path.join("bag-info.txt")).ok();
     }
-    let file = std::fs::File::open(path).ok()?;
-    let mut archive = zip::ZipArchive::new(file).ok()?;
-    let name: PathBuf = (0..archive.len()).find_map(|i| {
-        let entry = archive.by_index(i).ok()?;
-        let n = entry.name().ok()?.to_string();
-        (n.matches('/').count() == 1 && n.ends_with("/bag-info.txt")).then(|| PathBuf::from(n))
-    })?;
+    let mut archive = open_zip(path).ok()?.ok()?;
+    // Found by the central directory's names: reading every entry's header
+    // to find one file would cost a pass over the zip.
+    let name = archive
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|n| n.matches('/').count() == 1 && n.ends_with("/bag-info.txt"))?
+        .into_owned();
     let mut text = String::new();
     archive
-        .by_name(&name.to_string_lossy())
+        .by_name(&name)
         .ok()?
         .take(64 * 1024)
         .read_to_string(&mut text)

@@ -104,7 +104,7 @@ fn rederive(
     bag: &Path,
     manifest: &BTreeMap<String, String>,
     doc: &PeriodDoc,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, &[u8]>,
 ) -> Result<Reevaluation, String> {
     let work = tempfile::Builder::new()
         .prefix("auditpack-period-")
@@ -157,8 +157,7 @@ fn rederive(
     }
     let mut differences = differences(doc, &derived);
     if differences.is_empty()
-        && files.get("data/period.json").map(Vec::as_slice)
-            != Some(period_json(&derived).as_slice())
+        && files.get("data/period.json").copied() != Some(period_json(&derived).as_slice())
     {
         differences
             .push("data/period.json: differs from the re-derivation from the packaged runs".into());
