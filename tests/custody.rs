@@ -64,6 +64,7 @@ fn options(trust: Trust) -> VerifyOptions {
         max_age_days: None,
         now: chrono::Utc::now(),
         reevaluate: false,
+        keep_results: true,
     }
 }
 

@@ -306,6 +306,7 @@ fn verify_aged(zip: &Path, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
         max_age_days: Some(30),
         now,
         reevaluate: false,
+        keep_results: true,
     };
     verify_bundle(zip, &options).unwrap().problems
 }

@@ -89,6 +89,7 @@ fn proven_results(path: &Path, trust: Trust, reevaluate: bool) -> Result<Results
         max_age_days: None,
         now: chrono::Utc::now(),
         reevaluate,
+        keep_results: true,
     };
     let report = verify_bundle(path, &options)?;
     if !report.is_ok() {

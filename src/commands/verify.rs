@@ -36,6 +36,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit, Failure> {
         max_age_days: args.max_age,
         now: chrono::Utc::now(),
         reevaluate: args.reevaluate,
+        keep_results: false,
     };
     // A period package (`auditpack period`) has checks of its own.
     let report = if auditpack_core::period::is_period_package(&args.bundle) {

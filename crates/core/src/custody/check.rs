@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::reevaluate::Reevaluation;
 use super::signature::{check_signatures, SignatureReport, Trust};
-use crate::custody::bag_check::{read_bag, Verification, VerifyError};
+use crate::custody::bag_check::{read_bag_keeping, Verification, VerifyError};
 use crate::evidence::coverage::{self, Coverage};
 use crate::evidence::RunInfo;
 
@@ -32,6 +32,10 @@ pub struct VerifyOptions {
     pub now: DateTime<Utc>,
     /// `--reevaluate`.
     pub reevaluate: bool,
+    /// Keep `data/results.json`'s bytes in the report (the gate, diff and
+    /// period read them; re-evaluation keeps them anyway). A plain `verify`
+    /// only hashes it, so its memory does not grow with the results.
+    pub keep_results: bool,
 }
 
 /// Everything `verify` found.
@@ -80,7 +84,7 @@ pub(crate) fn kept_files(verification: &Verification) -> BTreeMap<String, &[u8]>
 
 /// Verifies a bundle (zip or unzipped bag).
 pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyReport, VerifyError> {
-    let contents = read_bag(path)?;
+    let contents = read_bag_keeping(path, options.keep_results || options.reevaluate)?;
     let verification = crate::custody::bag_check::check(contents);
     let files = kept_files(&verification);
     let mut problems = Vec::new();
@@ -89,7 +93,7 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
     let signatures = check_signatures(&files, &options.trust);
     problems.extend(signatures.problems.iter().cloned());
 
-    let manifest = crate::custody::bag_check::payload_manifest(&verification.contents);
+    let manifest = &verification.payload;
     let org: Option<crate::org::Org> = files
         .get("data/org.json")
         .and_then(|b| serde_json::from_slice(b).ok());

@@ -424,6 +424,7 @@ pub fn read_facts(
         max_age_days: None,
         now: chrono::Utc::now(),
         reevaluate: false,
+        keep_results: true,
     };
     let bundle = path.display().to_string();
     let report = super::check::verify_bundle(path, &options)?;
@@ -466,7 +467,7 @@ pub fn read_facts(
         .map(|s| format!("{} {} ({})", s.kind, s.fingerprint, s.signer))
         .collect();
     Ok(BundleFacts {
-        manifest: crate::custody::bag_check::payload_manifest(&report.verification.contents),
+        manifest: report.verification.payload.clone(),
         bundle,
         results,
         org,

@@ -28,8 +28,11 @@
 //! evidence gives the same document, byte for byte; other evidence, other
 //! UUIDs. Nothing here decides a verdict.
 
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::io::Write as _;
 
 use super::ReportInput;
 use crate::evaluation::{ControlResult, ItemResult, Verdict};
@@ -125,13 +128,95 @@ fn place(item: &ItemResult) -> String {
     }
 }
 
-/// `oscal-assessment-results.json` of the run; `results_json` is the
-/// `results.json` bytes written beside it (part of the UUIDs' seed).
+/// `oscal-assessment-results.json` of the run, in memory (see [`write_oscal`]).
+#[cfg(test)]
 pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_oscal(input, results_json, &mut bytes).expect("writing to memory cannot fail");
+    bytes
+}
+
+/// A JSON array written element by element as its iterator makes them, so
+/// that the document's observations, findings and resources (hundreds of
+/// thousands at thousands of accounts) are never all in memory at once.
+struct Streamed<F>(F);
+
+impl<F, I> Serialize for Streamed<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Value>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
+}
+
+/// The run's `result`: its fixed members, then the streamed observations and
+/// findings (each left out when it would be empty, as OSCAL requires).
+struct ResultObject<O, F> {
+    head: serde_json::Map<String, Value>,
+    observations: Option<O>,
+    findings: Option<F>,
+}
+
+impl<O: Serialize, F: Serialize> Serialize for ResultObject<O, F> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in &self.head {
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(observations) = &self.observations {
+            map.serialize_entry("observations", observations)?;
+        }
+        if let Some(findings) = &self.findings {
+            map.serialize_entry("findings", findings)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Document<R, B> {
+    #[serde(rename = "assessment-results")]
+    assessment_results: AssessmentResults<R, B>,
+}
+
+#[derive(Serialize)]
+struct AssessmentResults<R, B> {
+    uuid: String,
+    metadata: Value,
+    #[serde(rename = "import-ap")]
+    import_ap: Value,
+    results: [R; 1],
+    #[serde(rename = "back-matter")]
+    back_matter: BackMatter<B>,
+}
+
+#[derive(Serialize)]
+struct BackMatter<B> {
+    resources: B,
+}
+
+/// Writes `oscal-assessment-results.json` of the run to `out`, one
+/// observation, finding and resource at a time; `results_json` is the
+/// `results.json` bytes written beside it (part of the UUIDs' seed).
+///
+/// Compact, not pretty: the document is for tools (GRC platforms, OSCAL
+/// validators), and indentation was a third of it (90 of 242 MB at 1,000
+/// accounts × 4 regions), bytes every `verify` and `period` inflates and
+/// hashes again. `jq .` pretty-prints it for people.
+pub(crate) fn write_oscal(
+    input: &ReportInput<'_>,
+    results_json: &[u8],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let ids = Uuids::new(input, results_json);
     let results = input.results;
     let evidence_uuid = |path: &str| ids.of(&format!("evidence {path}"));
     let account_uuid = |id: &str| ids.of(&format!("account {id}"));
+    let observation_uuid = |c: &ControlResult, item: &ItemResult| {
+        ids.of(&format!("observation {} {}", c.id, place(item)))
+    };
     let times: std::collections::HashMap<&str, &str> = (input.evidence.iter())
         .filter_map(|e| Some((e.path.as_str(), e.collected_at.as_deref()?)))
         .collect();
@@ -153,26 +238,38 @@ pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[
     criteria.sort_by_key(|c| crate::evaluation::criterion_order(c));
     criteria.dedup();
 
-    let mut observations = Vec::new();
-    let mut findings = Vec::new();
-    for c in &results.controls {
-        let mut related = Vec::new();
-        for item in &c.results {
-            let obs = ids.of(&format!("observation {} {}", c.id, place(item)));
-            related.push(json!({ "observation-uuid": obs }));
-            let when = collected(item);
-            observations.push(observation(
-                c,
-                item,
-                &obs,
-                &when,
-                &evidence_uuid,
-                &account_uuid,
-            ));
-            findings.push(item_finding(c, item, &ids, &obs));
-        }
-        findings.push(control_finding(c, &ids, related));
-    }
+    let observations = Streamed(|| {
+        results.controls.iter().flat_map(|c| {
+            c.results.iter().map(|item| {
+                let obs = observation_uuid(c, item);
+                observation(
+                    c,
+                    item,
+                    &obs,
+                    &collected(item),
+                    &evidence_uuid,
+                    &account_uuid,
+                )
+            })
+        })
+    });
+    let ids = &ids;
+    let findings = Streamed(|| {
+        results.controls.iter().flat_map(|c| {
+            let items = c
+                .results
+                .iter()
+                .map(|item| item_finding(c, item, ids, &observation_uuid(c, item)));
+            let related = || {
+                (c.results.iter())
+                    .map(|item| json!({ "observation-uuid": observation_uuid(c, item) }))
+                    .collect()
+            };
+            items.chain(std::iter::once_with(move || {
+                control_finding(c, ids, related())
+            }))
+        })
+    });
 
     let inventory: Vec<Value> = (input.org.active_accounts())
         .map(|a| {
@@ -191,62 +288,70 @@ pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[
         .collect();
 
     let plan = ids.of("assessment plan");
-    let mut resources = vec![json!({
-        "uuid": plan,
-        "title": "Assessment plan: the control files evaluated",
-        "description": "auditpack has no separate assessment plan: the control files (data/controls/ in the bundle, each with its objective, procedure and exact CEL tests) and auditpack.toml, when given, are the plan.",
-        "rlinks": [{ "href": "controls/" }]
-    })];
-    for c in &results.controls {
-        let mut rlink =
-            json!({ "href": format!("controls/{}", c.file), "media-type": "application/toml" });
-        if let Some(sha) = &c.file_sha256 {
-            rlink["hashes"] = json!([{ "algorithm": "SHA-256", "value": sha }]);
-        }
-        resources.push(json!({
-            "uuid": ids.of(&format!("control file {}", c.id)),
-            "title": format!("Control file of {}", c.id),
-            "rlinks": [rlink]
-        }));
-    }
-    // Attachments (evidence no API gives) and their metadata files.
-    for a in &results.attachments {
-        for (path, sha, what) in [
-            (&a.file, &a.sha256, a.description.clone()),
-            (
-                &a.metadata_file,
-                &a.metadata_sha256,
-                format!("Metadata of {}", a.file),
-            ),
-        ] {
-            resources.push(json!({
-                "uuid": evidence_uuid(path),
-                "title": path,
-                "description": what,
-                "props": [prop("owner", &a.owner), prop("date", &a.date), prop("reviewed-by", &a.reviewed_by)],
+    let resources = Streamed(|| {
+        let plan_resource = json!({
+            "uuid": plan,
+            "title": "Assessment plan: the control files evaluated",
+            "description": "auditpack has no separate assessment plan: the control files (data/controls/ in the bundle, each with its objective, procedure and exact CEL tests) and auditpack.toml, when given, are the plan.",
+            "rlinks": [{ "href": "controls/" }]
+        });
+        let control_files = results.controls.iter().map(|c| {
+            let mut rlink =
+                json!({ "href": format!("controls/{}", c.file), "media-type": "application/toml" });
+            if let Some(sha) = &c.file_sha256 {
+                rlink["hashes"] = json!([{ "algorithm": "SHA-256", "value": sha }]);
+            }
+            json!({
+                "uuid": ids.of(&format!("control file {}", c.id)),
+                "title": format!("Control file of {}", c.id),
+                "rlinks": [rlink]
+            })
+        });
+        // Attachments (evidence no API gives) and their metadata files.
+        let attachments = results.attachments.iter().flat_map(|a| {
+            [
+                (&a.file, &a.sha256, a.description.clone()),
+                (
+                    &a.metadata_file,
+                    &a.metadata_sha256,
+                    format!("Metadata of {}", a.file),
+                ),
+            ]
+            .into_iter()
+            .map(|(path, sha, what)| {
+                json!({
+                    "uuid": evidence_uuid(path),
+                    "title": path,
+                    "description": what,
+                    "props": [prop("owner", &a.owner), prop("date", &a.date), prop("reviewed-by", &a.reviewed_by)],
+                    "rlinks": [{
+                        "href": format!("evidence/{path}"),
+                        "hashes": [{ "algorithm": "SHA-256", "value": sha }]
+                    }]
+                })
+            })
+        });
+        let evidence = input.evidence.iter().map(|e| {
+            json!({
+                "uuid": evidence_uuid(&e.path),
+                "title": e.path,
+                "description": format!("{}:{} in {} ({}), answer {}", e.service, e.operation, e.account_id, e.region.as_deref().unwrap_or("global"), e.status),
+                "props": [prop("sha256", &e.sha256)],
                 "rlinks": [{
-                    "href": format!("evidence/{path}"),
-                    "hashes": [{ "algorithm": "SHA-256", "value": sha }]
+                    "href": format!("evidence/{}", e.path),
+                    "media-type": "application/json",
+                    "hashes": [{ "algorithm": "SHA-256", "value": e.sha256 }]
                 }]
-            }));
-        }
-    }
-    for e in input.evidence {
-        resources.push(json!({
-            "uuid": evidence_uuid(&e.path),
-            "title": e.path,
-            "description": format!("{}:{} in {} ({}), answer {}", e.service, e.operation, e.account_id, e.region.as_deref().unwrap_or("global"), e.status),
-            "props": [prop("sha256", &e.sha256)],
-            "rlinks": [{
-                "href": format!("evidence/{}", e.path),
-                "media-type": "application/json",
-                "hashes": [{ "algorithm": "SHA-256", "value": e.sha256 }]
-            }]
-        }));
-    }
+            })
+        });
+        std::iter::once(plan_resource)
+            .chain(control_files)
+            .chain(attachments)
+            .chain(evidence)
+    });
 
     let run = input.run;
-    let mut result = json!({
+    let mut head = json!({
         "uuid": ids.of("result"),
         "title": format!("SOC 2 evidence of {} for {}", results.organization_id, results.period),
         "description": format!(
@@ -268,50 +373,52 @@ pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[
         },
     });
     if let Some(d) = &results.period_dates {
-        result["props"].as_array_mut().expect("props").push(prop(
+        head["props"].as_array_mut().expect("props").push(prop(
             "audit-period-dates",
             &format!("{}/{}", d.start, d.end),
         ));
     }
-    if inventory_is_empty(&result) {
-        result
-            .as_object_mut()
+    if inventory_is_empty(&head) {
+        head.as_object_mut()
             .expect("result")
             .remove("local-definitions");
     }
-    if !observations.is_empty() {
-        result["observations"] = observations.into();
-    }
-    if !findings.is_empty() {
-        result["findings"] = findings.into();
-    }
+    let Value::Object(head) = head else {
+        unreachable!("json! of an object is an object")
+    };
+    let result = ResultObject {
+        head,
+        observations: results
+            .controls
+            .iter()
+            .any(|c| !c.results.is_empty())
+            .then_some(observations),
+        findings: (!results.controls.is_empty()).then_some(findings),
+    };
 
-    let document = json!({
-        "assessment-results": {
-            "uuid": ids.of("assessment-results"),
-            "metadata": {
+    let document = Document {
+        assessment_results: AssessmentResults {
+            uuid: ids.of("assessment-results"),
+            metadata: json!({
                 "title": format!("SOC 2 evidence package — {} — {}", results.organization_id, results.period),
                 "last-modified": results.generated_at,
                 "version": input.bundle_name,
                 "oscal-version": OSCAL_VERSION,
                 "props": [prop("tool", &format!("{} {}", results.tool.name, results.tool.version))],
                 "remarks": "Written by auditpack from results.json. Paths in back-matter are relative to the bag's data/ folder. Only PASS maps to satisfied: NOT ASSESSED, WAIVED and DISABLED are not-satisfied with reason other and their verdict in the auditpack-status property."
-            },
-            "import-ap": {
+            }),
+            import_ap: json!({
                 "href": format!("#{plan}"),
                 "remarks": "The control files are the plan (see the back-matter resource)."
-            },
-            "results": [result],
-            "back-matter": { "resources": resources }
-        }
-    });
-    // Compact, not pretty: the document is for tools (GRC platforms, OSCAL
-    // validators), and indentation was a third of it (242 MB of which 90 MB
-    // were spaces at 1,000 accounts × 4 regions), bytes every `verify` and
-    // `period` inflates and hashes again. `jq .` pretty-prints it for people.
-    let mut bytes = serde_json::to_vec(&document).expect("the document serialises");
-    bytes.push(b'\n');
-    bytes
+            }),
+            results: [result],
+            back_matter: BackMatter { resources },
+        },
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer(&mut out, &document)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 fn inventory_is_empty(result: &Value) -> bool {

@@ -170,6 +170,7 @@ pub fn take_in(
         max_age_days: None,
         now: chrono::Utc::now(),
         reevaluate: false,
+        keep_results: true,
     };
     let mut report = match verify_bundle(&fetched.path, &options) {
         Ok(r) => r,

@@ -13,6 +13,7 @@
 
 pub mod csv;
 pub mod html;
+mod in_order;
 pub mod intake;
 pub mod model;
 pub mod package;
@@ -21,8 +22,6 @@ pub mod timeline;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
-
-use rayon::prelude::*;
 
 use crate::custody::signature::Trust;
 use crate::outputs::bagit::{Content, TagManifestSigner};
@@ -109,62 +108,60 @@ pub fn build_period(
     let mut accumulator = Accumulator::default();
     let mut excluded = Vec::new();
     let mut used = std::collections::BTreeMap::<String, String>::new();
-    // As many bundles at once as there are cores (verifying one is mostly
-    // inflating and hashing, one core's work); memory holds that many.
-    let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
     let package = package_name(&organization, &request.period.label);
     let mut staged = std::collections::BTreeMap::new();
-    for chunk in labels.chunks(at_once) {
-        let taken: Vec<(Intake, Vec<(String, Content)>)> = chunk
-            .par_iter()
-            .map(|label| {
-                let fetched = match source.fetch(label) {
-                    Ok(f) => f,
-                    Err(reason) => {
-                        let e = Excluded::new(label, None, "unreadable", reason);
-                        return Ok((Intake::Excluded(e), Vec::new()));
-                    }
-                };
-                let intake = take_in(&fetched, &request.trust, &organization, &request.period);
-                let Intake::Run(run) = intake else {
-                    return Ok((intake, Vec::new()));
-                };
-                let sha256 = Some(run.entry.sha256.clone());
-                Ok(
-                    match package::stage_run(staging.path(), &package, &fetched.path, &run)? {
-                        Ok(files) => (Intake::Run(run), files),
-                        Err(reason) => (
-                            Intake::Excluded(Excluded::new(label, sha256, "tampered", reason)),
-                            Vec::new(),
-                        ),
-                    },
-                )
-            })
-            .collect::<Result<_, PeriodError>>()?;
-        for (intake, files) in taken {
-            match intake {
-                Intake::Excluded(e) => {
-                    tracing::info!(bundle = %e.bundle, reason = %e.reason, "excluded");
-                    excluded.push(e);
-                }
-                Intake::Run(run) => {
-                    let (bundle, sha256) = (&run.entry.bundle, Some(run.entry.sha256.clone()));
-                    if let Some(first) = used.get(&run.entry.sha256) {
-                        let reason = format!("the same bytes as {first}, already used");
-                        excluded.push(Excluded::new(bundle, sha256, "duplicate", reason));
-                    } else if accumulator.len() >= MAX_RUNS {
-                        let reason = format!("more than {MAX_RUNS} runs in one period");
-                        excluded.push(Excluded::new(bundle, sha256, "unsupported", reason));
-                    } else {
-                        staged.extend(files);
-                        let run = *run;
-                        used.insert(run.entry.sha256.clone(), run.entry.bundle.clone());
-                        accumulator.add(run.entry, run.results, &run.org);
-                    }
+    // One bundle per core (verifying one is inflating and hashing, one core's
+    // work), each core running at most one bundle ahead of the fold: memory
+    // holds that many runs, however many bundles there are.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let take = |label: &String| -> Result<(Intake, Vec<(String, Content)>), PeriodError> {
+        let fetched = match source.fetch(label) {
+            Ok(f) => f,
+            Err(reason) => {
+                let e = Excluded::new(label, None, "unreadable", reason);
+                return Ok((Intake::Excluded(e), Vec::new()));
+            }
+        };
+        let intake = take_in(&fetched, &request.trust, &organization, &request.period);
+        let Intake::Run(run) = intake else {
+            return Ok((intake, Vec::new()));
+        };
+        let sha256 = Some(run.entry.sha256.clone());
+        Ok(
+            match package::stage_run(staging.path(), &package, &fetched.path, &run)? {
+                Ok(files) => (Intake::Run(run), files),
+                Err(reason) => (
+                    Intake::Excluded(Excluded::new(label, sha256, "tampered", reason)),
+                    Vec::new(),
+                ),
+            },
+        )
+    };
+    in_order::work_in_order(&labels, workers, workers + 1, take, |taken| {
+        let (intake, files) = taken?;
+        match intake {
+            Intake::Excluded(e) => {
+                tracing::info!(bundle = %e.bundle, reason = %e.reason, "excluded");
+                excluded.push(e);
+            }
+            Intake::Run(run) => {
+                let (bundle, sha256) = (&run.entry.bundle, Some(run.entry.sha256.clone()));
+                if let Some(first) = used.get(&run.entry.sha256) {
+                    let reason = format!("the same bytes as {first}, already used");
+                    excluded.push(Excluded::new(bundle, sha256, "duplicate", reason));
+                } else if accumulator.len() >= MAX_RUNS {
+                    let reason = format!("more than {MAX_RUNS} runs in one period");
+                    excluded.push(Excluded::new(bundle, sha256, "unsupported", reason));
+                } else {
+                    staged.extend(files);
+                    let run = *run;
+                    used.insert(run.entry.sha256.clone(), run.entry.bundle.clone());
+                    accumulator.add(run.entry, run.results, &run.org);
                 }
             }
         }
-    }
+        Ok::<(), PeriodError>(())
+    })?;
     if accumulator.is_empty() {
         let reasons: Vec<String> = excluded
             .iter()

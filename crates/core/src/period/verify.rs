@@ -11,7 +11,7 @@ use std::path::Path;
 use super::model::{PeriodDoc, PERIOD_SCHEMA_VERSION};
 use super::package::{period_json, run_dir};
 use super::timeline::{Accumulator, RunOrg, RunResults};
-use crate::custody::bag_check::{check, copy_payload, payload_manifest, read_bag, VerifyError};
+use crate::custody::bag_check::{check, copy_payload, read_bag, VerifyError};
 use crate::custody::check::{kept_files, CustodyReport, VerifyOptions};
 use crate::custody::reevaluate::Reevaluation;
 use crate::custody::signature::check_signatures;
@@ -29,7 +29,7 @@ pub fn verify_period_package(
     if options.max_age_days.is_some() {
         notes.push("--max-age does not apply to a period package (it spans the period)".into());
     }
-    let manifest = payload_manifest(&verification.contents);
+    let manifest = &verification.payload;
     let doc = match files
         .get("data/period.json")
         .map(|b| serde_json::from_slice::<PeriodDoc>(b))
