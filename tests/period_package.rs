@@ -306,6 +306,19 @@ fn a_quarter_of_runs_gives_the_period_verdicts_an_auditor_would() {
         "{}",
         r.stdout
     );
+    // Each run is named by its bundle file's SHA-256 (taken while verifying it).
+    for run in doc["runs"].as_array().unwrap() {
+        let file = bundles.join(run["bundle"].as_str().unwrap());
+        assert_eq!(
+            run["sha256"].as_str(),
+            Some(
+                auditpack_core::outputs::bagit::file_sha256(&file)
+                    .unwrap()
+                    .as_str()
+            ),
+            "{file:?}"
+        );
+    }
     let mut ranked: Vec<(String, String)> = doc["runs"]
         .as_array()
         .unwrap()

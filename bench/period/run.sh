@@ -3,7 +3,7 @@
 # bench/period/bench.py with the given arguments. A measurement, not a test.
 # Needs the collection benchmark's evidence first:
 #   bench/collect/run.sh --accounts 1000 --regions 4
-# Disk: each daily variant is a copy of the run's bundle (315 MB at 1000 x 4).
+# Disk: each daily variant is a copy of the run's bundle (138 MB at 1000 x 4).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if pgrep -f 'cargo build --release' > /dev/null; then

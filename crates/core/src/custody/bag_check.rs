@@ -64,6 +64,9 @@ pub struct BagContents {
     /// Entries refused without being read: unsafe names, symbolic links,
     /// duplicated names.
     pub refused: Vec<Problem>,
+    /// SHA-256 of the zip file itself, taken while reading it (`None` for a
+    /// folder bag).
+    pub zip_sha256: Option<String>,
 }
 
 /// Why a path could not be read as a bag at all.
@@ -323,10 +326,18 @@ fn read_zip_bag(
         entries.insert(rest.to_string(), read);
     }
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
+    let zip_sha256 = archive
+        .into_inner()
+        .finish_sha256()
+        .map_err(|source| VerifyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(BagContents {
         name,
         entries,
         refused,
+        zip_sha256: Some(zip_sha256),
     })
 }
 
@@ -433,6 +444,7 @@ fn read_dir_bag(
         name,
         entries,
         refused,
+        zip_sha256: None,
     })
 }
 

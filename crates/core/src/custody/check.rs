@@ -167,7 +167,7 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
         None
     } else {
         let results = files.get("data/results.json").copied().unwrap_or_default();
-        match super::reevaluate::reevaluate(path, &manifest, results) {
+        match super::reevaluate::reevaluate(path, manifest, results) {
             Ok(r) => {
                 for d in &r.differences {
                     problems.push(format!("data/results.json: {d}"));

@@ -10,6 +10,8 @@
 //! are read, so nearly every seek does.
 
 use std::io::{self, Read, Seek, SeekFrom};
+
+use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// How much of the file one refill reads: large enough that the small
@@ -29,6 +31,10 @@ pub(crate) struct SeekBuffer<R> {
     inner_position: u64,
     /// The file's length, for `SeekFrom::End`.
     length: u64,
+    /// SHA-256 of the file's bytes `0..hashed_to`, fed as reads pass them in
+    /// order (see [`SeekBuffer::finish_sha256`]).
+    hasher: Sha256,
+    hashed_to: u64,
 }
 
 impl<R: Read + Seek> SeekBuffer<R> {
@@ -42,7 +48,37 @@ impl<R: Read + Seek> SeekBuffer<R> {
             position: 0,
             inner_position: length,
             length,
+            hasher: Sha256::new(),
+            hashed_to: 0,
         })
+    }
+
+    /// Feeds the hash with `bytes`, read from `at`, where they continue it.
+    fn hash_read(&mut self, at: u64, bytes: &[u8]) {
+        let end = at + bytes.len() as u64;
+        if at <= self.hashed_to && end > self.hashed_to {
+            let skip = usize::try_from(self.hashed_to - at).unwrap_or(usize::MAX);
+            self.hasher.update(&bytes[skip..]);
+            self.hashed_to = end;
+        }
+    }
+
+    /// SHA-256 of the whole file, lowercase hex: the bytes reads passed in
+    /// order were hashed as they went by, and the rest (the central
+    /// directory, read first, and anything skipped) is read now. Saves a
+    /// second pass over a bundle to name it by its hash.
+    pub(crate) fn finish_sha256(mut self) -> io::Result<String> {
+        self.inner.seek(SeekFrom::Start(self.hashed_to))?;
+        let mut rest = (&mut self.inner).take(self.length - self.hashed_to);
+        self.window.resize(WINDOW, 0);
+        loop {
+            let n = rest.read(&mut self.window)?;
+            if n == 0 {
+                break;
+            }
+            self.hasher.update(&self.window[..n]);
+        }
+        Ok(hex::encode(self.hasher.finalize()))
     }
 
     /// The bytes of the window from the current position on.
@@ -83,6 +119,9 @@ impl<R: Read + Seek> SeekBuffer<R> {
         self.window.truncate(filled);
         self.window_start = self.position;
         self.inner_position = self.position + filled as u64;
+        let window = std::mem::take(&mut self.window);
+        self.hash_read(self.window_start, &window);
+        self.window = window;
         Ok(())
     }
 }
@@ -97,6 +136,7 @@ impl<R: Read + Seek> Read for SeekBuffer<R> {
                 // A large read goes straight to the file, past the window.
                 self.align_inner()?;
                 let n = self.inner.read(out)?;
+                self.hash_read(self.position, &out[..n]);
                 self.position += n as u64;
                 self.inner_position = self.position;
                 return Ok(n);
@@ -257,6 +297,11 @@ mod tests {
         assert!(reader
             .seek(SeekFrom::Current(-(data.len() as i64) - 1))
             .is_err());
+        // Read out of order, backwards and with a gap: still the whole file's hash.
+        assert_eq!(
+            reader.finish_sha256().unwrap(),
+            hex::encode(Sha256::digest(&data))
+        );
     }
 
     #[test]

@@ -555,6 +555,20 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
+    /// The bag-info of the test bags.
+    fn test_info() -> BagInfo {
+        BagInfo {
+            name: "bag".into(),
+            organization_id: "o-test".into(),
+            period: "2026-Q4".into(),
+            period_dates: None,
+            bagging_date: "2026-11-20".into(),
+            collection_window: "a/b".into(),
+            extra: Vec::new(),
+            description: None,
+        }
+    }
+
     /// More files than one chunk holds, and a file larger than a chunk's byte
     /// limit: the merged zip has every entry, in order, with its bytes and its
     /// manifest line, and two writes give the same bytes.
@@ -582,16 +596,7 @@ mod tests {
         let sizes: Vec<usize> = bag.chunks().unwrap().iter().map(Vec::len).collect();
         assert_eq!(sizes, [FILES_PER_CHUNK, FILES_PER_CHUNK, 18, 1]);
 
-        let info = BagInfo {
-            name: "bag".into(),
-            organization_id: "o-test".into(),
-            period: "2026-Q4".into(),
-            period_dates: None,
-            bagging_date: "2026-11-20".into(),
-            collection_window: "a/b".into(),
-            extra: Vec::new(),
-            description: None,
-        };
+        let info = test_info();
         let time = zip_time("2026-11-20T09:16:41Z").unwrap();
         let write = || {
             bag.write_zip_signed(&info, time, Cursor::new(Vec::new()), None)
@@ -646,16 +651,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let body = b"{\"controls\": []}\n".repeat(500);
         let staged = deflated_entry(dir.path(), "bag/data/runs/r1/results.json", &body);
-        let info = BagInfo {
-            name: "bag".into(),
-            organization_id: "o-test".into(),
-            period: "2026-Q4".into(),
-            period_dates: None,
-            bagging_date: "2026-11-20".into(),
-            collection_window: "a/b".into(),
-            extra: Vec::new(),
-            description: None,
-        };
+        let info = test_info();
         let time = zip_time("2026-11-20T09:16:41Z").unwrap();
         let digest = hex::encode(Sha256::digest(&body));
         let mut bag = Bag::default();

@@ -161,10 +161,6 @@ pub fn take_in(
     let exclude = |sha256: Option<String>, kind: &str, reason: String| {
         Intake::Excluded(Excluded::new(&label, sha256, kind, reason))
     };
-    let sha256 = match file_sha256(&fetched.path) {
-        Ok(s) => s,
-        Err(e) => return exclude(None, "unreadable", format!("{label}: {e}")),
-    };
     let options = VerifyOptions {
         trust: trust.clone(),
         max_age_days: None,
@@ -172,7 +168,17 @@ pub fn take_in(
         reevaluate: false,
         keep_results: true,
     };
-    let mut report = match verify_bundle(&fetched.path, &options) {
+    let verified = verify_bundle(&fetched.path, &options);
+    // The bundle's hash names it; reading it for verification took it.
+    let hashed = match &verified {
+        Ok(report) => report.verification.contents.zip_sha256.clone(),
+        Err(_) => None,
+    };
+    let sha256 = match hashed.map_or_else(|| file_sha256(&fetched.path), Ok) {
+        Ok(s) => s,
+        Err(e) => return exclude(None, "unreadable", format!("{label}: {e}")),
+    };
+    let mut report = match verified {
         Ok(r) => r,
         Err(e) => return exclude(Some(sha256), "unreadable", format!("not a bundle: {e}")),
     };

@@ -69,7 +69,7 @@ pub fn verify_period_package(
         .map(|d| (d.period.start.clone(), d.period.end.clone()));
     let reevaluation = match (&doc, options.reevaluate) {
         (Some(doc), true) if verification.is_intact() && problems.is_empty() => {
-            match rederive(path, &manifest, doc, &files) {
+            match rederive(path, manifest, doc, &files) {
                 Ok(r) => {
                     problems.extend(r.differences.iter().cloned());
                     Some(r)
