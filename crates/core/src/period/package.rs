@@ -210,3 +210,105 @@ pub fn bag_info_text(path: &Path) -> Option<String> {
         .ok()?;
     Some(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::period::intake::VerifiedFile;
+    use crate::period::model::RunEntry;
+    use std::io::{Read, Write};
+
+    const RESULTS: &[u8] = b"{\"controls\": []}\n";
+    const ORG: &[u8] = b"{\"accounts\": []}\n";
+
+    /// A run bundle holding `results.json` and `org.json`, and the run as
+    /// its verification accepted it.
+    fn bundle_and_run(dir: &Path) -> (std::path::PathBuf, Accepted) {
+        let path = dir.join("run.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, body) in [("results.json", RESULTS), ("org.json", ORG)] {
+            zip.start_file(
+                format!("runbag/data/{name}"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+            zip.write_all(body).unwrap();
+        }
+        zip.finish().unwrap();
+        let verified = |name: &'static str, body: &[u8]| VerifiedFile {
+            name,
+            sha256: crate::evidence::sha256_hex(body),
+            size: body.len() as u64,
+            crc32: crc32fast::hash(body),
+        };
+        let run = Accepted {
+            entry: RunEntry {
+                bundle: "run.zip".into(),
+                sha256: "ab".repeat(32),
+                locker_key: None,
+                started_at: "2026-10-01T02:00:00Z".into(),
+                finished_at: "2026-10-01T02:30:00Z".into(),
+                signers: Vec::new(),
+                controls: [0; 5],
+            },
+            results: serde_json::from_str(
+                r#"{"schema_version": 2, "organization_id": "o-x",
+                    "collection_window": {"start": "a", "end": "b"}, "controls": []}"#,
+            )
+            .unwrap(),
+            org: serde_json::from_str(r#"{"accounts": []}"#).unwrap(),
+            bag: "runbag".into(),
+            copies: [verified("results.json", RESULTS), verified("org.json", ORG)],
+        };
+        (path, run)
+    }
+
+    #[test]
+    fn a_run_s_files_are_staged_as_compressed_under_their_package_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bundle, run) = bundle_and_run(dir.path());
+        let staged = stage_run(dir.path(), "pkg", &bundle, &run)
+            .unwrap()
+            .unwrap();
+        let dir_name = run_dir(&run.entry.sha256);
+        let paths: Vec<&str> = staged.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                format!("{dir_name}/results.json"),
+                format!("{dir_name}/org.json")
+            ]
+        );
+        let Content::Deflated { zip, sha256, size } = &staged[0].1 else {
+            panic!("not a deflated copy: {:?}", staged[0].1);
+        };
+        assert_eq!(
+            (sha256.as_str(), *size),
+            (run.copies[0].sha256.as_str(), RESULTS.len() as u64)
+        );
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+        let mut entry = archive.by_index(0).unwrap();
+        assert_eq!(
+            entry.name().unwrap().into_owned(),
+            format!("pkg/data/{dir_name}/results.json")
+        );
+        let mut body = Vec::new();
+        entry.read_to_end(&mut body).unwrap();
+        assert_eq!(body, RESULTS);
+    }
+
+    #[test]
+    fn a_bundle_changed_after_it_was_verified_is_not_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bundle, mut run) = bundle_and_run(dir.path());
+        // The verification read other bytes than the bundle now holds.
+        run.copies[1].crc32 ^= 1;
+        let reason = stage_run(dir.path(), "pkg", &bundle, &run)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            reason,
+            "data/org.json: changed after it was verified (not copied)"
+        );
+    }
+}
