@@ -308,10 +308,17 @@ fn read_zip_bag(
             return Err(not_bundle(format!("entry '{name}' is encrypted")));
         }
         let keep = keep_bytes(rest, results);
+        // No more than the size the zip declares (and one byte to tell), as
+        // the zip crate's own reader stops there: a stream that inflates to
+        // other than its declared size is corrupt.
+        let declared = entry.size();
         let read = match entry.compression() {
-            zip::CompressionMethod::Stored => read_entry(&mut entry, keep, allowance),
+            zip::CompressionMethod::Stored => {
+                read_entry(&mut (&mut entry).take(declared + 1), keep, allowance)
+            }
             zip::CompressionMethod::Deflated => INFLATE.with_borrow_mut(|(state, input)| {
-                read_entry(&mut Inflate::new(&mut entry, state, input), keep, allowance)
+                let inflate = Inflate::new(&mut entry, state, input);
+                read_entry(&mut inflate.take(declared + 1), keep, allowance)
             }),
             other => {
                 return Err(not_bundle(format!(
@@ -323,6 +330,11 @@ fn read_zip_bag(
             EntryError::TooLarge(exceeded) => too_large(&name, exceeded),
             EntryError::Io(e) => not_bundle(format!("entry '{name}' is corrupt ({e})")),
         })?;
+        if read.size != declared {
+            return Err(not_bundle(format!(
+                "entry '{name}' is corrupt (its data is not the {declared} bytes the zip declares)"
+            )));
+        }
         entries.insert(rest.to_string(), read);
     }
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;

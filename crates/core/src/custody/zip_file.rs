@@ -17,12 +17,17 @@ use std::path::Path;
 /// How much of the file one refill reads: large enough that the small
 /// entries of a bundle are read a megabyte at a time.
 const WINDOW: usize = 1 << 20;
+/// How much a read after a jump elsewhere in the file reads.
+const JUMP_WINDOW: usize = 16 << 10;
 
 /// A reader with a window of the underlying file kept in memory; seeks only
 /// move a position, and a read outside the window refills it from there.
 pub(crate) struct SeekBuffer<R> {
     inner: R,
-    window: Vec<u8>,
+    /// The window's bytes are `buffer[..filled]`; the buffer is allocated
+    /// once and never cleared again (a debug build zeroed it byte by byte).
+    buffer: Box<[u8]>,
+    filled: usize,
     /// File offset of `window[0]`.
     window_start: u64,
     /// Where the next read starts.
@@ -43,7 +48,8 @@ impl<R: Read + Seek> SeekBuffer<R> {
         let length = inner.seek(SeekFrom::End(0))?;
         Ok(SeekBuffer {
             inner,
-            window: Vec::new(),
+            buffer: vec![0u8; WINDOW].into_boxed_slice(),
+            filled: 0,
             window_start: 0,
             position: 0,
             inner_position: length,
@@ -55,12 +61,7 @@ impl<R: Read + Seek> SeekBuffer<R> {
 
     /// Feeds the hash with `bytes`, read from `at`, where they continue it.
     fn hash_read(&mut self, at: u64, bytes: &[u8]) {
-        let end = at + bytes.len() as u64;
-        if at <= self.hashed_to && end > self.hashed_to {
-            let skip = usize::try_from(self.hashed_to - at).unwrap_or(usize::MAX);
-            self.hasher.update(&bytes[skip..]);
-            self.hashed_to = end;
-        }
+        hash_continuing(&mut self.hasher, &mut self.hashed_to, at, bytes);
     }
 
     /// SHA-256 of the whole file, lowercase hex: the bytes reads passed in
@@ -70,25 +71,24 @@ impl<R: Read + Seek> SeekBuffer<R> {
     pub(crate) fn finish_sha256(mut self) -> io::Result<String> {
         self.inner.seek(SeekFrom::Start(self.hashed_to))?;
         let mut rest = (&mut self.inner).take(self.length - self.hashed_to);
-        self.window.resize(WINDOW, 0);
         loop {
-            let n = rest.read(&mut self.window)?;
+            let n = rest.read(&mut self.buffer)?;
             if n == 0 {
                 break;
             }
-            self.hasher.update(&self.window[..n]);
+            self.hasher.update(&self.buffer[..n]);
         }
         Ok(hex::encode(self.hasher.finalize()))
     }
 
     /// The bytes of the window from the current position on.
     fn buffered(&self) -> &[u8] {
-        let end = self.window_start + self.window.len() as u64;
+        let end = self.window_start + self.filled as u64;
         if self.position < self.window_start || self.position >= end {
             return &[];
         }
         let from = usize::try_from(self.position - self.window_start).unwrap_or(usize::MAX);
-        &self.window[from..]
+        &self.buffer[from..self.filled]
     }
 
     /// Moves `inner`'s cursor to the current position, when it is elsewhere.
@@ -100,28 +100,58 @@ impl<R: Read + Seek> SeekBuffer<R> {
         Ok(())
     }
 
-    /// Reads up to one window from the current position.
+    /// Reads up to one window around the current position: from it when
+    /// reading forwards, and ending just past it when the position moved
+    /// back before the window, so that a backwards scan (the zip reader's
+    /// search for the end of the central directory, over the whole of a
+    /// file that is not a zip) reads each megabyte once, not once per step.
+    ///
+    /// A jump elsewhere (a zip whose entries are not in file order, as only a
+    /// hand-made one is) reads a small window, so that reading such a zip
+    /// costs what reading it straight from the file did.
     fn refill(&mut self) -> io::Result<()> {
+        let window_end = self.window_start + self.filled as u64;
+        let moved_back = self.position < self.window_start;
+        let onwards = self.position == window_end || self.filled == 0;
+        let (start, size) = if moved_back && self.window_start - self.position <= WINDOW as u64 {
+            (
+                (self.position + 1).saturating_sub(WINDOW as u64 / 2),
+                WINDOW,
+            )
+        } else if onwards {
+            (self.position, WINDOW)
+        } else {
+            (self.position, JUMP_WINDOW)
+        };
+        let wanted = self.position;
+        self.position = start;
+        let filled = self.fill_window(size);
+        self.position = wanted;
+        filled
+    }
+
+    /// Reads up to `size` bytes from the current position into the window.
+    fn fill_window(&mut self, size: usize) -> io::Result<()> {
         self.align_inner()?;
-        self.window.resize(WINDOW, 0);
+        self.filled = 0;
         let mut filled = 0;
-        while filled < WINDOW {
-            match self.inner.read(&mut self.window[filled..]) {
+        while filled < size {
+            match self.inner.read(&mut self.buffer[filled..size]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.window.clear();
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         }
-        self.window.truncate(filled);
+        self.filled = filled;
         self.window_start = self.position;
         self.inner_position = self.position + filled as u64;
-        let window = std::mem::take(&mut self.window);
-        self.hash_read(self.window_start, &window);
-        self.window = window;
+        hash_continuing(
+            &mut self.hasher,
+            &mut self.hashed_to,
+            self.window_start,
+            &self.buffer[..filled],
+        );
         Ok(())
     }
 }
@@ -247,6 +277,17 @@ impl<R: Read> Read for Inflate<'_, R> {
     }
 }
 
+/// Feeds `hasher`, which has hashed a file's bytes up to `hashed_to`, with
+/// `bytes` read from `at`, where they continue what it has.
+fn hash_continuing(hasher: &mut Sha256, hashed_to: &mut u64, at: u64, bytes: &[u8]) {
+    let end = at + bytes.len() as u64;
+    if at <= *hashed_to && end > *hashed_to {
+        let skip = usize::try_from(*hashed_to - at).unwrap_or(usize::MAX);
+        hasher.update(&bytes[skip..]);
+        *hashed_to = end;
+    }
+}
+
 /// Opens a zip file for reading through a [`SeekBuffer`].
 pub(crate) fn open_zip(
     path: &Path,
@@ -302,6 +343,70 @@ mod tests {
             reader.finish_sha256().unwrap(),
             hex::encode(Sha256::digest(&data))
         );
+    }
+
+    /// Counts the reads that reach the file.
+    struct Counted(Cursor<Vec<u8>>, std::rc::Rc<std::cell::Cell<usize>>);
+
+    impl Read for Counted {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.1.set(self.1.get() + 1);
+            self.0.read(out)
+        }
+    }
+
+    impl Seek for Counted {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.0.seek(to)
+        }
+    }
+
+    #[test]
+    fn a_backwards_scan_reads_each_part_of_the_file_about_once() {
+        let data: Vec<u8> = (0..8 * WINDOW).map(|i| (i % 253) as u8).collect();
+        let reads = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut reader =
+            SeekBuffer::new(Counted(Cursor::new(data.clone()), reads.clone())).unwrap();
+        // Step back 1 KiB at a time over the whole file, as a search for a
+        // signature from the end does.
+        let mut at = data.len();
+        while at >= 1024 {
+            at -= 1024;
+            assert_eq!(
+                read_at_any(&mut reader, at as u64, 1024),
+                data[at..at + 1024]
+            );
+        }
+        assert!(reads.get() <= 40, "{} reads of the file", reads.get());
+    }
+
+    #[test]
+    fn a_jump_reads_a_small_window_not_a_megabyte() {
+        let data: Vec<u8> = (0..8 * WINDOW).map(|i| (i % 241) as u8).collect();
+        let reads = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut reader =
+            SeekBuffer::new(Counted(Cursor::new(data.clone()), reads.clone())).unwrap();
+        // Entries out of file order: 30 bytes here and there, far apart.
+        let mut at = 7usize;
+        for _ in 0..200 {
+            at = (at * 7919 + 104_729) % (data.len() - 64);
+            assert_eq!(read_at_any(&mut reader, at as u64, 30), data[at..at + 30]);
+        }
+        let read_from_file = reader.inner.0.position();
+        assert!(reads.get() <= 400, "{} reads", reads.get());
+        // Each jump costs at most a small window (and the last one's tail).
+        assert!(
+            reader.filled <= JUMP_WINDOW,
+            "window of {} bytes after jumps (file cursor at {read_from_file})",
+            reader.filled
+        );
+    }
+
+    fn read_at_any<R: Read + Seek>(reader: &mut SeekBuffer<R>, at: u64, len: usize) -> Vec<u8> {
+        reader.seek(SeekFrom::Start(at)).unwrap();
+        let mut out = vec![0u8; len];
+        reader.read_exact(&mut out).unwrap();
+        out
     }
 
     #[test]
