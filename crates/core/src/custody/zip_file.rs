@@ -59,11 +59,6 @@ impl<R: Read + Seek> SeekBuffer<R> {
         })
     }
 
-    /// Feeds the hash with `bytes`, read from `at`, where they continue it.
-    fn hash_read(&mut self, at: u64, bytes: &[u8]) {
-        hash_continuing(&mut self.hasher, &mut self.hashed_to, at, bytes);
-    }
-
     /// SHA-256 of the whole file, lowercase hex: the bytes reads passed in
     /// order were hashed as they went by, and the rest (the central
     /// directory, read first, and anything skipped) is read now. Saves a
@@ -166,7 +161,12 @@ impl<R: Read + Seek> Read for SeekBuffer<R> {
                 // A large read goes straight to the file, past the window.
                 self.align_inner()?;
                 let n = self.inner.read(out)?;
-                self.hash_read(self.position, &out[..n]);
+                hash_continuing(
+                    &mut self.hasher,
+                    &mut self.hashed_to,
+                    self.position,
+                    &out[..n],
+                );
                 self.position += n as u64;
                 self.inner_position = self.position;
                 return Ok(n);
@@ -302,7 +302,7 @@ mod tests {
     use std::io::Cursor;
 
     /// Reads `len` bytes at `at` through the buffer.
-    fn read_at(reader: &mut SeekBuffer<Cursor<Vec<u8>>>, at: SeekFrom, len: usize) -> Vec<u8> {
+    fn read_at<R: Read + Seek>(reader: &mut SeekBuffer<R>, at: SeekFrom, len: usize) -> Vec<u8> {
         reader.seek(at).unwrap();
         let mut out = vec![0u8; len];
         reader.read_exact(&mut out).unwrap();
@@ -361,19 +361,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_backwards_scan_reads_each_part_of_the_file_about_once() {
+    /// An 8 MiB file behind a buffer, and the count of reads reaching it.
+    fn counted_file() -> (
+        Vec<u8>,
+        SeekBuffer<Counted>,
+        std::rc::Rc<std::cell::Cell<usize>>,
+    ) {
         let data: Vec<u8> = (0..8 * WINDOW).map(|i| (i % 253) as u8).collect();
         let reads = std::rc::Rc::new(std::cell::Cell::new(0));
-        let mut reader =
-            SeekBuffer::new(Counted(Cursor::new(data.clone()), reads.clone())).unwrap();
+        let reader = SeekBuffer::new(Counted(Cursor::new(data.clone()), reads.clone())).unwrap();
+        (data, reader, reads)
+    }
+
+    #[test]
+    fn a_backwards_scan_reads_each_part_of_the_file_about_once() {
+        let (data, mut reader, reads) = counted_file();
         // Step back 1 KiB at a time over the whole file, as a search for a
         // signature from the end does.
         let mut at = data.len();
         while at >= 1024 {
             at -= 1024;
             assert_eq!(
-                read_at_any(&mut reader, at as u64, 1024),
+                read_at(&mut reader, SeekFrom::Start(at as u64), 1024),
                 data[at..at + 1024]
             );
         }
@@ -382,15 +391,15 @@ mod tests {
 
     #[test]
     fn a_jump_reads_a_small_window_not_a_megabyte() {
-        let data: Vec<u8> = (0..8 * WINDOW).map(|i| (i % 241) as u8).collect();
-        let reads = std::rc::Rc::new(std::cell::Cell::new(0));
-        let mut reader =
-            SeekBuffer::new(Counted(Cursor::new(data.clone()), reads.clone())).unwrap();
+        let (data, mut reader, reads) = counted_file();
         // Entries out of file order: 30 bytes here and there, far apart.
         let mut at = 7usize;
         for _ in 0..200 {
             at = (at * 7919 + 104_729) % (data.len() - 64);
-            assert_eq!(read_at_any(&mut reader, at as u64, 30), data[at..at + 30]);
+            assert_eq!(
+                read_at(&mut reader, SeekFrom::Start(at as u64), 30),
+                data[at..at + 30]
+            );
         }
         let read_from_file = reader.inner.0.position();
         assert!(reads.get() <= 400, "{} reads", reads.get());
@@ -400,13 +409,6 @@ mod tests {
             "window of {} bytes after jumps (file cursor at {read_from_file})",
             reader.filled
         );
-    }
-
-    fn read_at_any<R: Read + Seek>(reader: &mut SeekBuffer<R>, at: u64, len: usize) -> Vec<u8> {
-        reader.seek(SeekFrom::Start(at)).unwrap();
-        let mut out = vec![0u8; len];
-        reader.read_exact(&mut out).unwrap();
-        out
     }
 
     #[test]

@@ -218,23 +218,26 @@ type RawFunction = Box<
 fn cost<'context, 'call>(
     ftx: &mut FunctionContext<'context, 'call>,
 ) -> Result<CowVal<'context, 'call>, ExecutionError> {
-    let value = ftx
-        .args
-        .pop()
-        .ok_or_else(|| ExecutionError::invalid_argument_count(1, 0))?;
-    charge(units(value.as_ref()))?;
-    Ok(value)
+    charge_argument(ftx, units)
 }
 
 /// [`LOOKUP_COST_FUNCTION`] itself.
 fn lookup_cost<'context, 'call>(
     ftx: &mut FunctionContext<'context, 'call>,
 ) -> Result<CowVal<'context, 'call>, ExecutionError> {
+    charge_argument(ftx, lookup_units)
+}
+
+/// Charges the one argument's cost, as `units_of` counts it, and returns it.
+fn charge_argument<'context, 'call>(
+    ftx: &mut FunctionContext<'context, 'call>,
+    units_of: fn(&dyn Val) -> u64,
+) -> Result<CowVal<'context, 'call>, ExecutionError> {
     let value = ftx
         .args
         .pop()
         .ok_or_else(|| ExecutionError::invalid_argument_count(1, 0))?;
-    charge(lookup_units(value.as_ref()))?;
+    charge(units_of(value.as_ref()))?;
     Ok(value)
 }
 
