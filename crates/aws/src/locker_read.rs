@@ -79,15 +79,7 @@ impl BundleSource for LockerSource {
 
     /// The locker's layout is `PREFIX/<organization>/<yyyy>/<mm>/<dd>/<file>`.
     fn organization_hint(&self, label: &str) -> Option<String> {
-        let rest = if self.target.prefix.is_empty() {
-            label
-        } else {
-            label.strip_prefix(&format!("{}/", self.target.prefix))?
-        };
-        rest.split('/')
-            .next()
-            .filter(|o| o.starts_with("o-"))
-            .map(String::from)
+        auditpack_core::custody::locker::organization_in_layout(label).map(String::from)
     }
 
     fn fetch(&self, label: &str) -> Result<Fetched, String> {

@@ -46,8 +46,9 @@ fn keep_bytes(path: &str, results: bool) -> bool {
 /// One file of a bag as read.
 #[derive(Debug, Clone)]
 pub struct BagEntry {
-    /// SHA-256, lowercase hex.
-    pub sha256: String,
+    /// SHA-256, as bytes: hex only when shown (a bundle holds tens of
+    /// thousands of files, and a hex string each was an allocation each).
+    pub sha256: [u8; 32],
     /// Size in bytes.
     pub size: u64,
     /// The bytes, for tag files and `data/results.json`.
@@ -200,6 +201,19 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
+impl BagEntry {
+    /// The SHA-256 as lowercase hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// True when the SHA-256 is `hex` (lowercase), compared without allocating.
+    fn has_sha256(&self, hex: &str) -> bool {
+        let mut ours = [0u8; 64];
+        hex::encode_to_slice(self.sha256, &mut ours).is_ok() && ours == hex.as_bytes()
+    }
+}
+
 impl Verification {
     /// True when every hash matches and nothing is missing or extra.
     pub fn is_intact(&self) -> bool {
@@ -267,7 +281,9 @@ fn read_zip_bag(
         .map_err(|e| too_large("(the whole zip)", e))?;
     let mut refused = duplicated_names(path, &archive)?;
     let mut top: Option<String> = None;
-    let mut entries = BTreeMap::new();
+    // Collected, then built into the map in one pass (names are unique here:
+    // the zip crate keeps one record per name, see `duplicated_names`).
+    let mut entries = Vec::with_capacity(archive.len());
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index_raw(i)
@@ -313,12 +329,15 @@ fn read_zip_bag(
         // other than its declared size is corrupt.
         let declared = entry.size();
         let read = match entry.compression() {
-            zip::CompressionMethod::Stored => {
-                read_entry(&mut (&mut entry).take(declared + 1), keep, allowance)
-            }
+            zip::CompressionMethod::Stored => read_entry(
+                &mut (&mut entry).take(declared + 1),
+                keep,
+                declared,
+                allowance,
+            ),
             zip::CompressionMethod::Deflated => INFLATE.with_borrow_mut(|(state, input)| {
                 let inflate = Inflate::new(&mut entry, state, input);
-                read_entry(&mut inflate.take(declared + 1), keep, allowance)
+                read_entry(&mut inflate.take(declared + 1), keep, declared, allowance)
             }),
             other => {
                 return Err(not_bundle(format!(
@@ -335,8 +354,9 @@ fn read_zip_bag(
                 "entry '{name}' is corrupt (its data is not the {declared} bytes the zip declares)"
             )));
         }
-        entries.insert(rest.to_string(), read);
+        entries.push((rest.to_string(), read));
     }
+    let entries = BTreeMap::from_iter(entries);
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
     let zip_sha256 = archive
         .into_inner()
@@ -438,7 +458,8 @@ fn read_dir_bag(
         }
         let mut file = std::fs::File::open(entry.path()).map_err(|e| io(entry.path(), e))?;
         let keep = keep_bytes(&rel, results);
-        let read = read_entry(&mut file, keep, allowance).map_err(|e| match e {
+        let expected = file.metadata().map_or(0, |m| m.len());
+        let read = read_entry(&mut file, keep, expected, allowance).map_err(|e| match e {
             EntryError::TooLarge(exceeded) => VerifyError::TooLarge {
                 path: root.to_path_buf(),
                 entry: rel.clone(),
@@ -460,6 +481,9 @@ fn read_dir_bag(
     })
 }
 
+/// The most allocated ahead for an entry's kept bytes (see [`read_entry`]).
+const PREALLOCATE_AT_MOST: u64 = 256 * 1024 * 1024;
+
 /// Why one entry could not be read.
 enum EntryError {
     Io(std::io::Error),
@@ -467,15 +491,21 @@ enum EntryError {
 }
 
 /// Hashes one entry (keeping its bytes when `keep`), reading at most one byte
-/// more than the caps leave: the byte that tells it is too large.
+/// more than the caps leave: the byte that tells it is too large. `expected`
+/// is the size the zip or file system declares: kept bytes are allocated
+/// once at that size (within the caps), not grown by doubling.
 fn read_entry(
     reader: &mut impl Read,
     keep: bool,
+    expected: u64,
     allowance: &mut Allowance,
 ) -> Result<BagEntry, EntryError> {
     let (left, exceeded) = allowance.next_entry(keep);
-    let read =
-        hash_reader(&mut reader.take(left.saturating_add(1)), keep).map_err(EntryError::Io)?;
+    // Capped: a hostile zip may declare any size; past this the bytes grow
+    // as they come, within the caps above.
+    let capacity = usize::try_from(expected.min(left).min(PREALLOCATE_AT_MOST)).unwrap_or(0);
+    let read = hash_reader(&mut reader.take(left.saturating_add(1)), keep, capacity)
+        .map_err(EntryError::Io)?;
     if read.size > left {
         return Err(EntryError::TooLarge(exceeded));
     }
@@ -497,17 +527,18 @@ thread_local! {
         std::cell::RefCell::new((flate2::Decompress::new(false), vec![0u8; 64 * 1024]));
 }
 
-fn hash_reader(reader: &mut impl Read, keep: bool) -> std::io::Result<BagEntry> {
-    READ_BUFFER.with_borrow_mut(|buf| hash_reader_with(reader, keep, buf))
+fn hash_reader(reader: &mut impl Read, keep: bool, capacity: usize) -> std::io::Result<BagEntry> {
+    READ_BUFFER.with_borrow_mut(|buf| hash_reader_with(reader, keep, capacity, buf))
 }
 
 fn hash_reader_with(
     reader: &mut impl Read,
     keep: bool,
+    capacity: usize,
     buf: &mut [u8],
 ) -> std::io::Result<BagEntry> {
     let mut hasher = Sha256::new();
-    let mut kept = keep.then(Vec::new);
+    let mut kept = keep.then(|| Vec::with_capacity(capacity));
     let mut size = 0u64;
     loop {
         let n = reader.read(buf)?;
@@ -521,7 +552,7 @@ fn hash_reader_with(
         size += n as u64;
     }
     Ok(BagEntry {
-        sha256: hex::encode(hasher.finalize()),
+        sha256: hasher.finalize().into(),
         size,
         bytes: kept,
     })
@@ -540,39 +571,69 @@ pub(crate) fn check(contents: BagContents) -> Verification {
         });
         BTreeMap::new()
     };
-    let listed = payload
-        .iter()
-        .map(|l| (MANIFEST, l))
-        .chain(tags.iter().map(|l| (TAG_MANIFEST, l)));
-    for (manifest, (path, expected)) in listed {
-        match contents.entries.get(path) {
-            None => problems.push(Problem::Missing {
-                manifest: manifest.into(),
-                path: path.clone(),
-            }),
-            Some(entry) if &entry.sha256 != expected => problems.push(Problem::Changed {
-                manifest: manifest.into(),
-                path: path.clone(),
-                expected: expected.clone(),
-                actual: entry.sha256.clone(),
-            }),
-            Some(_) => {}
-        }
-    }
-    for path in contents.entries.keys() {
-        let listed = payload.contains_key(path)
-            || tags.contains_key(path)
+    // Payload lines first, then tag-manifest lines, then extra files, as
+    // before; the payload manifest and the bag's files are both sorted by
+    // path, so they are compared in one pass, not by a lookup each (tens of
+    // thousands of long paths sharing their first fifty bytes).
+    let mut changed = Vec::new();
+    let mut extra = Vec::new();
+    let unlisted = |path: &String| {
+        !(tags.contains_key(path)
             || path == TAG_MANIFEST
-            || crate::custody::SIGNATURE_FILES.contains(&path.as_str());
-        if !listed {
-            problems.push(Problem::Extra(path.clone()));
+            || crate::custody::SIGNATURE_FILES.contains(&path.as_str()))
+    };
+    let mut files = contents.entries.iter().peekable();
+    for (path, expected) in &payload {
+        while let Some((before, _)) = files.next_if(|(p, _)| *p < path) {
+            if unlisted(before) {
+                extra.push(Problem::Extra(before.clone()));
+            }
+        }
+        let entry = files.next_if(|(p, _)| *p == path).map(|(_, e)| e);
+        changed.extend(compare_line(MANIFEST, path, expected, entry));
+    }
+    for (path, _) in files {
+        if unlisted(path) {
+            extra.push(Problem::Extra(path.clone()));
         }
     }
+    for (path, expected) in &tags {
+        changed.extend(compare_line(
+            TAG_MANIFEST,
+            path,
+            expected,
+            contents.entries.get(path),
+        ));
+    }
+    problems.extend(changed);
+    problems.extend(extra);
     Verification {
         payload_files: payload.len(),
         payload,
         problems,
         contents,
+    }
+}
+
+/// One manifest line against the file it names: missing, changed or fine.
+fn compare_line(
+    manifest: &str,
+    path: &str,
+    expected: &str,
+    entry: Option<&BagEntry>,
+) -> Option<Problem> {
+    match entry {
+        None => Some(Problem::Missing {
+            manifest: manifest.into(),
+            path: path.into(),
+        }),
+        Some(entry) if !entry.has_sha256(expected) => Some(Problem::Changed {
+            manifest: manifest.into(),
+            path: path.into(),
+            expected: expected.into(),
+            actual: entry.sha256_hex(),
+        }),
+        Some(_) => None,
     }
 }
 
@@ -674,7 +735,9 @@ fn parse_manifest(
         .and_then(|e| e.bytes.as_deref())
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
-    let mut lines = BTreeMap::new();
+    // Collected, then built into the map in one pass: manifests are written
+    // sorted, and a repeated path keeps its last line, as inserting would.
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -688,16 +751,14 @@ fn parse_manifest(
                     .then(|| (decode_manifest_path(path), hash.to_ascii_lowercase()))
             });
         match parsed {
-            Some((path, hash)) => {
-                lines.insert(path, hash);
-            }
+            Some(line) => lines.push(line),
             None => problems.push(Problem::MalformedManifest {
                 manifest: manifest.into(),
                 line: i + 1,
             }),
         }
     }
-    lines
+    BTreeMap::from_iter(lines)
 }
 
 #[cfg(test)]
@@ -712,5 +773,96 @@ mod tests {
         assert!(is_safe_name(
             "bag/data/evidence/1/global/s3/ListBuckets.json"
         ));
+    }
+
+    fn file(bytes: &[u8]) -> BagEntry {
+        BagEntry {
+            sha256: Sha256::digest(bytes).into(),
+            size: bytes.len() as u64,
+            bytes: Some(bytes.to_vec()),
+        }
+    }
+
+    /// The payload manifest and the files are compared in one sorted pass:
+    /// extras before, between and after the listed paths, a missing path and
+    /// a changed one are each found, in the order the checks always gave
+    /// (payload lines, tag-manifest lines, then extra files).
+    #[test]
+    fn every_mismatch_is_found_wherever_it_falls_in_the_sorted_listing() {
+        let hex = |b: &[u8]| hex::encode(Sha256::digest(b));
+        let manifest = format!(
+            "{}  data/b\n{}  data/d\n{}  data/f\n",
+            hex(b"b"),
+            hex(b"d"),
+            hex(b"f")
+        );
+        let tags = format!(
+            "{}  bagit.txt\n{}  manifest-sha256.txt\n{}  bag-info.txt\n",
+            hex(b"BagIt"),
+            hex(manifest.as_bytes()),
+            hex(b"info")
+        );
+        let mut entries = BTreeMap::new();
+        for (path, bytes) in [
+            ("bagit.txt", b"BagIt".as_slice()),
+            ("data/a", b"extra before"),
+            ("data/b", b"b"),
+            ("data/c", b"extra between"),
+            ("data/f", b"changed"),
+            ("data/g", b"extra after"),
+            (MANIFEST, manifest.as_bytes()),
+            (TAG_MANIFEST, tags.as_bytes()),
+        ] {
+            entries.insert(path.to_string(), file(bytes));
+        }
+        let verification = check(BagContents {
+            name: "bag".into(),
+            entries,
+            refused: Vec::new(),
+            zip_sha256: None,
+        });
+        let shown: Vec<String> = verification
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "missing: data/d (listed in manifest-sha256.txt, absent from the bundle)"
+                    .to_string(),
+                format!(
+                    "changed: data/f (manifest-sha256.txt says {}, the file hashes to {})",
+                    hex(b"f"),
+                    hex(b"changed")
+                ),
+                "missing: bag-info.txt (listed in tagmanifest-sha256.txt, absent from the bundle)"
+                    .to_string(),
+                "extra: data/a (in the bundle, listed in no manifest)".to_string(),
+                "extra: data/c (in the bundle, listed in no manifest)".to_string(),
+                "extra: data/g (in the bundle, listed in no manifest)".to_string(),
+            ]
+        );
+        assert_eq!(verification.payload_files, 3);
+    }
+
+    #[test]
+    fn a_manifest_hash_in_capitals_matches_and_a_repeated_line_keeps_the_last() {
+        let upper = hex::encode_upper(Sha256::digest(b"x"));
+        let manifest = format!("{}  data/x\n{upper}  data/x\n", "0".repeat(64));
+        let mut entries = BTreeMap::new();
+        entries.insert("data/x".to_string(), file(b"x"));
+        entries.insert(MANIFEST.to_string(), file(manifest.as_bytes()));
+        let contents = BagContents {
+            name: "bag".into(),
+            entries,
+            refused: Vec::new(),
+            zip_sha256: None,
+        };
+        let mut problems = Vec::new();
+        let payload = parse_manifest(&contents, MANIFEST, &mut problems);
+        assert!(problems.is_empty());
+        assert_eq!(payload.len(), 1);
+        assert!(contents.entries["data/x"].has_sha256(&payload["data/x"]));
     }
 }

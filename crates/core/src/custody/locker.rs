@@ -57,6 +57,23 @@ impl LockerTarget {
     }
 }
 
+/// The organization a path in the locker's layout names: the one before
+/// `<yyyy>/<mm>/<dd>/<file>` at its end (`[PREFIX/]<organization>/…`).
+/// Unverified, like any name: it only says where to look.
+pub fn organization_in_layout(path: &str) -> Option<&str> {
+    let parts: Vec<&str> = path.rsplitn(6, '/').collect();
+    let [_file, dd, mm, yyyy, organization, ..] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let id = organization.strip_prefix("o-")?;
+    let id_ok = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    (digits(yyyy, 4) && digits(mm, 2) && digits(dd, 2) && id_ok).then_some(*organization)
+}
+
 /// The organization and the collection day of a verified bundle, from its
 /// own `data/results.json`.
 pub fn bundle_origin(verification: &Verification) -> Result<(String, String), String> {
@@ -158,6 +175,29 @@ pub fn retention_problem(retention: Option<&Retention>, min_days: u32) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_organization_is_read_back_from_a_key_of_the_layout_and_nothing_else() {
+        let t = LockerTarget::parse("s3://acme-evidence-locker/soc2/ci").unwrap();
+        let key = t.key("o-abc123", "2026-11-26", "b.zip");
+        assert_eq!(organization_in_layout(&key), Some("o-abc123"));
+        assert_eq!(
+            organization_in_layout("o-a1/2026/01/02/b.zip"),
+            Some("o-a1")
+        );
+        for other in [
+            "b.zip",
+            "2026/01/02/b.zip",
+            "o-a1/2026/1/02/b.zip",
+            "o-a1/26/01/02/b.zip",
+            "o-A1/2026/01/02/b.zip",
+            "o-/2026/01/02/b.zip",
+            "x-a1/2026/01/02/b.zip",
+            "o-a1/2026/01/02/extra/b.zip",
+        ] {
+            assert_eq!(organization_in_layout(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn locations_parse_and_keys_are_dated_by_collection_day() {
