@@ -113,8 +113,8 @@ impl Formats {
 
 /// A sheet being written top to bottom: a title, facts (label, value), then
 /// one table whose header row is frozen.
-struct Sheet<'f> {
-    ws: Worksheet,
+struct Sheet<'w, 'f> {
+    ws: &'w mut Worksheet,
     row: u32,
     formats: &'f Formats,
     /// The last column a fact's value spans (merged cells), so a paragraph
@@ -122,14 +122,20 @@ struct Sheet<'f> {
     span: u16,
 }
 
-impl<'f> Sheet<'f> {
+impl<'w, 'f> Sheet<'w, 'f> {
+    /// A new sheet of `workbook`, in constant-memory mode: each row goes to a
+    /// temporary file once the next row is begun, so the workbook's memory
+    /// does not grow with the rows (the evidence index has a row per
+    /// evidence file: 84,000 at 1,000 accounts × 4 regions). Rows must then
+    /// be written top to bottom, which every sheet here does.
     fn new(
+        workbook: &'w mut Workbook,
         name: &str,
         title: &str,
         span: u16,
         formats: &'f Formats,
-    ) -> Result<Sheet<'f>, XlsxError> {
-        let mut ws = Worksheet::new();
+    ) -> Result<Sheet<'w, 'f>, XlsxError> {
+        let ws = workbook.add_worksheet_with_constant_memory()?;
         ws.set_name(name)?;
         ws.write_string_with_format(0, 0, clip(title), &formats.title)?;
         Ok(Sheet {
@@ -186,7 +192,7 @@ impl<'f> Sheet<'f> {
         name: &str,
         columns: &[Column],
         rows: Vec<Vec<Cell>>,
-    ) -> Result<Worksheet, XlsxError> {
+    ) -> Result<(), XlsxError> {
         if self.row > 2 {
             self.row += 1;
         }
@@ -199,8 +205,19 @@ impl<'f> Sheet<'f> {
         self.ws.set_freeze_panes(header + 1, 0)?;
         if rows.is_empty() {
             self.ws.write_string(header + 1, 0, "None.")?;
-            return Ok(self.ws);
+            return Ok(());
         }
+        // The table is declared before its rows are written: it rewrites the
+        // header row, which constant-memory mode allows only while that row
+        // is the current one.
+        let table = Table::new().set_name(name).set_columns(
+            &(columns.iter())
+                .map(|(title, _)| TableColumn::new().set_header(title))
+                .collect::<Vec<_>>(),
+        );
+        let last_row = header + rows.len() as u32;
+        self.ws
+            .add_table(header, 0, last_row, columns.len() as u16 - 1, &table)?;
         for (r, cells) in rows.iter().enumerate() {
             let row = header + 1 + r as u32;
             for (c, cell) in cells.iter().enumerate() {
@@ -217,15 +234,7 @@ impl<'f> Sheet<'f> {
                 }
             }
         }
-        let table = Table::new().set_name(name).set_columns(
-            &(columns.iter())
-                .map(|(title, _)| TableColumn::new().set_header(title))
-                .collect::<Vec<_>>(),
-        );
-        let last_row = header + rows.len() as u32;
-        self.ws
-            .add_table(header, 0, last_row, columns.len() as u16 - 1, &table)?;
-        Ok(self.ws)
+        Ok(())
     }
 }
 
@@ -312,24 +321,25 @@ pub(crate) fn results_xlsx(input: &ReportInput<'_>) -> Result<Vec<u8>, WorkbookE
     );
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(input)?);
-    workbook.push_worksheet(summary(input, &formats)?);
-    workbook.push_worksheet(criteria(input, &formats)?);
-    workbook.push_worksheet(controls_sheet(input, &names, &formats)?);
-    workbook.push_worksheet(ipe(input, &formats)?);
-    workbook.push_worksheet(attachments(input, &formats)?);
+    summary(&mut workbook, input, &formats)?;
+    criteria(&mut workbook, input, &formats)?;
+    controls_sheet(&mut workbook, input, &names, &formats)?;
+    ipe(&mut workbook, input, &formats)?;
+    attachments(&mut workbook, input, &formats)?;
     for (i, (c, name)) in controls.iter().zip(&names).enumerate() {
-        workbook.push_worksheet(control_sheet(
+        control_sheet(
+            &mut workbook,
             c,
             name,
             &format!("T_control_{}", i + 1),
             &formats,
-        )?);
+        )?;
     }
-    workbook.push_worksheet(exceptions(input, &formats)?);
-    workbook.push_worksheet(waivers(input, &formats)?);
-    workbook.push_worksheet(changes(input, &formats)?);
-    workbook.push_worksheet(population(input, &formats)?);
-    workbook.push_worksheet(evidence(input, &formats)?);
+    exceptions(&mut workbook, input, &formats)?;
+    waivers(&mut workbook, input, &formats)?;
+    changes(&mut workbook, input, &formats)?;
+    population(&mut workbook, input, &formats)?;
+    evidence(&mut workbook, input, &formats)?;
     Ok(workbook.save_to_buffer()?)
 }
 
@@ -363,9 +373,14 @@ fn properties(input: &ReportInput<'_>) -> Result<DocProperties, XlsxError> {
 }
 
 /// The cover: organization, period, window, who collected, how to verify, counts.
-fn summary(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn summary(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let (results, run, org) = (input.results, input.run, input.org);
     let mut s = Sheet::new(
+        workbook,
         SUMMARY,
         "SOC 2 evidence package · AWS Organizations",
         1,
@@ -423,18 +438,18 @@ fn summary(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xlsx
         &counts(&results.summary.items),
     )?;
     s.note("A control passes only when every account (and region) in its scope passes. Evidence that could not be collected is NOT ASSESSED, never a pass. Dates come from the evidence (run.json), not from when this file was written.")?;
-    let mut ws = s.ws;
-    ws.set_column_width(0, 34)?;
-    ws.set_column_width(1, 110)?;
-    Ok(ws)
+    s.ws.set_column_width(0, 34)?;
+    s.ws.set_column_width(1, 110)?;
+    Ok(())
 }
 
 /// One row per control, linking to its sheet.
 fn controls_sheet(
+    workbook: &mut Workbook,
     input: &ReportInput<'_>,
     names: &[String],
     formats: &Formats,
-) -> Result<Worksheet, XlsxError> {
+) -> Result<(), XlsxError> {
     let columns = [
         col("Control", 30.0),
         col("Title", 50.0),
@@ -472,6 +487,7 @@ fn controls_sheet(
         })
         .collect();
     let s = Sheet::new(
+        workbook,
         CONTROLS,
         "Controls: one row per control (the control's id opens its sheet)",
         0,
@@ -505,11 +521,12 @@ fn one_paragraph(text: &str) -> String {
 /// (an item's columns repeat on each of its files), with every requirement's
 /// verdict for the item.
 fn control_sheet(
+    workbook: &mut Workbook,
     c: &ControlResult,
     name: &str,
     table: &str,
     formats: &Formats,
-) -> Result<Worksheet, XlsxError> {
+) -> Result<(), XlsxError> {
     let mut columns = vec![
         col("Item", 6.0),
         col("Account id", 15.0),
@@ -530,6 +547,7 @@ fn control_sheet(
         col("SHA-256", 66.0),
     ]);
     let mut s = Sheet::new(
+        workbook,
         name,
         &format!("{} — {}", c.id, c.title),
         columns.len() as u16 - 1,
@@ -621,7 +639,11 @@ fn waiver_text(item: &ItemResult) -> String {
 
 /// Every Trust Services Criterion in scope, with the controls and
 /// attachments that evidence it, and those nothing evidences yet.
-fn criteria(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn criteria(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("Criterion", 11.0),
         col("Name", 50.0),
@@ -644,6 +666,7 @@ fn criteria(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xls
         })
         .collect();
     let s = Sheet::new(
+        workbook,
         CRITERIA,
         "Trust Services Criteria in scope: what evidences each (NOT EVIDENCED: nothing yet)",
         0,
@@ -653,7 +676,11 @@ fn criteria(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xls
 }
 
 /// Evidence no API gives: each attachment with its metadata and hashes.
-fn attachments(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn attachments(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("File", 44.0),
         col("Controls", 34.0),
@@ -689,6 +716,7 @@ fn attachments(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, 
         })
         .collect();
     let s = Sheet::new(
+        workbook,
         ATTACHMENTS,
         "Attachments: evidence no API gives (in the bundle under data/evidence/attachments/)",
         0,
@@ -699,7 +727,11 @@ fn attachments(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, 
 
 /// The IPE sheets: one row per control and API operation read, with the
 /// control's population reconciliation and accuracy statements beside it.
-fn ipe(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn ipe(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("Control", 30.0),
         col("Call", 40.0),
@@ -758,6 +790,7 @@ fn ipe(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxErro
         rows.extend(control_rows);
     }
     let s = Sheet::new(
+        workbook,
         IPE,
         "IPE: information produced by the entity, per control and API operation (the report's section 7, ipe.json)",
         0,
@@ -768,7 +801,11 @@ fn ipe(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxErro
 
 /// Every requirement not assessed (with the reason), and controls disabled
 /// or without a population: the gaps in the evidence, not passes.
-fn exceptions(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn exceptions(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("Control", 30.0),
         col("Requirement", 28.0),
@@ -809,6 +846,7 @@ fn exceptions(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, X
         }
     }
     let s = Sheet::new(
+        workbook,
         EXCEPTIONS,
         "Exceptions and limits: every requirement not assessed, with the reason; disabled controls",
         0,
@@ -818,7 +856,11 @@ fn exceptions(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, X
 }
 
 /// The exceptions register as applied.
-fn waivers(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn waivers(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("Control", 30.0),
         col("Account", 15.0),
@@ -859,12 +901,16 @@ fn waivers(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xlsx
             ]
         })
         .collect();
-    let s = Sheet::new(WAIVERS, "Waivers: the exceptions register (expired ones waived nothing; stale ones matched nothing)", 0, formats)?;
+    let s = Sheet::new(workbook, WAIVERS, "Waivers: the exceptions register (expired ones waived nothing; stale ones matched nothing)", 0, formats)?;
     s.table("T_waivers", &columns, rows)
 }
 
 /// The change population of the period (the columns of `changes.csv`).
-fn changes(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn changes(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns: Vec<Column> = CHANGES_HEADER.iter().map(|h| col(h, 18.0)).collect();
     let mut rows = Vec::new();
     for c in &input.results.controls {
@@ -891,6 +937,7 @@ fn changes(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xlsx
         }
     }
     let s = Sheet::new(
+        workbook,
         CHANGES,
         "Changes during the period: each change a control declares (exceptions, managed, refused)",
         0,
@@ -900,7 +947,11 @@ fn changes(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xlsx
 }
 
 /// Every account Organizations reported.
-fn population(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn population(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("Account id", 15.0),
         col("Name", 26.0),
@@ -940,6 +991,7 @@ fn population(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, X
         })
         .collect();
     let s = Sheet::new(
+        workbook,
         POPULATION,
         "Population: every account AWS Organizations reported (active accounts are in scope)",
         0,
@@ -949,7 +1001,11 @@ fn population(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, X
 }
 
 /// Every evidence file with its SHA-256 (the bag's manifest says the same).
-fn evidence(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, XlsxError> {
+fn evidence(
+    workbook: &mut Workbook,
+    input: &ReportInput<'_>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     let columns = [
         col("File", 70.0),
         col("Account", 15.0),
@@ -979,6 +1035,7 @@ fn evidence(input: &ReportInput<'_>, formats: &Formats) -> Result<Worksheet, Xls
         })
         .collect();
     let s = Sheet::new(
+        workbook,
         EVIDENCE,
         "Evidence index: every evidence file (in the bundle under data/evidence/) and its SHA-256",
         0,
