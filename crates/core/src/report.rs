@@ -17,7 +17,7 @@ use crate::org::Org;
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
 use crate::outputs::report_html::{render_report, Links, ReportError};
 use crate::outputs::results_json::render_results;
-use crate::outputs::{index_documents, EvidenceIndexEntry, ReportInput};
+use crate::outputs::{index_store, EvidenceIndexEntry, ReportInput};
 
 /// What `auditpack report` needs.
 #[derive(Debug, Clone)]
@@ -168,8 +168,9 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
     let (attachments, attachment_errors) = store.attachments();
     crate::evaluation::check_attachments(&request.evidence, &attachments, &attachment_errors)
         .map_err(PipelineError::Lint)?;
-    let evidence = index_documents(&store.load_every_document()?);
+    let evidence = index_store(&store)?;
     let mut results = evaluate(&controls, &config, &store, &org, &run);
+    check_read_once(&request.evidence, &results, &evidence)?;
     if let Some(waivers) = &waivers {
         apply_waivers(&mut results, waivers);
     }
@@ -180,6 +181,37 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
         org,
         evidence,
     })
+}
+
+/// Refuses evidence that changed while `report` read it: the index reads every
+/// file once and evaluation reads what its controls bind, an account at a
+/// time, so each file the results cite must hash as the index (and so the
+/// bundle's manifest, which hashes the same files) says.
+fn check_read_once(
+    root: &Path,
+    results: &Results,
+    index: &[EvidenceIndexEntry],
+) -> Result<(), PipelineError> {
+    let indexed: std::collections::HashMap<&str, &str> = index
+        .iter()
+        .map(|e| (e.path.as_str(), e.sha256.as_str()))
+        .collect();
+    let cited = (results.controls.iter()).flat_map(|c| {
+        (c.results.iter().flat_map(|i| i.evidence.iter()))
+            .chain(c.out_of_scope.iter().map(|o| &o.evidence))
+    });
+    // Attachments are read and hashed apart (`check_attachments`), not indexed.
+    let attachment =
+        |path: &str| Path::new(path).starts_with(crate::evidence::attachments::ATTACHMENTS_DIR);
+    for evidence in cited.filter(|e| !attachment(&e.path)) {
+        if indexed.get(evidence.path.as_str()) != Some(&evidence.sha256.as_str()) {
+            return Err(PipelineError::Input {
+                path: root.join(&evidence.path),
+                message: "changed while auditpack read it (the evidence folder must not change during report); run report again".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a `run.json` or `org.json` of another schema version: read as
@@ -513,4 +545,35 @@ pub(crate) fn write_bundle(
         .sync_all()
         .map_err(output)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outputs::test_samples::{repo, samples};
+
+    /// A cited file that hashes otherwise in the index was changed between
+    /// the two reads (index, evaluation): refused, naming the file; cited
+    /// attachments are hashed apart and not looked up in the index.
+    #[test]
+    fn evidence_cited_with_another_hash_than_indexed_is_refused_naming_the_file() {
+        let e = samples();
+        let root = repo().join("evidence-samples");
+        check_read_once(&root, &e.results, &e.evidence).expect("the samples read once");
+        let cites_attachment = (e.results.controls.iter())
+            .flat_map(|c| c.results.iter().flat_map(|i| i.evidence.iter()))
+            .any(|r| r.path.starts_with("attachments/"));
+        assert!(cites_attachment, "the samples cite an attachment");
+        let cited = e.results.controls[0].results[0].evidence[0].path.clone();
+        let mut index = e.evidence.clone();
+        let entry = index.iter_mut().find(|x| x.path == cited).unwrap();
+        entry.sha256 = "0".repeat(64);
+        let error = check_read_once(&root, &e.results, &index).unwrap_err();
+        assert!(error.is_input_error());
+        let shown = error.to_string();
+        assert!(
+            shown.contains(&cited) && shown.contains("changed while"),
+            "{shown}"
+        );
+    }
 }

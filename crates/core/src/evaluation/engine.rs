@@ -47,6 +47,18 @@ pub fn evaluate(
     org: &Org,
     run: &RunInfo,
 ) -> Results {
+    evaluate_in_passes(controls, config, store, org, run, ACCOUNTS_PER_PASS)
+}
+
+/// [`evaluate`], `per_pass` accounts at a time (the results do not depend on it).
+fn evaluate_in_passes(
+    controls: &[Control],
+    config: &Config,
+    store: &EvidenceStore,
+    org: &Org,
+    run: &RunInfo,
+    per_pass: usize,
+) -> Results {
     let globals = Globals {
         org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
         run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
@@ -63,18 +75,41 @@ pub fn evaluate(
         globals,
         bound: Default::default(),
     };
-    // Controls, and the scope items of each, are independent: evaluate them on
-    // every core (rayon keeps the order of the results).
-    let mut results: Vec<ControlResult> = controls
+    // Every control is planned first (its scope, and the run-wide facts it
+    // needs from other accounts, computed once); then the accounts are
+    // evaluated a pass at a time, and each pass's evidence is dropped before
+    // the next is read, so evidence in memory does not grow with the
+    // organization (docs/performance.md). Controls, and the scope items of
+    // each, are independent: both run on every core (rayon keeps the order).
+    let mut planned: Vec<Planned> = controls
         .par_iter()
         .map(|control| match config.decide(control) {
             Decision::Evaluate(params) => match &control.manual {
-                Some(rule) => manual::manual_result(control, rule, params, &attachments, org, run),
-                None => evaluator.control(control, params),
+                Some(rule) => Planned::Done(Box::new(manual::manual_result(
+                    control,
+                    rule,
+                    params,
+                    &attachments,
+                    org,
+                    run,
+                ))),
+                None => evaluator.plan(control, params),
             },
-            Decision::Disabled(reason) => disabled_result(control, reason),
+            Decision::Disabled(reason) => Planned::Done(Box::new(disabled_result(control, reason))),
         })
         .collect();
+    evaluator.forget_documents();
+    let accounts: Vec<&str> = org.accounts.iter().map(|a| a.id.as_str()).collect();
+    for pass in accounts.chunks(per_pass.max(1)) {
+        let in_pass: BTreeSet<&str> = pass.iter().copied().collect();
+        planned.par_iter_mut().for_each(|p| {
+            if let Planned::Items(plan) = p {
+                evaluator.evaluate_items(plan, &in_pass);
+            }
+        });
+        evaluator.forget_documents();
+    }
+    let mut results: Vec<ControlResult> = planned.into_iter().map(Planned::finish).collect();
     results.sort_by(|a, b| a.id.cmp(&b.id));
     Results {
         schema_version: super::results::RESULTS_SCHEMA_VERSION,
@@ -166,8 +201,58 @@ impl Bindings {
     }
 }
 
-impl Evaluator<'_> {
-    fn control(&self, control: &Control, params: BTreeMap<String, Json>) -> ControlResult {
+/// How many accounts' evidence is read, evaluated and dropped together. A
+/// pass holds these accounts' documents (and their CEL forms); each control's
+/// root context is rebuilt once per pass and worker, which is what a smaller
+/// pass would cost more of.
+const ACCOUNTS_PER_PASS: usize = 128;
+
+/// A control as planned before any account is evaluated.
+enum Planned<'a> {
+    /// Decided without evaluating items: disabled, manual, or no population.
+    Done(Box<ControlResult>),
+    /// Scope items to evaluate, pass by pass.
+    Items(Box<Plan<'a>>),
+}
+
+/// What a control needs to evaluate its items in any pass: computed once.
+struct Plan<'a> {
+    control: &'a Control,
+    /// The header, with the items decided so far.
+    result: ControlResult,
+    /// Every scope item, in order (accounts in `org.json` order).
+    items: Vec<(&'a Account, Option<String>)>,
+    /// The first item not yet evaluated.
+    next: usize,
+    budget: Arc<ControlBudget>,
+    shared: Shared,
+    used: BTreeSet<String>,
+    /// Run-wide values, control-wide evidence maps and shared defines: the
+    /// root context of every item.
+    common: Vec<(String, Value)>,
+}
+
+impl Planned<'_> {
+    /// The control's result once every pass is done.
+    fn finish(self) -> ControlResult {
+        match self {
+            Planned::Done(result) => *result,
+            Planned::Items(plan) => {
+                let mut result = plan.result;
+                if plan.budget.exceeded() {
+                    return over_budget(result);
+                }
+                result.status = Verdict::all_of(result.results.iter().map(|r| r.status));
+                result
+            }
+        }
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    /// The control's scope and what its items share (see [`Plan`]), or its
+    /// result when its population is empty.
+    fn plan(&self, control: &'a Control, params: BTreeMap<String, Json>) -> Planned<'a> {
         let mut result = control_header(control, params.clone());
         let items = match self.scope_items(control) {
             Ok((items, out_of_scope)) => {
@@ -177,7 +262,7 @@ impl Evaluator<'_> {
             Err(empty) => {
                 result.status = Verdict::NotAssessed;
                 result.message = Some(empty.to_string());
-                return result;
+                return Planned::Done(Box::new(result));
             }
         };
         let params = json_to_cel(&Json::Object(params.into_iter().collect()));
@@ -187,26 +272,65 @@ impl Evaluator<'_> {
         let mut common = shared.bindings.values.clone();
         common.extend(self.run_wide_values(&params));
         common.extend(shared.evidence_maps.iter().cloned());
-        // Each worker builds the control's root context once (CEL's standard
-        // library, auditpack's functions, run-wide values, control-wide
-        // evidence maps and shared defines); an item only adds its own names
-        // in a child scope.
-        result.results = items
-            .into_par_iter()
+        Planned::Items(Box::new(Plan {
+            control,
+            result,
+            items,
+            next: 0,
+            budget,
+            shared,
+            used,
+            common,
+        }))
+    }
+
+    /// Evaluates the plan's next items whose account is in `in_pass` (they
+    /// follow one another: items and passes both go in `org.json` order).
+    fn evaluate_items(&self, plan: &mut Plan<'a>, in_pass: &BTreeSet<&str>) {
+        let start = plan.next;
+        let count = plan.items[start..]
+            .iter()
+            .take_while(|(account, _)| in_pass.contains(account.id.as_str()))
+            .count();
+        plan.next += count;
+        if count == 0 {
+            return;
+        }
+        let Plan {
+            control,
+            budget,
+            shared,
+            used,
+            common,
+            ..
+        } = &*plan;
+        // Each worker builds the control's root context once per pass
+        // (CEL's standard library, auditpack's functions, run-wide values,
+        // control-wide evidence maps and shared defines); an item only adds
+        // its own names in a child scope.
+        let decided: Vec<ItemResult> = plan.items[start..start + count]
+            .par_iter()
             .map_init(
-                || context_for(&common, &used),
+                || context_for(common, used),
                 |root, (account, region)| {
-                    charging(&budget, || {
-                        self.item(control, root, &shared, &used, account, region)
+                    charging(budget, || {
+                        self.item(control, root, shared, used, account, region.clone())
                     })
                 },
             )
             .collect();
-        if budget.exceeded() {
-            return over_budget(result);
-        }
-        result.status = Verdict::all_of(result.results.iter().map(|r| r.status));
-        result
+        plan.result.results.extend(decided);
+    }
+
+    /// Drops every document read so far, and its CEL form, between passes:
+    /// a pass reads its own accounts' documents and those its items bind in
+    /// other accounts (the management account's trails, the organization's
+    /// tag listings of its accounts), which the next pass reads again rather
+    /// than keep them all. The maps over every account (`account = "all"`)
+    /// stay: they are the run-wide facts controls share.
+    fn forget_documents(&self) {
+        self.bound_cache().retain(|key, _| key.starts_with("all:"));
+        self.store.forget_every_document();
     }
 
     /// Computes, once per control, the defines that read only run-wide values
@@ -287,7 +411,7 @@ impl Evaluator<'_> {
     /// (per its own `account:ListRegions` evidence; without that evidence every
     /// region of the run is in scope). An empty population is an error, not a
     /// pass: a control that looked at nothing has shown nothing.
-    fn scope_items(&self, control: &Control) -> Result<ScopeItems<'_>, EmptyPopulation> {
+    fn scope_items(&self, control: &Control) -> Result<ScopeItems<'a>, EmptyPopulation> {
         let accounts: Vec<&Account> = match control.accounts {
             AccountSelector::All => self.org.active_accounts().collect(),
             AccountSelector::Role(role) => self.org.accounts_with_role(role).collect(),
@@ -733,4 +857,51 @@ fn disabled_result(control: &Control, reason: String) -> ControlResult {
     result.status = Verdict::Disabled;
     result.message = Some(format!("Disabled in auditpack.toml: {reason}"));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::{load_control_set, ControlSet};
+    use crate::evidence::read_json_file;
+
+    /// Evaluating the accounts a pass at a time gives the same results
+    /// whatever the pass size (one account, a few, all at once), and leaves
+    /// no account's document in memory afterwards.
+    #[test]
+    fn results_do_not_depend_on_how_many_accounts_a_pass_holds() {
+        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let folder = repo.join("evidence-samples");
+        let org: Org = read_json_file(&folder.join("org.json")).unwrap();
+        let controls = load_control_set(&ControlSet::only(&repo.join("controls"))).unwrap();
+        let evaluated = |per_pass: usize| {
+            let store = EvidenceStore::open(&folder).unwrap();
+            let run = store.run_info().unwrap();
+            let results =
+                evaluate_in_passes(&controls, &Config::default(), &store, &org, &run, per_pass);
+            (
+                serde_json::to_string(&results).unwrap(),
+                store.cached_documents(),
+            )
+        };
+        let (whole, left) = evaluated(org.accounts.len());
+        assert!(org.accounts.len() > 3, "the samples have several accounts");
+        assert_eq!(
+            left,
+            Vec::<String>::new(),
+            "documents kept after the last pass"
+        );
+        for per_pass in [1, 3] {
+            let (passed, left) = evaluated(per_pass);
+            assert!(
+                passed == whole,
+                "{per_pass} account(s) per pass changed the results"
+            );
+            assert_eq!(
+                left,
+                Vec::<String>::new(),
+                "documents kept after the last pass"
+            );
+        }
+    }
 }

@@ -179,12 +179,9 @@ impl EvidenceStore {
             .collect()
     }
 
-    /// Reads every evidence file (not `run.json`/`org.json`) on every core,
-    /// keeps them for the controls, and returns them sorted by path. `report`
-    /// reads the whole store anyway (the evidence index and the bundle list every
-    /// file), so one parallel pass replaces a read per control binding and a
-    /// second read for the index.
-    pub(crate) fn load_every_document(&self) -> Result<Vec<Arc<EvidenceDoc>>, StoreError> {
+    /// Every evidence file's path (not `run.json`/`org.json`, not the
+    /// attachments), in the order the evidence index lists them.
+    pub(crate) fn evidence_paths(&self) -> Result<Vec<String>, StoreError> {
         let mut paths = Vec::new();
         for entry in WalkDir::new(&self.root).min_depth(2).sort_by_file_name() {
             let entry = entry.map_err(|e| StoreError::Read {
@@ -198,20 +195,39 @@ impl EvidenceStore {
                 paths.push(relative_slash_path(&self.root, entry.path()));
             }
         }
-        let docs: Vec<Arc<EvidenceDoc>> = paths
+        Ok(paths)
+    }
+
+    /// Reads the documents at `paths` on every core, in their order, without
+    /// keeping them: the evidence index reads every file once, a batch at a
+    /// time, and evaluation reads what its controls bind, an account pass at
+    /// a time, so neither holds the whole store.
+    pub(crate) fn read_documents(&self, paths: &[String]) -> Result<Vec<EvidenceDoc>, StoreError> {
+        paths
             .par_iter()
             .map(|rel_path| {
                 let path = self.root.join(rel_path);
                 let bytes =
                     std::fs::read(&path).map_err(|source| StoreError::Read { path, source })?;
-                Ok(Arc::new(read_document(rel_path, &bytes)))
+                Ok(read_document(rel_path, &bytes))
             })
-            .collect::<Result<_, StoreError>>()?;
-        let mut cache = self.cache.lock().expect("evidence cache poisoned");
-        for doc in &docs {
-            cache.insert(doc.path.clone(), Some(doc.clone()));
-        }
-        Ok(docs)
+            .collect()
+    }
+
+    /// Drops every document kept for the controls (`report` evaluates the
+    /// accounts a pass at a time and drops what each pass read; a document
+    /// needed again is read from disk again).
+    pub(crate) fn forget_every_document(&self) {
+        self.cache.lock().expect("evidence cache poisoned").clear();
+    }
+
+    /// The paths of the documents kept (for tests of what evaluation drops).
+    #[cfg(test)]
+    pub(crate) fn cached_documents(&self) -> Vec<String> {
+        let cache = self.cache.lock().expect("evidence cache poisoned");
+        let mut paths: Vec<String> = cache.keys().cloned().collect();
+        paths.sort();
+        paths
     }
 
     /// The attachments beside the evidence (`attachments/`), and every

@@ -1,11 +1,9 @@
 //! The index of every evidence file: what the report's evidence table and the
 //! bundle's payload are built from.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
-use crate::evidence::{AnswerStatus, EvidenceDoc};
+use crate::evidence::{AnswerStatus, EvidenceDoc, EvidenceStore, StoreError};
 
 /// One evidence file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,11 +54,25 @@ pub struct CallFacts {
     pub request_ids: usize,
 }
 
-/// The index of documents read from the store (see
-/// `EvidenceStore::load_every_document`), in their order. A file that is not a
+/// The index of documents read from the store (see [`index_store`]), in
+/// their order. A file that is not a
 /// valid envelope for its path is listed as `invalid`, with what its path says.
-pub fn index_documents(docs: &[Arc<EvidenceDoc>]) -> Vec<EvidenceIndexEntry> {
-    docs.iter().map(|doc| describe(doc)).collect()
+pub fn index_documents(docs: &[EvidenceDoc]) -> Vec<EvidenceIndexEntry> {
+    docs.iter().map(describe).collect()
+}
+
+/// How many documents the index reads at a time: enough for every core,
+/// few enough that the store is never held whole.
+const INDEX_BATCH: usize = 4096;
+
+/// The index of every evidence file of `store`, read a batch at a time.
+pub fn index_store(store: &EvidenceStore) -> Result<Vec<EvidenceIndexEntry>, StoreError> {
+    let paths = store.evidence_paths()?;
+    let mut index = Vec::with_capacity(paths.len());
+    for batch in paths.chunks(INDEX_BATCH) {
+        index.extend(index_documents(&store.read_documents(batch)?));
+    }
+    Ok(index)
 }
 
 fn describe(doc: &EvidenceDoc) -> EvidenceIndexEntry {

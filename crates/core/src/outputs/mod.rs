@@ -14,14 +14,14 @@ pub mod report_html;
 pub mod results_json;
 pub mod sarif;
 #[cfg(test)]
-mod test_samples;
+pub(crate) mod test_samples;
 pub mod xlsx;
 
 use crate::evaluation::Results;
 use crate::evidence::RunInfo;
 use crate::org::Org;
 
-pub use evidence_index::{index_documents, EvidenceIndexEntry};
+pub use evidence_index::{index_documents, index_store, EvidenceIndexEntry};
 
 /// Everything the HTML report shows.
 #[derive(Debug, Clone, serde::Serialize)]

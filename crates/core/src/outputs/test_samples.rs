@@ -8,7 +8,7 @@ use crate::evaluation::config::Config;
 use crate::evaluation::{evaluate, load_control_set, ControlSet, Results};
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo};
 use crate::org::Org;
-use crate::outputs::{index_documents, EvidenceIndexEntry, ReportInput};
+use crate::outputs::{index_store, EvidenceIndexEntry, ReportInput};
 
 /// What an evaluation of an evidence folder gives the outputs.
 pub(crate) struct Evaluated {
@@ -34,7 +34,7 @@ pub(crate) fn evaluated(folder: &Path) -> Evaluated {
     let run = store.run_info().expect("run.json");
     let org: Org = read_json_file(&folder.join("org.json")).expect("org.json");
     let controls = load_control_set(&ControlSet::only(&repo().join("controls"))).expect("controls");
-    let evidence = index_documents(&store.load_every_document().expect("evidence"));
+    let evidence = index_store(&store).expect("evidence");
     let results = evaluate(&controls, &Config::default(), &store, &org, &run);
     Evaluated {
         results,
