@@ -201,10 +201,9 @@ impl Bindings {
     }
 }
 
-/// How many accounts' evidence is read, evaluated and dropped together. A
-/// pass holds these accounts' documents (and their CEL forms); each control's
-/// root context is rebuilt once per pass and worker, which is what a smaller
-/// pass would cost more of.
+/// How many accounts' evidence is read, evaluated and dropped together: a
+/// pass holds these accounts' documents (and their CEL forms), and each
+/// control starts its items once per pass.
 const ACCOUNTS_PER_PASS: usize = 128;
 
 /// A control as planned before any account is evaluated.
@@ -227,9 +226,14 @@ struct Plan<'a> {
     budget: Arc<ControlBudget>,
     shared: Shared,
     used: BTreeSet<String>,
-    /// Run-wide values, control-wide evidence maps and shared defines: the
-    /// root context of every item.
-    common: Vec<(String, Value)>,
+    /// The root context of every item, built once for the run and shared
+    /// by every pass and core: CEL's standard library, auditpack's
+    /// functions, the run-wide values, control-wide evidence maps and shared
+    /// defines. The `cel` crate copies a value into its own form when it is
+    /// added to a context, so building it for each pass (or each piece of
+    /// work a core takes) copied the organization and the maps over every
+    /// account again and again: quadratic in the accounts.
+    root: Context<'static, 'static>,
 }
 
 impl Planned<'_> {
@@ -272,6 +276,7 @@ impl<'a> Evaluator<'a> {
         let mut common = shared.bindings.values.clone();
         common.extend(self.run_wide_values(&params));
         common.extend(shared.evidence_maps.iter().cloned());
+        let root = context_for(&common, &used);
         Planned::Items(Box::new(Plan {
             control,
             result,
@@ -280,7 +285,7 @@ impl<'a> Evaluator<'a> {
             budget,
             shared,
             used,
-            common,
+            root,
         }))
     }
 
@@ -301,23 +306,17 @@ impl<'a> Evaluator<'a> {
             budget,
             shared,
             used,
-            common,
+            root,
             ..
         } = &*plan;
-        // Each worker builds the control's root context once per pass
-        // (CEL's standard library, auditpack's functions, run-wide values,
-        // control-wide evidence maps and shared defines); an item only adds
-        // its own names in a child scope.
+        // An item only adds its own names, in a child scope of the root.
         let decided: Vec<ItemResult> = plan.items[start..start + count]
             .par_iter()
-            .map_init(
-                || context_for(common, used),
-                |root, (account, region)| {
-                    charging(budget, || {
-                        self.item(control, root, shared, used, account, region.clone())
-                    })
-                },
-            )
+            .map(|(account, region)| {
+                charging(budget, || {
+                    self.item(control, root, shared, used, account, region.clone())
+                })
+            })
             .collect();
         plan.result.results.extend(decided);
     }

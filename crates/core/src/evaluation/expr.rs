@@ -267,10 +267,14 @@ pub(crate) fn cel_to_json(value: &Value) -> Json {
 ///
 /// `peer_tally(rows)`: how many peers of its group agree with each account,
 /// counted in one pass, see `super::peer_functions`.
+///
+/// `group_pairs(pairs)`: `[key, value]` pairs as a map from each key to its
+/// values, built once, see `super::pair_functions`.
 pub(crate) fn register_functions(ctx: &mut Context) {
     budget::register(ctx);
     super::policy_functions::register(ctx);
     super::peer_functions::register(ctx);
+    super::pair_functions::register(ctx);
     ctx.add_function(
         "parse_json",
         |text: Arc<String>| -> Result<Value, ExecutionError> {

@@ -13,6 +13,7 @@ mod engine;
 mod expr;
 mod loader;
 mod outcome;
+mod pair_functions;
 mod peer_functions;
 mod policy_functions;
 mod results;
