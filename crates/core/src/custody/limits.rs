@@ -5,11 +5,11 @@
 //! about 1,000 to 1: a 4 MB zip can claim gigabytes. Every entry is read
 //! through `Read::take` with what is left of its caps, so a zip bomb ends as an
 //! error naming the entry after at most the cap's bytes, never as an
-//! allocation the process cannot survive. The defaults are far above what a
-//! real organization's bundle holds (10,000 accounts × 17 regions is about a
-//! million evidence files, 3.2 GB of evidence, a `results.json` of a few
-//! hundred MB; see docs/performance.md); each can be raised by an environment
-//! variable. docs/limits.md lists them.
+//! allocation the process cannot survive. The defaults hold for most real
+//! organizations, but not every one: at 3,000 accounts × 17 regions the
+//! bundle's OSCAL file is 1.68 GB, over the 1 GiB per-file default (see
+//! docs/limits.md and docs/performance.md); each cap can be raised by an
+//! environment variable. docs/limits.md lists them.
 
 use std::fmt;
 
