@@ -15,9 +15,9 @@ use crate::evaluation::{
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::org::Org;
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
-use crate::outputs::report_html::{render_report, Links, ReportError};
-use crate::outputs::results_json::render_results;
+use crate::outputs::report_html::{write_report, Links, ReportError};
 use crate::outputs::{index_store, EvidenceIndexEntry, ReportInput};
+use sha2::{Digest, Sha256};
 
 /// What `auditpack report` needs.
 #[derive(Debug, Clone)]
@@ -282,7 +282,11 @@ pub fn run_report(
         org,
         evidence,
     } = evaluate_inputs(request)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "evaluated");
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        peak_mb = memory_mb("VmHWM:"),
+        "evaluated"
+    );
     let timestamp = zip_time(&run.finished_at).ok_or_else(|| PipelineError::Input {
         path: request.evidence.join("run.json"),
         message: format!(
@@ -291,9 +295,7 @@ pub fn run_report(
         ),
     })?;
 
-    let phase = std::time::Instant::now();
     let name = bag_name(&org.organization.id, &run.period);
-    let results_bytes = render_results(&results);
     let input = ReportInput {
         results: &results,
         org: &org,
@@ -301,24 +303,6 @@ pub fn run_report(
         evidence: &evidence,
         bundle_name: &name,
     };
-    // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
-    // copy links to the evidence and controls folders this run read.
-    let beside = Links::beside(
-        &request.out,
-        &request.evidence,
-        request.controls.folder.as_deref(),
-    );
-    let (report, report_beside) = rayon::join(
-        || render_report(&input, &Links::bundle()),
-        || render_report(&input, &beside),
-    );
-    let (report, report_beside) = (report?, report_beside?);
-    tracing::debug!(
-        ms = phase.elapsed().as_millis() as u64,
-        bytes = report.len(),
-        "rendered report.html (bundle and out-folder copies)"
-    );
-
     let mut bag = Bag::default();
     for entry in &evidence {
         bag.add(
@@ -358,14 +342,36 @@ pub fn run_report(
         path: request.out.clone(),
         source,
     })?;
-    // Each output is written to the out folder (under its temporary name)
-    // as soon as it is made, and bagged from there: the bundle writer reads
-    // files, so no output is held twice or kept once written.
+    // Each output is streamed to the out folder (under its temporary name)
+    // as it is made, one at a time, and bagged from there: the bundle writer
+    // reads files, so no output is ever a value in memory, held twice or
+    // kept once written.
     let mut outputs = Outputs::new(&request.out);
-    let results_path = outputs.write_bagged(&mut bag, "results.json", &results_bytes)?;
-    let report_path = outputs.write("report.html", report_beside.as_bytes())?;
-    drop(report_beside);
-    bag.add("report.html", Content::Bytes(report.into_bytes()));
+    // Hashed on its way to the file: the hash seeds the OSCAL UUIDs.
+    let mut results_hash = Sha256::new();
+    let results_path = outputs.write_bagged_with(&mut bag, "results.json", |file| {
+        let hashing = Hashing::new(file, &mut results_hash);
+        Ok(crate::outputs::results_json::write_results(
+            &results, hashing,
+        )?)
+    })?;
+    outputs.debug_phase("results.json");
+    // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
+    // copy links to the evidence and controls folders this run read.
+    let beside = Links::beside(
+        &request.out,
+        &request.evidence,
+        request.controls.folder.as_deref(),
+    );
+    let report_path = outputs
+        .write_with("report.html", |file| {
+            Ok(write_report(&input, &beside, file)?)
+        })?
+        .0;
+    outputs.write_bag_only(&mut bag, "report.html", |file| {
+        Ok(write_report(&input, &Links::bundle(), file)?)
+    })?;
+    outputs.debug_phase("report.html (out-folder and bundle copies)");
     let results_csv = crate::outputs::csv_export::results_csv(&results);
     outputs.write_bagged(&mut bag, "results.csv", &results_csv)?;
     drop(results_csv);
@@ -373,20 +379,24 @@ pub fn run_report(
     outputs.write_bagged(&mut bag, "inventory.csv", &inventory_csv)?;
     let changes_csv = crate::outputs::changes_csv::changes_csv(&results);
     outputs.write_bagged(&mut bag, "changes.csv", &changes_csv)?;
-    let workbook = crate::outputs::xlsx::results_xlsx(&input)?;
-    outputs.write_bagged(&mut bag, "results.xlsx", &workbook)?;
-    drop(workbook);
-    // Streamed to its file: the largest output (150 MB at 1,000 accounts ×
-    // 4 regions) is never a value in memory.
-    outputs.write_bagged_with(&mut bag, "oscal-assessment-results.json", |file| {
-        crate::outputs::oscal::write_oscal(&input, &results_bytes, file)
+    outputs.debug_phase("the CSV files");
+    outputs.write_bagged_with(&mut bag, "results.xlsx", |file| {
+        Ok(crate::outputs::xlsx::write_xlsx(&input, file)?)
     })?;
-    drop(results_bytes);
+    outputs.debug_phase("results.xlsx");
+    outputs.write_bagged_with(&mut bag, "oscal-assessment-results.json", |file| {
+        Ok(crate::outputs::oscal::write_oscal(
+            &input,
+            results_hash,
+            file,
+        )?)
+    })?;
+    outputs.debug_phase("oscal-assessment-results.json");
     let ipe = crate::outputs::ipe::ipe_json(&crate::outputs::ipe::ipe_sheets(&input));
     outputs.write_bagged(&mut bag, "ipe.json", &ipe)?;
-    for (name, bytes) in ci_outputs(&results, request.fail_on) {
-        outputs.write_bagged(&mut bag, name, &bytes)?;
-    }
+    drop(ipe);
+    write_ci_outputs(&mut outputs, &mut bag, &results, request.fail_on)?;
+    outputs.debug_phase("ipe.json and the CI files");
     let coverage =
         crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
     bag.add(
@@ -404,14 +414,13 @@ pub fn run_report(
         description: None,
     };
     let bundle_path = request.out.join(format!("{name}.zip"));
-    let phase = std::time::Instant::now();
     // Registered before it is written, so a failure part-way removes it too.
     let staged_bundle = bundle_path.with_extension("zip.partial");
     outputs
         .staged
         .push((staged_bundle.clone(), bundle_path.clone()));
     write_bundle(&bag, &info, timestamp, &staged_bundle, signer)?;
-    tracing::debug!(ms = phase.elapsed().as_millis() as u64, "wrote the bundle");
+    outputs.debug_phase("the bundle");
     let bundle_sha256 = file_sha256(&staged_bundle).map_err(|source| PipelineError::Output {
         path: bundle_path.clone(),
         source,
@@ -426,18 +435,90 @@ pub fn run_report(
     })
 }
 
-/// The files CI systems read: JUnit XML, SARIF and the Markdown summary (its
-/// verdict decided at the run's `--fail-on`, as the gate decides it).
-fn ci_outputs(results: &Results, fail_on: Severity) -> [(&'static str, Vec<u8>); 3] {
+/// Writes the files CI systems read: JUnit XML, SARIF and the Markdown
+/// summary (its verdict decided at the run's `--fail-on`, as the gate
+/// decides it), one at a time.
+fn write_ci_outputs(
+    outputs: &mut Outputs,
+    bag: &mut Bag,
+    results: &Results,
+    fail_on: Severity,
+) -> Result<(), PipelineError> {
     let decision = crate::gate::decide(results, fail_on);
-    [
-        ("junit.xml", crate::outputs::junit::junit_xml(results)),
-        ("results.sarif", crate::outputs::sarif::sarif_json(results)),
-        (
-            "summary.md",
-            crate::outputs::markdown::summary_markdown(results, &decision).into_bytes(),
-        ),
-    ]
+    let summary = crate::outputs::markdown::summary_markdown(results, &decision);
+    outputs.write_bagged(bag, "summary.md", summary.as_bytes())?;
+    let junit = crate::outputs::junit::junit_xml(results);
+    outputs.write_bagged(bag, "junit.xml", &junit)?;
+    drop(junit);
+    let sarif = crate::outputs::sarif::sarif_json(results);
+    outputs.write_bagged(bag, "results.sarif", &sarif)?;
+    Ok(())
+}
+
+/// This process's memory in MB from `/proc/self/status` (`field`: `VmRSS:`
+/// now, `VmHWM:` its peak so far), for the phase lines at debug level that
+/// the benchmarks read; None off Linux.
+fn memory_mb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix(field))?;
+    let kilobytes: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kilobytes / 1024)
+}
+
+/// Why one output was not written: its file, or making what goes in it.
+pub(crate) enum WriteFailure {
+    /// Creating or writing the file failed.
+    Io(std::io::Error),
+    /// Making the content failed.
+    Pipeline(PipelineError),
+}
+
+impl From<std::io::Error> for WriteFailure {
+    fn from(error: std::io::Error) -> Self {
+        WriteFailure::Io(error)
+    }
+}
+
+impl From<ReportError> for WriteFailure {
+    fn from(error: ReportError) -> Self {
+        match error {
+            ReportError::Write(error) => WriteFailure::Io(error),
+            other => WriteFailure::Pipeline(other.into()),
+        }
+    }
+}
+
+/// How an output's file is written: through a buffer.
+type Buffered = std::io::BufWriter<std::fs::File>;
+
+impl From<crate::outputs::xlsx::WorkbookError> for WriteFailure {
+    fn from(error: crate::outputs::xlsx::WorkbookError) -> Self {
+        WriteFailure::Pipeline(error.into())
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<'h, W> {
+    inner: W,
+    hash: &'h mut Sha256,
+}
+
+impl<'h, W> Hashing<'h, W> {
+    fn new(inner: W, hash: &'h mut Sha256) -> Self {
+        Hashing { inner, hash }
+    }
+}
+
+impl<W: Write> Write for Hashing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hash.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The outputs of one report, each written under a temporary name beside its
@@ -450,6 +531,10 @@ pub(crate) struct Outputs {
     dir: PathBuf,
     /// (temporary, final) paths, in the order written.
     pub(crate) staged: Vec<(PathBuf, PathBuf)>,
+    /// Temporary files only the bag holds, removed when done.
+    bag_only: Vec<PathBuf>,
+    /// When the last phase ended (see [`Outputs::debug_phase`]).
+    phase: std::time::Instant,
 }
 
 impl Outputs {
@@ -457,32 +542,56 @@ impl Outputs {
         Outputs {
             dir: dir.to_path_buf(),
             staged: Vec::new(),
+            bag_only: Vec::new(),
+            phase: std::time::Instant::now(),
         }
+    }
+
+    /// Says at debug level (`RUST_LOG=auditpack=debug`, read by the
+    /// benchmarks) that `what` was written: how long it took since the last
+    /// phase, the memory now and the peak so far.
+    pub(crate) fn debug_phase(&mut self, what: &str) {
+        tracing::debug!(
+            ms = self.phase.elapsed().as_millis() as u64,
+            rss_mb = memory_mb("VmRSS:"),
+            peak_mb = memory_mb("VmHWM:"),
+            "wrote {what}"
+        );
+        self.phase = std::time::Instant::now();
     }
 
     /// Writes `name` under its temporary name; returns its final path.
     pub(crate) fn write(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, PipelineError> {
-        self.write_with(name, |file| file.write_all(bytes))
+        self.write_with(name, |file| Ok(file.write_all(bytes)?))
             .map(|(path, _)| path)
     }
 
-    /// Writes `name` under its temporary name with `write`; returns its
-    /// final and temporary paths.
+    /// Writes `name` under its temporary name with `write`, through a
+    /// buffer; returns its final and temporary paths.
     fn write_with(
         &mut self,
         name: &str,
-        write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+        write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
     ) -> Result<(PathBuf, PathBuf), PipelineError> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.partial"));
         // Registered first, so a failure part-way removes it too.
         self.staged.push((tmp.clone(), path.clone()));
-        std::fs::File::create(&tmp)
-            .and_then(|mut file| write(&mut file))
-            .map_err(|source| PipelineError::Output {
+        let written = std::fs::File::create(&tmp)
+            .map_err(WriteFailure::from)
+            .and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                write(&mut out)?;
+                out.into_inner().map_err(|e| e.into_error())?;
+                Ok(())
+            });
+        written.map_err(|failure| match failure {
+            WriteFailure::Io(source) => PipelineError::Output {
                 path: path.clone(),
                 source,
-            })?;
+            },
+            WriteFailure::Pipeline(error) => error,
+        })?;
         Ok((path, tmp))
     }
 
@@ -494,7 +603,7 @@ impl Outputs {
         name: &str,
         bytes: &[u8],
     ) -> Result<PathBuf, PipelineError> {
-        self.write_bagged_with(bag, name, |file| file.write_all(bytes))
+        self.write_bagged_with(bag, name, |file| Ok(file.write_all(bytes)?))
     }
 
     /// [`Outputs::write_with`], and the file bagged as `data/<name>`.
@@ -502,16 +611,35 @@ impl Outputs {
         &mut self,
         bag: &mut Bag,
         name: &str,
-        write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+        write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
     ) -> Result<PathBuf, PipelineError> {
         let (path, tmp) = self.write_with(name, write)?;
         bag.add(name, Content::File(tmp));
         Ok(path)
     }
 
+    /// Writes a file only the bag holds (its copy of `name` differs from the
+    /// out folder's) with `write`, and bags it as `data/<name>`; it is
+    /// removed with the temporary files, never published.
+    fn write_bag_only(
+        &mut self,
+        bag: &mut Bag,
+        name: &str,
+        write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
+    ) -> Result<(), PipelineError> {
+        let (_, tmp) = self.write_with(&format!("{name}.bagged"), write)?;
+        let staged = self.staged.pop().expect("write_with staged it");
+        self.bag_only.push(staged.0);
+        bag.add(name, Content::File(tmp));
+        Ok(())
+    }
+
     /// Puts every output in place.
+    /// Puts every output in place, and removes the bag-only files; a failed
+    /// rename leaves the rest staged, for `drop` to remove.
     pub(crate) fn publish(mut self) -> Result<(), PipelineError> {
-        for (tmp, path) in std::mem::take(&mut self.staged) {
+        while !self.staged.is_empty() {
+            let (tmp, path) = self.staged.remove(0);
             std::fs::rename(&tmp, &path)
                 .map_err(|source| PipelineError::Output { path, source })?;
         }
@@ -521,7 +649,8 @@ impl Outputs {
 
 impl Drop for Outputs {
     fn drop(&mut self) {
-        for (tmp, _) in &self.staged {
+        let staged = self.staged.iter().map(|(tmp, _)| tmp);
+        for tmp in staged.chain(&self.bag_only) {
             let _ = std::fs::remove_file(tmp);
         }
     }

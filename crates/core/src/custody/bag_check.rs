@@ -646,9 +646,9 @@ pub(crate) fn copy_payload(
     target: &dyn Fn(&str) -> Option<PathBuf>,
 ) -> Result<usize, VerifyError> {
     let mut copied = 0;
-    // The copy was verified under the per-file cap; a stream that grows past
+    // The copy was verified under the total cap; a stream that grows past
     // it while being copied stops there, and then fails its hash.
-    let cap = BagLimits::from_env()?.file_bytes.saturating_add(1);
+    let cap = BagLimits::from_env()?.total_bytes.saturating_add(1);
     let mut copy_one = |rel: &str, reader: &mut dyn Read| -> Result<(), VerifyError> {
         let mut reader = reader.take(cap);
         let Some(dest) = target(rel).filter(|_| is_safe_name(rel)) else {

@@ -5,20 +5,23 @@
 //! about 1,000 to 1: a 4 MB zip can claim gigabytes. Every entry is read
 //! through `Read::take` with what is left of its caps, so a zip bomb ends as an
 //! error naming the entry after at most the cap's bytes, never as an
-//! allocation the process cannot survive. The defaults hold for most real
-//! organizations, but not every one: at 3,000 accounts × 17 regions the
-//! bundle's OSCAL file is 1.68 GB, over the 1 GiB per-file default (see
-//! docs/limits.md and docs/performance.md); each cap can be raised by an
-//! environment variable. docs/limits.md lists them.
+//! allocation the process cannot survive. The defaults hold up to 10,000
+//! accounts × 4 regions, measured (docs/limits.md and docs/performance.md);
+//! each cap can be raised by an environment variable. docs/limits.md lists
+//! them.
 
 use std::fmt;
 
-/// Largest size of one file, uncompressed (default 1 GiB: `results.json` of a
-/// 10,000-account organization is the largest file a bundle holds).
+/// Largest size of one file held in memory, uncompressed (default 1 GiB:
+/// `results.json` is the largest such file, 703 MB at 10,000 accounts × 4
+/// regions). A file that is only hashed as it streams by costs no memory and
+/// is bounded by [`MAX_TOTAL_BYTES`] alone: a per-file cap on it would bound
+/// nothing a bomb split over many entries could not reach anyway, and it
+/// refused the run's own OSCAL file (1.45 GB at 10,000 × 4).
 pub const MAX_FILE_BYTES: Cap = Cap {
     default: 1 << 30,
     var: "AUDITPACK_BAG_MAX_FILE_BYTES",
-    what: "one file",
+    what: "one file held in memory",
 };
 /// Largest total of every file, uncompressed (default 64 GiB).
 pub const MAX_TOTAL_BYTES: Cap = Cap {
@@ -166,23 +169,25 @@ impl Allowance {
     }
 
     /// The most bytes the next entry may have, and the cap that sets it
-    /// (the per-file cap on a tie).
+    /// (the per-file cap on a tie): the total for an entry hashed as it
+    /// streams by; also the per-file and memory caps for one `kept` in memory.
     pub(crate) fn next_entry(&self, kept: bool) -> (u64, Exceeded) {
-        let mut caps = vec![
-            (
-                self.limits.file_bytes,
-                MAX_FILE_BYTES,
-                self.limits.file_bytes,
-            ),
-            (self.total_left, MAX_TOTAL_BYTES, self.limits.total_bytes),
-        ];
+        let mut caps = vec![(self.total_left, MAX_TOTAL_BYTES, self.limits.total_bytes)];
         if kept {
+            caps.insert(
+                0,
+                (
+                    self.limits.file_bytes,
+                    MAX_FILE_BYTES,
+                    self.limits.file_bytes,
+                ),
+            );
             caps.push((self.memory_left, MAX_MEMORY_BYTES, self.limits.memory_bytes));
         }
         let (left, cap, limit) = caps
             .into_iter()
             .min_by_key(|(left, _, _)| *left)
-            .expect("at least two caps");
+            .expect("the total cap is always there");
         (left, Exceeded { cap, limit })
     }
 
@@ -242,7 +247,10 @@ mod tests {
         let mut allowance = Allowance::new(limits);
         assert!(allowance.check_count(3).is_ok());
         assert_eq!(allowance.check_count(4).unwrap_err().cap, MAX_FILES);
-        assert_eq!(allowance.next_entry(false).0, 100);
+        assert_eq!(allowance.next_entry(true).0, 100);
+        // Hashed as it streams by: only the total bounds it.
+        let (left, cap) = allowance.next_entry(false);
+        assert_eq!((left, cap.cap), (250, MAX_TOTAL_BYTES));
         allowance.spend(100, true);
         allowance.spend(100, false);
         let (left, cap) = allowance.next_entry(true);

@@ -49,9 +49,10 @@ struct Uuids {
 }
 
 impl Uuids {
-    fn new(input: &ReportInput<'_>, results_json: &[u8]) -> Uuids {
-        let mut h = Sha256::new();
-        h.update(results_json);
+    /// `results_json` has hashed the `results.json` bytes, and goes on with
+    /// the evidence index.
+    fn new(input: &ReportInput<'_>, results_json: Sha256) -> Uuids {
+        let mut h = results_json;
         for e in input.evidence {
             h.update(e.path.as_bytes());
             h.update(b"\0");
@@ -132,7 +133,8 @@ fn place(item: &ItemResult) -> String {
 #[cfg(test)]
 pub(crate) fn oscal_assessment_results(input: &ReportInput<'_>, results_json: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();
-    write_oscal(input, results_json, &mut bytes).expect("writing to memory cannot fail");
+    write_oscal(input, Sha256::new_with_prefix(results_json), &mut bytes)
+        .expect("writing to memory cannot fail");
     bytes
 }
 
@@ -198,8 +200,9 @@ struct BackMatter<B> {
 }
 
 /// Writes `oscal-assessment-results.json` of the run to `out`, one
-/// observation, finding and resource at a time; `results_json` is the
-/// `results.json` bytes written beside it (part of the UUIDs' seed).
+/// observation, finding and resource at a time; `results_json` has hashed
+/// the `results.json` bytes written beside it (part of the UUIDs' seed), so
+/// that they need not be kept in memory.
 ///
 /// Compact, not pretty: the document is for tools (GRC platforms, OSCAL
 /// validators), and indentation was a third of it (90 of 242 MB at 1,000
@@ -207,8 +210,8 @@ struct BackMatter<B> {
 /// hashes again. `jq .` pretty-prints it for people.
 pub(crate) fn write_oscal(
     input: &ReportInput<'_>,
-    results_json: &[u8],
-    out: &mut impl std::io::Write,
+    results_json: Sha256,
+    out: &mut (impl std::io::Write + ?Sized),
 ) -> std::io::Result<()> {
     let ids = Uuids::new(input, results_json);
     let results = input.results;

@@ -45,6 +45,9 @@ pub enum ReportError {
         /// Tera's error and its causes.
         detail: String,
     },
+    /// Writing the page failed (a full disk, a closed pipe).
+    #[error("cannot write the report: {0}")]
+    Write(#[source] std::io::Error),
 }
 
 impl From<tera::Error> for ReportError {
@@ -59,12 +62,43 @@ impl From<tera::Error> for ReportError {
 
 /// Renders the report as one self-contained HTML page whose evidence and
 /// control links are made by `links` ([`Links::bundle`] for the bag's copy).
+#[cfg(test)]
 pub(crate) fn render_report(input: &ReportInput<'_>, links: &Links) -> Result<String, ReportError> {
+    let mut page = Vec::new();
+    write_report(input, links, &mut page)?;
+    Ok(String::from_utf8(page).expect("Tera writes UTF-8"))
+}
+
+/// Writes the page to `out` as Tera renders it: the page itself is never a
+/// value in memory, only its view (which the template needs whole).
+pub(crate) fn write_report(
+    input: &ReportInput<'_>,
+    links: &Links,
+    out: impl std::io::Write,
+) -> Result<(), ReportError> {
     let mut context = Context::new();
     context.insert("r", &view::build_view(input, links));
     context.insert("style", STYLE);
     context.insert("script", SCRIPT);
-    Ok(engine()?.render(TEMPLATE_NAME, &context)?)
+    engine()?
+        .render_to(TEMPLATE_NAME, &context, out)
+        .map_err(written)
+}
+
+/// Tera's error for a failed write is the write's: kept as
+/// [`ReportError::Write`], so it is reported as the file that could not be
+/// written, not as a template fault.
+fn written(error: tera::Error) -> ReportError {
+    match &error.kind {
+        tera::ErrorKind::Io(kind) => {
+            let source = std::error::Error::source(&error).map(|s| s.to_string());
+            ReportError::Write(std::io::Error::new(
+                *kind,
+                source.unwrap_or_else(|| kind.to_string()),
+            ))
+        }
+        _ => error.into(),
+    }
 }
 
 /// The one Tera instance: the embedded template, with autoescaping on.

@@ -11,10 +11,21 @@ const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=RESULTS_SCHEMA_VERS
 
 /// Serialises results as pretty JSON with a trailing newline. Field order is
 /// fixed by the types and maps are sorted, so the same results give the same bytes.
+#[cfg(test)]
 pub(crate) fn render_results(results: &Results) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(results).expect("results always serialise");
-    bytes.push(b'\n');
+    let mut bytes = Vec::new();
+    write_results(results, &mut bytes).expect("writing to memory cannot fail");
     bytes
+}
+
+/// [`render_results`] written to `out` as it is serialised: at 10,000
+/// accounts the file is most of a gigabyte, and `report` never holds it.
+pub(crate) fn write_results(
+    results: &Results,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, results)?;
+    out.write_all(b"\n")
 }
 
 /// Reads `results.json` back (used by gate, verify and diff); a schema

@@ -187,11 +187,16 @@ impl<'w, 'f> Sheet<'w, 'f> {
     /// The sheet's table: `columns` and `rows`, named `name`, with filters
     /// and its header frozen. An empty table is a header and a note (Excel
     /// tables need a data row, and an invented one would be read as data).
-    fn table(
+    fn table(self, name: &str, columns: &[Column], rows: Vec<Vec<Cell>>) -> Result<(), XlsxError> {
+        self.table_of(name, columns, rows.into_iter())
+    }
+
+    /// [`Sheet::table`] of rows made as they are written (the large tables).
+    fn table_of(
         mut self,
         name: &str,
         columns: &[Column],
-        rows: Vec<Vec<Cell>>,
+        rows: impl ExactSizeIterator<Item = Vec<Cell>>,
     ) -> Result<(), XlsxError> {
         if self.row > 2 {
             self.row += 1;
@@ -203,7 +208,7 @@ impl<'w, 'f> Sheet<'w, 'f> {
                 .write_string_with_format(header, i as u16, title, &self.formats.label)?;
         }
         self.ws.set_freeze_panes(header + 1, 0)?;
-        if rows.is_empty() {
+        if rows.len() == 0 {
             self.ws.write_string(header + 1, 0, "None.")?;
             return Ok(());
         }
@@ -218,7 +223,7 @@ impl<'w, 'f> Sheet<'w, 'f> {
         let last_row = header + rows.len() as u32;
         self.ws
             .add_table(header, 0, last_row, columns.len() as u16 - 1, &table)?;
-        for (r, cells) in rows.iter().enumerate() {
+        for (r, cells) in rows.enumerate() {
             let row = header + 1 + r as u32;
             for (c, cell) in cells.iter().enumerate() {
                 match cell {
@@ -300,8 +305,20 @@ const CHANGES: &str = "Changes";
 const POPULATION: &str = "Population";
 const EVIDENCE: &str = "Evidence index";
 
-/// `results.xlsx` of the run, byte for byte the same for the same input.
+/// `results.xlsx` of the run, in memory (see [`write_xlsx`]).
+#[cfg(test)]
 pub(crate) fn results_xlsx(input: &ReportInput<'_>) -> Result<Vec<u8>, WorkbookError> {
+    let mut bytes = Vec::new();
+    write_xlsx(input, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Writes `results.xlsx` of the run to `out`, byte for byte the same for the
+/// same input; the zip is written as it is made, never held.
+pub(crate) fn write_xlsx(
+    input: &ReportInput<'_>,
+    out: impl std::io::Write + Send,
+) -> Result<(), WorkbookError> {
     let formats = Formats::new();
     let controls = &input.results.controls;
     let names = sheet_names(
@@ -340,7 +357,7 @@ pub(crate) fn results_xlsx(input: &ReportInput<'_>) -> Result<Vec<u8>, WorkbookE
     changes(&mut workbook, input, &formats)?;
     population(&mut workbook, input, &formats)?;
     evidence(&mut workbook, input, &formats)?;
-    Ok(workbook.save_to_buffer()?)
+    Ok(workbook.save_to_writer(out)?)
 }
 
 /// Title, author and the creation date from `run.json`, never the clock.
@@ -586,8 +603,12 @@ fn control_sheet(
             c.file, c.file
         ),
     )?;
-    let mut rows = Vec::new();
-    for (n, item) in c.results.iter().enumerate() {
+    // One row per item and evidence file (one for an item with none), made
+    // as they are written.
+    let count = (c.results.iter())
+        .map(|item| item.evidence.len().max(1))
+        .sum();
+    let rows = c.results.iter().enumerate().flat_map(|(n, item)| {
         let files: Vec<(&str, &str)> = match item.evidence.is_empty() {
             true => vec![("", "")],
             false => item
@@ -596,7 +617,7 @@ fn control_sheet(
                 .map(|e| (e.path.as_str(), e.sha256.as_str()))
                 .collect(),
         };
-        for (path, sha256) in files {
+        files.into_iter().map(move |(path, sha256)| {
             let mut row = item_cells(n + 1, item);
             row.extend(c.assertions.iter().map(|a| {
                 let status = item.assertions.iter().find(|r| r.id == a.id);
@@ -606,11 +627,44 @@ fn control_sheet(
             row.push(waiver_text(item).into());
             row.push(path.into());
             row.push(sha256.into());
-            rows.push(row);
-        }
-    }
-    s.table(table, &columns, rows)
+            row
+        })
+    });
+    s.table_of(table, &columns, Counted::new(count, rows))
 }
+
+/// Rows made as they are written, their number known first: a table is
+/// declared, with its last row, before its rows are written.
+struct Counted<I> {
+    left: usize,
+    rows: I,
+}
+
+impl<I: Iterator> Counted<I> {
+    /// `rows`, which must yield exactly `count` rows (checked as they go).
+    fn new(count: usize, rows: I) -> Counted<I> {
+        Counted { left: count, rows }
+    }
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let row = self.rows.next();
+        match row {
+            Some(_) => self.left = self.left.checked_sub(1).expect("more rows than counted"),
+            None => assert_eq!(self.left, 0, "fewer rows than counted"),
+        }
+        row
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for Counted<I> {}
 
 /// The columns of an item that come before its requirements.
 fn item_cells(n: usize, item: &ItemResult) -> Vec<Cell> {
@@ -1018,22 +1072,22 @@ fn evidence(
         col("Bytes", 10.0),
         col("SHA-256", 66.0),
     ];
-    let rows = (input.evidence.iter())
-        .map(|e| {
-            vec![
-                e.path.as_str().into(),
-                e.account_id.as_str().into(),
-                e.region.as_deref().unwrap_or("global").into(),
-                format!("{}:{}", e.service, e.operation).into(),
-                e.qualifier.clone().unwrap_or_default().into(),
-                e.status.as_str().into(),
-                e.error_code.clone().unwrap_or_default().into(),
-                e.collected_at.clone().unwrap_or_default().into(),
-                e.size.into(),
-                e.sha256.as_str().into(),
-            ]
-        })
-        .collect();
+    // Made as they are written: at 10,000 accounts the index has most of a
+    // million rows.
+    let rows = (input.evidence.iter()).map(|e| {
+        vec![
+            e.path.as_str().into(),
+            e.account_id.as_str().into(),
+            e.region.as_deref().unwrap_or("global").into(),
+            format!("{}:{}", e.service, e.operation).into(),
+            e.qualifier.clone().unwrap_or_default().into(),
+            e.status.as_str().into(),
+            e.error_code.clone().unwrap_or_default().into(),
+            e.collected_at.clone().unwrap_or_default().into(),
+            e.size.into(),
+            e.sha256.as_str().into(),
+        ]
+    });
     let s = Sheet::new(
         workbook,
         EVIDENCE,
@@ -1041,7 +1095,7 @@ fn evidence(
         0,
         formats,
     )?;
-    s.table("T_evidence", &columns, rows)
+    s.table_of("T_evidence", &columns, rows)
 }
 
 #[cfg(test)]
