@@ -128,28 +128,36 @@ fn verify_with(zip: &Path, env: &[(&str, &str)]) -> crate::common::Run {
 
 #[test]
 fn a_zip_bomb_is_refused_naming_the_entry_without_reading_it_whole() {
-    // 64 MiB of zeros deflate to about 64 KB; the cap is 1 MB here so the
-    // test is quick (the default, 1 GiB, is checked the same way).
+    // 64 MiB of zeros deflate to about 64 KB; the caps are 1 MB here so the
+    // test is quick (the defaults are checked the same way). `verify` only
+    // hashes the file as it streams by, so the total cap stops it; `gate`
+    // holds results.json in memory, so the per-file cap stops it.
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("bomb.zip");
     let zeros = vec![0u8; 64 << 20];
     bag_zip(&zip, &[Entry::File("data/results.json", zeros)]);
     assert!(std::fs::metadata(&zip).unwrap().len() < 1 << 20);
-    let cap = [("AUDITPACK_BAG_MAX_FILE_BYTES", "1000000")];
-    let r = verify_with(&zip, &cap);
+    let total = [("AUDITPACK_BAG_MAX_TOTAL_BYTES", "1000000")];
+    let r = verify_with(&zip, &total);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("entry 'bag/data/results.json'")
-            && r.stderr.contains("limit of 1000000 for one file")
-            && r.stderr.contains("AUDITPACK_BAG_MAX_FILE_BYTES"),
+            && r.stderr.contains("limit of 1000000 for all files together")
+            && r.stderr.contains("AUDITPACK_BAG_MAX_TOTAL_BYTES"),
         "{}",
         r.stderr
     );
+    let cap = [("AUDITPACK_BAG_MAX_FILE_BYTES", "1000000")];
     let mut gate = auditpack();
     gate.arg("gate").arg(&zip).envs(cap);
     let g = run(&mut gate);
     assert_eq!(g.code, 2, "{}{}", g.stdout, g.stderr);
-    assert!(g.stderr.contains("bag/data/results.json"), "{}", g.stderr);
+    assert!(
+        g.stderr.contains("bag/data/results.json")
+            && g.stderr.contains("limit of 1000000 for one file held in memory"),
+        "{}",
+        g.stderr
+    );
 }
 
 #[test]
