@@ -154,7 +154,8 @@ fn a_zip_bomb_is_refused_naming_the_entry_without_reading_it_whole() {
     assert_eq!(g.code, 2, "{}{}", g.stdout, g.stderr);
     assert!(
         g.stderr.contains("bag/data/results.json")
-            && g.stderr.contains("limit of 1000000 for one file held in memory"),
+            && g.stderr
+                .contains("limit of 1000000 for one file held in memory"),
         "{}",
         g.stderr
     );
