@@ -594,6 +594,12 @@ fn a_report_that_fails_part_way_leaves_the_previous_outputs_as_they_were() {
         files
     };
     let before = snapshot(&out);
+    // A report that succeeded leaves no temporary file either (the bundle's
+    // own report.html is written beside the outputs, then removed).
+    let leftovers: Vec<&String> = (before.iter().map(|(name, _)| name))
+        .filter(|name| name.contains(".partial") || name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     // The bundle's temporary name is taken (a folder): writing it fails.
     let blocker = find_zip(&out).with_extension("zip.partial");
     std::fs::create_dir(&blocker).unwrap();
