@@ -62,13 +62,16 @@ pub(crate) async fn discover(
     // independent chains of calls: walked side by side.
     let read_tags = config.needs_tags() || tags_read;
     let accounts_and_tags = async {
-        let listing = required(
+        let mut listing = required(
             ctx,
             "list the accounts",
             ctx.call_detailed(&LIST_ACCOUNTS, None, json!({}), list_accounts(&client))
                 .await?,
         )?;
-        let listed: Vec<Value> = listing["Accounts"].as_array().cloned().unwrap_or_default();
+        let listed = match listing["Accounts"].take() {
+            Value::Array(accounts) => accounts,
+            _ => Vec::new(),
+        };
         let tags = match read_tags {
             true => all_account_tags(ctx, &client, &listed).await?,
             false => vec![BTreeMap::new(); listed.len()],

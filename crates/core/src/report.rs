@@ -488,14 +488,14 @@ impl From<ReportError> for WriteFailure {
     }
 }
 
-/// How an output's file is written: through a buffer.
-type Buffered = std::io::BufWriter<std::fs::File>;
-
 impl From<crate::outputs::xlsx::WorkbookError> for WriteFailure {
     fn from(error: crate::outputs::xlsx::WorkbookError) -> Self {
         WriteFailure::Pipeline(error.into())
     }
 }
+
+/// How an output's file is written: through a buffer.
+type Buffered = std::io::BufWriter<std::fs::File>;
 
 /// A writer that hashes what passes through it.
 struct Hashing<'h, W> {
@@ -577,21 +577,7 @@ impl Outputs {
         let tmp = self.dir.join(format!(".{name}.partial"));
         // Registered first, so a failure part-way removes it too.
         self.staged.push((tmp.clone(), path.clone()));
-        let written = std::fs::File::create(&tmp)
-            .map_err(WriteFailure::from)
-            .and_then(|file| {
-                let mut out = std::io::BufWriter::new(file);
-                write(&mut out)?;
-                out.into_inner().map_err(|e| e.into_error())?;
-                Ok(())
-            });
-        written.map_err(|failure| match failure {
-            WriteFailure::Io(source) => PipelineError::Output {
-                path: path.clone(),
-                source,
-            },
-            WriteFailure::Pipeline(error) => error,
-        })?;
+        write_file(&tmp, &path, write)?;
         Ok((path, tmp))
     }
 
@@ -627,24 +613,51 @@ impl Outputs {
         name: &str,
         write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
     ) -> Result<(), PipelineError> {
-        let (_, tmp) = self.write_with(&format!("{name}.bagged"), write)?;
-        let staged = self.staged.pop().expect("write_with staged it");
-        self.bag_only.push(staged.0);
+        let tmp = self.dir.join(format!(".{name}.bagged.partial"));
+        // Registered first, so a failure part-way removes it too.
+        self.bag_only.push(tmp.clone());
+        write_file(&tmp, &self.dir.join(name), write)?;
         bag.add(name, Content::File(tmp));
         Ok(())
     }
 
-    /// Puts every output in place.
-    /// Puts every output in place, and removes the bag-only files; a failed
-    /// rename leaves the rest staged, for `drop` to remove.
+    /// Puts every output in place (the bag-only files are removed on drop);
+    /// a failed rename leaves it and the rest staged, for `drop` to remove.
     pub(crate) fn publish(mut self) -> Result<(), PipelineError> {
-        while !self.staged.is_empty() {
-            let (tmp, path) = self.staged.remove(0);
-            std::fs::rename(&tmp, &path)
-                .map_err(|source| PipelineError::Output { path, source })?;
+        let mut staged = std::mem::take(&mut self.staged).into_iter();
+        while let Some((tmp, path)) = staged.next() {
+            if let Err(source) = std::fs::rename(&tmp, &path) {
+                self.staged.push((tmp, path.clone()));
+                self.staged.extend(staged);
+                return Err(PipelineError::Output { path, source });
+            }
         }
         Ok(())
     }
+}
+
+/// Writes `tmp` with `write` through a buffer; a failure names `path`, the
+/// output the file stands for.
+fn write_file(
+    tmp: &Path,
+    path: &Path,
+    write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
+) -> Result<(), PipelineError> {
+    let written = std::fs::File::create(tmp)
+        .map_err(WriteFailure::from)
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?;
+            Ok(())
+        });
+    written.map_err(|failure| match failure {
+        WriteFailure::Io(source) => PipelineError::Output {
+            path: path.to_path_buf(),
+            source,
+        },
+        WriteFailure::Pipeline(error) => error,
+    })
 }
 
 impl Drop for Outputs {

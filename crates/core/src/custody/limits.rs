@@ -172,18 +172,19 @@ impl Allowance {
     /// (the per-file cap on a tie): the total for an entry hashed as it
     /// streams by; also the per-file and memory caps for one `kept` in memory.
     pub(crate) fn next_entry(&self, kept: bool) -> (u64, Exceeded) {
-        let mut caps = vec![(self.total_left, MAX_TOTAL_BYTES, self.limits.total_bytes)];
-        if kept {
-            caps.insert(
-                0,
+        let total = (self.total_left, MAX_TOTAL_BYTES, self.limits.total_bytes);
+        let caps = match kept {
+            true => vec![
                 (
                     self.limits.file_bytes,
                     MAX_FILE_BYTES,
                     self.limits.file_bytes,
                 ),
-            );
-            caps.push((self.memory_left, MAX_MEMORY_BYTES, self.limits.memory_bytes));
-        }
+                total,
+                (self.memory_left, MAX_MEMORY_BYTES, self.limits.memory_bytes),
+            ],
+            false => vec![total],
+        };
         let (left, cap, limit) = caps
             .into_iter()
             .min_by_key(|(left, _, _)| *left)

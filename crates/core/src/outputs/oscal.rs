@@ -211,7 +211,7 @@ struct BackMatter<B> {
 pub(crate) fn write_oscal(
     input: &ReportInput<'_>,
     results_json: Sha256,
-    out: &mut (impl std::io::Write + ?Sized),
+    out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
     let ids = Uuids::new(input, results_json);
     let results = input.results;
