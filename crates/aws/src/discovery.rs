@@ -210,18 +210,29 @@ async fn walk_ou_tree(
 /// account, so a few at a time, with throttled calls retried as every call is.
 const TAG_READS_AT_ONCE: usize = 4;
 
-/// The tags of each `listed` account, in listing order.
+/// The tags of each `listed` account, in listing order. The reads complete
+/// in any order and are put back in listing order after: kept in order as
+/// they ran (`buffered`), one throttled read waiting out its retry backoff
+/// (a second, jittered) held the other three slots idle behind it, which
+/// at a 5 % throttle rate cut 4 reads in flight to ~23 calls/s at 10,000
+/// accounts.
 async fn all_account_tags(
     ctx: &RegionCtx<'_>,
     client: &aws_sdk_organizations::Client,
     listed: &[Value],
 ) -> Result<Vec<BTreeMap<String, String>>, RecordError> {
     use futures::{StreamExt, TryStreamExt};
-    futures::stream::iter(listed)
-        .map(|a| account_tags(ctx, client, a["Id"].as_str().unwrap_or_default()))
-        .buffered(TAG_READS_AT_ONCE)
-        .try_collect()
-        .await
+    let mut read: Vec<(usize, BTreeMap<String, String>)> =
+        futures::stream::iter(listed.iter().enumerate())
+            .map(|(at, a)| async move {
+                let tags = account_tags(ctx, client, a["Id"].as_str().unwrap_or_default()).await?;
+                Ok::<_, RecordError>((at, tags))
+            })
+            .buffer_unordered(TAG_READS_AT_ONCE)
+            .try_collect()
+            .await?;
+    read.sort_unstable_by_key(|(at, _)| *at);
+    Ok(read.into_iter().map(|(_, tags)| tags).collect())
 }
 
 async fn account_tags(
