@@ -62,19 +62,20 @@ pub fn report(
 }
 
 fn print_outcome(done: &ReportOutcome) {
-    let s = &done.results.summary;
+    let v = &done.verdicts;
+    let s = &v.summary;
     outln!(
         "auditpack: {} controls for organization {} (period {}): {} PASS, {} FAIL, {} NOT ASSESSED, {} WAIVED, {} DISABLED",
-        done.results.controls.len(),
-        done.results.organization_id,
-        done.results.period,
+        v.controls,
+        v.organization_id,
+        v.period,
         s.controls.pass,
         s.controls.fail,
         s.controls.not_assessed,
         s.controls.waived,
         s.controls.disabled
     );
-    for w in &done.results.waivers {
+    for w in &v.waivers {
         let why = match w.state {
             WaiverState::Active => continue,
             WaiverState::Expired => "expired: it waives nothing",

@@ -40,8 +40,9 @@ pub struct ReportRequest {
 /// What `auditpack report` produced.
 #[derive(Debug, Clone)]
 pub struct ReportOutcome {
-    /// The verdicts.
-    pub results: Results,
+    /// What the console says of the verdicts (the verdicts themselves are in
+    /// results.json: not kept, so the bundle is written without them in memory).
+    pub verdicts: VerdictSummary,
     /// `results.json`.
     pub results_path: PathBuf,
     /// `report.html`.
@@ -50,6 +51,33 @@ pub struct ReportOutcome {
     pub bundle_path: PathBuf,
     /// SHA-256 of the bundle zip.
     pub bundle_sha256: String,
+}
+
+/// The verdicts in brief, as `report` prints them.
+#[derive(Debug, Clone)]
+pub struct VerdictSummary {
+    /// How many controls were evaluated.
+    pub controls: usize,
+    /// The organization.
+    pub organization_id: String,
+    /// The audit period's label.
+    pub period: String,
+    /// Verdict counts.
+    pub summary: crate::evaluation::Summary,
+    /// Every waiver of the register and what became of it.
+    pub waivers: Vec<crate::evaluation::WaiverRecord>,
+}
+
+impl VerdictSummary {
+    fn of(results: &Results) -> VerdictSummary {
+        VerdictSummary {
+            controls: results.controls.len(),
+            organization_id: results.organization_id.clone(),
+            period: results.period.clone(),
+            summary: results.summary.clone(),
+            waivers: results.waivers.clone(),
+        }
+    }
 }
 
 /// Why the pipeline stopped.
@@ -304,13 +332,8 @@ pub fn run_report(
         bundle_name: &name,
     };
     let mut bag = Bag::default();
-    for entry in &evidence {
-        bag.add(
-            &format!("evidence/{}", entry.path),
-            Content::File(request.evidence.join(&entry.path)),
-        );
-    }
-    // Attachments are evidence like the envelopes: bagged and hashed.
+    // Attachments are evidence like the envelopes: bagged and hashed (the
+    // envelopes are bagged last, once the results are written and dropped).
     for a in &results.attachments {
         for file in [&a.file, &a.metadata_file] {
             bag.add(
@@ -372,9 +395,11 @@ pub fn run_report(
         Ok(write_report(&input, &Links::bundle(), file)?)
     })?;
     outputs.debug_phase("report.html (out-folder and bundle copies)");
-    let results_csv = crate::outputs::csv_export::results_csv(&results);
-    outputs.write_bagged(&mut bag, "results.csv", &results_csv)?;
-    drop(results_csv);
+    outputs.write_bagged_with(&mut bag, "results.csv", |file| {
+        Ok(crate::outputs::csv_export::write_results_csv(
+            &results, file,
+        )?)
+    })?;
     let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
     outputs.write_bagged(&mut bag, "inventory.csv", &inventory_csv)?;
     let changes_csv = crate::outputs::changes_csv::changes_csv(&results);
@@ -403,6 +428,17 @@ pub fn run_report(
         "coverage.json",
         Content::Bytes(crate::evidence::coverage::coverage_json(&coverage)),
     );
+    // Every output is written: what is left is the bundle, which reads
+    // files. The results and the evidence index (the largest values of a
+    // report, ~1.2 GB at 10,000 accounts × 4 regions) are dropped first, the
+    // index turned into the bag's list of evidence files as it goes.
+    let verdicts = VerdictSummary::of(&results);
+    drop(results);
+    for entry in evidence {
+        let file = request.evidence.join(&entry.path);
+        bag.add(&format!("evidence/{}", entry.path), Content::File(file));
+    }
+    outputs.debug_phase("the evidence listed in the bag, results dropped");
     let info = BagInfo {
         name: name.clone(),
         organization_id: org.organization.id.clone(),
@@ -427,7 +463,7 @@ pub fn run_report(
     })?;
     outputs.publish()?;
     Ok(ReportOutcome {
-        results,
+        verdicts,
         results_path,
         report_path,
         bundle_path,
@@ -484,6 +520,15 @@ impl From<ReportError> for WriteFailure {
         match error {
             ReportError::Write(error) => WriteFailure::Io(error),
             other => WriteFailure::Pipeline(other.into()),
+        }
+    }
+}
+
+impl From<csv::Error> for WriteFailure {
+    fn from(error: csv::Error) -> Self {
+        match error.into_kind() {
+            csv::ErrorKind::Io(error) => WriteFailure::Io(error),
+            other => WriteFailure::Io(std::io::Error::other(format!("{other:?}"))),
         }
     }
 }

@@ -48,12 +48,13 @@ pub struct FailedAccount {
 
 /// Builds the record from the organization and the evidence files' paths
 /// (relative to the evidence root: `<account>/<region>/<service>/<file>`).
-pub(crate) fn coverage<'a>(
+pub(crate) fn coverage(
     org: &Org,
-    evidence_paths: impl IntoIterator<Item = &'a str>,
+    evidence_paths: impl IntoIterator<Item = impl AsRef<str>>,
 ) -> Coverage {
     let mut files: BTreeMap<String, usize> = BTreeMap::new();
     for path in evidence_paths {
+        let path = path.as_ref();
         // Attachments (`attachments/…`) belong to no account.
         if path.starts_with(&format!("{}/", super::attachments::ATTACHMENTS_DIR)) {
             continue;

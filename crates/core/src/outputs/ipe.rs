@@ -201,7 +201,7 @@ fn sheet<'a>(
     let callers: BTreeSet<&str> = files
         .iter()
         .filter_map(|f| f.facts.as_ref())
-        .map(|f| f.caller_arn.as_str())
+        .map(|f| &*f.caller_arn)
         .collect();
 
     let run = input.run;
@@ -320,7 +320,7 @@ fn operation(call: String, files: &[&EvidenceIndexEntry]) -> IpeOperation {
         }
         qualifiers += usize::from(f.qualifier.is_some());
         if let Some(facts) = &f.facts {
-            parameters.insert(serde_json::Value::Object(facts.parameters.clone()).to_string());
+            parameters.insert(facts.parameters.clone());
             with_request_ids += usize::from(facts.request_ids > 0);
             if !facts.complete {
                 incomplete.push(f.path.clone());

@@ -16,6 +16,7 @@ pub mod sarif;
 #[cfg(test)]
 pub(crate) mod test_samples;
 pub mod xlsx;
+pub(crate) mod zip_writer;
 
 use crate::evaluation::Results;
 use crate::evidence::RunInfo;
