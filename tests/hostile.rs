@@ -288,6 +288,44 @@ fn a_duplicated_entry_name_is_refused_whichever_copy_comes_first() {
     }
 }
 
+/// A zip whose local header names a file otherwise than its central
+/// directory: a tool that streams the zip (reading local headers, as `unzip`
+/// does when the directory is damaged) would extract `forged.json` where
+/// verify checked `a.json`. Refused as not a bundle (exit 2), naming both,
+/// though every hash in the directory's view matches.
+#[test]
+fn a_local_header_that_names_another_file_is_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let intact = dir.path().join("intact.zip");
+    bag_zip(
+        &intact,
+        &[Entry::File("data/evidence/a.json", b"{}".to_vec())],
+    );
+    // Read as a bundle: exit 1 only for what a bag this small lacks
+    // (coverage.json, org.json), every hash matching.
+    let r = verify_with(&intact, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("changed:"), "{}", r.stdout);
+    let bytes = std::fs::read(&intact).unwrap();
+    // The first copy of the name is the local header's; the second the
+    // central directory's, left as it was.
+    let name = b"bag/data/evidence/a.json";
+    let at = bytes.windows(name.len()).position(|w| w == name).unwrap();
+    let mut forged = bytes.clone();
+    forged[at + 18..at + 24].copy_from_slice(b"x.json");
+    let zip = dir.path().join("forged.zip");
+    std::fs::write(&zip, forged).unwrap();
+    let r = verify_with(&zip, &[]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "'bag/data/evidence/a.json' is named 'bag/data/evidence/x.json' in its local header"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn file_names_with_line_breaks_or_percent_are_percent_encoded_and_the_bundle_verifies() {
     let dir = tempfile::tempdir().unwrap();

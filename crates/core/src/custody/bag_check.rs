@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use super::limits::{Allowance, BadCap, BagLimits, Exceeded};
-use super::zip_file::Inflate;
+use super::zip_directory::{self, CentralDirectory, ZipReadError};
+use super::zip_file::{Inflate, SeekBuffer};
 use crate::outputs::bagit::{decode_manifest_path, BAGIT_TXT, MANIFEST, TAG_MANIFEST};
 
 /// Files whose bytes are kept in memory while reading (small, needed afterwards
@@ -194,9 +195,6 @@ pub struct Verification {
     pub contents: BagContents,
     /// Payload files listed in the manifest.
     pub payload_files: usize,
-    /// The payload manifest's lines (path → SHA-256); malformed lines are
-    /// left out (and are problems).
-    pub payload: BTreeMap<String, String>,
     /// Every mismatch; empty means the bag is intact.
     pub problems: Vec<Problem>,
 }
@@ -215,6 +213,28 @@ impl BagEntry {
 }
 
 impl Verification {
+    /// The payload manifest's lines (path → SHA-256; malformed lines left
+    /// out, a repeated path keeping its last line), parsed from its kept
+    /// text when asked: a map of them beside the bag's files was ~160 MB of
+    /// `verify` at 10,000 accounts × 4 regions, and only re-evaluation,
+    /// `diff` and period packages look paths up in it.
+    pub fn payload(&self) -> BTreeMap<String, String> {
+        BTreeMap::from_iter(manifest_lines(&manifest_text(&self.contents, MANIFEST)).flatten())
+    }
+
+    /// The paths the payload manifest lists, in its order, read from its
+    /// text as they are asked for.
+    pub fn payload_paths(&self) -> Box<dyn Iterator<Item = String> + '_> {
+        fn paths(text: &str) -> impl Iterator<Item = String> + '_ {
+            manifest_lines(text).flatten().map(|(path, _)| path)
+        }
+        match manifest_text(&self.contents, MANIFEST) {
+            std::borrow::Cow::Borrowed(text) => Box::new(paths(text)),
+            // Not UTF-8 (a hostile manifest): read whole, once.
+            std::borrow::Cow::Owned(text) => Box::new(paths(&text).collect::<Vec<_>>().into_iter()),
+        }
+    }
+
     /// True when every hash matches and nothing is missing or extra.
     pub fn is_intact(&self) -> bool {
         self.problems.is_empty()
@@ -270,40 +290,40 @@ fn read_zip_bag(
         entry: entry.to_string(),
         exceeded,
     };
-    let mut archive = super::zip_file::open_zip(path)
-        .map_err(|source| VerifyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .map_err(|e| not_bundle(format!("not a readable zip ({e})")))?;
+    let zip_error = |what: String| {
+        move |e: ZipReadError| match e {
+            ZipReadError::Io(source) => VerifyError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            ZipReadError::Malformed(why) => not_bundle(format!("{what} ({why})")),
+        }
+    };
+    let (mut directory, mut data) =
+        open_zip_reading(path).map_err(zip_error("not a readable zip".into()))?;
     allowance
-        .check_count(archive.len() as u64)
+        .check_count(directory.declared_entries())
         .map_err(|e| too_large("(the whole zip)", e))?;
-    let mut refused = duplicated_names(path, &archive)?;
+    let mut refused = Vec::new();
     let mut top: Option<String> = None;
-    // Collected, then built into the map in one pass (names are unique here:
-    // the zip crate keeps one record per name, see `duplicated_names`).
-    let mut entries = Vec::with_capacity(archive.len());
-    for i in 0..archive.len() {
-        let mut entry = archive
-            .by_index_raw(i)
-            .map_err(|e| not_bundle(format!("entry {i} is unreadable ({e})")))?;
-        let name = entry
-            .name()
-            .map_err(|e| not_bundle(format!("entry {i} has an unreadable name ({e})")))?
-            .to_string();
+    let mut entries = BTreeMap::new();
+    let mut duplicated = std::collections::BTreeSet::new();
+    let mut index = 0u64;
+    while let Some(entry) = directory
+        .next_entry()
+        .map_err(zip_error(format!("entry {index} is unreadable")))?
+    {
+        index += 1;
+        let name = &entry.name;
         if entry.is_dir() {
             continue;
         }
-        // The zip crate's own check parses every name as a Windows path
-        // (8 % of verifying a bundle of 84,000 files); `is_safe_name` refuses
-        // everything it would except drive prefixes, which need a colon.
-        if !is_safe_name(&name) || (name.contains(':') && entry.enclosed_name().is_none()) {
-            refused.push(Problem::UnsafeEntry(name));
+        if !is_safe_name(name) || has_drive_prefix(name) {
+            refused.push(Problem::UnsafeEntry(name.clone()));
             continue;
         }
         if entry.is_symlink() {
-            refused.push(Problem::Symlink(name));
+            refused.push(Problem::Symlink(name.clone()));
             continue;
         }
         let Some((first, rest)) = name.split_once('/') else {
@@ -320,33 +340,39 @@ fn read_zip_bag(
             }
             _ => {}
         }
-        if entry.encrypted() {
+        if entry.encrypted {
             return Err(not_bundle(format!("entry '{name}' is encrypted")));
         }
         let keep = keep_bytes(rest, results);
-        // No more than the size the zip declares (and one byte to tell), as
-        // the zip crate's own reader stops there: a stream that inflates to
-        // other than its declared size is corrupt.
-        let declared = entry.size();
-        let read = match entry.compression() {
-            zip::CompressionMethod::Stored => read_entry(
-                &mut (&mut entry).take(declared + 1),
+        let raw = zip_directory::entry_data(&mut data, &entry, directory.start())
+            .map_err(zip_error(format!("entry '{name}' is corrupt")))?;
+        // No more than the size the zip declares (and one byte to tell): a
+        // stream that inflates to other than its declared size is corrupt.
+        let declared = entry.size;
+        let read = match entry.method {
+            STORED => read_entry(
+                &mut raw.take(declared.saturating_add(1)),
                 keep,
                 declared,
                 allowance,
             ),
-            zip::CompressionMethod::Deflated => INFLATE.with_borrow_mut(|(state, input)| {
-                let inflate = Inflate::new(&mut entry, state, input);
-                read_entry(&mut inflate.take(declared + 1), keep, declared, allowance)
+            DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
+                let inflate = Inflate::new(raw, state, input);
+                read_entry(
+                    &mut inflate.take(declared.saturating_add(1)),
+                    keep,
+                    declared,
+                    allowance,
+                )
             }),
             other => {
                 return Err(not_bundle(format!(
-                    "entry '{name}' is compressed with {other}, not deflate"
+                    "entry '{name}' is compressed with method {other}, not deflate"
                 )))
             }
         }
         .map_err(|e| match e {
-            EntryError::TooLarge(exceeded) => too_large(&name, exceeded),
+            EntryError::TooLarge(exceeded) => too_large(name, exceeded),
             EntryError::Io(e) => not_bundle(format!("entry '{name}' is corrupt ({e})")),
         })?;
         if read.size != declared {
@@ -354,17 +380,23 @@ fn read_zip_bag(
                 "entry '{name}' is corrupt (its data is not the {declared} bytes the zip declares)"
             )));
         }
-        entries.push((rest.to_string(), read));
+        // A name the zip holds more than once: which copy a tool reads
+        // differs (this reader keeps the last, as the zip crate did), so it
+        // is a problem whichever copy is genuine.
+        if entries.insert(rest.to_string(), read).is_some() {
+            duplicated.insert(rest.to_string());
+        }
     }
-    let entries = BTreeMap::from_iter(entries);
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
-    let zip_sha256 = archive
-        .into_inner()
-        .finish_sha256()
-        .map_err(|source| VerifyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    // Named whole, as the zip holds them, and listed first.
+    let duplicated = duplicated
+        .into_iter()
+        .map(|rest| Problem::DuplicateEntry(format!("{name}/{rest}")));
+    refused.splice(0..0, duplicated);
+    let zip_sha256 = data.finish_sha256().map_err(|source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(BagContents {
         name,
         entries,
@@ -373,37 +405,26 @@ fn read_zip_bag(
     })
 }
 
-/// The names a zip holds more than once, each as a [`Problem::DuplicateEntry`].
-///
-/// The zip crate keeps one central-directory record per name and only says
-/// that some name was repeated; the local headers, read in order as `unzip`
-/// does, tell which. Nothing is decompressed: dropping a streamed entry skips
-/// its compressed bytes, so this costs one pass over the file.
-fn duplicated_names(
+/// Zip compression methods: stored, deflate.
+const STORED: u16 = 0;
+const DEFLATED: u16 = 8;
+
+/// A zip's central directory, and a buffered reader of its entries' data
+/// (two handles: the directory is at the end of the file, the data before
+/// it, and each is read in order).
+fn open_zip_reading(
     path: &Path,
-    archive: &zip::ZipArchive<super::zip_file::SeekBuffer<std::fs::File>>,
-) -> Result<Vec<Problem>, VerifyError> {
-    if !archive.has_duplicate_names() {
-        return Ok(Vec::new());
-    }
-    let file = std::fs::File::open(path).map_err(|source| VerifyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = std::io::BufReader::new(file);
-    let mut seen = std::collections::BTreeSet::new();
-    let mut repeated = std::collections::BTreeSet::new();
-    // An unreadable local header ends the listing; the problem still stands.
-    while let Ok(Some(entry)) = zip::read::read_zipfile_from_stream(&mut reader) {
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        if !seen.insert(name.clone()) {
-            repeated.insert(name);
-        }
-    }
-    if repeated.is_empty() {
-        repeated.insert("(a name the local headers do not show)".to_string());
-    }
-    Ok(repeated.into_iter().map(Problem::DuplicateEntry).collect())
+) -> Result<(CentralDirectory<std::fs::File>, SeekBuffer<std::fs::File>), ZipReadError> {
+    let directory = CentralDirectory::open(std::fs::File::open(path)?)?;
+    let data = SeekBuffer::new(std::fs::File::open(path)?)?;
+    Ok((directory, data))
+}
+
+/// A Windows drive prefix (`C:…`), which `unzip` and the zip crate would
+/// take for an absolute path on Windows.
+fn has_drive_prefix(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic()
 }
 
 /// Rejects names that are absolute, contain `..` components or backslashes.
@@ -561,42 +582,45 @@ fn hash_reader_with(
 /// Compares a bag's files with both manifests.
 pub(crate) fn check(contents: BagContents) -> Verification {
     let mut problems: Vec<Problem> = contents.refused.clone();
-    let payload = parse_manifest(&contents, MANIFEST, &mut problems);
+    let mut tag_problems = Vec::new();
     let tags = if contents.entries.contains_key(TAG_MANIFEST) {
-        parse_manifest(&contents, TAG_MANIFEST, &mut problems)
+        parse_manifest(&contents, TAG_MANIFEST, &mut tag_problems)
     } else {
-        problems.push(Problem::Missing {
+        tag_problems.push(Problem::Missing {
             manifest: "the bag layout".into(),
             path: TAG_MANIFEST.into(),
         });
         BTreeMap::new()
     };
-    // Payload lines first, then tag-manifest lines, then extra files, as
-    // before; the payload manifest and the bag's files are both sorted by
-    // path, so they are compared in one pass, not by a lookup each (tens of
-    // thousands of long paths sharing their first fifty bytes).
-    let mut changed = Vec::new();
-    let mut extra = Vec::new();
-    let unlisted = |path: &String| {
-        !(tags.contains_key(path)
-            || path == TAG_MANIFEST
-            || crate::custody::SIGNATURE_FILES.contains(&path.as_str()))
+    let text = manifest_text(&contents, MANIFEST);
+    // Payload lines first, then tag-manifest lines, then extra files. A
+    // manifest as auditpack writes it lists each path once, in order, like
+    // the bag's files: the two are compared in one pass over its text, with
+    // no map of it made. Any other manifest is read into a map first (a
+    // repeated path keeping its last line), then compared the same way.
+    let in_order = manifest_lines(&text)
+        .flatten()
+        .map(|(path, _)| path)
+        .is_sorted_by(|a, b| a < b);
+    let mut malformed = Vec::new();
+    let (payload_files, mut changed, mut extra) = if in_order {
+        let lines = manifest_lines(&text)
+            .filter_map(|line| line.map_err(|number| malformed.push(number)).ok());
+        compare_payload(&contents, &tags, lines)
+    } else {
+        let lines = manifest_lines(&text)
+            .filter_map(|line| line.map_err(|number| malformed.push(number)).ok());
+        compare_payload(&contents, &tags, BTreeMap::from_iter(lines).into_iter())
     };
-    let mut files = contents.entries.iter().peekable();
-    for (path, expected) in &payload {
-        while let Some((before, _)) = files.next_if(|(p, _)| *p < path) {
-            if unlisted(before) {
-                extra.push(Problem::Extra(before.clone()));
-            }
-        }
-        let entry = files.next_if(|(p, _)| *p == path).map(|(_, e)| e);
-        changed.extend(compare_line(MANIFEST, path, expected, entry));
-    }
-    for (path, _) in files {
-        if unlisted(path) {
-            extra.push(Problem::Extra(path.clone()));
-        }
-    }
+    problems.extend(
+        malformed
+            .into_iter()
+            .map(|line| Problem::MalformedManifest {
+                manifest: MANIFEST.into(),
+                line,
+            }),
+    );
+    problems.append(&mut tag_problems);
     for (path, expected) in &tags {
         changed.extend(compare_line(
             TAG_MANIFEST,
@@ -605,14 +629,50 @@ pub(crate) fn check(contents: BagContents) -> Verification {
             contents.entries.get(path),
         ));
     }
-    problems.extend(changed);
-    problems.extend(extra);
+    drop(text);
+    problems.append(&mut changed);
+    problems.append(&mut extra);
     Verification {
-        payload_files: payload.len(),
-        payload,
+        payload_files,
         problems,
         contents,
     }
+}
+
+/// Compares the payload manifest's `lines` (sorted by path, each path once)
+/// with the bag's files, sorted too, in one pass: returns how many lines
+/// there were, the missing and changed files, and the files no manifest
+/// lists (the tag manifest's, and the signature files, are listed).
+fn compare_payload(
+    contents: &BagContents,
+    tags: &BTreeMap<String, String>,
+    lines: impl Iterator<Item = (String, String)>,
+) -> (usize, Vec<Problem>, Vec<Problem>) {
+    let mut changed = Vec::new();
+    let mut extra = Vec::new();
+    let unlisted = |path: &String| {
+        !(tags.contains_key(path)
+            || path == TAG_MANIFEST
+            || crate::custody::SIGNATURE_FILES.contains(&path.as_str()))
+    };
+    let mut files = contents.entries.iter().peekable();
+    let mut count = 0;
+    for (path, expected) in lines {
+        count += 1;
+        while let Some((before, _)) = files.next_if(|(p, _)| **p < path) {
+            if unlisted(before) {
+                extra.push(Problem::Extra(before.clone()));
+            }
+        }
+        let entry = files.next_if(|(p, _)| **p == path).map(|(_, e)| e);
+        changed.extend(compare_line(MANIFEST, &path, &expected, entry));
+    }
+    for (path, _) in files {
+        if unlisted(path) {
+            extra.push(Problem::Extra(path.clone()));
+        }
+    }
+    (count, changed, extra)
 }
 
 /// One manifest line against the file it names: missing, changed or fine.
@@ -697,50 +757,70 @@ pub(crate) fn copy_payload(
             copy_one(rel, &mut file)?;
         }
     } else {
-        let mut archive =
-            super::zip_file::open_zip(bag)
-                .map_err(io)?
-                .map_err(|e| VerifyError::NotABundle {
+        let malformed = |what: String| {
+            move |e: ZipReadError| match e {
+                ZipReadError::Io(source) => io(source),
+                ZipReadError::Malformed(why) => VerifyError::NotABundle {
                     path: bag.to_path_buf(),
-                    reason: format!("not a readable zip ({e})"),
-                })?;
-        for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(|e| VerifyError::NotABundle {
-                path: bag.to_path_buf(),
-                reason: format!("entry {i} is unreadable ({e})"),
-            })?;
-            let name = entry.name().unwrap_or_default().to_string();
-            if entry.is_dir() {
+                    reason: format!("{what} ({why})"),
+                },
+            }
+        };
+        let (mut directory, mut data) =
+            open_zip_reading(bag).map_err(malformed("not a readable zip".into()))?;
+        while let Some(entry) = directory
+            .next_entry()
+            .map_err(malformed("an entry is unreadable".into()))?
+        {
+            let Some((_, rest)) = entry.name.split_once('/') else {
+                continue;
+            };
+            if entry.is_dir() || target(rest).is_none() || !manifest.contains_key(rest) {
                 continue;
             }
-            if let Some((_, rest)) = name.split_once('/') {
-                let rest = rest.to_string();
-                copy_one(&rest, &mut entry)?;
+            let raw = zip_directory::entry_data(&mut data, &entry, directory.start())
+                .map_err(malformed(format!("entry '{}' is corrupt", entry.name)))?;
+            match entry.method {
+                STORED => {
+                    let mut raw = raw;
+                    copy_one(rest, &mut raw)?
+                }
+                DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
+                    copy_one(rest, &mut Inflate::new(raw, state, input))
+                })?,
+                other => {
+                    return Err(VerifyError::NotABundle {
+                        path: bag.to_path_buf(),
+                        reason: format!(
+                            "entry '{}' is compressed with method {other}, not deflate",
+                            entry.name
+                        ),
+                    })
+                }
             }
         }
     }
     Ok(copied)
 }
 
-/// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary
-/// marker), the path percent-decoded as RFC 8493 encodes it (`%0A`, `%0D`, `%25`).
-fn parse_manifest(
-    contents: &BagContents,
-    manifest: &str,
-    problems: &mut Vec<Problem>,
-) -> BTreeMap<String, String> {
-    let text = contents
+/// The text of a kept manifest (empty when the bag has none).
+fn manifest_text<'c>(contents: &'c BagContents, manifest: &str) -> std::borrow::Cow<'c, str> {
+    contents
         .entries
         .get(manifest)
         .and_then(|e| e.bytes.as_deref())
         .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    // Collected, then built into the map in one pass: manifests are written
-    // sorted, and a repeated path keeps its last line, as inserting would.
-    let mut lines = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+        .unwrap_or_default()
+}
+
+/// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary
+/// marker), the path percent-decoded as RFC 8493 encodes it (`%0A`, `%0D`,
+/// `%25`), the hash in lowercase; a line that is neither that nor blank is
+/// its 1-based number.
+fn manifest_lines(text: &str) -> impl Iterator<Item = Result<(String, String), usize>> + '_ {
+    text.lines().enumerate().filter_map(|(i, line)| {
         if line.trim().is_empty() {
-            continue;
+            return None;
         }
         let parsed = line
             .split_once(char::is_whitespace)
@@ -750,14 +830,27 @@ fn parse_manifest(
                 (hash_ok && !path.is_empty())
                     .then(|| (decode_manifest_path(path), hash.to_ascii_lowercase()))
             });
-        match parsed {
-            Some(line) => lines.push(line),
-            None => problems.push(Problem::MalformedManifest {
+        Some(parsed.ok_or(i + 1))
+    })
+}
+
+/// A manifest's lines as a map (a repeated path keeps its last line), its
+/// malformed lines added to `problems`.
+fn parse_manifest(
+    contents: &BagContents,
+    manifest: &str,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, String> {
+    let text = manifest_text(contents, manifest);
+    let lines = manifest_lines(&text).filter_map(|line| {
+        line.map_err(|line| {
+            problems.push(Problem::MalformedManifest {
                 manifest: manifest.into(),
-                line: i + 1,
-            }),
-        }
-    }
+                line,
+            })
+        })
+        .ok()
+    });
     BTreeMap::from_iter(lines)
 }
 

@@ -93,7 +93,6 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
     let signatures = check_signatures(&files, &options.trust);
     problems.extend(signatures.problems.iter().cloned());
 
-    let manifest = &verification.payload;
     let org: Option<crate::org::Org> = files
         .get("data/org.json")
         .and_then(|b| serde_json::from_slice(b).ok());
@@ -110,9 +109,8 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
             None
         }
         (Some(recorded), Some(org)) => {
-            let evidence = manifest
-                .keys()
-                .filter_map(|p| p.strip_prefix("data/evidence/"));
+            let evidence = (verification.payload_paths())
+                .filter_map(|p| p.strip_prefix("data/evidence/").map(String::from));
             let rebuilt = coverage::coverage(org, evidence);
             match coverage::check(recorded, &rebuilt) {
                 Ok(c) => Some(c),
@@ -167,7 +165,7 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
         None
     } else {
         let results = files.get("data/results.json").copied().unwrap_or_default();
-        match super::reevaluate::reevaluate(path, manifest, results) {
+        match super::reevaluate::reevaluate(path, &verification.payload(), results) {
             Ok(r) => {
                 for d in &r.differences {
                     problems.push(format!("data/results.json: {d}"));

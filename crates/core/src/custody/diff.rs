@@ -467,7 +467,7 @@ pub fn read_facts(
         .map(|s| format!("{} {} ({})", s.kind, s.fingerprint, s.signer))
         .collect();
     Ok(BundleFacts {
-        manifest: report.verification.payload.clone(),
+        manifest: report.verification.payload(),
         bundle,
         results,
         org,

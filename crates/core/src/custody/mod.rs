@@ -32,6 +32,7 @@ pub mod locker;
 pub mod reevaluate;
 pub mod signature;
 pub mod ssh;
+pub(crate) mod zip_directory;
 pub(crate) mod zip_file;
 
 /// The SSHSIG namespace of auditpack's signatures. `ssh-keygen -Y verify -n`

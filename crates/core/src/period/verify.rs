@@ -29,7 +29,7 @@ pub fn verify_period_package(
     if options.max_age_days.is_some() {
         notes.push("--max-age does not apply to a period package (it spans the period)".into());
     }
-    let manifest = &verification.payload;
+    let manifest = &verification.payload();
     let doc = match files
         .get("data/period.json")
         .map(|b| serde_json::from_slice::<PeriodDoc>(b))
