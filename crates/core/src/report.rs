@@ -395,16 +395,10 @@ pub fn run_report(
         Ok(write_report(&input, &Links::bundle(), file)?)
     })?;
     outputs.debug_phase("report.html (out-folder and bundle copies)");
-    outputs.write_bagged_with(&mut bag, "results.csv", |file| {
-        Ok(crate::outputs::csv_export::write_results_csv(
-            &results, file,
-        )?)
-    })?;
-    let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
-    outputs.write_bagged(&mut bag, "inventory.csv", &inventory_csv)?;
-    let changes_csv = crate::outputs::changes_csv::changes_csv(&results);
-    outputs.write_bagged(&mut bag, "changes.csv", &changes_csv)?;
-    outputs.debug_phase("the CSV files");
+    // The outputs that read the evidence index first; then the index is
+    // dropped (~500 MB at 10,000 accounts × 4 regions), turned into the
+    // bag's list of evidence files as it goes, before the outputs made of
+    // the results alone.
     outputs.write_bagged_with(&mut bag, "results.xlsx", |file| {
         Ok(crate::outputs::xlsx::write_xlsx(&input, file)?)
     })?;
@@ -420,25 +414,33 @@ pub fn run_report(
     let ipe = crate::outputs::ipe::ipe_json(&crate::outputs::ipe::ipe_sheets(&input));
     outputs.write_bagged(&mut bag, "ipe.json", &ipe)?;
     drop(ipe);
-    write_ci_outputs(&mut outputs, &mut bag, &results, request.fail_on)?;
-    outputs.debug_phase("ipe.json and the CI files");
     let coverage =
         crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
     bag.add(
         "coverage.json",
         Content::Bytes(crate::evidence::coverage::coverage_json(&coverage)),
     );
-    // Every output is written: what is left is the bundle, which reads
-    // files. The results and the evidence index (the largest values of a
-    // report, ~1.2 GB at 10,000 accounts × 4 regions) are dropped first, the
-    // index turned into the bag's list of evidence files as it goes.
-    let verdicts = VerdictSummary::of(&results);
-    drop(results);
     for entry in evidence {
         let file = request.evidence.join(&entry.path);
         bag.add(&format!("evidence/{}", entry.path), Content::File(file));
     }
-    outputs.debug_phase("the evidence listed in the bag, results dropped");
+    outputs.debug_phase("ipe.json; the evidence index dropped");
+    outputs.write_bagged_with(&mut bag, "results.csv", |file| {
+        Ok(crate::outputs::csv_export::write_results_csv(
+            &results, file,
+        )?)
+    })?;
+    let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
+    outputs.write_bagged(&mut bag, "inventory.csv", &inventory_csv)?;
+    let changes_csv = crate::outputs::changes_csv::changes_csv(&results);
+    outputs.write_bagged(&mut bag, "changes.csv", &changes_csv)?;
+    write_ci_outputs(&mut outputs, &mut bag, &results, request.fail_on)?;
+    outputs.debug_phase("the CSV and CI files");
+    // Every output is written: what is left is the bundle, which reads
+    // files. The results (~700 MB at 10,000 × 4) are dropped first.
+    let verdicts = VerdictSummary::of(&results);
+    drop(results);
+    outputs.debug_phase("results dropped");
     let info = BagInfo {
         name: name.clone(),
         organization_id: org.organization.id.clone(),
