@@ -333,7 +333,8 @@ pub fn run_report(
     };
     let mut bag = Bag::default();
     // Attachments are evidence like the envelopes: bagged and hashed (the
-    // envelopes are bagged last, once the results are written and dropped).
+    // envelopes are bagged once the outputs that read the evidence index are
+    // written, from the index as it is dropped).
     for a in &results.attachments {
         for file in [&a.file, &a.metadata_file] {
             bag.add(

@@ -290,15 +290,7 @@ fn read_zip_bag(
         entry: entry.to_string(),
         exceeded,
     };
-    let zip_error = |what: String| {
-        move |e: ZipReadError| match e {
-            ZipReadError::Io(source) => VerifyError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
-            ZipReadError::Malformed(why) => not_bundle(format!("{what} ({why})")),
-        }
-    };
+    let zip_error = |what: String| zip_read_error(path, what);
     let (mut directory, mut data) =
         open_zip_reading(path).map_err(zip_error("not a readable zip".into()))?;
     allowance
@@ -403,6 +395,21 @@ fn read_zip_bag(
         refused,
         zip_sha256: Some(zip_sha256),
     })
+}
+
+/// What a failure to read the zip at `path` is: its I/O error, or not a
+/// bundle because of `what` (and why the zip is malformed).
+fn zip_read_error(path: &Path, what: String) -> impl Fn(ZipReadError) -> VerifyError + '_ {
+    move |e| match e {
+        ZipReadError::Io(source) => VerifyError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ZipReadError::Malformed(why) => VerifyError::NotABundle {
+            path: path.to_path_buf(),
+            reason: format!("{what} ({why})"),
+        },
+    }
 }
 
 /// Zip compression methods: stored, deflate.
@@ -602,24 +609,12 @@ pub(crate) fn check(contents: BagContents) -> Verification {
         .flatten()
         .map(|(path, _)| path)
         .is_sorted_by(|a, b| a < b);
-    let mut malformed = Vec::new();
+    let lines = well_formed_lines(&text, MANIFEST, &mut problems);
     let (payload_files, mut changed, mut extra) = if in_order {
-        let lines = manifest_lines(&text)
-            .filter_map(|line| line.map_err(|number| malformed.push(number)).ok());
         compare_payload(&contents, &tags, lines)
     } else {
-        let lines = manifest_lines(&text)
-            .filter_map(|line| line.map_err(|number| malformed.push(number)).ok());
         compare_payload(&contents, &tags, BTreeMap::from_iter(lines).into_iter())
     };
-    problems.extend(
-        malformed
-            .into_iter()
-            .map(|line| Problem::MalformedManifest {
-                manifest: MANIFEST.into(),
-                line,
-            }),
-    );
     problems.append(&mut tag_problems);
     for (path, expected) in &tags {
         changed.extend(compare_line(
@@ -757,15 +752,7 @@ pub(crate) fn copy_payload(
             copy_one(rel, &mut file)?;
         }
     } else {
-        let malformed = |what: String| {
-            move |e: ZipReadError| match e {
-                ZipReadError::Io(source) => io(source),
-                ZipReadError::Malformed(why) => VerifyError::NotABundle {
-                    path: bag.to_path_buf(),
-                    reason: format!("{what} ({why})"),
-                },
-            }
-        };
+        let malformed = |what: String| zip_read_error(bag, what);
         let (mut directory, mut data) =
             open_zip_reading(bag).map_err(malformed("not a readable zip".into()))?;
         while let Some(entry) = directory
@@ -842,7 +829,17 @@ fn parse_manifest(
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, String> {
     let text = manifest_text(contents, manifest);
-    let lines = manifest_lines(&text).filter_map(|line| {
+    BTreeMap::from_iter(well_formed_lines(&text, manifest, problems))
+}
+
+/// The well-formed lines of `manifest`'s `text`, each other line added to
+/// `problems` as it is passed.
+fn well_formed_lines<'a>(
+    text: &'a str,
+    manifest: &'a str,
+    problems: &'a mut Vec<Problem>,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    manifest_lines(text).filter_map(move |line| {
         line.map_err(|line| {
             problems.push(Problem::MalformedManifest {
                 manifest: manifest.into(),
@@ -850,8 +847,7 @@ fn parse_manifest(
             })
         })
         .ok()
-    });
-    BTreeMap::from_iter(lines)
+    })
 }
 
 #[cfg(test)]

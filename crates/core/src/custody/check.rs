@@ -109,8 +109,13 @@ pub fn verify_bundle(path: &Path, options: &VerifyOptions) -> Result<CustodyRepo
             None
         }
         (Some(recorded), Some(org)) => {
-            let evidence = (verification.payload_paths())
-                .filter_map(|p| p.strip_prefix("data/evidence/").map(String::from));
+            const EVIDENCE: &str = "data/evidence/";
+            let evidence = (verification.payload_paths()).filter_map(|mut path| {
+                path.starts_with(EVIDENCE).then(|| {
+                    path.replace_range(..EVIDENCE.len(), "");
+                    path
+                })
+            });
             let rebuilt = coverage::coverage(org, evidence);
             match coverage::check(recorded, &rebuilt) {
                 Ok(c) => Some(c),

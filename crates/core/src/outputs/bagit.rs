@@ -259,8 +259,8 @@ impl Bag {
                         zip.append(&entries).map_err(io("the bundle"))?;
                         hashes
                     }
-                    Chunk::Large(path, content) => {
-                        vec![stream_large(&mut zip, &info.name, path, content)?]
+                    Chunk::Large(path, content, size) => {
+                        vec![stream_large(&mut zip, &info.name, path, content, size)?]
                     }
                 };
                 for (path, digest, size) in hashes {
@@ -306,12 +306,13 @@ impl Bag {
 }
 
 impl Bag {
-    /// The payload in order, cut into chunks of at most [`FILES_PER_CHUNK`]
-    /// files, closed once they reach [`BYTES_PER_CHUNK`]; a file that large
-    /// has a chunk of its own, so it is streamed, never read whole (the zip's
-    /// bytes do not depend on where chunks end).
+    /// The payload in order, each file with its size, cut into chunks of
+    /// at most [`FILES_PER_CHUNK`] files, closed once they reach
+    /// [`BYTES_PER_CHUNK`]; a file that large has a chunk of its own, so it
+    /// is streamed, never read whole (the zip's bytes do not depend on
+    /// where chunks end).
     #[allow(clippy::type_complexity)]
-    fn chunks(&self) -> Result<Vec<Vec<(&String, &Content)>>, BundleError> {
+    fn chunks(&self) -> Result<Vec<Vec<(&String, &Content, u64)>>, BundleError> {
         let mut chunks = Vec::new();
         let mut current = Vec::new();
         let mut bytes = 0u64;
@@ -321,7 +322,7 @@ impl Bag {
                 chunks.push(std::mem::take(&mut current));
                 bytes = 0;
             }
-            current.push((path, content));
+            current.push((path, content, size));
             bytes += size;
             if current.len() == FILES_PER_CHUNK || bytes >= BYTES_PER_CHUNK {
                 chunks.push(std::mem::take(&mut current));
@@ -360,22 +361,23 @@ enum Chunk<'b> {
         /// (payload path, SHA-256, size), in order.
         hashes: Vec<(String, String, u64)>,
     },
-    Large(&'b String, &'b Content),
+    /// The file, and its size.
+    Large(&'b String, &'b Content, u64),
 }
 
 fn deflate_chunk<'b>(
-    files: &[(&'b String, &'b Content)],
+    files: &[(&'b String, &'b Content, u64)],
     bag_name: &str,
     zip_time: zip::DateTime,
 ) -> Result<Chunk<'b>, BundleError> {
-    if let [(path, content)] = files {
-        if !matches!(content, Content::Deflated { .. }) && content.len()? >= BYTES_PER_CHUNK {
-            return Ok(Chunk::Large(path, content));
+    if let [(path, content, size)] = *files {
+        if !matches!(content, Content::Deflated { .. }) && size >= BYTES_PER_CHUNK {
+            return Ok(Chunk::Large(path, content, size));
         }
     }
     let mut entries = Prepared::new(zip_time);
     let mut hashes = Vec::with_capacity(files.len());
-    for (path, content) in files {
+    for (path, content, _) in files {
         let name = format!("{bag_name}/{path}");
         let added = match content {
             Content::Deflated {
@@ -414,27 +416,29 @@ fn add_hashing(
     Ok((hex::encode(Sha256::digest(bytes)), bytes.len() as u64))
 }
 
-/// Deflates one large payload file straight into the zip, hashing it on the
-/// way; returns its manifest facts.
+/// Deflates one large payload file (about `size_hint` bytes) straight into
+/// the zip, hashing it on the way; returns its manifest facts.
 fn stream_large<W: Write + Seek>(
     zip: &mut ZipStream<W>,
     bag_name: &str,
     path: &str,
     content: &Content,
+    size_hint: u64,
 ) -> Result<(String, String, u64), BundleError> {
     let name = format!("{bag_name}/{path}");
     let mut hasher = Sha256::new();
     let mut hash = |bytes: &[u8]| hasher.update(bytes);
-    let size_hint = content.len()?;
-    let sizes = match content {
-        Content::Bytes(bytes) => zip.stream(&name, &mut bytes.as_slice(), size_hint, &mut hash),
-        Content::File(from) => std::fs::File::open(from)
-            .and_then(|mut file| zip.stream(&name, &mut file, size_hint, &mut hash)),
+    let (sizes, source_path) = match content {
+        Content::Bytes(bytes) => (
+            zip.stream(&name, &mut bytes.as_slice(), size_hint, &mut hash),
+            PathBuf::from(path),
+        ),
+        Content::File(from) => (
+            std::fs::File::open(from)
+                .and_then(|mut file| zip.stream(&name, &mut file, size_hint, &mut hash)),
+            from.clone(),
+        ),
         Content::Deflated { .. } => unreachable!("deflated entries are copied, never streamed"),
-    };
-    let source_path = match content {
-        Content::File(from) => from.clone(),
-        _ => PathBuf::from(path),
     };
     let sizes = sizes.map_err(|source| BundleError::Io {
         path: source_path,
@@ -472,49 +476,6 @@ fn copy_deflated(from: &Path, name: &str, out: &mut Prepared) -> Result<(), Bund
     let mut compressed = Vec::with_capacity(usize::try_from(sizes.compressed).unwrap_or(0));
     entry.read_to_end(&mut compressed).map_err(io)?;
     out.add_deflated(name, &compressed, sizes).map_err(io)
-}
-
-/// Streams content into `out`, returning its SHA-256 and size.
-fn copy_hashing(content: &Content, out: &mut impl Write) -> Result<(String, u64), BundleError> {
-    let mut hasher = Sha256::new();
-    let size = match content {
-        Content::Bytes(bytes) => {
-            hasher.update(bytes);
-            out.write_all(bytes).map_err(|source| BundleError::Io {
-                path: "<generated>".into(),
-                source,
-            })?;
-            bytes.len() as u64
-        }
-        Content::Deflated { zip, .. } => {
-            // `deflate_chunk` copies these raw; inflating one here would
-            // write the bag a second, uncompressed copy.
-            return Err(BundleError::Io {
-                path: zip.clone(),
-                source: std::io::Error::other("a deflated entry is copied, not streamed"),
-            });
-        }
-        Content::File(path) => {
-            let io = |source| BundleError::Io {
-                path: path.clone(),
-                source,
-            };
-            let mut file = std::fs::File::open(path).map_err(io)?;
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut total = 0u64;
-            loop {
-                let n = file.read(&mut buf).map_err(io)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n]).map_err(io)?;
-                total += n as u64;
-            }
-            total
-        }
-    };
-    Ok((hex::encode(hasher.finalize()), size))
 }
 
 fn bagit_txt() -> String {
@@ -617,9 +578,18 @@ pub(crate) fn bag_name(organization_id: &str, period: &str) -> String {
 
 /// SHA-256 of a file on disk, streamed.
 pub fn file_sha256(path: &Path) -> std::io::Result<String> {
-    copy_hashing(&Content::File(path.to_path_buf()), &mut std::io::sink())
-        .map(|(digest, _)| digest)
-        .map_err(|e| std::io::Error::other(e.to_string()))
+    let hash = || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf)? {
+                0 => return Ok(hex::encode(hasher.finalize())),
+                n => hasher.update(&buf[..n]),
+            }
+        }
+    };
+    hash().map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
