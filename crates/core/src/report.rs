@@ -16,7 +16,7 @@ use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::org::Org;
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
 use crate::outputs::report_html::{write_report, Links, ReportError};
-use crate::outputs::{index_store, EvidenceIndexEntry, ReportInput};
+use crate::outputs::{EvidenceIndex, ReportInput};
 use sha2::{Digest, Sha256};
 
 /// What `auditpack report` needs.
@@ -162,7 +162,7 @@ pub fn load_waivers(path: &Path, controls: &[Control]) -> Result<Waivers, Pipeli
 }
 
 /// What evaluation read and produced, before any output is written.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Evaluated {
     /// The verdicts, waivers applied.
     pub results: Results,
@@ -172,8 +172,8 @@ pub(crate) struct Evaluated {
     pub run: RunInfo,
     /// The organization as discovered.
     pub org: Org,
-    /// Every evidence file, as read for evaluation.
-    pub evidence: Vec<EvidenceIndexEntry>,
+    /// Every evidence file, as read for evaluation (kept on disk).
+    pub evidence: EvidenceIndex,
 }
 
 /// Evaluates the request's controls, config and waivers over its evidence
@@ -196,9 +196,10 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
     let (attachments, attachment_errors) = store.attachments();
     crate::evaluation::check_attachments(&request.evidence, &attachments, &attachment_errors)
         .map_err(PipelineError::Lint)?;
-    let evidence = index_store(&store)?;
+    let evidence = EvidenceIndex::of_store(&store)?;
     let mut results = evaluate(&controls, &config, &store, &org, &run);
     check_read_once(&request.evidence, &results, &evidence)?;
+    index_read_back(&request.evidence, &evidence)?;
     if let Some(waivers) = &waivers {
         apply_waivers(&mut results, waivers);
     }
@@ -218,12 +219,8 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
 fn check_read_once(
     root: &Path,
     results: &Results,
-    index: &[EvidenceIndexEntry],
+    index: &EvidenceIndex,
 ) -> Result<(), PipelineError> {
-    let indexed: std::collections::HashMap<&str, &str> = index
-        .iter()
-        .map(|e| (e.path.as_str(), e.sha256.as_str()))
-        .collect();
     let cited = (results.controls.iter()).flat_map(|c| {
         (c.results.iter().flat_map(|i| i.evidence.iter()))
             .chain(c.out_of_scope.iter().map(|o| &o.evidence))
@@ -232,7 +229,8 @@ fn check_read_once(
     let attachment =
         |path: &str| Path::new(path).starts_with(crate::evidence::attachments::ATTACHMENTS_DIR);
     for evidence in cited.filter(|e| !attachment(&e.path)) {
-        if indexed.get(evidence.path.as_str()) != Some(&evidence.sha256.as_str()) {
+        let indexed = index.find(&evidence.path).map(|e| e.sha256);
+        if indexed.as_deref() != Some(evidence.sha256.as_str()) {
             return Err(PipelineError::Input {
                 path: root.join(&evidence.path),
                 message: "changed while auditpack read it (the evidence folder must not change during report); run report again".into(),
@@ -240,6 +238,15 @@ fn check_read_once(
         }
     }
     Ok(())
+}
+
+/// Fails when a read of the evidence index's temporary file failed since the
+/// last check: what read it then (a check, an output) saw part of it.
+fn index_read_back(root: &Path, index: &EvidenceIndex) -> Result<(), PipelineError> {
+    index.check().map_err(|source| PipelineError::Output {
+        path: root.to_path_buf(),
+        source,
+    })
 }
 
 /// Refuses a `run.json` or `org.json` of another schema version: read as
@@ -415,16 +422,17 @@ pub fn run_report(
     let ipe = crate::outputs::ipe::ipe_json(&crate::outputs::ipe::ipe_sheets(&input));
     outputs.write_bagged(&mut bag, "ipe.json", &ipe)?;
     drop(ipe);
-    let coverage =
-        crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path.as_str()));
+    let coverage = crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path));
     bag.add(
         "coverage.json",
         Content::Bytes(crate::evidence::coverage::coverage_json(&coverage)),
     );
-    for entry in evidence {
+    for entry in evidence.iter() {
         let file = request.evidence.join(&entry.path);
         bag.add(&format!("evidence/{}", entry.path), Content::File(file));
     }
+    index_read_back(&request.evidence, &evidence)?;
+    drop(evidence);
     outputs.debug_phase("ipe.json; the evidence index dropped");
     outputs.write_bagged_with(&mut bag, "results.csv", |file| {
         Ok(crate::outputs::csv_export::write_results_csv(
@@ -486,11 +494,12 @@ fn write_ci_outputs(
     let decision = crate::gate::decide(results, fail_on);
     let summary = crate::outputs::markdown::summary_markdown(results, &decision);
     outputs.write_bagged(bag, "summary.md", summary.as_bytes())?;
-    let junit = crate::outputs::junit::junit_xml(results);
-    outputs.write_bagged(bag, "junit.xml", &junit)?;
-    drop(junit);
-    let sarif = crate::outputs::sarif::sarif_json(results);
-    outputs.write_bagged(bag, "results.sarif", &sarif)?;
+    outputs.write_bagged_with(bag, "junit.xml", |file| {
+        Ok(crate::outputs::junit::write_junit(results, file)?)
+    })?;
+    outputs.write_bagged_with(bag, "results.sarif", |file| {
+        Ok(crate::outputs::sarif::write_sarif(results, file)?)
+    })?;
     Ok(())
 }
 
@@ -749,7 +758,7 @@ mod tests {
     fn evidence_cited_with_another_hash_than_indexed_is_refused_naming_the_file() {
         let e = samples();
         let root = repo().join("evidence-samples");
-        check_read_once(&root, &e.results, &e.evidence).expect("the samples read once");
+        check_read_once(&root, &e.results, &e.index).expect("the samples read once");
         let cites_attachment = (e.results.controls.iter())
             .flat_map(|c| c.results.iter().flat_map(|i| i.evidence.iter()))
             .any(|r| r.path.starts_with("attachments/"));
@@ -758,6 +767,7 @@ mod tests {
         let mut index = e.evidence.clone();
         let entry = index.iter_mut().find(|x| x.path == cited).unwrap();
         entry.sha256 = "0".repeat(64);
+        let index = EvidenceIndex::of_entries(&index).unwrap();
         let error = check_read_once(&root, &e.results, &index).unwrap_err();
         assert!(error.is_input_error());
         let shown = error.to_string();

@@ -76,12 +76,9 @@ pub(crate) struct IpeOperation {
 
 /// The IPE sheet of every control, in the results' order.
 pub(crate) fn ipe_sheets<'a>(input: &ReportInput<'a>) -> Vec<IpeSheet<'a>> {
-    let by_path: BTreeMap<&str, &EvidenceIndexEntry> = (input.evidence.iter())
-        .map(|e| (e.path.as_str(), e))
-        .collect();
     let organization = organization_facts(input);
     (input.results.controls.iter())
-        .map(|c| sheet(c, input, &by_path, &organization))
+        .map(|c| sheet(c, input, &organization))
         .collect()
 }
 
@@ -116,7 +113,7 @@ fn organization_facts(input: &ReportInput<'_>) -> Vec<String> {
     let out: Vec<String> = (out_of_scope.iter())
         .map(|(s, ids)| format!("{} {s} ({})", ids.len(), ids.join(", ")))
         .collect();
-    match listing.and_then(|l| l.facts.as_ref().map(|f| (l, f))) {
+    match listing.as_ref().and_then(|l| l.facts.as_ref().map(|f| (l, f))) {
         Some((l, f)) => {
             let equal = if f.item_count as usize == org.accounts.len() { "=" } else { "≠ (see org.inventory)" };
             lines.push(format!(
@@ -150,16 +147,15 @@ fn organization_facts(input: &ReportInput<'_>) -> Vec<String> {
 fn sheet<'a>(
     c: &'a ControlResult,
     input: &ReportInput<'a>,
-    by_path: &BTreeMap<&str, &EvidenceIndexEntry>,
     organization: &[String],
 ) -> IpeSheet<'a> {
     // Every evidence file the control read, once.
     let paths: BTreeSet<&str> = (c.results.iter())
         .flat_map(|i| i.evidence.iter().map(|e| e.path.as_str()))
         .collect();
-    let files: Vec<&EvidenceIndexEntry> = paths
-        .iter()
-        .filter_map(|p| by_path.get(p).copied())
+    // Looked up in the index on disk: only this control's files are read.
+    let files: Vec<EvidenceIndexEntry> = (paths.iter())
+        .filter_map(|p| input.evidence.find(p))
         .collect();
     let mut by_call: BTreeMap<String, Vec<&EvidenceIndexEntry>> = BTreeMap::new();
     for f in &files {

@@ -8,25 +8,79 @@
 //! (the serializer behind cargo-nextest), which handles XML escaping of
 //! untrusted resource names and messages.
 
+use std::io::Write;
+
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::evaluation::{ControlResult, ItemResult, Results, Verdict};
 
-/// Renders `results` as JUnit XML.
+/// Renders `results` as JUnit XML, in memory (see [`write_junit`]).
+#[cfg(test)]
 pub(crate) fn junit_xml(results: &Results) -> Vec<u8> {
-    let mut report = Report::new(format!(
+    let mut bytes = Vec::new();
+    write_junit(results, &mut bytes).expect("writing to memory cannot fail");
+    bytes
+}
+
+/// Writes `results` as JUnit XML to `out` a control at a time: the bytes
+/// `quick-junit` writes for the whole report, without its model of every
+/// test case (~900 MB at 10,000 accounts × 4 regions, with JUnit's and
+/// SARIF's models together). The totals on `<testsuites>` come first in the
+/// file, so each control's suite is built twice: once to count, once to write.
+pub(crate) fn write_junit(results: &Results, mut out: impl Write) -> std::io::Result<()> {
+    let mut head = Report::new(format!(
         "auditpack {} {}",
         results.organization_id, results.period
     ));
     if let Ok(time) = chrono::DateTime::parse_from_rfc3339(&results.generated_at) {
-        report.set_timestamp(time);
+        head.set_timestamp(time);
     }
-    report.add_test_suites(results.controls.iter().map(control_suite));
+    for suite in results.controls.iter().map(control_suite) {
+        head.tests += suite.tests;
+        head.failures += suite.failures;
+        head.errors += suite.errors;
+        head.skipped += suite.skipped;
+    }
+    // An empty report is `<?xml …?>`, `<testsuites …>`, `</testsuites>`:
+    // what precedes the end tag opens the file, and each control's suite is
+    // what a report of that suite alone holds between the two tags (the
+    // indentation depends on depth only, so the bytes are the same).
+    let head = serialized(&head)?;
+    let (opening, closing) = split_at_end_tag(&head);
+    out.write_all(opening)?;
+    for control in &results.controls {
+        let mut one = Report::new("");
+        one.add_test_suite(control_suite(control));
+        let bytes = serialized(&one)?;
+        let start = bytes
+            .windows(2)
+            .position(|w| w == b">\n")
+            .and_then(|decl_end| {
+                let rest = &bytes[decl_end + 2..];
+                rest.windows(2)
+                    .position(|w| w == b">\n")
+                    .map(|tag| decl_end + 2 + tag + 1)
+            })
+            .ok_or_else(|| std::io::Error::other("quick-junit wrote no <testsuites> tag"))?;
+        let (suite, _) = split_at_end_tag(&bytes[start..]);
+        out.write_all(suite)?;
+    }
+    out.write_all(closing)
+}
+
+/// `bytes` split before its last line break followed by `</testsuites>`.
+fn split_at_end_tag(bytes: &[u8]) -> (&[u8], &[u8]) {
+    const END: &[u8] = b"\n</testsuites>";
+    let at = (bytes.windows(END.len()).rposition(|w| w == END)).unwrap_or(bytes.len());
+    bytes.split_at(at)
+}
+
+fn serialized(report: &Report) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     report
         .serialize(&mut bytes)
-        .expect("serialising to memory cannot fail");
-    bytes
+        .map_err(std::io::Error::other)?;
+    Ok(bytes)
 }
 
 fn control_suite(control: &ControlResult) -> TestSuite {
@@ -91,5 +145,49 @@ fn status_for(status: Verdict, message: &str) -> TestCaseStatus {
                 .set_description(message);
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outputs::test_samples::samples;
+
+    /// The whole report as `quick-junit` writes it from one model.
+    fn whole(results: &Results) -> Vec<u8> {
+        let mut report = Report::new(format!(
+            "auditpack {} {}",
+            results.organization_id, results.period
+        ));
+        if let Ok(time) = chrono::DateTime::parse_from_rfc3339(&results.generated_at) {
+            report.set_timestamp(time);
+        }
+        report.add_test_suites(results.controls.iter().map(control_suite));
+        serialized(&report).unwrap()
+    }
+
+    /// Written a control at a time, the file is byte for byte the one
+    /// `quick-junit` writes from a model of the whole report: with every
+    /// verdict, a control with no item, hostile text, and no control at all.
+    #[test]
+    fn streamed_junit_is_the_whole_report_byte_for_byte() {
+        let mut results = samples().results;
+        assert_eq!(junit_xml(&results), whole(&results));
+        let statuses: std::collections::BTreeSet<&str> = (results.controls.iter())
+            .flat_map(|c| c.results.iter().map(|i| i.status.label()))
+            .collect();
+        assert!(statuses.len() >= 3, "{statuses:?}");
+        let item = &mut results.controls[0].results[0];
+        item.account_name = "</testsuites>\n<x>&\"]]>".into();
+        item.status = Verdict::Waived;
+        results.controls[1].results.clear();
+        results.controls[1].message = Some("no population </testsuite>".into());
+        let written = junit_xml(&results);
+        assert_eq!(written, whole(&results));
+        let text = String::from_utf8(written).unwrap();
+        assert_eq!(text.matches("<testsuite ").count(), results.controls.len());
+        assert!(text.ends_with("</testsuites>\n"), "{text}");
+        results.controls.clear();
+        assert_eq!(junit_xml(&results), whole(&results));
     }
 }

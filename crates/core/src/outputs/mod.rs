@@ -22,10 +22,10 @@ use crate::evaluation::Results;
 use crate::evidence::RunInfo;
 use crate::org::Org;
 
-pub use evidence_index::{index_documents, index_store, EvidenceIndexEntry};
+pub use evidence_index::{index_documents, index_store, EvidenceIndex, EvidenceIndexEntry};
 
 /// Everything the HTML report shows.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReportInput<'a> {
     /// The verdicts.
     pub results: &'a Results,
@@ -34,7 +34,7 @@ pub(crate) struct ReportInput<'a> {
     /// The collection run.
     pub run: &'a RunInfo,
     /// Every evidence file of the run.
-    pub evidence: &'a [EvidenceIndexEntry],
+    pub evidence: &'a EvidenceIndex,
     /// Name of the bundle (zip file stem and the bag's top folder).
     pub bundle_name: &'a str,
 }

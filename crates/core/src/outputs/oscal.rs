@@ -53,7 +53,7 @@ impl Uuids {
     /// the evidence index.
     fn new(input: &ReportInput<'_>, results_json: Sha256) -> Uuids {
         let mut h = results_json;
-        for e in input.evidence {
+        for e in input.evidence.iter() {
             h.update(e.path.as_bytes());
             h.update(b"\0");
             h.update(e.sha256.as_bytes());
@@ -220,17 +220,14 @@ pub(crate) fn write_oscal(
     let observation_uuid = |c: &ControlResult, item: &ItemResult| {
         ids.of(&format!("observation {} {}", c.id, place(item)))
     };
-    let times: std::collections::HashMap<&str, &str> = (input.evidence.iter())
-        .filter_map(|e| Some((e.path.as_str(), e.collected_at.as_deref()?)))
-        .collect();
     // When an item's evidence was collected: its latest file (each file's own
-    // time is in the file and the evidence index), else the run's end.
+    // time is in the file and the evidence index, looked up on disk), else
+    // the run's end.
     let collected = |item: &ItemResult| -> String {
         (item.evidence.iter())
-            .filter_map(|e| times.get(e.path.as_str()).copied())
+            .filter_map(|e| input.evidence.find(&e.path)?.collected_at)
             .max()
-            .unwrap_or(&input.run.finished_at)
-            .to_string()
+            .unwrap_or_else(|| input.run.finished_at.clone())
     };
 
     let mut criteria: Vec<&str> = results

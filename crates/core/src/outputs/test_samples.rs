@@ -8,7 +8,7 @@ use crate::evaluation::config::Config;
 use crate::evaluation::{evaluate, load_control_set, ControlSet, Results};
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo};
 use crate::org::Org;
-use crate::outputs::{index_store, EvidenceIndexEntry, ReportInput};
+use crate::outputs::{index_store, EvidenceIndex, EvidenceIndexEntry, ReportInput};
 
 /// What an evaluation of an evidence folder gives the outputs.
 pub(crate) struct Evaluated {
@@ -16,6 +16,16 @@ pub(crate) struct Evaluated {
     pub org: Org,
     pub run: RunInfo,
     pub evidence: Vec<EvidenceIndexEntry>,
+    /// `evidence` as the outputs read it (on disk): [`Evaluated::reindex`]
+    /// after changing `evidence`.
+    pub index: EvidenceIndex,
+}
+
+impl Evaluated {
+    /// Writes `evidence` to `index` again.
+    pub(crate) fn reindex(&mut self) {
+        self.index = EvidenceIndex::of_entries(&self.evidence).expect("a temporary file");
+    }
 }
 
 /// The repository's root.
@@ -40,6 +50,7 @@ pub(crate) fn evaluated(folder: &Path) -> Evaluated {
         results,
         org,
         run,
+        index: EvidenceIndex::of_entries(&evidence).expect("a temporary file"),
         evidence,
     }
 }
@@ -50,7 +61,7 @@ pub(crate) fn input(e: &Evaluated) -> ReportInput<'_> {
         results: &e.results,
         org: &e.org,
         run: &e.run,
-        evidence: &e.evidence,
+        evidence: &e.index,
         bundle_name: "auditpack-test",
     }
 }

@@ -868,37 +868,9 @@ fn exceptions(
         col("Region", 13.0),
         col("Reason", 100.0),
     ];
-    let mut rows = Vec::new();
-    for c in &input.results.controls {
-        if c.results.is_empty() {
-            if let Some(message) = &c.message {
-                rows.push(vec![
-                    c.id.as_str().into(),
-                    "(the whole control)".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                    message.as_str().into(),
-                ]);
-            }
-        }
-        for item in &c.results {
-            for a in item
-                .assertions
-                .iter()
-                .filter(|a| a.status == Verdict::NotAssessed)
-            {
-                rows.push(vec![
-                    c.id.as_str().into(),
-                    a.id.as_str().into(),
-                    item.account_id.as_str().into(),
-                    item.account_name.as_str().into(),
-                    item.region.as_deref().unwrap_or("global").into(),
-                    a.message.as_str().into(),
-                ]);
-            }
-        }
-    }
+    // Counted, then written: the table is declared with its last row.
+    let count = exception_rows(input).count();
+    let rows = Counted::new(count, exception_rows(input));
     let s = Sheet::new(
         workbook,
         EXCEPTIONS,
@@ -906,7 +878,42 @@ fn exceptions(
         0,
         formats,
     )?;
-    s.table("T_exceptions", &columns, rows)
+    s.table_of("T_exceptions", &columns, rows)
+}
+
+/// The rows of the exceptions sheet, made as they are written (one per
+/// requirement not assessed: most of a large organization's gaps).
+fn exception_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
+    input.results.controls.iter().flat_map(|c| {
+        let whole = (c.results.is_empty())
+            .then_some(c.message.as_ref())
+            .flatten()
+            .map(|message| {
+                vec![
+                    c.id.as_str().into(),
+                    "(the whole control)".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    message.as_str().into(),
+                ]
+            });
+        let items = c.results.iter().flat_map(move |item| {
+            (item.assertions.iter())
+                .filter(|a| a.status == Verdict::NotAssessed)
+                .map(move |a| {
+                    vec![
+                        c.id.as_str().into(),
+                        a.id.as_str().into(),
+                        item.account_id.as_str().into(),
+                        item.account_name.as_str().into(),
+                        item.region.as_deref().unwrap_or("global").into(),
+                        a.message.as_str().into(),
+                    ]
+                })
+        });
+        whole.into_iter().chain(items)
+    })
 }
 
 /// The exceptions register as applied.
@@ -966,17 +973,35 @@ fn changes(
     formats: &Formats,
 ) -> Result<(), XlsxError> {
     let columns: Vec<Column> = CHANGES_HEADER.iter().map(|h| col(h, 18.0)).collect();
-    let mut rows = Vec::new();
-    for c in &input.results.controls {
-        for item in &c.results {
-            let Some(period) = &item.period else { continue };
-            let region = item.region.clone().unwrap_or_else(|| "global".into());
-            for (kind, records) in [
+    let count = change_rows(input).count();
+    let rows = Counted::new(count, change_rows(input));
+    let s = Sheet::new(
+        workbook,
+        CHANGES,
+        "Changes during the period: each change a control declares (exceptions, managed, refused)",
+        0,
+        formats,
+    )?;
+    s.table_of("T_changes", &columns, rows)
+}
+
+/// The rows of the changes sheet, made as they are written.
+fn change_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
+    let items = (input.results.controls.iter()).flat_map(|c| c.results.iter().map(move |i| (c, i)));
+    items.flat_map(|(c, item)| {
+        let region = item.region.clone().unwrap_or_else(|| "global".into());
+        let period = item.period.iter();
+        period.flat_map(move |period| {
+            let region = region.clone();
+            [
                 ("exception", &period.exceptions),
                 ("managed", &period.managed),
                 ("refused", &period.refused),
-            ] {
-                for r in records {
+            ]
+            .into_iter()
+            .flat_map(move |(kind, records)| {
+                let region = region.clone();
+                records.iter().map(move |r| {
                     let row = change_row(
                         &c.id,
                         &item.account_id,
@@ -985,19 +1010,11 @@ fn changes(
                         kind,
                         r,
                     );
-                    rows.push(row.into_iter().map(Cell::Text).collect());
-                }
-            }
-        }
-    }
-    let s = Sheet::new(
-        workbook,
-        CHANGES,
-        "Changes during the period: each change a control declares (exceptions, managed, refused)",
-        0,
-        formats,
-    )?;
-    s.table("T_changes", &columns, rows)
+                    row.into_iter().map(Cell::Text).collect()
+                })
+            })
+        })
+    })
 }
 
 /// Every account Organizations reported.

@@ -9,23 +9,20 @@
 //! findings then link their files directly. This keeps the page usable and
 //! under 10 MB whatever the number of regions.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use super::links::Links;
 use super::view::readable_time;
 use crate::org::Org;
 use crate::outputs::bagit::human_size;
-use crate::outputs::EvidenceIndexEntry;
+use crate::outputs::{EvidenceIndex, EvidenceIndexEntry};
 
 /// The most evidence files listed one by one (about 300 bytes of HTML each).
 pub(super) const LISTED_FILES_MAX: usize = 20_000;
 
 /// The run's evidence files, and which of them the page lists.
 pub(super) struct Index<'a> {
-    entries: &'a [EvidenceIndexEntry],
-    position: HashMap<&'a str, usize>,
+    entries: &'a EvidenceIndex,
     all_listed: bool,
 }
 
@@ -41,12 +38,9 @@ pub(super) struct FileRef {
 
 impl<'a> Index<'a> {
     /// The index of `entries`, listing each one while there are at most `max`.
-    pub(super) fn new(entries: &'a [EvidenceIndexEntry], max: usize) -> Index<'a> {
+    pub(super) fn new(entries: &'a EvidenceIndex, max: usize) -> Index<'a> {
         Index {
             entries,
-            position: (entries.iter().enumerate())
-                .map(|(n, e)| (e.path.as_str(), n))
-                .collect(),
             all_listed: entries.len() <= max,
         }
     }
@@ -62,7 +56,8 @@ impl<'a> Index<'a> {
 
     /// How a finding cites the file at `path` (relative to the evidence root).
     pub(super) fn cite(&self, path: &str, links: &Links) -> FileRef {
-        let Some(&n) = self.position.get(path) else {
+        let found = (self.entries.position(path)).and_then(|n| Some((n, self.entries.get(n)?)));
+        let Some((n, entry)) = found else {
             let name = path.rsplit('/').next().unwrap_or(path);
             return FileRef {
                 href: links.evidence(path),
@@ -70,9 +65,8 @@ impl<'a> Index<'a> {
                 qualifier: String::new(),
             };
         };
-        let entry = &self.entries[n];
         FileRef {
-            href: match self.listed(entry) {
+            href: match self.listed(&entry) {
                 true => format!("#e{n}"),
                 false => links.evidence(path),
             },
@@ -85,11 +79,11 @@ impl<'a> Index<'a> {
 /// One account's evidence files.
 #[derive(Serialize)]
 pub(super) struct EvidenceAccount<'a> {
-    account_id: &'a str,
+    account_id: String,
     account_name: &'a str,
     folder: String,
     /// The rows: every file, or only those not answering `ok`.
-    rows: Vec<EvidenceRow<'a>>,
+    rows: Vec<EvidenceRow>,
     files: usize,
     /// Files answering `ok` that have no row.
     unlisted: usize,
@@ -102,12 +96,12 @@ pub(super) struct EvidenceAccount<'a> {
 }
 
 #[derive(Serialize)]
-struct EvidenceRow<'a> {
+struct EvidenceRow {
     /// Position in the whole index: the row's anchor is `e<n>`.
     n: usize,
     href: String,
-    entry: &'a EvidenceIndexEntry,
-    region: &'a str,
+    region: String,
+    entry: EvidenceIndexEntry,
     /// `ok`, `not_found`, or `error (Code)`.
     answer: String,
     /// Colours an answer other than `ok` (`fail`, `off`); empty for `ok`.
@@ -115,18 +109,30 @@ struct EvidenceRow<'a> {
     size: String,
 }
 
-/// The index, one block per account, files in path order.
+/// What an account's block says of all its files, listed or not.
+#[derive(Default)]
+struct Totals {
+    size: u64,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+/// The index, one block per account, files in path order (read from the
+/// index as they go: only the listed rows are kept).
 pub(super) fn evidence_accounts<'a>(
-    index: &Index<'a>,
+    index: &Index<'_>,
     org: &'a Org,
     links: &Links,
 ) -> Vec<EvidenceAccount<'a>> {
-    let mut blocks: Vec<(EvidenceAccount<'a>, Vec<&'a EvidenceIndexEntry>)> = Vec::new();
+    let mut blocks: Vec<(EvidenceAccount<'a>, Totals)> = Vec::new();
     for (n, entry) in index.entries.iter().enumerate() {
-        let account = entry.account_id.as_str();
-        if blocks.last().is_none_or(|(b, _)| b.account_id != account) {
+        if blocks
+            .last()
+            .is_none_or(|(b, _)| b.account_id != entry.account_id)
+        {
+            let account = entry.account_id.as_str();
             let block = EvidenceAccount {
-                account_id: account,
+                account_id: account.to_string(),
                 account_name: org.account(account).map_or("", |a| &a.name),
                 folder: links.evidence_folder(account),
                 rows: Vec::new(),
@@ -137,30 +143,37 @@ pub(super) fn evidence_accounts<'a>(
                 errors: 0,
                 not_found: 0,
             };
-            blocks.push((block, Vec::new()));
+            blocks.push((block, Totals::default()));
         }
-        let (block, entries) = blocks.last_mut().expect("pushed above");
+        let (block, totals) = blocks.last_mut().expect("pushed above");
         match entry.status.as_str() {
             "ok" => {}
             "not_found" => block.not_found += 1,
             _ => block.errors += 1,
         }
-        entries.push(entry);
-        match index.listed(entry) {
+        block.files += 1;
+        totals.size += entry.size;
+        if let Some(time) = &entry.collected_at {
+            if totals.first.as_ref().is_none_or(|first| time < first) {
+                totals.first = Some(time.clone());
+            }
+            if totals.last.as_ref().is_none_or(|last| time > last) {
+                totals.last = Some(time.clone());
+            }
+        }
+        match index.listed(&entry) {
             true => block.rows.push(evidence_row(n, entry, links)),
             false => block.unlisted += 1,
         }
     }
     (blocks.into_iter())
-        .map(|(mut block, entries)| {
-            block.files = entries.len();
-            block.size = human_size(entries.iter().map(|e| e.size).sum());
-            let times = entries.iter().filter_map(|e| e.collected_at.as_deref());
-            block.collected = match (times.clone().min(), times.max()) {
+        .map(|(mut block, totals)| {
+            block.size = human_size(totals.size);
+            block.collected = match (totals.first, totals.last) {
                 (Some(first), Some(last)) if first != last => {
-                    format!("{} – {}", readable_time(first), readable_time(last))
+                    format!("{} – {}", readable_time(&first), readable_time(&last))
                 }
-                (Some(only), _) => readable_time(only),
+                (Some(only), _) => readable_time(&only),
                 _ => String::new(),
             };
             block
@@ -168,12 +181,11 @@ pub(super) fn evidence_accounts<'a>(
         .collect()
 }
 
-fn evidence_row<'a>(n: usize, e: &'a EvidenceIndexEntry, links: &Links) -> EvidenceRow<'a> {
+fn evidence_row(n: usize, e: EvidenceIndexEntry, links: &Links) -> EvidenceRow {
     EvidenceRow {
         n,
         href: links.evidence(&e.path),
-        entry: e,
-        region: e.region.as_deref().unwrap_or("global"),
+        region: e.region.as_deref().unwrap_or("global").to_string(),
         answer: match &e.error_code {
             Some(code) => format!("{} ({code})", e.status),
             None => e.status.clone(),
@@ -184,6 +196,7 @@ fn evidence_row<'a>(n: usize, e: &'a EvidenceIndexEntry, links: &Links) -> Evide
             _ => "fail",
         },
         size: human_size(e.size),
+        entry: e,
     }
 }
 
@@ -203,7 +216,8 @@ mod tests {
     #[test]
     fn every_file_has_a_row_up_to_the_limit() {
         let (entries, org, links) = (entries(), org(), Links::bundle());
-        let index = Index::new(&entries, 2);
+        let entries_on_disk = EvidenceIndex::of_entries(&entries).unwrap();
+        let index = Index::new(&entries_on_disk, 2);
         assert!(index.all_listed());
         let blocks = evidence_accounts(&index, &org, &links);
         assert_eq!((blocks[0].rows.len(), blocks[0].unlisted), (2, 0));
@@ -213,7 +227,8 @@ mod tests {
     #[test]
     fn above_the_limit_only_files_not_answering_ok_have_rows() {
         let (entries, org, links) = (entries(), org(), Links::bundle());
-        let index = Index::new(&entries, 1);
+        let entries_on_disk = EvidenceIndex::of_entries(&entries).unwrap();
+        let index = Index::new(&entries_on_disk, 1);
         assert!(!index.all_listed());
         let blocks = evidence_accounts(&index, &org, &links);
         assert_eq!((blocks[0].rows.len(), blocks[0].unlisted), (1, 1));

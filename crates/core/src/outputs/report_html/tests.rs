@@ -157,7 +157,8 @@ fn render_results(results: &Results) -> String {
 
 /// The page of `results` with the fixture org, run and evidence.
 fn render_results_with(results: &Results, links: &Links) -> String {
-    let (org, run, evidence) = (org(), run(), evidence());
+    let (org, run) = (org(), run());
+    let evidence = crate::outputs::EvidenceIndex::of_entries(&evidence()).unwrap();
     let input = ReportInput {
         results,
         org: &org,

@@ -218,7 +218,7 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
         evidence: evidence_accounts(&index, org, links),
         evidence_all_listed: index.all_listed(),
         evidence_files: input.evidence.len(),
-        evidence_size: human_size(input.evidence.iter().map(|e| e.size).sum()),
+        evidence_size: human_size(input.evidence.total_size()),
         ipe: crate::outputs::ipe::ipe_sheets(input),
     }
 }
