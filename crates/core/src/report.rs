@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::evaluation::config::Config;
 use crate::evaluation::{
-    apply_waivers, evaluate, load_control_set, Control, ControlSet, LintError, Results, Severity,
-    Waivers,
+    apply_waivers, evaluate, evaluate_stored, load_control_set, Control, ControlSet, LintError,
+    Results, ResultsSource, Severity, StoredResults, Waivers,
 };
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::org::Org;
@@ -163,9 +163,10 @@ pub fn load_waivers(path: &Path, controls: &[Control]) -> Result<Waivers, Pipeli
 
 /// What evaluation read and produced, before any output is written.
 #[derive(Debug)]
-pub(crate) struct Evaluated {
-    /// The verdicts, waivers applied.
-    pub results: Results,
+pub(crate) struct Evaluated<R> {
+    /// The verdicts, waivers applied: in memory ([`Results`]) or with their
+    /// items on disk ([`StoredResults`]).
+    pub results: R,
     /// The controls used.
     pub controls: Vec<Control>,
     /// The collection run.
@@ -176,10 +177,18 @@ pub(crate) struct Evaluated {
     pub evidence: EvidenceIndex,
 }
 
-/// Evaluates the request's controls, config and waivers over its evidence
-/// folder. Pure apart from reading files: the same inputs give the same
-/// [`Results`], which is what re-evaluating a bundle relies on.
-pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, PipelineError> {
+/// Everything evaluation reads, checked: evidence, controls, config, waivers.
+struct Inputs {
+    store: EvidenceStore,
+    run: RunInfo,
+    org: Org,
+    controls: Vec<Control>,
+    config: Config,
+    waivers: Option<Waivers>,
+    evidence: EvidenceIndex,
+}
+
+fn read_inputs(request: &ReportRequest) -> Result<Inputs, PipelineError> {
     let store = EvidenceStore::open(&request.evidence)?;
     let run: RunInfo = store.run_info()?;
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;
@@ -197,18 +206,77 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
     crate::evaluation::check_attachments(&request.evidence, &attachments, &attachment_errors)
         .map_err(PipelineError::Lint)?;
     let evidence = EvidenceIndex::of_store(&store)?;
-    let mut results = evaluate(&controls, &config, &store, &org, &run);
-    check_read_once(&request.evidence, &results, &evidence)?;
-    index_read_back(&request.evidence, &evidence)?;
-    if let Some(waivers) = &waivers {
+    Ok(Inputs {
+        store,
+        run,
+        org,
+        controls,
+        config,
+        waivers,
+        evidence,
+    })
+}
+
+/// Evaluates the request's controls, config and waivers over its evidence
+/// folder, the results in memory (re-evaluation compares them whole). Pure
+/// apart from reading files: the same inputs give the same [`Results`],
+/// which is what re-evaluating a bundle relies on.
+pub(crate) fn evaluate_inputs(
+    request: &ReportRequest,
+) -> Result<Evaluated<Results>, PipelineError> {
+    let inputs = read_inputs(request)?;
+    let mut results = evaluate(
+        &inputs.controls,
+        &inputs.config,
+        &inputs.store,
+        &inputs.org,
+        &inputs.run,
+    );
+    check_read_once(&request.evidence, &results, &inputs.evidence)?;
+    index_read_back(&request.evidence, &inputs.evidence)?;
+    if let Some(waivers) = &inputs.waivers {
         apply_waivers(&mut results, waivers);
     }
     Ok(Evaluated {
         results,
-        controls,
-        run,
-        org,
-        evidence,
+        controls: inputs.controls,
+        run: inputs.run,
+        org: inputs.org,
+        evidence: inputs.evidence,
+    })
+}
+
+/// [`evaluate_inputs`], the items written to disk a pass at a time
+/// ([`StoredResults`]): what `report` evaluates with, so that its memory
+/// holds a pass of accounts and a control's items, not the organization's.
+fn evaluate_inputs_stored(
+    request: &ReportRequest,
+) -> Result<Evaluated<StoredResults>, PipelineError> {
+    let inputs = read_inputs(request)?;
+    let temporary = |source| PipelineError::Output {
+        path: std::env::temp_dir(),
+        source,
+    };
+    let mut results = evaluate_stored(
+        &inputs.controls,
+        &inputs.config,
+        &inputs.store,
+        &inputs.org,
+        &inputs.run,
+    )
+    .map_err(temporary)?;
+    check_read_once(&request.evidence, &results, &inputs.evidence)?;
+    index_read_back(&request.evidence, &inputs.evidence)?;
+    if let Some(waivers) = &inputs.waivers {
+        results.apply_waivers(waivers).map_err(temporary)?;
+    }
+    results_read_back(&request.evidence, &results)?;
+    Ok(Evaluated {
+        results,
+        controls: inputs.controls,
+        run: inputs.run,
+        org: inputs.org,
+        evidence: inputs.evidence,
     })
 }
 
@@ -218,23 +286,23 @@ pub(crate) fn evaluate_inputs(request: &ReportRequest) -> Result<Evaluated, Pipe
 /// bundle's manifest, which hashes the same files) says.
 fn check_read_once(
     root: &Path,
-    results: &Results,
+    results: &impl ResultsSource,
     index: &EvidenceIndex,
 ) -> Result<(), PipelineError> {
-    let cited = (results.controls.iter()).flat_map(|c| {
-        (c.results.iter().flat_map(|i| i.evidence.iter()))
-            .chain(c.out_of_scope.iter().map(|o| &o.evidence))
-    });
     // Attachments are read and hashed apart (`check_attachments`), not indexed.
     let attachment =
         |path: &str| Path::new(path).starts_with(crate::evidence::attachments::ATTACHMENTS_DIR);
-    for evidence in cited.filter(|e| !attachment(&e.path)) {
-        let indexed = index.find(&evidence.path).map(|e| e.sha256);
-        if indexed.as_deref() != Some(evidence.sha256.as_str()) {
-            return Err(PipelineError::Input {
-                path: root.join(&evidence.path),
-                message: "changed while auditpack read it (the evidence folder must not change during report); run report again".into(),
-            });
+    for c in results.controls() {
+        let cited = (c.results.iter().flat_map(|i| i.evidence.iter()))
+            .chain(c.out_of_scope.iter().map(|o| &o.evidence));
+        for evidence in cited.filter(|e| !attachment(&e.path)) {
+            let indexed = index.find(&evidence.path).map(|e| e.sha256);
+            if indexed.as_deref() != Some(evidence.sha256.as_str()) {
+                return Err(PipelineError::Input {
+                    path: root.join(&evidence.path),
+                    message: "changed while auditpack read it (the evidence folder must not change during report); run report again".into(),
+                });
+            }
         }
     }
     Ok(())
@@ -244,6 +312,15 @@ fn check_read_once(
 /// last check: what read it then (a check, an output) saw part of it.
 fn index_read_back(root: &Path, index: &EvidenceIndex) -> Result<(), PipelineError> {
     index.check().map_err(|source| PipelineError::Output {
+        path: root.to_path_buf(),
+        source,
+    })
+}
+
+/// Fails when a read of the results' temporary file failed since the last
+/// check: what read them then saw a control without its items.
+fn results_read_back(root: &Path, results: &StoredResults) -> Result<(), PipelineError> {
+    results.check().map_err(|source| PipelineError::Output {
         path: root.to_path_buf(),
         source,
     })
@@ -316,7 +393,7 @@ pub fn run_report(
         run,
         org,
         evidence,
-    } = evaluate_inputs(request)?;
+    } = evaluate_inputs_stored(request)?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         peak_mb = memory_mb("VmHWM:"),
@@ -342,7 +419,7 @@ pub fn run_report(
     // Attachments are evidence like the envelopes: bagged and hashed (the
     // envelopes are bagged once the outputs that read the evidence index are
     // written, from the index as it is dropped).
-    for a in &results.attachments {
+    for a in &results.head().attachments {
         for file in [&a.file, &a.metadata_file] {
             bag.add(
                 &format!("evidence/{file}"),
@@ -441,13 +518,17 @@ pub fn run_report(
     })?;
     let inventory_csv = crate::outputs::csv_export::inventory_csv(&org);
     outputs.write_bagged(&mut bag, "inventory.csv", &inventory_csv)?;
-    let changes_csv = crate::outputs::changes_csv::changes_csv(&results);
-    outputs.write_bagged(&mut bag, "changes.csv", &changes_csv)?;
+    outputs.write_bagged_with(&mut bag, "changes.csv", |file| {
+        Ok(crate::outputs::changes_csv::write_changes_csv(
+            &results, file,
+        )?)
+    })?;
     write_ci_outputs(&mut outputs, &mut bag, &results, request.fail_on)?;
     outputs.debug_phase("the CSV and CI files");
-    // Every output is written: what is left is the bundle, which reads
-    // files. The results (~700 MB at 10,000 × 4) are dropped first.
-    let verdicts = VerdictSummary::of(&results);
+    // Every output is written: a read of the results' file that failed
+    // while they were made fails the report here, before it is published.
+    results_read_back(&request.evidence, &results)?;
+    let verdicts = VerdictSummary::of(results.head());
     drop(results);
     outputs.debug_phase("results dropped");
     let info = BagInfo {
@@ -488,10 +569,10 @@ pub fn run_report(
 fn write_ci_outputs(
     outputs: &mut Outputs,
     bag: &mut Bag,
-    results: &Results,
+    results: &StoredResults,
     fail_on: Severity,
 ) -> Result<(), PipelineError> {
-    let decision = crate::gate::decide(results, fail_on);
+    let decision = crate::gate::decide(results.head(), fail_on);
     let summary = crate::outputs::markdown::summary_markdown(results, &decision);
     outputs.write_bagged(bag, "summary.md", summary.as_bytes())?;
     outputs.write_bagged_with(bag, "junit.xml", |file| {

@@ -22,6 +22,7 @@ use super::control::{
 };
 use super::expr::{display_value, evidence_to_cel, json_to_cel, register_functions, Expr};
 use super::results::*;
+use super::stored::{ItemSpill, StoredResults};
 use super::{AccountSelector, RegionSelector, Verdict};
 use crate::evaluation::config::{Config, Decision};
 use crate::evidence::{EvidenceDoc, EvidenceKey, EvidenceStore, RegionDir, RunInfo, ToolInfo};
@@ -47,7 +48,33 @@ pub fn evaluate(
     org: &Org,
     run: &RunInfo,
 ) -> Results {
-    evaluate_in_passes(controls, config, store, org, run, ACCOUNTS_PER_PASS)
+    evaluate_in_passes(controls, config, store, org, run, ACCOUNTS_PER_PASS, None)
+        .expect("results in memory are written nowhere")
+        .0
+}
+
+/// [`evaluate`], each pass's items written to a temporary file as the pass
+/// decides them (see [`StoredResults`]): what `report` holds is then the
+/// controls and one pass, whatever the organization's size. The results are
+/// those [`evaluate`] gives.
+pub fn evaluate_stored(
+    controls: &[Control],
+    config: &Config,
+    store: &EvidenceStore,
+    org: &Org,
+    run: &RunInfo,
+) -> std::io::Result<StoredResults> {
+    let mut spill = ItemSpill::new(controls.len())?;
+    let (head, order) = evaluate_in_passes(
+        controls,
+        config,
+        store,
+        org,
+        run,
+        ACCOUNTS_PER_PASS,
+        Some(&mut spill),
+    )?;
+    spill.finish(head, &order)
 }
 
 /// [`evaluate`], `per_pass` accounts at a time (the results do not depend on it).
@@ -58,7 +85,8 @@ fn evaluate_in_passes(
     org: &Org,
     run: &RunInfo,
     per_pass: usize,
-) -> Results {
+    mut spill: Option<&mut ItemSpill>,
+) -> std::io::Result<(Results, Vec<usize>)> {
     let globals = Globals {
         org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
         run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
@@ -108,10 +136,24 @@ fn evaluate_in_passes(
             }
         });
         evaluator.forget_documents();
+        if let Some(spill) = spill.as_deref_mut() {
+            for (n, p) in planned.iter_mut().enumerate() {
+                if let Planned::Items(plan) = p {
+                    spill.append(n, std::mem::take(&mut plan.result.results))?;
+                }
+            }
+        }
     }
-    let mut results: Vec<ControlResult> = planned.into_iter().map(Planned::finish).collect();
-    results.sort_by(|a, b| a.id.cmp(&b.id));
-    Results {
+    let mut results: Vec<(usize, ControlResult)> = (planned.into_iter().enumerate())
+        .map(|(n, p)| Ok((n, p.finish(n, spill.as_deref_mut())?)))
+        .collect::<std::io::Result<_>>()?;
+    results.sort_by(|(_, a), (_, b)| a.id.cmp(&b.id));
+    let (order, results): (Vec<usize>, Vec<ControlResult>) = results.into_iter().unzip();
+    let summary = match spill.as_deref() {
+        Some(spill) => spill.summary(&results, &order),
+        None => Summary::of(&results),
+    };
+    let results = Results {
         schema_version: super::results::RESULTS_SCHEMA_VERSION,
         tool: ToolInfo {
             name: crate::TOOL_NAME.into(),
@@ -130,12 +172,13 @@ fn evaluate_in_passes(
         },
         home_region: run.home_region.clone(),
         regions: run.regions.clone(),
-        summary: Summary::of(&results),
+        summary,
         criteria: super::criteria::coverage(&results, &attachments, &config.criteria.categories),
         controls: results,
         waivers: Vec::new(),
         attachments,
-    }
+    };
+    Ok((results, order))
 }
 
 /// Values shared by every scope item, converted to CEL once.
@@ -237,19 +280,35 @@ struct Plan<'a> {
 }
 
 impl Planned<'_> {
-    /// The control's result once every pass is done.
-    fn finish(self) -> ControlResult {
-        match self {
-            Planned::Done(result) => *result,
+    /// The control's result once every pass is done (control `n`; with
+    /// `spill`, its items are there, and the result is the header alone).
+    fn finish(self, n: usize, spill: Option<&mut ItemSpill>) -> std::io::Result<ControlResult> {
+        let Some(spill) = spill else {
+            return Ok(match self {
+                Planned::Done(result) => *result,
+                Planned::Items(plan) if plan.budget.exceeded() => over_budget(plan.result),
+                Planned::Items(plan) => {
+                    let mut result = plan.result;
+                    result.status = Verdict::all_of(result.results.iter().map(|r| r.status));
+                    result
+                }
+            });
+        };
+        Ok(match self {
+            Planned::Done(mut result) => {
+                spill.append(n, std::mem::take(&mut result.results))?;
+                *result
+            }
+            Planned::Items(plan) if plan.budget.exceeded() => {
+                spill.discard(n)?;
+                over_budget(plan.result)
+            }
             Planned::Items(plan) => {
                 let mut result = plan.result;
-                if plan.budget.exceeded() {
-                    return over_budget(result);
-                }
-                result.status = Verdict::all_of(result.results.iter().map(|r| r.status));
+                result.status = spill.verdict(n);
                 result
             }
-        }
+        })
     }
 }
 
@@ -876,8 +935,17 @@ mod tests {
         let evaluated = |per_pass: usize| {
             let store = EvidenceStore::open(&folder).unwrap();
             let run = store.run_info().unwrap();
-            let results =
-                evaluate_in_passes(&controls, &Config::default(), &store, &org, &run, per_pass);
+            let results = evaluate_in_passes(
+                &controls,
+                &Config::default(),
+                &store,
+                &org,
+                &run,
+                per_pass,
+                None,
+            )
+            .unwrap()
+            .0;
             (
                 serde_json::to_string(&results).unwrap(),
                 store.cached_documents(),

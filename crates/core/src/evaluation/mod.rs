@@ -18,6 +18,7 @@ mod peer_functions;
 mod policy_functions;
 mod results;
 pub mod starter_config;
+mod stored;
 mod waivers;
 
 pub use attachment_check::check_attachments;
@@ -30,7 +31,7 @@ pub use control::{
 pub use criteria::{
     criterion_order, is_known_criterion, CriterionControl, CriterionCoverage, CATEGORIES, CRITERIA,
 };
-pub use engine::evaluate;
+pub use engine::{evaluate, evaluate_stored};
 pub use expr::{Expr, ExprError};
 pub use loader::{
     builtin_control_files, load_control_set, load_controls, ControlSet, BUILTIN_FOLDER,
@@ -41,4 +42,5 @@ pub use results::{
     Counts, EvidenceRef, ItemPeriod, ItemResult, OutOfScope, Results, Summary, WaiverRecord,
     WaiverState, RESULTS_SCHEMA_VERSION,
 };
+pub use stored::{ResultsSource, StoredResults};
 pub use waivers::{apply_waivers, Waiver, Waivers};

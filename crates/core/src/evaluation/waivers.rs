@@ -260,37 +260,70 @@ fn expiry_date(value: &toml::Value) -> Option<String> {
 /// verdicts and counts are recomputed, and every waiver is recorded with its
 /// state. PASS and DISABLED are never touched.
 pub fn apply_waivers(results: &mut Results, waivers: &Waivers) {
-    let as_of = results
-        .collection_window
-        .end
-        .get(..10)
-        .unwrap_or_default()
-        .to_string();
-    let mut records = Vec::new();
-    for waiver in &waivers.entries {
-        let expired = waiver.terms.expires < as_of;
-        let items = waive_matching(results, &waiver.terms, !expired);
-        let state = match (expired, items) {
-            (true, _) => WaiverState::Expired,
-            (false, 0) => WaiverState::Stale,
-            (false, _) => WaiverState::Active,
-        };
-        records.push(WaiverRecord {
-            state,
-            items,
-            ..waiver.terms.clone()
-        });
+    let as_of = waiver_as_of(results);
+    let mut waived = vec![0; waivers.entries.len()];
+    for control in &mut results.controls {
+        waive_control(control, waivers, &as_of, &mut waived);
     }
     results.summary = Summary::of(&results.controls);
-    results.waivers = records;
+    results.waivers = waiver_records(waivers, &as_of, &waived);
+}
+
+/// The day waivers are judged on: the end of the collection window.
+pub(crate) fn waiver_as_of(results: &Results) -> String {
+    let end = &results.collection_window.end;
+    end.get(..10).unwrap_or_default().to_string()
+}
+
+/// Applies the register's waivers of `control` to it, in the register's
+/// order (waivers of other controls never meet its items, so a control at a
+/// time gives what the whole register at once gives), adding to `waived`
+/// (one count per waiver) the items each waived or would have waived;
+/// whether any item changed.
+pub(crate) fn waive_control(
+    control: &mut ControlResult,
+    waivers: &Waivers,
+    as_of: &str,
+    waived: &mut [usize],
+) -> bool {
+    let mut changed = false;
+    let id = control.id.clone();
+    let of_control = (waivers.entries.iter().enumerate()).filter(|(_, w)| w.terms.control == id);
+    for (n, waiver) in of_control {
+        let expired = waiver.terms.expires.as_str() < as_of;
+        let items = waive_matching(control, &waiver.terms, !expired);
+        changed |= items > 0 && !expired;
+        waived[n] += items;
+    }
+    changed
+}
+
+/// Every waiver of the register with what it did (`waived`: its items).
+pub(crate) fn waiver_records(
+    waivers: &Waivers,
+    as_of: &str,
+    waived: &[usize],
+) -> Vec<WaiverRecord> {
+    (waivers.entries.iter().zip(waived))
+        .map(|(waiver, &items)| {
+            let expired = waiver.terms.expires.as_str() < as_of;
+            let state = match (expired, items) {
+                (true, _) => WaiverState::Expired,
+                (false, 0) => WaiverState::Stale,
+                (false, _) => WaiverState::Active,
+            };
+            WaiverRecord {
+                state,
+                items,
+                ..waiver.terms.clone()
+            }
+        })
+        .collect()
 }
 
 /// Counts the items `waiver` matches that are FAIL or NOT_ASSESSED (and not
 /// already waived); marks them WAIVED when `apply` is true.
-fn waive_matching(results: &mut Results, waiver: &WaiverRecord, apply: bool) -> usize {
-    let Some(control) = results.controls.iter_mut().find(|c| c.id == waiver.control) else {
-        return 0;
-    };
+fn waive_matching(control: &mut ControlResult, waiver: &WaiverRecord, apply: bool) -> usize {
     if control.status == Verdict::Disabled {
         return 0;
     }

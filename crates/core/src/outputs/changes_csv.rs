@@ -8,7 +8,7 @@
 //! formula (`=`, `+`, `-`, `@`, tab or carriage return first) is prefixed
 //! with `'`.
 
-use crate::evaluation::{ChangeRecord, Results};
+use crate::evaluation::{ChangeRecord, ResultsSource};
 
 /// The header of `changes.csv` (also the columns of the workbook's Changes sheet).
 pub(crate) const CHANGES_HEADER: [&str; 17] = [
@@ -31,11 +31,23 @@ pub(crate) const CHANGES_HEADER: [&str; 17] = [
     "waiver_ticket",
 ];
 
-/// `changes.csv` of `results`.
-pub(crate) fn changes_csv(results: &Results) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CHANGES_HEADER).expect("writing to memory");
-    for c in &results.controls {
+/// `changes.csv` of `results`, in memory (see [`write_changes_csv`]).
+#[cfg(test)]
+pub(crate) fn changes_csv(results: &impl ResultsSource) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_changes_csv(results, &mut bytes).expect("writing to memory");
+    bytes
+}
+
+/// Writes `changes.csv` of `results` to `out` row by row, a control's items
+/// at a time.
+pub(crate) fn write_changes_csv(
+    results: &impl ResultsSource,
+    out: impl std::io::Write,
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CHANGES_HEADER)?;
+    for c in results.controls() {
         for item in &c.results {
             let Some(period) = &item.period else { continue };
             let kinds = [
@@ -54,13 +66,13 @@ pub(crate) fn changes_csv(results: &Results) -> Vec<u8> {
                         kind,
                         r,
                     );
-                    w.write_record(row.iter().map(|cell| defused(cell)))
-                        .expect("writing to memory");
+                    w.write_record(row.iter().map(|cell| defused(cell)))?;
                 }
             }
         }
     }
-    w.into_inner().expect("flushing to memory")
+    w.flush()?;
+    Ok(())
 }
 
 /// One change as a row of `CHANGES_HEADER`'s columns, as recorded (not defused).

@@ -3,13 +3,16 @@
 //! into the bundle. The `csv` crate does the quoting, so commas, quotes and
 //! newlines in untrusted names cannot shift columns.
 
-use crate::evaluation::Results;
+use crate::evaluation::ResultsSource;
 use crate::org::Org;
 
 /// Writes `results.csv` to `out`, row by row (126 MB at 10,000 accounts × 4
 /// regions, never a value in memory): every result row, with the control's
 /// own verdict alongside.
-pub(crate) fn write_results_csv(results: &Results, out: impl std::io::Write) -> csv::Result<()> {
+pub(crate) fn write_results_csv(
+    results: &impl ResultsSource,
+    out: impl std::io::Write,
+) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let header = [
         "control_id",
@@ -25,7 +28,7 @@ pub(crate) fn write_results_csv(results: &Results, out: impl std::io::Write) -> 
         "evidence_files",
     ];
     w.write_record(header)?;
-    for c in &results.controls {
+    for c in results.controls() {
         let criteria = c.tsc.join(" ");
         if c.results.is_empty() {
             let message = c.message.clone().unwrap_or_default();

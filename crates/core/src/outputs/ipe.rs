@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{EvidenceIndexEntry, ReportInput};
+use crate::evaluation::ResultsSource;
 use crate::evaluation::{AssertionInfo, ControlResult};
 
 /// Parameter sets listed per operation before the rest are counted.
@@ -26,9 +27,9 @@ const FILES_SHOWN: usize = 10;
 
 /// One control's IPE sheet.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct IpeSheet<'a> {
-    pub control: &'a str,
-    pub title: &'a str,
+pub(crate) struct IpeSheet {
+    pub control: String,
+    pub title: String,
     /// The systems the evidence comes from (`AWS Organizations (organizations)`, …).
     pub sources: Vec<String>,
     /// Every API operation whose evidence the control read.
@@ -45,7 +46,7 @@ pub(crate) struct IpeSheet<'a> {
     /// Parameters used (`name = value`).
     pub params: Vec<String>,
     /// The exact tests.
-    pub tests: &'a [AssertionInfo],
+    pub tests: Vec<AssertionInfo>,
 }
 
 /// One API operation as the control read it.
@@ -75,15 +76,17 @@ pub(crate) struct IpeOperation {
 }
 
 /// The IPE sheet of every control, in the results' order.
-pub(crate) fn ipe_sheets<'a>(input: &ReportInput<'a>) -> Vec<IpeSheet<'a>> {
+/// (Each control's items are read in turn; a sheet keeps what it says of
+/// them, a few lines, not the items.)
+pub(crate) fn ipe_sheets(input: &ReportInput<'_>) -> Vec<IpeSheet> {
     let organization = organization_facts(input);
-    (input.results.controls.iter())
-        .map(|c| sheet(c, input, &organization))
+    (input.results.controls())
+        .map(|c| sheet(&c, input, &organization))
         .collect()
 }
 
 /// `ipe.json`: every control's sheet.
-pub(crate) fn ipe_json(sheets: &[IpeSheet<'_>]) -> Vec<u8> {
+pub(crate) fn ipe_json(sheets: &[IpeSheet]) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&serde_json::json!({
         "schema_version": 1,
         "controls": sheets,
@@ -144,11 +147,7 @@ fn organization_facts(input: &ReportInput<'_>) -> Vec<String> {
     lines
 }
 
-fn sheet<'a>(
-    c: &'a ControlResult,
-    input: &ReportInput<'a>,
-    organization: &[String],
-) -> IpeSheet<'a> {
+fn sheet(c: &ControlResult, input: &ReportInput<'_>, organization: &[String]) -> IpeSheet {
     // Every evidence file the control read, once.
     let paths: BTreeSet<&str> = (c.results.iter())
         .flat_map(|i| i.evidence.iter().map(|e| e.path.as_str()))
@@ -175,7 +174,7 @@ fn sheet<'a>(
         .collect();
     sources.push("org.json: the organization as discovered (AWS Organizations) and the roles auditpack.toml assigns".into());
     // A manual control's evidence: the attachments that name it.
-    for a in (input.results.attachments.iter()).filter(|a| a.controls.contains(&c.id)) {
+    for a in (input.results.head().attachments.iter()).filter(|a| a.controls.contains(&c.id)) {
         sources.push(format!(
             "Attachment {} ({}): owner {}, dated {}, reviewed by {} (SHA-256 {})",
             a.file,
@@ -277,8 +276,8 @@ fn sheet<'a>(
         "Evidence that is missing, failed or incomplete makes the requirements reading it NOT ASSESSED, never a pass".into(),
     ];
     IpeSheet {
-        control: &c.id,
-        title: &c.title,
+        control: c.id.clone(),
+        title: c.title.clone(),
         sources,
         operations,
         window: format!("{} to {}", run.started_at, run.finished_at),
@@ -287,7 +286,7 @@ fn sheet<'a>(
         population,
         accuracy,
         params: c.params.iter().map(|(k, v)| format!("{k} = {v}")).collect(),
-        tests: &c.assertions,
+        tests: c.assertions.clone(),
     }
 }
 

@@ -12,11 +12,11 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::evaluation::{ControlResult, ItemResult, Results, Verdict};
+use crate::evaluation::{ControlResult, ItemResult, ResultsSource, Verdict};
 
 /// Renders `results` as JUnit XML, in memory (see [`write_junit`]).
 #[cfg(test)]
-pub(crate) fn junit_xml(results: &Results) -> Vec<u8> {
+pub(crate) fn junit_xml(results: &impl ResultsSource) -> Vec<u8> {
     let mut bytes = Vec::new();
     write_junit(results, &mut bytes).expect("writing to memory cannot fail");
     bytes
@@ -27,7 +27,8 @@ pub(crate) fn junit_xml(results: &Results) -> Vec<u8> {
 /// test case (~900 MB at 10,000 accounts × 4 regions, with JUnit's and
 /// SARIF's models together). The totals on `<testsuites>` come first in the
 /// file, so each control's suite is built twice: once to count, once to write.
-pub(crate) fn write_junit(results: &Results, mut out: impl Write) -> std::io::Result<()> {
+pub(crate) fn write_junit(source: &impl ResultsSource, mut out: impl Write) -> std::io::Result<()> {
+    let results = source.head();
     let mut head = Report::new(format!(
         "auditpack {} {}",
         results.organization_id, results.period
@@ -35,7 +36,7 @@ pub(crate) fn write_junit(results: &Results, mut out: impl Write) -> std::io::Re
     if let Ok(time) = chrono::DateTime::parse_from_rfc3339(&results.generated_at) {
         head.set_timestamp(time);
     }
-    for suite in results.controls.iter().map(control_suite) {
+    for suite in source.controls().map(|c| control_suite(&c)) {
         head.tests += suite.tests;
         head.failures += suite.failures;
         head.errors += suite.errors;
@@ -48,9 +49,9 @@ pub(crate) fn write_junit(results: &Results, mut out: impl Write) -> std::io::Re
     let head = serialized(&head)?;
     let (opening, closing) = split_at_end_tag(&head);
     out.write_all(opening)?;
-    for control in &results.controls {
+    for control in source.controls() {
         let mut one = Report::new("");
-        one.add_test_suite(control_suite(control));
+        one.add_test_suite(control_suite(&control));
         let bytes = serialized(&one)?;
         let start = bytes
             .windows(2)
@@ -151,6 +152,7 @@ fn status_for(status: Verdict, message: &str) -> TestCaseStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::Results;
     use crate::outputs::test_samples::samples;
 
     /// The whole report as `quick-junit` writes it from one model.

@@ -3,11 +3,12 @@
 //! need attention, and the exceptions register. The full detail stays in the
 //! HTML report; this is what an engineer reads first.
 
-use crate::evaluation::{ControlResult, Results, Verdict, WaiverState};
+use crate::evaluation::{ControlResult, ResultsSource, Verdict, WaiverState};
 use crate::gate::GateDecision;
 
 /// Renders the summary for `results` as decided by `decision`.
-pub fn summary_markdown(results: &Results, decision: &GateDecision) -> String {
+pub fn summary_markdown(source: &impl ResultsSource, decision: &GateDecision) -> String {
+    let results = source.head();
     let verdict = if decision.passed { "PASSED" } else { "FAILED" };
     let c = &results.summary.controls;
     let mut md = format!(
@@ -29,15 +30,16 @@ pub fn summary_markdown(results: &Results, decision: &GateDecision) -> String {
         c.disabled,
         escape(&decision.summary),
     );
-    let attention: Vec<&ControlResult> = results
-        .controls
-        .iter()
-        .filter(|c| {
+    // The controls' verdicts are known without their items; only those
+    // listed are read with them.
+    let attention: Vec<usize> = (results.controls.iter().enumerate())
+        .filter(|(_, c)| {
             matches!(
                 c.status,
                 Verdict::Fail | Verdict::NotAssessed | Verdict::Waived
             )
         })
+        .map(|(n, _)| n)
         .collect();
     if !attention.is_empty() {
         md.push_str(
@@ -45,8 +47,8 @@ pub fn summary_markdown(results: &Results, decision: &GateDecision) -> String {
              | Verdict | Control | Severity | Criteria | Items | First finding |\n\
              |---|---|---|---|---:|---|\n",
         );
-        for control in attention {
-            md.push_str(&control_row(control));
+        for n in attention {
+            md.push_str(&control_row(&source.control(n)));
         }
     }
     if !results.waivers.is_empty() {

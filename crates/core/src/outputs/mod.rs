@@ -18,7 +18,7 @@ pub(crate) mod test_samples;
 pub mod xlsx;
 pub(crate) mod zip_writer;
 
-use crate::evaluation::Results;
+use crate::evaluation::StoredResults;
 use crate::evidence::RunInfo;
 use crate::org::Org;
 
@@ -28,7 +28,7 @@ pub use evidence_index::{index_documents, index_store, EvidenceIndex, EvidenceIn
 #[derive(Debug, Clone)]
 pub(crate) struct ReportInput<'a> {
     /// The verdicts.
-    pub results: &'a Results,
+    pub results: &'a StoredResults,
     /// The account population.
     pub org: &'a Org,
     /// The collection run.

@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write as _;
 
 use super::ReportInput;
+use crate::evaluation::ResultsSource;
 use crate::evaluation::{ControlResult, ItemResult, Verdict};
 
 /// The OSCAL version the document declares and the tests validate against.
@@ -214,7 +215,7 @@ pub(crate) fn write_oscal(
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
     let ids = Uuids::new(input, results_json);
-    let results = input.results;
+    let results = input.results.head();
     let evidence_uuid = |path: &str| ids.of(&format!("evidence {path}"));
     let account_uuid = |id: &str| ids.of(&format!("account {id}"));
     let observation_uuid = |c: &ControlResult, item: &ItemResult| {
@@ -238,36 +239,38 @@ pub(crate) fn write_oscal(
     criteria.sort_by_key(|c| crate::evaluation::criterion_order(c));
     criteria.dedup();
 
+    // Each control's items are read in turn from the results' file, and
+    // its observations and findings made together.
     let observations = Streamed(|| {
-        results.controls.iter().flat_map(|c| {
-            c.results.iter().map(|item| {
-                let obs = observation_uuid(c, item);
-                observation(
-                    c,
-                    item,
-                    &obs,
-                    &collected(item),
-                    &evidence_uuid,
-                    &account_uuid,
-                )
-            })
+        input.results.controls().flat_map(|c| {
+            let c = &*c;
+            let made: Vec<Value> = (c.results.iter())
+                .map(|item| {
+                    let obs = observation_uuid(c, item);
+                    observation(
+                        c,
+                        item,
+                        &obs,
+                        &collected(item),
+                        &evidence_uuid,
+                        &account_uuid,
+                    )
+                })
+                .collect();
+            made
         })
     });
     let ids = &ids;
     let findings = Streamed(|| {
-        results.controls.iter().flat_map(|c| {
-            let items = c
-                .results
-                .iter()
+        input.results.controls().flat_map(|c| {
+            let c = &*c;
+            let items = (c.results.iter())
                 .map(|item| item_finding(c, item, ids, &observation_uuid(c, item)));
-            let related = || {
-                (c.results.iter())
-                    .map(|item| json!({ "observation-uuid": observation_uuid(c, item) }))
-                    .collect()
-            };
-            items.chain(std::iter::once_with(move || {
-                control_finding(c, ids, related())
-            }))
+            let related = (c.results.iter())
+                .map(|item| json!({ "observation-uuid": observation_uuid(c, item) }))
+                .collect();
+            let made: Vec<Value> = items.chain([control_finding(c, ids, related)]).collect();
+            made
         })
     });
 
@@ -388,10 +391,9 @@ pub(crate) fn write_oscal(
     };
     let result = ResultObject {
         head,
-        observations: results
-            .controls
-            .iter()
-            .any(|c| !c.results.is_empty())
+        // Counted without reading the items (`head` has none).
+        observations: (0..results.controls.len())
+            .any(|n| input.results.item_count(n) > 0)
             .then_some(observations),
         findings: (!results.controls.is_empty()).then_some(findings),
     };

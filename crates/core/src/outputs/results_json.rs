@@ -2,7 +2,16 @@
 
 use serde::de::Error as _;
 
-use crate::evaluation::{Results, RESULTS_SCHEMA_VERSION};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+
+use crate::evaluation::{
+    CollectionWindow, CriterionCoverage, Results, ResultsSource, Summary, WaiverRecord,
+    RESULTS_SCHEMA_VERSION,
+};
+use crate::evidence::attachments::Attachment;
+use crate::evidence::period::PeriodDates;
+use crate::evidence::ToolInfo;
 
 /// The versions this auditpack reads: version 1 files load (every field added
 /// since is optional) and mean what they meant; anything newer is refused,
@@ -21,11 +30,95 @@ pub(crate) fn render_results(results: &Results) -> Vec<u8> {
 /// [`render_results`] written to `out` as it is serialised: at 10,000
 /// accounts the file is most of a gigabyte, and `report` never holds it.
 pub(crate) fn write_results(
-    results: &Results,
+    results: &impl ResultsSource,
     mut out: impl std::io::Write,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut out, results)?;
+    serde_json::to_writer_pretty(&mut out, &Streamed::of(results))?;
     out.write_all(b"\n")
+}
+
+/// [`Results`] as it serialises, field for field (a test compares the
+/// bytes), with the controls read one at a time from `source`: the file is
+/// written without the whole results in memory.
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct Streamed<'a, S: ResultsSource> {
+    schema_version: u32,
+    tool: &'a ToolInfo,
+    organization_id: &'a str,
+    management_account_id: &'a str,
+    period: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period_dates: Option<&'a PeriodDates>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    period_to_date: bool,
+    generated_at: &'a str,
+    collection_window: &'a CollectionWindow,
+    home_region: &'a str,
+    regions: &'a [String],
+    summary: &'a Summary,
+    controls: Controls<'a, S>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    waivers: &'a [WaiverRecord],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    attachments: &'a [Attachment],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    criteria: &'a [CriterionCoverage],
+}
+
+impl<'a, S: ResultsSource> Streamed<'a, S> {
+    fn of(source: &'a S) -> Streamed<'a, S> {
+        // Destructured, so a field added to `Results` fails to compile here.
+        let Results {
+            schema_version,
+            tool,
+            organization_id,
+            management_account_id,
+            period,
+            period_dates,
+            period_to_date,
+            generated_at,
+            collection_window,
+            home_region,
+            regions,
+            summary,
+            controls: _,
+            waivers,
+            attachments,
+            criteria,
+        } = source.head();
+        Streamed {
+            schema_version: *schema_version,
+            tool,
+            organization_id,
+            management_account_id,
+            period,
+            period_dates: period_dates.as_ref(),
+            period_to_date: *period_to_date,
+            generated_at,
+            collection_window,
+            home_region,
+            regions,
+            summary,
+            controls: Controls(source),
+            waivers,
+            attachments,
+            criteria,
+        }
+    }
+}
+
+/// The controls of a [`ResultsSource`], serialised one at a time.
+struct Controls<'a, S>(&'a S);
+
+impl<S: ResultsSource> Serialize for Controls<'_, S> {
+    fn serialize<T: Serializer>(&self, serializer: T) -> Result<T::Ok, T::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.head().controls.len()))?;
+        for control in self.0.controls() {
+            seq.serialize_element(&*control)?;
+        }
+        seq.end()
+    }
 }
 
 /// Reads `results.json` back (used by gate, verify and diff); a schema
@@ -46,6 +139,7 @@ pub(crate) fn parse_results(bytes: &[u8]) -> Result<Results, serde_json::Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::{StoredResults, Verdict};
 
     /// A version-1 file as an earlier auditpack wrote it (no period fields).
     fn with_version(version: u32) -> Vec<u8> {
@@ -75,5 +169,103 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// The samples evaluated with their items on disk, as `report` does.
+    fn stored_samples() -> (crate::outputs::test_samples::Evaluated, StoredResults) {
+        use crate::outputs::test_samples::{repo, samples};
+        let e = samples();
+        let folder = repo().join("evidence-samples");
+        let store = crate::evidence::EvidenceStore::open(&folder).unwrap();
+        let controls = crate::evaluation::load_control_set(&crate::evaluation::ControlSet::only(
+            &repo().join("controls"),
+        ))
+        .unwrap();
+        let config = crate::evaluation::config::Config::default();
+        let stored =
+            crate::evaluation::evaluate_stored(&controls, &config, &store, &e.org, &e.run).unwrap();
+        (e, stored)
+    }
+
+    fn written(results: &impl ResultsSource) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        write_results(results, &mut bytes).unwrap();
+        bytes
+    }
+
+    /// Evaluated with the items on disk, a pass at a time, the samples give
+    /// results.json byte for byte as evaluated in memory: every control, its
+    /// items in order, the counts; and with a register of waivers (active on
+    /// a failing item, on a whole control, expired, stale) applied a control
+    /// at a time, the same waived results as the register applied at once.
+    #[test]
+    fn results_with_items_on_disk_are_the_results_in_memory_byte_for_byte() {
+        let (e, mut stored) = stored_samples();
+        assert_eq!(written(&stored), render_results(&e.results));
+        assert_eq!(written(&e.results), render_results(&e.results));
+        for (n, c) in e.results.controls.iter().enumerate() {
+            assert_eq!(&*stored.control(n), c);
+            assert_eq!(stored.item_count(n), c.results.len());
+        }
+        let failing = (e.results.controls.iter())
+            .find_map(|c| {
+                let item = c.results.iter().find(|i| i.status == Verdict::Fail)?;
+                Some((c.id.clone(), item.account_id.clone()))
+            })
+            .expect("the samples fail somewhere");
+        let not_assessed = (e.results.controls.iter())
+            .find(|c| c.status == Verdict::NotAssessed && c.id != failing.0)
+            .map(|c| c.id.clone())
+            .expect("the samples have a gap");
+        let passing = (e.results.controls.iter())
+            .find(|c| c.status == Verdict::Pass)
+            .map(|c| c.id.clone())
+            .expect("the samples pass somewhere");
+        let waiver = |control: &str, account: Option<&str>, expires: &str| {
+            let account = account
+                .map(|a| format!("account = \"{a}\"\n"))
+                .unwrap_or_default();
+            format!("[[waiver]]\ncontrol = \"{control}\"\n{account}reason = \"r\"\napprover = \"a\"\nticket = \"T-1\"\nexpires = {expires}\n")
+        };
+        let register = [
+            waiver(&failing.0, Some(&failing.1), "2099-01-01"),
+            waiver(&not_assessed, None, "2099-01-01"),
+            waiver(&failing.0, None, "2001-01-01"),
+            waiver(&passing, None, "2099-01-01"),
+        ]
+        .concat();
+        let waivers =
+            crate::evaluation::Waivers::parse(std::path::Path::new("waivers.toml"), &register)
+                .unwrap();
+        let mut in_memory = e.results.clone();
+        crate::evaluation::apply_waivers(&mut in_memory, &waivers);
+        stored.apply_waivers(&waivers).unwrap();
+        assert!(
+            in_memory.summary.items.waived > 0,
+            "{:?}",
+            in_memory.summary
+        );
+        let states: Vec<_> = in_memory.waivers.iter().map(|w| w.state).collect();
+        assert_eq!(states.len(), 4);
+        assert_eq!(written(&stored), render_results(&in_memory));
+        stored.check().unwrap();
+    }
+
+    /// A results file that can no longer be read is an error `check`
+    /// returns, never a control that quietly has no items.
+    #[test]
+    fn a_failed_read_back_of_the_items_is_reported() {
+        let (e, stored) = stored_samples();
+        let n = (e.results.controls.iter())
+            .position(|c| !c.results.is_empty())
+            .unwrap();
+        stored.check().unwrap();
+        stored.corrupt_for_test();
+        assert!(stored.control(n).results.is_empty());
+        let error = stored.check().unwrap_err();
+        assert!(
+            error.to_string().contains("reading the results back"),
+            "{error}"
+        );
     }
 }

@@ -18,14 +18,14 @@ use serde_sarif::sarif::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::evaluation::{ControlResult, ItemResult, Results, Severity, Verdict};
+use crate::evaluation::{ControlResult, ItemResult, ResultsSource, Severity, Verdict};
 
 /// Where the SARIF 2.1.0 schema is published (the `$schema` of the log).
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// Renders `results` as a SARIF 2.1.0 log, in memory (see [`write_sarif`]).
 #[cfg(test)]
-pub(crate) fn sarif_json(results: &Results) -> Vec<u8> {
+pub(crate) fn sarif_json(results: &impl ResultsSource) -> Vec<u8> {
     let mut bytes = Vec::new();
     write_sarif(results, &mut bytes).expect("writing to memory cannot fail");
     bytes
@@ -43,7 +43,11 @@ const EMPTY_RESULTS: &[u8] = br#""results":[]"#;
 /// (~900 MB at 10,000 accounts × 4 regions, with JUnit's and SARIF's models
 /// together). The member can only appear once as written: a string holding
 /// it has its quotes escaped.
-pub(crate) fn write_sarif(results: &Results, mut out: impl std::io::Write) -> std::io::Result<()> {
+pub(crate) fn write_sarif(
+    source: &impl ResultsSource,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
+    let results = source.head();
     let driver = ToolComponent::builder()
         .name("auditpack")
         .version(results.tool.version.clone())
@@ -66,8 +70,8 @@ pub(crate) fn write_sarif(results: &Results, mut out: impl std::io::Write) -> st
     let (before, after) = frame.split_at(at + EMPTY_RESULTS.len() - 1);
     out.write_all(before)?;
     let mut first = true;
-    for control in &results.controls {
-        for finding in (control.results.iter()).filter_map(|item| finding(control, item)) {
+    for control in source.controls() {
+        for finding in (control.results.iter()).filter_map(|item| finding(&control, item)) {
             if !first {
                 out.write_all(b",")?;
             }
@@ -281,6 +285,7 @@ mod schema_tests {
 #[cfg(test)]
 mod streaming_tests {
     use super::*;
+    use crate::evaluation::Results;
     use crate::outputs::test_samples::samples;
 
     /// The whole log as `serde-sarif` writes it from one model.

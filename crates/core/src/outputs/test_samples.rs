@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::evaluation::config::Config;
-use crate::evaluation::{evaluate, load_control_set, ControlSet, Results};
+use crate::evaluation::{evaluate, load_control_set, ControlSet, Results, StoredResults};
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo};
 use crate::org::Org;
 use crate::outputs::{index_store, EvidenceIndex, EvidenceIndexEntry, ReportInput};
@@ -16,15 +16,19 @@ pub(crate) struct Evaluated {
     pub org: Org,
     pub run: RunInfo,
     pub evidence: Vec<EvidenceIndexEntry>,
-    /// `evidence` as the outputs read it (on disk): [`Evaluated::reindex`]
+    /// `evidence` as the outputs read it (on disk): [`Evaluated::refresh`]
     /// after changing `evidence`.
     pub index: EvidenceIndex,
+    /// `results` as the outputs read them (items on disk):
+    /// [`Evaluated::refresh`] after changing `results`.
+    pub stored: StoredResults,
 }
 
 impl Evaluated {
-    /// Writes `evidence` to `index` again.
-    pub(crate) fn reindex(&mut self) {
+    /// Writes `evidence` and `results` to `index` and `stored` again.
+    pub(crate) fn refresh(&mut self) {
         self.index = EvidenceIndex::of_entries(&self.evidence).expect("a temporary file");
+        self.stored = StoredResults::of_results(self.results.clone()).expect("a temporary file");
     }
 }
 
@@ -47,6 +51,7 @@ pub(crate) fn evaluated(folder: &Path) -> Evaluated {
     let evidence = index_store(&store).expect("evidence");
     let results = evaluate(&controls, &Config::default(), &store, &org, &run);
     Evaluated {
+        stored: StoredResults::of_results(results.clone()).expect("a temporary file"),
         results,
         org,
         run,
@@ -58,7 +63,7 @@ pub(crate) fn evaluated(folder: &Path) -> Evaluated {
 /// What the outputs read, from an evaluation.
 pub(crate) fn input(e: &Evaluated) -> ReportInput<'_> {
     ReportInput {
-        results: &e.results,
+        results: &e.stored,
         org: &e.org,
         run: &e.run,
         evidence: &e.index,

@@ -28,6 +28,7 @@ use rust_xlsxwriter::{
 
 use super::changes_csv::{change_row, CHANGES_HEADER};
 use super::ReportInput;
+use crate::evaluation::ResultsSource;
 use crate::evaluation::{ControlResult, ItemResult, Verdict};
 
 /// Excel's limit for one cell's text, in UTF-16 units; longer text (a
@@ -320,7 +321,7 @@ pub(crate) fn write_xlsx(
     out: impl std::io::Write + Send,
 ) -> Result<(), WorkbookError> {
     let formats = Formats::new();
-    let controls = &input.results.controls;
+    let controls = &input.results.head().controls;
     let names = sheet_names(
         controls,
         &[
@@ -343,10 +344,11 @@ pub(crate) fn write_xlsx(
     controls_sheet(&mut workbook, input, &names, &formats)?;
     ipe(&mut workbook, input, &formats)?;
     attachments(&mut workbook, input, &formats)?;
-    for (i, (c, name)) in controls.iter().zip(&names).enumerate() {
+    // A control at a time, its items read from the results' file.
+    for (i, (c, name)) in input.results.controls().zip(&names).enumerate() {
         control_sheet(
             &mut workbook,
-            c,
+            &c,
             name,
             &format!("T_control_{}", i + 1),
             &formats,
@@ -379,7 +381,8 @@ fn properties(input: &ReportInput<'_>) -> Result<DocProperties, XlsxError> {
     Ok(DocProperties::new()
         .set_title(format!(
             "SOC 2 evidence package — {} — {}",
-            input.results.organization_id, input.results.period
+            input.results.head().organization_id,
+            input.results.head().period
         ))
         .set_subject(input.bundle_name)
         .set_author(format!(
@@ -395,7 +398,7 @@ fn summary(
     input: &ReportInput<'_>,
     formats: &Formats,
 ) -> Result<(), XlsxError> {
-    let (results, run, org) = (input.results, input.run, input.org);
+    let (results, run, org) = (input.results.head(), input.run, input.org);
     let mut s = Sheet::new(
         workbook,
         SUMMARY,
@@ -481,9 +484,17 @@ fn controls_sheet(
         col("Note", 40.0),
         col("Remediation", 70.0),
     ];
-    let rows = (input.results.controls.iter().zip(names))
-        .map(|(c, sheet)| {
-            let n = crate::evaluation::Counts::of(c.results.iter().map(|i| i.status));
+    let stored = input.results;
+    let rows = (stored.head().controls.iter().zip(names).enumerate())
+        .map(|(i, (c, sheet))| {
+            // The counts are kept beside the items; the items are read only
+            // when a waiver may hide a failure (the remediation shows then).
+            let n = stored.counts(i);
+            let remediation = match (n.fail, n.waived) {
+                (0, 0) => String::new(),
+                (0, _) => remediation_if_failed(&stored.control(i)),
+                _ => one_paragraph(&c.remediation),
+            };
             vec![
                 Cell::Link {
                     text: c.id.clone(),
@@ -493,13 +504,13 @@ fn controls_sheet(
                 c.status.label().into(),
                 c.severity.as_str().into(),
                 c.tsc.join(", ").into(),
-                c.results.len().into(),
+                stored.item_count(i).into(),
                 n.pass.into(),
                 n.fail.into(),
                 n.not_assessed.into(),
                 n.waived.into(),
                 c.message.clone().unwrap_or_default().into(),
-                remediation_if_failed(c).into(),
+                remediation.into(),
             ]
         })
         .collect();
@@ -705,7 +716,7 @@ fn criteria(
         col("Controls (verdict)", 60.0),
         col("Attachments", 50.0),
     ];
-    let rows = (input.results.criteria.iter())
+    let rows = (input.results.head().criteria.iter())
         .map(|c| {
             let controls: Vec<String> = (c.controls.iter())
                 .map(|x| format!("{} ({})", x.id, x.status.label()))
@@ -749,7 +760,7 @@ fn attachments(
         col("Metadata file", 44.0),
         col("Metadata SHA-256", 66.0),
     ];
-    let rows = (input.results.attachments.iter())
+    let rows = (input.results.head().attachments.iter())
         .map(|a| {
             vec![
                 a.file.as_str().into(),
@@ -814,7 +825,7 @@ fn ipe(
                     false => format!("incomplete: {}", o.incomplete.join(", ")),
                 };
                 vec![
-                    s.control.into(),
+                    s.control.as_str().into(),
                     o.call.as_str().into(),
                     o.files.into(),
                     o.accounts.into(),
@@ -832,7 +843,8 @@ fn ipe(
             })
             .collect();
         if control_rows.is_empty() {
-            let mut row: Vec<Cell> = vec![s.control.into(), "(no evidence file read)".into()];
+            let mut row: Vec<Cell> =
+                vec![s.control.as_str().into(), "(no evidence file read)".into()];
             row.extend((0..9).map(|_| Cell::from("")));
             row.extend([
                 population.as_str().into(),
@@ -884,7 +896,9 @@ fn exceptions(
 /// The rows of the exceptions sheet, made as they are written (one per
 /// requirement not assessed: most of a large organization's gaps).
 fn exception_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
-    input.results.controls.iter().flat_map(|c| {
+    // A control's rows are made together: its items are read a control at a time.
+    input.results.controls().flat_map(|c| {
+        let c = &*c;
         let whole = (c.results.is_empty())
             .then_some(c.message.as_ref())
             .flatten()
@@ -898,7 +912,7 @@ fn exception_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Ce
                     message.as_str().into(),
                 ]
             });
-        let items = c.results.iter().flat_map(move |item| {
+        let items = c.results.iter().flat_map(|item| {
             (item.assertions.iter())
                 .filter(|a| a.status == Verdict::NotAssessed)
                 .map(move |a| {
@@ -912,7 +926,8 @@ fn exception_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Ce
                     ]
                 })
         });
-        whole.into_iter().chain(items)
+        let rows: Vec<Vec<Cell>> = whole.into_iter().chain(items).collect();
+        rows
     })
 }
 
@@ -935,7 +950,7 @@ fn waivers(
         col("Items", 8.0),
         col("Source", 18.0),
     ];
-    let rows = (input.results.waivers.iter())
+    let rows = (input.results.head().waivers.iter())
         .map(|w| {
             let state = serde_json::to_value(w.state)
                 .ok()
@@ -987,8 +1002,22 @@ fn changes(
 
 /// The rows of the changes sheet, made as they are written.
 fn change_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
-    let items = (input.results.controls.iter()).flat_map(|c| c.results.iter().map(move |i| (c, i)));
-    items.flat_map(|(c, item)| {
+    input.results.controls().flat_map(|c| {
+        let rows: Vec<Vec<Cell>> = c
+            .results
+            .iter()
+            .flat_map(|item| control_change_rows(&c, item))
+            .collect();
+        rows
+    })
+}
+
+/// One item's rows of the changes sheet.
+fn control_change_rows<'a>(
+    c: &'a ControlResult,
+    item: &'a ItemResult,
+) -> impl Iterator<Item = Vec<Cell>> + 'a {
+    std::iter::once((c, item)).flat_map(|(c, item)| {
         let region = item.region.clone().unwrap_or_else(|| "global".into());
         let period = item.period.iter();
         period.flat_map(move |period| {

@@ -129,7 +129,7 @@ fn incomplete_pagination_and_errors_are_named() {
     let path = c.results[0].evidence[0].path.clone();
     let entry = e.evidence.iter_mut().find(|x| x.path == path).unwrap();
     entry.facts.as_mut().unwrap().complete = false;
-    e.reindex();
+    e.refresh();
     let sheets = ipe_sheets(&input(&e));
     let sheet = sheets
         .iter()
@@ -152,7 +152,7 @@ fn incomplete_pagination_and_errors_are_named() {
     // A failed call is counted by its code.
     let entry = e.evidence.iter_mut().find(|x| x.path == path).unwrap();
     (entry.status, entry.error_code) = ("error".into(), Some("AccessDenied".into()));
-    e.reindex();
+    e.refresh();
     let sheets = ipe_sheets(&input(&e));
     let sheet = sheets
         .iter()

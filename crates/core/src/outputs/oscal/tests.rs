@@ -76,7 +76,7 @@ fn the_same_evidence_gives_the_same_document_and_other_evidence_other_uuids() {
     // One evidence file read differently: every UUID changes.
     let mut other = samples();
     other.evidence[0].sha256 = "00".repeat(32);
-    other.reindex();
+    other.refresh();
     let (c, _) = document(&other);
     let first = &uuids[0];
     assert!(

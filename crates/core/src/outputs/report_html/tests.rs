@@ -159,8 +159,9 @@ fn render_results(results: &Results) -> String {
 fn render_results_with(results: &Results, links: &Links) -> String {
     let (org, run) = (org(), run());
     let evidence = crate::outputs::EvidenceIndex::of_entries(&evidence()).unwrap();
+    let results = crate::evaluation::StoredResults::of_results(results.clone()).unwrap();
     let input = ReportInput {
-        results,
+        results: &results,
         org: &org,
         run: &run,
         evidence: &evidence,

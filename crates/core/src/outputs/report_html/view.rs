@@ -15,10 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::controls::{control_view, gaps, group_gaps, ControlView, Gap, GapGroup};
+use super::controls::{control_view, gaps, group_gaps};
 use super::evidence::{evidence_accounts, EvidenceAccount, Index, LISTED_FILES_MAX};
 use super::links::Links;
 use super::Badge;
+use crate::evaluation::ResultsSource;
 use crate::evaluation::{ControlResult, Counts, Verdict, WaiverRecord, WaiverState};
 use crate::evidence::RunInfo;
 use crate::org::{Account, Role};
@@ -62,10 +63,13 @@ pub(super) struct View<'a> {
     attachments: Vec<AttachmentRow<'a>>,
     /// Coverage matrix rows (active accounts) grouped by role; columns are `controls`.
     matrix_groups: Vec<MatrixGroup<'a>>,
-    controls: Vec<ControlView<'a>>,
+    /// Each control's section (a `ControlView`), made as its items are read
+    /// and kept as the template reads it: the items are not held.
+    controls: Vec<serde_json::Value>,
     inventory: Vec<InventoryRow<'a>>,
-    /// Requirements not assessed, grouped by control, requirement and reason.
-    exceptions: Vec<GapGroup<'a>>,
+    /// Requirements not assessed, grouped by control, requirement and reason
+    /// (`GapGroup`s, kept as the template reads them).
+    exceptions: Vec<serde_json::Value>,
     /// How many (item, requirement) pairs were not assessed.
     exceptions_total: usize,
     disabled: Vec<Disabled<'a>>,
@@ -76,7 +80,7 @@ pub(super) struct View<'a> {
     evidence_files: usize,
     evidence_size: String,
     /// Each control's IPE sheet (section 7), in the order of `controls`.
-    ipe: Vec<crate::outputs::ipe::IpeSheet<'a>>,
+    ipe: Vec<crate::outputs::ipe::IpeSheet>,
 }
 
 /// One verdict's count, with its segment of the inline SVG bar (percent of the total).
@@ -147,11 +151,19 @@ struct WaiverRow<'a> {
 }
 
 pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a> {
-    let (org, run, controls) = (input.org, input.run, &input.results.controls);
+    let (org, run, controls) = (input.org, input.run, &input.results.head().controls);
     let management_id = org.organization.management_account_id.as_str();
     let index = Index::new(input.evidence, LISTED_FILES_MAX);
-    let items = controls.iter().flat_map(|c| c.results.iter());
-    let gaps: Vec<Gap> = controls.iter().flat_map(gaps).collect();
+    let items = input.results.head().summary.items;
+    // A control at a time: its section and its gaps are made while its
+    // items are read, and only what the page shows of them is kept.
+    let (mut sections, mut exceptions, mut exceptions_total) = (Vec::new(), Vec::new(), 0);
+    for c in input.results.controls() {
+        sections.push(as_template_value(&control_view(&c, links, &index)));
+        let gaps = gaps(&c);
+        exceptions_total += gaps.iter().filter(|g| g.item.is_some()).count();
+        exceptions.extend(group_gaps(gaps).iter().map(as_template_value));
+    }
     View {
         run,
         org_id: &org.organization.id,
@@ -162,7 +174,7 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
             let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
             format!("{} to {}", day(&d.start), day(&d.end))
         }),
-        period_to_date: input.results.period_to_date,
+        period_to_date: input.results.head().period_to_date,
         started_at: readable_time(&run.started_at),
         finished_at: readable_time(&run.finished_at),
         accounts_active: org.active_accounts().count(),
@@ -171,16 +183,16 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
             .filter(|a| a.reachable == Some(false))
             .count(),
         controls_by_status: tallies(controls.iter().map(|c| c.status)),
-        items_by_status: tallies(items.clone().map(|i| i.status)),
-        items_total: items.count(),
-        criteria: match input.results.criteria.is_empty() {
+        items_by_status: tallies_of(items),
+        items_total: items.total(),
+        criteria: match input.results.head().criteria.is_empty() {
             true => criteria_rows(controls),
-            false => coverage_rows(&input.results.criteria),
+            false => coverage_rows(&input.results.head().criteria),
         },
-        criteria_gaps: (input.results.criteria.iter())
+        criteria_gaps: (input.results.head().criteria.iter())
             .filter(|c| c.status == "NOT_EVIDENCED")
             .count(),
-        attachments: (input.results.attachments.iter())
+        attachments: (input.results.head().attachments.iter())
             .map(|a| AttachmentRow {
                 a,
                 href: links.evidence(&a.file),
@@ -188,9 +200,7 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
             })
             .collect(),
         matrix_groups: matrix_groups(input),
-        controls: (controls.iter())
-            .map(|c| control_view(c, links, &index))
-            .collect(),
+        controls: sections,
         inventory: (org.accounts.iter())
             .map(|a| InventoryRow {
                 account: a,
@@ -199,8 +209,8 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
                 joined: a.joined_at.get(..10).unwrap_or(&a.joined_at),
             })
             .collect(),
-        exceptions_total: gaps.iter().filter(|g| g.item.is_some()).count(),
-        exceptions: group_gaps(gaps),
+        exceptions_total,
+        exceptions,
         disabled: (controls.iter())
             .filter(|c| c.status == Verdict::Disabled)
             .map(|c| Disabled {
@@ -209,7 +219,7 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
                 reason: c.message.as_deref().unwrap_or(""),
             })
             .collect(),
-        waivers: (input.results.waivers.iter())
+        waivers: (input.results.head().waivers.iter())
             .map(|record| WaiverRow {
                 record,
                 state: waiver_state(record.state),
@@ -233,9 +243,20 @@ pub(super) fn readable_time(rfc3339: &str) -> String {
     }
 }
 
+/// What the template reads of `value`: serialising it is what Tera does
+/// with the whole view when the page is rendered, so doing it early changes
+/// nothing on the page.
+fn as_template_value(value: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).expect("the view serialises")
+}
+
 /// Counts by verdict in the fixed order PASS, FAIL, NOT ASSESSED, WAIVED, DISABLED.
 pub(super) fn tallies(statuses: impl Iterator<Item = Verdict>) -> Vec<Tally> {
-    let counts = Counts::of(statuses);
+    tallies_of(Counts::of(statuses))
+}
+
+/// [`tallies`] of counts made already.
+fn tallies_of(counts: Counts) -> Vec<Tally> {
     let total = counts.total().max(1) as f64;
     let mut offset = 0.0;
     let by_status = [
@@ -367,11 +388,19 @@ fn role_group(account: &Account) -> (usize, String) {
 /// Active accounts × controls: each cell the worst verdict of that control's
 /// items for the account, DISABLED within a disabled control's scope, else "—".
 fn matrix_groups<'a>(input: &ReportInput<'a>) -> Vec<MatrixGroup<'a>> {
-    let controls = &input.results.controls;
+    let controls = &input.results.head().controls;
+    // Keyed by the organization's own account ids (a control's items are
+    // read in turn and dropped).
+    let ids: HashMap<&str, &'a str> = (input.org.accounts.iter())
+        .map(|a| (a.id.as_str(), a.id.as_str()))
+        .collect();
     let mut worst: HashMap<(&str, usize), Verdict> = HashMap::new();
-    for (column, c) in controls.iter().enumerate() {
+    for (column, c) in input.results.controls().enumerate() {
         for item in &c.results {
-            let key = (item.account_id.as_str(), column);
+            let Some(&account) = ids.get(item.account_id.as_str()) else {
+                continue;
+            };
+            let key = (account, column);
             let seen = worst.get(&key).copied();
             worst.insert(key, Verdict::all_of(seen.into_iter().chain([item.status])));
         }

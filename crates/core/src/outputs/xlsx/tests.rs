@@ -236,6 +236,7 @@ fn untrusted_text_is_never_a_formula() {
     e.org.accounts[0].name = hostile.into();
     e.results.controls[0].results[0].message = at.into();
     e.results.controls[0].results[0].account_name = hostile.into();
+    e.refresh();
     let bytes = workbook_of(&e);
     let mut book = open(&bytes);
     let population = book.worksheet_range("Population").unwrap();
@@ -276,6 +277,7 @@ fn long_text_is_cut_at_the_cell_limit_and_names_fit_excel() {
     assert_eq!(names[0].chars().count(), 31);
     assert_ne!(names[0], names[1]);
     assert!(names[1].ends_with("~2"), "{names:?}");
+    e.refresh();
     // And the workbook with them still opens, every sheet named.
     let bytes = workbook_of(&e);
     assert!(open(&bytes).sheet_names().contains(&names[1]));

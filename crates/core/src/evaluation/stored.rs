@@ -1,0 +1,339 @@
+//! Results whose items are kept on disk: `report` evaluates an organization a
+//! pass of accounts at a time and writes each pass's items to a temporary
+//! file, a control's after another's, so the verdicts of 10,000 accounts are
+//! never a value in memory. Every output reads them back a control at a time
+//! ([`ResultsSource::controls`]), holding one control's items at most (~0.7 KB
+//! an item: ~28 MB for a control over 10,000 accounts × 4 regions).
+//!
+//! [`ResultsSource`] is what the outputs read: results in memory (a parsed
+//! `results.json`, the tests) and [`StoredResults`] give the same bytes.
+
+use std::borrow::Cow;
+use std::io::{BufWriter, Write};
+use std::sync::Mutex;
+
+use super::results::{ControlResult, Counts, ItemResult, Results, Summary};
+use super::waivers::{waive_control, waiver_as_of, waiver_records, Waivers};
+use super::Verdict;
+
+/// Verdicts as the outputs read them: the results' own fields, and their
+/// controls one at a time with their items.
+pub trait ResultsSource {
+    /// Every field of the results; the controls' `results` (items) may be
+    /// left out here: read a control's items through [`ResultsSource::control`].
+    fn head(&self) -> &Results;
+
+    /// Control `n` (in `head().controls` order) with every item.
+    fn control(&self, n: usize) -> Cow<'_, ControlResult>;
+
+    /// Every control with its items, in order, one at a time.
+    fn controls(&self) -> impl Iterator<Item = Cow<'_, ControlResult>> {
+        (0..self.head().controls.len()).map(|n| self.control(n))
+    }
+}
+
+impl ResultsSource for Results {
+    fn head(&self) -> &Results {
+        self
+    }
+
+    fn control(&self, n: usize) -> Cow<'_, ControlResult> {
+        Cow::Borrowed(&self.controls[n])
+    }
+}
+
+/// Results with their items in a temporary file (see the module's docs).
+///
+/// A read of the file that fails is kept, the control it was for is given
+/// without items, and [`StoredResults::check`] returns the failure: `report`
+/// checks before it publishes anything.
+pub struct StoredResults {
+    head: Results,
+    file: tempfile::NamedTempFile,
+    /// Where each control's items are in `file`: (start, end) in bytes.
+    ranges: Vec<(u64, u64)>,
+    /// Each control's items by verdict.
+    counts: Vec<Counts>,
+    failure: Mutex<Option<std::io::Error>>,
+}
+
+impl std::fmt::Debug for StoredResults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredResults({} controls)", self.ranges.len())
+    }
+}
+
+impl ResultsSource for StoredResults {
+    fn head(&self) -> &Results {
+        &self.head
+    }
+
+    fn control(&self, n: usize) -> Cow<'_, ControlResult> {
+        let mut control = self.head.controls[n].clone();
+        match self.items(n) {
+            Ok(items) => control.results = items,
+            Err(error) => self.fail(error),
+        }
+        Cow::Owned(control)
+    }
+}
+
+impl StoredResults {
+    /// `results` with their items moved to a temporary file (tests, and
+    /// results evaluated in memory).
+    pub fn of_results(mut results: Results) -> std::io::Result<StoredResults> {
+        let mut spill = ItemSpill::new(results.controls.len())?;
+        for (n, control) in results.controls.iter_mut().enumerate() {
+            spill.append(n, std::mem::take(&mut control.results))?;
+        }
+        let order: Vec<usize> = (0..results.controls.len()).collect();
+        spill.finish(results, &order)
+    }
+
+    /// The verdict counts of control `n`'s items.
+    pub fn counts(&self, n: usize) -> Counts {
+        self.counts[n]
+    }
+
+    /// How many items control `n` has.
+    pub fn item_count(&self, n: usize) -> usize {
+        self.counts[n].total()
+    }
+
+    /// The first read of the temporary file that failed, if any.
+    pub fn check(&self) -> std::io::Result<()> {
+        match self.failure.lock().map(|mut f| f.take()) {
+            Ok(Some(error)) => Err(std::io::Error::new(
+                error.kind(),
+                format!(
+                    "reading the results back from {}: {error}",
+                    self.file.path().display()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies the exceptions register, a control at a time: a control with
+    /// a waiver is read, waived and written again (see `waivers`).
+    pub fn apply_waivers(&mut self, waivers: &Waivers) -> std::io::Result<()> {
+        let as_of = waiver_as_of(&self.head);
+        let mut waived = vec![0; waivers.entries.len()];
+        for n in 0..self.ranges.len() {
+            let id = &self.head.controls[n].id;
+            if !waivers.entries.iter().any(|w| &w.terms.control == id) {
+                continue;
+            }
+            let mut control = self.head.controls[n].clone();
+            control.results = self.items(n)?;
+            if waive_control(&mut control, waivers, &as_of, &mut waived) {
+                self.rewrite(n, control)?;
+            } else {
+                self.head.controls[n].status = control.status;
+            }
+        }
+        self.head.summary = self.summary();
+        self.head.waivers = waiver_records(waivers, &as_of, &waived);
+        Ok(())
+    }
+
+    /// Writes control `n` again at the end of the file (its old items stay
+    /// where they were, unread).
+    fn rewrite(&mut self, n: usize, mut control: ControlResult) -> std::io::Result<()> {
+        let start = self.file.as_file().metadata()?.len();
+        let mut out = BufWriter::new(self.file.as_file().try_clone()?);
+        std::io::Seek::seek(&mut out, std::io::SeekFrom::Start(start))?;
+        let items = std::mem::take(&mut control.results);
+        self.counts[n] = Counts::of(items.iter().map(|i| i.status));
+        let written = write_items(&mut out, &items)?;
+        out.flush()?;
+        self.ranges[n] = (start, start + written);
+        self.head.controls[n] = control;
+        Ok(())
+    }
+
+    /// The counts of every control's items and of the controls.
+    fn summary(&self) -> Summary {
+        Summary {
+            controls: Counts::of(self.head.controls.iter().map(|c| c.status)),
+            items: sum(self.counts.iter().copied()),
+        }
+    }
+
+    fn items(&self, n: usize) -> std::io::Result<Vec<ItemResult>> {
+        let (start, end) = self.ranges[n];
+        let mut bytes = vec![0; (end - start) as usize];
+        read_exact_at(self.file.as_file(), &mut bytes, start)?;
+        // One item a line, parsed on every core (the outputs read every
+        // control's items several times over).
+        use rayon::prelude::*;
+        let lines: Vec<&[u8]> = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines
+            .par_iter()
+            .map(|line| serde_json::from_slice::<ItemResult>(line))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)
+    }
+
+    /// Truncates the items' file, as a full or failing disk could.
+    #[cfg(test)]
+    pub(crate) fn corrupt_for_test(&self) {
+        self.file.as_file().set_len(0).unwrap();
+    }
+
+    fn fail(&self, error: std::io::Error) {
+        if let Ok(mut failure) = self.failure.lock() {
+            failure.get_or_insert(error);
+        }
+    }
+}
+
+/// Writes `items` as JSON, one after another; the bytes written.
+fn write_items(out: &mut impl Write, items: &[ItemResult]) -> std::io::Result<u64> {
+    let mut counting = Counting { out, written: 0 };
+    for item in items {
+        serde_json::to_writer(&mut counting, item)?;
+        counting.write_all(b"\n")?;
+    }
+    Ok(counting.written)
+}
+
+struct Counting<'w, W> {
+    out: &'w mut W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Where evaluation puts items as each pass decides them: one temporary
+/// file per control while evaluating (a pass appends to each), joined into
+/// one when done.
+pub(crate) struct ItemSpill {
+    parts: Vec<BufWriter<tempfile::NamedTempFile>>,
+    statuses: Vec<Counts>,
+}
+
+impl ItemSpill {
+    pub(crate) fn new(controls: usize) -> std::io::Result<ItemSpill> {
+        let parts = (0..controls)
+            .map(|_| temporary("auditpack-items").map(BufWriter::new))
+            .collect::<std::io::Result<_>>()?;
+        Ok(ItemSpill {
+            parts,
+            statuses: vec![Counts::default(); controls],
+        })
+    }
+
+    /// Adds `items` after control `n`'s items so far.
+    pub(crate) fn append(&mut self, n: usize, items: Vec<ItemResult>) -> std::io::Result<()> {
+        let more = Counts::of(items.iter().map(|i| i.status));
+        self.statuses[n] = sum([self.statuses[n], more]);
+        write_items(&mut self.parts[n], &items).map(|_| ())
+    }
+
+    /// The verdict of control `n`'s items so far (see [`Verdict::all_of`]).
+    pub(crate) fn verdict(&self, n: usize) -> Verdict {
+        let c = self.statuses[n];
+        let present = [
+            (c.pass, Verdict::Pass),
+            (c.fail, Verdict::Fail),
+            (c.not_assessed, Verdict::NotAssessed),
+            (c.disabled, Verdict::Disabled),
+            (c.waived, Verdict::Waived),
+        ];
+        Verdict::all_of(present.into_iter().filter(|(k, _)| *k > 0).map(|(_, v)| v))
+    }
+
+    /// Forgets control `n`'s items (a control over its evaluation budget
+    /// reports none).
+    pub(crate) fn discard(&mut self, n: usize) -> std::io::Result<()> {
+        self.parts[n] = BufWriter::new(temporary("auditpack-items")?);
+        self.statuses[n] = Counts::default();
+        Ok(())
+    }
+
+    /// The summary of `controls`, whose items are those of spilled controls
+    /// `order` (`controls[k]`'s are `order[k]`'s).
+    pub(crate) fn summary(&self, controls: &[ControlResult], order: &[usize]) -> Summary {
+        Summary {
+            controls: Counts::of(controls.iter().map(|c| c.status)),
+            items: sum(order.iter().map(|&n| self.statuses[n])),
+        }
+    }
+
+    /// `head` (its controls' items left out) with every control's items in
+    /// one file; `order[k]` is the spilled control whose items are
+    /// `head.controls[k]`'s.
+    pub(crate) fn finish(self, head: Results, order: &[usize]) -> std::io::Result<StoredResults> {
+        let file = temporary("auditpack-results")?;
+        let mut out = BufWriter::new(file.as_file().try_clone()?);
+        let mut ranges = Vec::with_capacity(self.parts.len());
+        let mut counts = Vec::with_capacity(self.parts.len());
+        let mut parts: Vec<Option<BufWriter<tempfile::NamedTempFile>>> =
+            self.parts.into_iter().map(Some).collect();
+        let mut at = 0;
+        for &n in order {
+            let part = parts[n]
+                .take()
+                .ok_or_else(|| std::io::Error::other("a control's items twice"))?;
+            counts.push(self.statuses[n]);
+            let part = part.into_inner().map_err(|e| e.into_error())?;
+            let mut reader = std::fs::File::open(part.path())?;
+            let written = std::io::copy(&mut reader, &mut out)?;
+            ranges.push((at, at + written));
+            at += written;
+        }
+        out.flush()?;
+        drop(out);
+        Ok(StoredResults {
+            head,
+            file,
+            ranges,
+            counts,
+            failure: Mutex::new(None),
+        })
+    }
+}
+
+/// Counts added up.
+fn sum(counts: impl IntoIterator<Item = Counts>) -> Counts {
+    let mut total = Counts::default();
+    for c in counts {
+        total.pass += c.pass;
+        total.fail += c.fail;
+        total.not_assessed += c.not_assessed;
+        total.disabled += c.disabled;
+        total.waived += c.waived;
+    }
+    total
+}
+
+fn temporary(prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(prefix).tempfile()
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    let mut file = file.try_clone()?;
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
