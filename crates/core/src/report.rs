@@ -188,6 +188,19 @@ struct Inputs {
     evidence: EvidenceIndex,
 }
 
+impl Inputs {
+    /// What evaluating these inputs gave: `results` and what was read.
+    fn with<R>(self, results: R) -> Evaluated<R> {
+        Evaluated {
+            results,
+            controls: self.controls,
+            run: self.run,
+            org: self.org,
+            evidence: self.evidence,
+        }
+    }
+}
+
 fn read_inputs(request: &ReportRequest) -> Result<Inputs, PipelineError> {
     let store = EvidenceStore::open(&request.evidence)?;
     let run: RunInfo = store.run_info()?;
@@ -233,17 +246,11 @@ pub(crate) fn evaluate_inputs(
         &inputs.run,
     );
     check_read_once(&request.evidence, &results, &inputs.evidence)?;
-    index_read_back(&request.evidence, &inputs.evidence)?;
+    read_back(&request.evidence, inputs.evidence.check())?;
     if let Some(waivers) = &inputs.waivers {
         apply_waivers(&mut results, waivers);
     }
-    Ok(Evaluated {
-        results,
-        controls: inputs.controls,
-        run: inputs.run,
-        org: inputs.org,
-        evidence: inputs.evidence,
-    })
+    Ok(inputs.with(results))
 }
 
 /// [`evaluate_inputs`], the items written to disk a pass at a time
@@ -266,18 +273,12 @@ fn evaluate_inputs_stored(
     )
     .map_err(temporary)?;
     check_read_once(&request.evidence, &results, &inputs.evidence)?;
-    index_read_back(&request.evidence, &inputs.evidence)?;
+    read_back(&request.evidence, inputs.evidence.check())?;
     if let Some(waivers) = &inputs.waivers {
         results.apply_waivers(waivers).map_err(temporary)?;
     }
-    results_read_back(&request.evidence, &results)?;
-    Ok(Evaluated {
-        results,
-        controls: inputs.controls,
-        run: inputs.run,
-        org: inputs.org,
-        evidence: inputs.evidence,
-    })
+    read_back(&request.evidence, results.check())?;
+    Ok(inputs.with(results))
 }
 
 /// Refuses evidence that changed while `report` read it: the index reads every
@@ -308,19 +309,11 @@ fn check_read_once(
     Ok(())
 }
 
-/// Fails when a read of the evidence index's temporary file failed since the
-/// last check: what read it then (a check, an output) saw part of it.
-fn index_read_back(root: &Path, index: &EvidenceIndex) -> Result<(), PipelineError> {
-    index.check().map_err(|source| PipelineError::Output {
-        path: root.to_path_buf(),
-        source,
-    })
-}
-
-/// Fails when a read of the results' temporary file failed since the last
-/// check: what read them then saw a control without its items.
-fn results_read_back(root: &Path, results: &StoredResults) -> Result<(), PipelineError> {
-    results.check().map_err(|source| PipelineError::Output {
+/// Fails when a read of one of `report`'s temporary files (the evidence
+/// index, the results' items) failed since its last check (`checked`): what
+/// read it then saw part of it.
+fn read_back(root: &Path, checked: std::io::Result<()>) -> Result<(), PipelineError> {
+    checked.map_err(|source| PipelineError::Output {
         path: root.to_path_buf(),
         source,
     })
@@ -508,7 +501,7 @@ pub fn run_report(
         let file = request.evidence.join(&entry.path);
         bag.add(&format!("evidence/{}", entry.path), Content::File(file));
     }
-    index_read_back(&request.evidence, &evidence)?;
+    read_back(&request.evidence, evidence.check())?;
     drop(evidence);
     outputs.debug_phase("ipe.json; the evidence index dropped");
     outputs.write_bagged_with(&mut bag, "results.csv", |file| {
@@ -527,7 +520,7 @@ pub fn run_report(
     outputs.debug_phase("the CSV and CI files");
     // Every output is written: a read of the results' file that failed
     // while they were made fails the report here, before it is published.
-    results_read_back(&request.evidence, &results)?;
+    read_back(&request.evidence, results.check())?;
     let verdicts = VerdictSummary::of(results.head());
     drop(results);
     outputs.debug_phase("results dropped");

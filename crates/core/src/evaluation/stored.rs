@@ -1,6 +1,6 @@
 //! Results whose items are kept on disk: `report` evaluates an organization a
-//! pass of accounts at a time and writes each pass's items to a temporary
-//! file, a control's after another's, so the verdicts of 10,000 accounts are
+//! pass of accounts at a time and appends each pass's items to a temporary
+//! file per control, read back in place, so the verdicts of 10,000 accounts are
 //! never a value in memory. Every output reads them back a control at a time
 //! ([`ResultsSource::controls`]), holding one control's items at most (~0.7 KB
 //! an item: ~28 MB for a control over 10,000 accounts × 4 regions).
@@ -10,11 +10,11 @@
 
 use std::borrow::Cow;
 use std::io::{BufWriter, Write};
-use std::sync::Mutex;
 
 use super::results::{ControlResult, Counts, ItemResult, Results, Summary};
 use super::waivers::{waive_control, waiver_as_of, waiver_records, Waivers};
 use super::Verdict;
+use crate::evidence::read_back::ReadBack;
 
 /// Verdicts as the outputs read them: the results' own fields, and their
 /// controls one at a time with their items.
@@ -42,24 +42,25 @@ impl ResultsSource for Results {
     }
 }
 
-/// Results with their items in a temporary file (see the module's docs).
+/// Results with their items in temporary files, one per control (see the
+/// module's docs).
 ///
-/// A read of the file that fails is kept, the control it was for is given
+/// A read of a file that fails is kept, the control it was for is given
 /// without items, and [`StoredResults::check`] returns the failure: `report`
 /// checks before it publishes anything.
 pub struct StoredResults {
     head: Results,
-    file: tempfile::NamedTempFile,
-    /// Where each control's items are in `file`: (start, end) in bytes.
+    /// Each control's items, in `head.controls` order.
+    parts: Vec<ReadBack>,
+    /// Where each control's items are in its file: (start, end) in bytes.
     ranges: Vec<(u64, u64)>,
     /// Each control's items by verdict.
     counts: Vec<Counts>,
-    failure: Mutex<Option<std::io::Error>>,
 }
 
 impl std::fmt::Debug for StoredResults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StoredResults({} controls)", self.ranges.len())
+        write!(f, "StoredResults({} controls)", self.parts.len())
     }
 }
 
@@ -70,16 +71,15 @@ impl ResultsSource for StoredResults {
 
     fn control(&self, n: usize) -> Cow<'_, ControlResult> {
         let mut control = self.head.controls[n].clone();
-        match self.items(n) {
-            Ok(items) => control.results = items,
-            Err(error) => self.fail(error),
+        if let Some(items) = self.parts[n].kept(self.items(n)) {
+            control.results = items;
         }
         Cow::Owned(control)
     }
 }
 
 impl StoredResults {
-    /// `results` with their items moved to a temporary file (tests, and
+    /// `results` with their items moved to temporary files (tests, and
     /// results evaluated in memory).
     pub fn of_results(mut results: Results) -> std::io::Result<StoredResults> {
         let mut spill = ItemSpill::new(results.controls.len())?;
@@ -100,18 +100,9 @@ impl StoredResults {
         self.counts[n].total()
     }
 
-    /// The first read of the temporary file that failed, if any.
+    /// The first read of the items that failed, if any.
     pub fn check(&self) -> std::io::Result<()> {
-        match self.failure.lock().map(|mut f| f.take()) {
-            Ok(Some(error)) => Err(std::io::Error::new(
-                error.kind(),
-                format!(
-                    "reading the results back from {}: {error}",
-                    self.file.path().display()
-                ),
-            )),
-            _ => Ok(()),
-        }
+        self.parts.iter().try_for_each(ReadBack::check)
     }
 
     /// Applies the exceptions register, a control at a time: a control with
@@ -119,7 +110,7 @@ impl StoredResults {
     pub fn apply_waivers(&mut self, waivers: &Waivers) -> std::io::Result<()> {
         let as_of = waiver_as_of(&self.head);
         let mut waived = vec![0; waivers.entries.len()];
-        for n in 0..self.ranges.len() {
+        for n in 0..self.parts.len() {
             let id = &self.head.controls[n].id;
             if !waivers.entries.iter().any(|w| &w.terms.control == id) {
                 continue;
@@ -132,16 +123,20 @@ impl StoredResults {
                 self.head.controls[n].status = control.status;
             }
         }
-        self.head.summary = self.summary();
+        self.head.summary = Summary {
+            controls: Counts::of(self.head.controls.iter().map(|c| c.status)),
+            items: sum(self.counts.iter().copied()),
+        };
         self.head.waivers = waiver_records(waivers, &as_of, &waived);
         Ok(())
     }
 
-    /// Writes control `n` again at the end of the file (its old items stay
+    /// Writes control `n` again at the end of its file (its old items stay
     /// where they were, unread).
     fn rewrite(&mut self, n: usize, mut control: ControlResult) -> std::io::Result<()> {
-        let start = self.file.as_file().metadata()?.len();
-        let mut out = BufWriter::new(self.file.as_file().try_clone()?);
+        let file = self.parts[n].file().as_file();
+        let start = file.metadata()?.len();
+        let mut out = BufWriter::new(file.try_clone()?);
         std::io::Seek::seek(&mut out, std::io::SeekFrom::Start(start))?;
         let items = std::mem::take(&mut control.results);
         self.counts[n] = Counts::of(items.iter().map(|i| i.status));
@@ -152,18 +147,9 @@ impl StoredResults {
         Ok(())
     }
 
-    /// The counts of every control's items and of the controls.
-    fn summary(&self) -> Summary {
-        Summary {
-            controls: Counts::of(self.head.controls.iter().map(|c| c.status)),
-            items: sum(self.counts.iter().copied()),
-        }
-    }
-
     fn items(&self, n: usize) -> std::io::Result<Vec<ItemResult>> {
         let (start, end) = self.ranges[n];
-        let mut bytes = vec![0; (end - start) as usize];
-        read_exact_at(self.file.as_file(), &mut bytes, start)?;
+        let bytes = self.parts[n].read(start, end)?;
         // One item a line, parsed on every core (the outputs read every
         // control's items several times over).
         use rayon::prelude::*;
@@ -178,16 +164,10 @@ impl StoredResults {
             .map_err(std::io::Error::other)
     }
 
-    /// Truncates the items' file, as a full or failing disk could.
+    /// Truncates control `n`'s items file, as a full or failing disk could.
     #[cfg(test)]
-    pub(crate) fn corrupt_for_test(&self) {
-        self.file.as_file().set_len(0).unwrap();
-    }
-
-    fn fail(&self, error: std::io::Error) {
-        if let Ok(mut failure) = self.failure.lock() {
-            failure.get_or_insert(error);
-        }
+    pub(crate) fn corrupt_for_test(&self, n: usize) {
+        self.parts[n].file().as_file().set_len(0).unwrap();
     }
 }
 
@@ -219,17 +199,31 @@ impl<W: Write> Write for Counting<'_, W> {
 }
 
 /// Where evaluation puts items as each pass decides them: one temporary
-/// file per control while evaluating (a pass appends to each), joined into
-/// one when done.
+/// file per control (a pass appends to each), which [`StoredResults`] then
+/// reads in place.
 pub(crate) struct ItemSpill {
-    parts: Vec<BufWriter<tempfile::NamedTempFile>>,
+    parts: Vec<Part>,
     statuses: Vec<Counts>,
+}
+
+/// A control's items file and the writer appending to it.
+struct Part {
+    file: ReadBack,
+    out: BufWriter<std::fs::File>,
+}
+
+impl Part {
+    fn new() -> std::io::Result<Part> {
+        let file = ReadBack::new("auditpack-items", "the results")?;
+        let out = BufWriter::new(file.file().as_file().try_clone()?);
+        Ok(Part { file, out })
+    }
 }
 
 impl ItemSpill {
     pub(crate) fn new(controls: usize) -> std::io::Result<ItemSpill> {
         let parts = (0..controls)
-            .map(|_| temporary("auditpack-items").map(BufWriter::new))
+            .map(|_| Part::new())
             .collect::<std::io::Result<_>>()?;
         Ok(ItemSpill {
             parts,
@@ -241,7 +235,7 @@ impl ItemSpill {
     pub(crate) fn append(&mut self, n: usize, items: Vec<ItemResult>) -> std::io::Result<()> {
         let more = Counts::of(items.iter().map(|i| i.status));
         self.statuses[n] = sum([self.statuses[n], more]);
-        write_items(&mut self.parts[n], &items).map(|_| ())
+        write_items(&mut self.parts[n].out, &items).map(|_| ())
     }
 
     /// The verdict of control `n`'s items so far (see [`Verdict::all_of`]).
@@ -260,7 +254,7 @@ impl ItemSpill {
     /// Forgets control `n`'s items (a control over its evaluation budget
     /// reports none).
     pub(crate) fn discard(&mut self, n: usize) -> std::io::Result<()> {
-        self.parts[n] = BufWriter::new(temporary("auditpack-items")?);
+        self.parts[n] = Part::new()?;
         self.statuses[n] = Counts::default();
         Ok(())
     }
@@ -274,36 +268,28 @@ impl ItemSpill {
         }
     }
 
-    /// `head` (its controls' items left out) with every control's items in
-    /// one file; `order[k]` is the spilled control whose items are
-    /// `head.controls[k]`'s.
+    /// `head` (its controls' items left out) with the items read from their
+    /// files where they are; `order[k]` is the spilled control whose items
+    /// are `head.controls[k]`'s.
     pub(crate) fn finish(self, head: Results, order: &[usize]) -> std::io::Result<StoredResults> {
-        let file = temporary("auditpack-results")?;
-        let mut out = BufWriter::new(file.as_file().try_clone()?);
-        let mut ranges = Vec::with_capacity(self.parts.len());
-        let mut counts = Vec::with_capacity(self.parts.len());
-        let mut parts: Vec<Option<BufWriter<tempfile::NamedTempFile>>> =
-            self.parts.into_iter().map(Some).collect();
-        let mut at = 0;
+        let mut parts: Vec<Option<Part>> = self.parts.into_iter().map(Some).collect();
+        let mut files = Vec::with_capacity(order.len());
+        let mut ranges = Vec::with_capacity(order.len());
+        let mut counts = Vec::with_capacity(order.len());
         for &n in order {
             let part = parts[n]
                 .take()
                 .ok_or_else(|| std::io::Error::other("a control's items twice"))?;
+            let written = part.out.into_inner().map_err(|e| e.into_error())?;
+            ranges.push((0, written.metadata()?.len()));
+            files.push(part.file);
             counts.push(self.statuses[n]);
-            let part = part.into_inner().map_err(|e| e.into_error())?;
-            let mut reader = std::fs::File::open(part.path())?;
-            let written = std::io::copy(&mut reader, &mut out)?;
-            ranges.push((at, at + written));
-            at += written;
         }
-        out.flush()?;
-        drop(out);
         Ok(StoredResults {
             head,
-            file,
+            parts: files,
             ranges,
             counts,
-            failure: Mutex::new(None),
         })
     }
 }
@@ -319,21 +305,4 @@ fn sum(counts: impl IntoIterator<Item = Counts>) -> Counts {
         total.waived += c.waived;
     }
     total
-}
-
-fn temporary(prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new().prefix(prefix).tempfile()
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Read, Seek};
-    let mut file = file.try_clone()?;
-    file.seek(std::io::SeekFrom::Start(offset))?;
-    file.read_exact(buf)
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::evidence::read_back::ReadBack;
 use crate::evidence::{AnswerStatus, EvidenceDoc, EvidenceStore, StoreError};
 
 /// One evidence file.
@@ -154,15 +155,13 @@ fn describe(doc: &EvidenceDoc, caller: &mut Option<std::sync::Arc<str>>) -> Evid
 /// ends there, and [`EvidenceIndex::check`] returns it: `report` checks after
 /// every output that read the index, before anything is published.
 pub struct EvidenceIndex {
-    file: tempfile::NamedTempFile,
+    file: ReadBack,
     /// Where each entry starts in `file`, and where the last one ends.
     offsets: Vec<u64>,
     /// (hash of the path, entry number), sorted: the lookup by path.
     by_path: Vec<(u64, u32)>,
     /// The files' total size in bytes.
     total_size: u64,
-    /// The first read of `file` that failed.
-    failure: std::sync::Mutex<Option<std::io::Error>>,
 }
 
 impl std::fmt::Debug for EvidenceIndex {
@@ -183,12 +182,12 @@ impl EvidenceIndex {
         for batch in paths.chunks(INDEX_BATCH) {
             for entry in index_documents(&store.read_documents(batch)?) {
                 writer.push(&entry).map_err(|source| StoreError::Read {
-                    path: writer.file.path().to_path_buf(),
+                    path: writer.file.file().path().to_path_buf(),
                     source,
                 })?;
             }
         }
-        let path = writer.file.path().to_path_buf();
+        let path = writer.file.file().path().to_path_buf();
         writer
             .finish()
             .map_err(|source| StoreError::Read { path, source })
@@ -224,67 +223,47 @@ impl EvidenceIndex {
     /// Every entry, in the index's order (paths sorted), read from disk as
     /// the iteration goes; a failed read ends it (see [`EvidenceIndex::check`]).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = EvidenceIndexEntry> + '_ {
-        let reader = std::fs::File::open(self.file.path()).map(std::io::BufReader::new);
-        let mut reader = match reader {
-            Ok(reader) => Some(reader),
-            Err(error) => {
-                self.fail(error);
-                None
-            }
-        };
+        let opened = std::fs::File::open(self.file.file().path()).map(std::io::BufReader::new);
+        let mut reader = self.file.kept(opened);
         let len = if reader.is_some() { self.len() } else { 0 };
         Entries {
             len,
-            next: move || {
-                let read = decode(reader.as_mut()?);
-                read.map_err(|error| self.fail(error)).ok()
-            },
+            next: move || self.file.kept(decode(reader.as_mut()?)),
         }
     }
 
-    /// The entry number of the file at `path`, if the index has it.
-    pub fn position(&self, path: &str) -> Option<usize> {
+    /// The file at `path` and its entry number, if the index has it (each
+    /// candidate of its hash is read once, and its path compared).
+    pub fn lookup(&self, path: &str) -> Option<(usize, EvidenceIndexEntry)> {
         let hash = path_hash(path);
         let first = self.by_path.partition_point(|(h, _)| *h < hash);
         (self.by_path[first..].iter())
             .take_while(|(h, _)| *h == hash)
             .map(|(_, n)| *n as usize)
-            .find(|n| self.get(*n).is_some_and(|e| e.path == path))
+            .find_map(|n| self.get(n).filter(|e| e.path == path).map(|e| (n, e)))
+    }
+
+    /// The entry number of the file at `path`, if the index has it.
+    pub fn position(&self, path: &str) -> Option<usize> {
+        self.lookup(path).map(|(n, _)| n)
     }
 
     /// The file at `path`, if the index has it.
     pub fn find(&self, path: &str) -> Option<EvidenceIndexEntry> {
-        self.position(path).and_then(|n| self.get(n))
+        self.lookup(path).map(|(_, entry)| entry)
     }
 
     /// Entry `n`, read from disk (none if the read failed: see [`EvidenceIndex::check`]).
     pub fn get(&self, n: usize) -> Option<EvidenceIndexEntry> {
         let (start, end) = (*self.offsets.get(n)?, *self.offsets.get(n + 1)?);
-        let mut bytes = vec![0; (end - start) as usize];
-        let read = read_exact_at(self.file.as_file(), &mut bytes, start)
-            .and_then(|()| decode(&mut bytes.as_slice()));
-        read.map_err(|error| self.fail(error)).ok()
+        let read = (self.file.read(start, end)).and_then(|bytes| decode(&mut bytes.as_slice()));
+        self.file.kept(read)
     }
 
     /// The first read of the temporary file that failed, if any: the outputs
     /// that read the index since are incomplete.
     pub fn check(&self) -> std::io::Result<()> {
-        match self.failure.lock().map(|mut f| f.take()) {
-            Ok(Some(error)) => Err(std::io::Error::new(
-                error.kind(),
-                format!(
-                    "reading the evidence index back from {}: {error}",
-                    self.file.path().display()
-                ),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    fn fail(&self, error: std::io::Error) {
-        if let Ok(mut failure) = self.failure.lock() {
-            failure.get_or_insert(error);
-        }
+        self.file.check()
     }
 }
 
@@ -321,22 +300,9 @@ fn path_hash(path: &str) -> u64 {
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Read, Seek};
-    let mut file = file.try_clone()?;
-    file.seek(std::io::SeekFrom::Start(offset))?;
-    file.read_exact(buf)
-}
-
 /// Writes entries to the index's temporary file.
 struct IndexWriter {
-    file: tempfile::NamedTempFile,
+    file: ReadBack,
     out: std::io::BufWriter<std::fs::File>,
     offsets: Vec<u64>,
     by_path: Vec<(u64, u32)>,
@@ -346,10 +312,8 @@ struct IndexWriter {
 
 impl IndexWriter {
     fn new() -> std::io::Result<IndexWriter> {
-        let file = tempfile::Builder::new()
-            .prefix("auditpack-evidence-index")
-            .tempfile()?;
-        let out = std::io::BufWriter::new(file.as_file().try_clone()?);
+        let file = ReadBack::new("auditpack-evidence-index", "the evidence index")?;
+        let out = std::io::BufWriter::new(file.file().as_file().try_clone()?);
         Ok(IndexWriter {
             file,
             out,
@@ -381,7 +345,6 @@ impl IndexWriter {
             offsets: self.offsets,
             by_path: self.by_path,
             total_size: self.total_size,
-            failure: std::sync::Mutex::new(None),
         })
     }
 }
@@ -550,7 +513,7 @@ mod tests {
     #[test]
     fn a_failed_read_back_is_reported_by_check() {
         let index = EvidenceIndex::of_entries(&[entry("a.json", true)]).unwrap();
-        std::fs::remove_file(index.file.path()).unwrap();
+        std::fs::remove_file(index.file.file().path()).unwrap();
         assert_eq!(index.iter().count(), 0);
         let error = index.check().unwrap_err();
         assert!(error.to_string().contains("evidence index"), "{error}");

@@ -260,7 +260,7 @@ mod tests {
             .position(|c| !c.results.is_empty())
             .unwrap();
         stored.check().unwrap();
-        stored.corrupt_for_test();
+        stored.corrupt_for_test(n);
         assert!(stored.control(n).results.is_empty());
         let error = stored.check().unwrap_err();
         assert!(

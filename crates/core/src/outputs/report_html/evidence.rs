@@ -56,8 +56,7 @@ impl<'a> Index<'a> {
 
     /// How a finding cites the file at `path` (relative to the evidence root).
     pub(super) fn cite(&self, path: &str, links: &Links) -> FileRef {
-        let found = (self.entries.position(path)).and_then(|n| Some((n, self.entries.get(n)?)));
-        let Some((n, entry)) = found else {
+        let Some((n, entry)) = self.entries.lookup(path) else {
             let name = path.rsplit('/').next().unwrap_or(path);
             return FileRef {
                 href: links.evidence(path),
