@@ -8,17 +8,21 @@ cd "$(dirname "$0")/.."
 # see Cargo.toml). A linker that runs out of disk dies with SIGBUS rather than
 # "No space left", so say how much there is before building, and again on failure.
 disk_free() { df -h --output=avail,target . 2>/dev/null | tail -1; }
-echo "== disk free: $(disk_free)"
+# Each stage's heading says how long the suite has run, so a slow or timed-out
+# CI run shows where its time went.
+started=$(date +%s)
+stage() { echo "== $* [$(( $(date +%s) - started ))s]"; }
+stage "disk free: $(disk_free)"
 # CI builds from a clean clone once, so incremental caches (~800 MB) would
 # only be written, never read.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
-trap 'rc=$?; if [ $rc -ne 0 ]; then echo "== failed (exit $rc); disk free: $(disk_free)"; fi' EXIT
+trap 'rc=$?; if [ $rc -ne 0 ]; then stage "failed (exit $rc); disk free: $(disk_free)"; else stage "done"; fi' EXIT
 
 # The AWS emulator for the end-to-end tests: moto in a local venv (pinned: 5.1.x
 # answers GetBucketVersioning in a form aws-sdk-s3 parses). Tests start it on a
 # free 127.0.0.1 port themselves.
 if [ ! -x .venv/bin/moto_server ]; then
-  echo "== installing moto into .venv"
+  stage "installing moto into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.1.22'
 fi
@@ -31,34 +35,34 @@ fi
 # The report's browser check: Debian's Chromium (never a downloaded browser)
 # driven by playwright-core, pinned in tests/browser/package-lock.json.
 if [ ! -x /usr/bin/chromium ]; then
-  echo "== installing chromium (apt)"
+  stage "installing chromium (apt)"
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
-  echo "== npm ci in tests/browser"
+  stage "npm ci in tests/browser"
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
 
 # `cargo install --locked` (docs/install.md) needs a Cargo.lock that matches
 # the manifests: refuse one a dependency change left stale.
-echo "== Cargo.lock is current (cargo install --locked)"
+stage "Cargo.lock is current (cargo install --locked)"
 cargo metadata --locked --format-version 1 > /dev/null
 
-echo "== cargo fmt --check"
+stage "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy -D warnings"
+stage "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --features emulator --quiet -- -D warnings
 # The auditor's offline build (no AWS SDK, docs/install.md) must keep compiling.
-echo "== cargo clippy, offline build (--no-default-features)"
+stage "cargo clippy, offline build (--no-default-features)"
 cargo clippy --bin auditpack --no-default-features --quiet -- -D warnings
 
 # The workspace crates' unit tests, and the one integration test binary
 # (tests/tests.rs) with the emulator tests (the `emulator` feature).
-echo "== cargo test"
+stage "cargo test"
 mkdir -p target
 cargo test --workspace --features emulator --no-fail-fast 2>&1 | tee target/test-output.txt
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
@@ -70,10 +74,14 @@ echo "all test binaries passed: ${passed} tests"
 # tests/report_snapshot.rs), and the Type II period page of the 13-week
 # series (kept by tests/period_package.rs). Screenshots and PDFs go to
 # target/test-artifacts/browser/.
-echo "== report in headless Chromium"
+stage "report in headless Chromium"
 artifacts=target/test-artifacts
 rm -rf "$artifacts/samples"
-cargo run --quiet -- report --evidence evidence-samples --out "$artifacts/samples/out" > /dev/null
+# The binary the tests just ran (cargo builds it for tests/tests.rs): `cargo
+# run` would build the default features, and the tests' dev-dependencies
+# unify other features into the SDK's dependencies, so it recompiled ~70
+# crates (the whole AWS SDK) only to make this one report.
+target/debug/auditpack report --evidence evidence-samples --out "$artifacts/samples/out" > /dev/null
 python3 -m zipfile -e "$artifacts"/samples/out/*.zip "$artifacts/samples/unzipped"
 node tests/browser/check.mjs "$artifacts/browser" \
   samples="$artifacts/samples/out/report.html" \
@@ -85,5 +93,5 @@ node tests/browser/check.mjs "$artifacts/browser" \
 
 # Every fuzz target for a bounded time (docs/testing.md; the long run is
 # scripts/fuzz.sh 600). A crash fails the suite naming the target and input.
-echo "== fuzzing, 10 s per target"
+stage "fuzzing, 10 s per target"
 scripts/fuzz-ci.sh 10
