@@ -14,12 +14,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
+pub use super::bag_files::{BagEntry, BagFiles};
 use super::limits::{Allowance, BadCap, BagLimits, Exceeded};
 use super::zip_directory::{self, CentralDirectory, ZipReadError};
 use super::zip_file::{Inflate, SeekBuffer};
@@ -44,25 +45,19 @@ fn keep_bytes(path: &str, results: bool) -> bool {
         )
 }
 
-/// One file of a bag as read.
-#[derive(Debug, Clone)]
-pub struct BagEntry {
-    /// SHA-256, as bytes: hex only when shown (a bundle holds tens of
-    /// thousands of files, and a hex string each was an allocation each).
-    pub sha256: [u8; 32],
-    /// Size in bytes.
-    pub size: u64,
-    /// The bytes, for tag files and `data/results.json`.
-    pub bytes: Option<Vec<u8>>,
-}
-
 /// A bag's files, keyed by their path inside the bag (`data/…`, `bagit.txt`).
 #[derive(Debug, Clone)]
 pub struct BagContents {
     /// The bag's top folder name (zip) or folder name (directory).
     pub name: String,
-    /// Every regular file.
-    pub entries: BTreeMap<String, BagEntry>,
+    /// Every regular file, with the bytes of the kept ones.
+    pub entries: BagFiles,
+    /// The payload manifest as the zip stores it, deflated, when it was read
+    /// from a zip: its text is inflated again as its lines are read (~120 MB
+    /// of text at 10,000 accounts × 4 regions, ~55 MB deflated). `None`
+    /// when its text is kept plain in `entries` (a folder, or a zip that
+    /// stores it).
+    pub deflated_manifest: Option<Vec<u8>>,
     /// Entries refused without being read: unsafe names, symbolic links,
     /// duplicated names.
     pub refused: Vec<Problem>,
@@ -199,19 +194,6 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
-impl BagEntry {
-    /// The SHA-256 as lowercase hex.
-    pub fn sha256_hex(&self) -> String {
-        hex::encode(self.sha256)
-    }
-
-    /// True when the SHA-256 is `hex` (lowercase), compared without allocating.
-    fn has_sha256(&self, hex: &str) -> bool {
-        let mut ours = [0u8; 64];
-        hex::encode_to_slice(self.sha256, &mut ours).is_ok() && ours == hex.as_bytes()
-    }
-}
-
 impl Verification {
     /// The payload manifest's lines (path → SHA-256; malformed lines left
     /// out, a repeated path keeping its last line), parsed from its kept
@@ -219,20 +201,15 @@ impl Verification {
     /// `verify` at 10,000 accounts × 4 regions, and only re-evaluation,
     /// `diff` and period packages look paths up in it.
     pub fn payload(&self) -> BTreeMap<String, String> {
-        BTreeMap::from_iter(manifest_lines(&manifest_text(&self.contents, MANIFEST)).flatten())
+        BTreeMap::from_iter(manifest_lines(manifest_reader(&self.contents, MANIFEST)).flatten())
     }
 
     /// The paths the payload manifest lists, in its order, read from its
     /// text as they are asked for.
-    pub fn payload_paths(&self) -> Box<dyn Iterator<Item = String> + '_> {
-        fn paths(text: &str) -> impl Iterator<Item = String> + '_ {
-            manifest_lines(text).flatten().map(|(path, _)| path)
-        }
-        match manifest_text(&self.contents, MANIFEST) {
-            std::borrow::Cow::Borrowed(text) => Box::new(paths(text)),
-            // Not UTF-8 (a hostile manifest): read whole, once.
-            std::borrow::Cow::Owned(text) => Box::new(paths(&text).collect::<Vec<_>>().into_iter()),
-        }
+    pub fn payload_paths(&self) -> impl Iterator<Item = String> + '_ {
+        manifest_lines(manifest_reader(&self.contents, MANIFEST))
+            .flatten()
+            .map(|(path, _)| path)
     }
 
     /// True when every hash matches and nothing is missing or extra.
@@ -298,8 +275,11 @@ fn read_zip_bag(
         .map_err(|e| too_large("(the whole zip)", e))?;
     let mut refused = Vec::new();
     let mut top: Option<String> = None;
-    let mut entries = BTreeMap::new();
-    let mut duplicated = std::collections::BTreeSet::new();
+    // Within the cap on entries checked above (and only reserved: pages a
+    // zip that declares more than it holds never fills are never touched).
+    let declared = usize::try_from(directory.declared_entries()).unwrap_or(0);
+    let mut entries = BagFiles::with_capacity(declared);
+    let mut deflated_manifest = None;
     let mut index = 0u64;
     while let Some(entry) = directory
         .next_entry()
@@ -341,18 +321,36 @@ fn read_zip_bag(
         // No more than the size the zip declares (and one byte to tell): a
         // stream that inflates to other than its declared size is corrupt.
         let declared = entry.size;
+        // The payload manifest is kept as stored, deflated, when that is the
+        // smaller (see `BagContents::deflated_manifest`); its text is still
+        // inflated, hashed and capped as a kept file's is.
+        let keep_deflated = rest == MANIFEST
+            && entry.method == DEFLATED
+            && entry.compressed_size <= declared.min(PREALLOCATE_AT_MOST);
         let read = match entry.method {
             STORED => read_entry(
                 &mut raw.take(declared.saturating_add(1)),
-                keep,
+                Keep::capped(keep),
                 declared,
                 allowance,
             ),
+            DEFLATED if keep_deflated => INFLATE.with_borrow_mut(|(state, input)| {
+                let mut raw = Copying::new(raw, entry.compressed_size);
+                let inflate = Inflate::new(&mut raw, state, input);
+                let read = read_entry(
+                    &mut inflate.take(declared.saturating_add(1)),
+                    Keep::HashOnlyCappedAsKept,
+                    declared,
+                    allowance,
+                );
+                deflated_manifest = Some(raw.copy);
+                read
+            }),
             DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
                 let inflate = Inflate::new(raw, state, input);
                 read_entry(
                     &mut inflate.take(declared.saturating_add(1)),
-                    keep,
+                    Keep::capped(keep),
                     declared,
                     allowance,
                 )
@@ -367,31 +365,34 @@ fn read_zip_bag(
             EntryError::TooLarge(exceeded) => too_large(name, exceeded),
             EntryError::Io(e) => not_bundle(format!("entry '{name}' is corrupt ({e})")),
         })?;
+        let (read, bytes) = read;
         if read.size != declared {
             return Err(not_bundle(format!(
                 "entry '{name}' is corrupt (its data is not the {declared} bytes the zip declares)"
             )));
         }
-        // A name the zip holds more than once: which copy a tool reads
-        // differs (this reader keeps the last, as the zip crate did), so it
-        // is a problem whichever copy is genuine.
-        if entries.insert(rest.to_string(), read).is_some() {
-            duplicated.insert(rest.to_string());
-        }
+        entries.insert(rest, read, bytes);
     }
     let name = top.ok_or_else(|| not_bundle("the zip is empty".into()))?;
-    // Named whole, as the zip holds them, and listed first.
-    let duplicated = duplicated
-        .into_iter()
+    // A name the zip holds more than once: which copy a tool reads differs
+    // (this reader keeps the last, as the zip crate did), so it is a problem
+    // whichever copy is genuine. Named whole, as the zip holds them, and
+    // listed first.
+    let duplicated = (entries.finish().into_iter())
         .map(|rest| Problem::DuplicateEntry(format!("{name}/{rest}")));
     refused.splice(0..0, duplicated);
     let zip_sha256 = data.finish_sha256().map_err(|source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    // A manifest that came twice: the last copy is the one kept.
+    if entries.bytes(MANIFEST).is_some() {
+        deflated_manifest = None;
+    }
     Ok(BagContents {
         name,
         entries,
+        deflated_manifest,
         refused,
         zip_sha256: Some(zip_sha256),
     })
@@ -427,6 +428,37 @@ fn open_zip_reading(
     Ok((directory, data))
 }
 
+/// The first entry of the zip at `path` whose name `wanted` picks, its first
+/// `at_most` bytes, unverified; found by reading the central directory a
+/// record at a time (the zip crate's archive holds every record: 134 MB at
+/// 837,000 entries, before `verify` had begun). None when the zip cannot be
+/// read or has no such entry.
+pub(crate) fn read_zip_entry(
+    path: &Path,
+    wanted: impl Fn(&str) -> bool,
+    at_most: u64,
+) -> Option<Vec<u8>> {
+    let (mut directory, mut data) = open_zip_reading(path).ok()?;
+    let entry = loop {
+        let entry = directory.next_entry().ok()??;
+        if !entry.is_dir() && wanted(&entry.name) {
+            break entry;
+        }
+    };
+    let raw = zip_directory::entry_data(&mut data, &entry, directory.start()).ok()?;
+    let mut bytes = Vec::new();
+    let read = match entry.method {
+        STORED => raw.take(at_most).read_to_end(&mut bytes),
+        DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
+            Inflate::new(raw, state, input)
+                .take(at_most)
+                .read_to_end(&mut bytes)
+        }),
+        _ => return None,
+    };
+    read.ok().map(|_| bytes)
+}
+
 /// A Windows drive prefix (`C:…`), which `unzip` and the zip crate would
 /// take for an absolute path on Windows.
 fn has_drive_prefix(name: &str) -> bool {
@@ -451,7 +483,7 @@ fn read_dir_bag(
         path: path.to_path_buf(),
         source,
     };
-    let mut entries = BTreeMap::new();
+    let mut entries = BagFiles::new();
     let mut refused = Vec::new();
     let mut count = 0u64;
     for entry in WalkDir::new(root).min_depth(1).sort_by_file_name() {
@@ -487,7 +519,8 @@ fn read_dir_bag(
         let mut file = std::fs::File::open(entry.path()).map_err(|e| io(entry.path(), e))?;
         let keep = keep_bytes(&rel, results);
         let expected = file.metadata().map_or(0, |m| m.len());
-        let read = read_entry(&mut file, keep, expected, allowance).map_err(|e| match e {
+        let read = read_entry(&mut file, Keep::capped(keep), expected, allowance);
+        let (read, bytes) = read.map_err(|e| match e {
             EntryError::TooLarge(exceeded) => VerifyError::TooLarge {
                 path: root.to_path_buf(),
                 entry: rel.clone(),
@@ -495,7 +528,7 @@ fn read_dir_bag(
             },
             EntryError::Io(e) => io(entry.path(), e),
         })?;
-        entries.insert(rel, read);
+        entries.insert(&rel, read, bytes);
     }
     let name = root
         .file_name()
@@ -504,6 +537,7 @@ fn read_dir_bag(
     Ok(BagContents {
         name,
         entries,
+        deflated_manifest: None,
         refused,
         zip_sha256: None,
     })
@@ -524,21 +558,69 @@ enum EntryError {
 /// once at that size (within the caps), not grown by doubling.
 fn read_entry(
     reader: &mut impl Read,
-    keep: bool,
+    keep: Keep,
     expected: u64,
     allowance: &mut Allowance,
-) -> Result<BagEntry, EntryError> {
-    let (left, exceeded) = allowance.next_entry(keep);
+) -> Result<(BagEntry, Option<Vec<u8>>), EntryError> {
+    let capped_as_kept = keep != Keep::HashOnly;
+    let (left, exceeded) = allowance.next_entry(capped_as_kept);
     // Capped: a hostile zip may declare any size; past this the bytes grow
     // as they come, within the caps above.
     let capacity = usize::try_from(expected.min(left).min(PREALLOCATE_AT_MOST)).unwrap_or(0);
-    let read = hash_reader(&mut reader.take(left.saturating_add(1)), keep, capacity)
+    let hold = keep == Keep::Bytes;
+    let read = hash_reader(&mut reader.take(left.saturating_add(1)), hold, capacity)
         .map_err(EntryError::Io)?;
-    if read.size > left {
+    if read.0.size > left {
         return Err(EntryError::TooLarge(exceeded));
     }
-    allowance.spend(read.size, keep);
+    allowance.spend(read.0.size, capped_as_kept);
     Ok(read)
+}
+
+/// What [`read_entry`] keeps of an entry besides its hash and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing: a payload file.
+    HashOnly,
+    /// Its bytes, within the caps of kept files.
+    Bytes,
+    /// Nothing, but within the caps of kept files: the payload manifest,
+    /// whose deflated bytes the caller keeps instead.
+    HashOnlyCappedAsKept,
+}
+
+impl Keep {
+    fn capped(keep: bool) -> Keep {
+        match keep {
+            true => Keep::Bytes,
+            false => Keep::HashOnly,
+        }
+    }
+}
+
+/// A reader that keeps a copy of what it reads (the payload manifest's
+/// deflated bytes, at most the `expected` the zip declares ahead).
+struct Copying<R> {
+    source: R,
+    copy: Vec<u8>,
+}
+
+impl<R: Read> Copying<R> {
+    fn new(source: R, expected: u64) -> Copying<R> {
+        let capacity = usize::try_from(expected.min(PREALLOCATE_AT_MOST)).unwrap_or(0);
+        Copying {
+            source,
+            copy: Vec::with_capacity(capacity),
+        }
+    }
+}
+
+impl<R: Read> Read for Copying<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.source.read(buf)?;
+        self.copy.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
 }
 
 thread_local! {
@@ -555,7 +637,11 @@ thread_local! {
         std::cell::RefCell::new((flate2::Decompress::new(false), vec![0u8; 64 * 1024]));
 }
 
-fn hash_reader(reader: &mut impl Read, keep: bool, capacity: usize) -> std::io::Result<BagEntry> {
+fn hash_reader(
+    reader: &mut impl Read,
+    keep: bool,
+    capacity: usize,
+) -> std::io::Result<(BagEntry, Option<Vec<u8>>)> {
     READ_BUFFER.with_borrow_mut(|buf| hash_reader_with(reader, keep, capacity, buf))
 }
 
@@ -564,7 +650,7 @@ fn hash_reader_with(
     keep: bool,
     capacity: usize,
     buf: &mut [u8],
-) -> std::io::Result<BagEntry> {
+) -> std::io::Result<(BagEntry, Option<Vec<u8>>)> {
     let mut hasher = Sha256::new();
     let mut kept = keep.then(|| Vec::with_capacity(capacity));
     let mut size = 0u64;
@@ -579,11 +665,11 @@ fn hash_reader_with(
         }
         size += n as u64;
     }
-    Ok(BagEntry {
+    let entry = BagEntry {
         sha256: hasher.finalize().into(),
         size,
-        bytes: kept,
-    })
+    };
+    Ok((entry, kept))
 }
 
 /// Compares a bag's files with both manifests.
@@ -599,17 +685,20 @@ pub(crate) fn check(contents: BagContents) -> Verification {
         });
         BTreeMap::new()
     };
-    let text = manifest_text(&contents, MANIFEST);
     // Payload lines first, then tag-manifest lines, then extra files. A
     // manifest as auditpack writes it lists each path once, in order, like
     // the bag's files: the two are compared in one pass over its text, with
     // no map of it made. Any other manifest is read into a map first (a
     // repeated path keeping its last line), then compared the same way.
-    let in_order = manifest_lines(&text)
+    let in_order = manifest_lines(manifest_reader(&contents, MANIFEST))
         .flatten()
         .map(|(path, _)| path)
         .is_sorted_by(|a, b| a < b);
-    let lines = well_formed_lines(&text, MANIFEST, &mut problems);
+    let lines = well_formed_lines(
+        manifest_reader(&contents, MANIFEST),
+        MANIFEST,
+        &mut problems,
+    );
     let (payload_files, mut changed, mut extra) = if in_order {
         compare_payload(&contents, &tags, lines)
     } else {
@@ -624,7 +713,6 @@ pub(crate) fn check(contents: BagContents) -> Verification {
             contents.entries.get(path),
         ));
     }
-    drop(text);
     problems.append(&mut changed);
     problems.append(&mut extra);
     Verification {
@@ -645,26 +733,26 @@ fn compare_payload(
 ) -> (usize, Vec<Problem>, Vec<Problem>) {
     let mut changed = Vec::new();
     let mut extra = Vec::new();
-    let unlisted = |path: &String| {
+    let unlisted = |path: &str| {
         !(tags.contains_key(path)
             || path == TAG_MANIFEST
-            || crate::custody::SIGNATURE_FILES.contains(&path.as_str()))
+            || crate::custody::SIGNATURE_FILES.contains(&path))
     };
     let mut files = contents.entries.iter().peekable();
     let mut count = 0;
     for (path, expected) in lines {
         count += 1;
-        while let Some((before, _)) = files.next_if(|(p, _)| **p < path) {
-            if unlisted(before) {
-                extra.push(Problem::Extra(before.clone()));
+        while let Some((before, _)) = files.next_if(|(p, _)| *p < path) {
+            if unlisted(&before) {
+                extra.push(Problem::Extra(before));
             }
         }
-        let entry = files.next_if(|(p, _)| **p == path).map(|(_, e)| e);
+        let entry = files.next_if(|(p, _)| *p == path).map(|(_, e)| e);
         changed.extend(compare_line(MANIFEST, &path, &expected, entry));
     }
     for (path, _) in files {
-        if unlisted(path) {
-            extra.push(Problem::Extra(path.clone()));
+        if unlisted(&path) {
+            extra.push(Problem::Extra(path));
         }
     }
     (count, changed, extra)
@@ -790,22 +878,29 @@ pub(crate) fn copy_payload(
     Ok(copied)
 }
 
-/// The text of a kept manifest (empty when the bag has none).
-fn manifest_text<'c>(contents: &'c BagContents, manifest: &str) -> std::borrow::Cow<'c, str> {
-    contents
-        .entries
-        .get(manifest)
-        .and_then(|e| e.bytes.as_deref())
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default()
+/// The text of a kept manifest, read as it is asked for (empty when the bag
+/// has none): inflated again from its deflated bytes, or its bytes as kept.
+fn manifest_reader<'c>(contents: &'c BagContents, manifest: &str) -> Box<dyn BufRead + 'c> {
+    match (manifest == MANIFEST)
+        .then_some(contents.deflated_manifest.as_deref())
+        .flatten()
+    {
+        Some(deflated) => Box::new(std::io::BufReader::new(
+            flate2::bufread::DeflateDecoder::new(deflated),
+        )),
+        None => Box::new(contents.entries.bytes(manifest).unwrap_or_default()),
+    }
 }
 
 /// Parses `<sha256>  <path>` lines (one or more spaces, optional `*` binary
 /// marker), the path percent-decoded as RFC 8493 encodes it (`%0A`, `%0D`,
 /// `%25`), the hash in lowercase; a line that is neither that nor blank is
-/// its 1-based number.
-fn manifest_lines(text: &str) -> impl Iterator<Item = Result<(String, String), usize>> + '_ {
-    text.lines().enumerate().filter_map(|(i, line)| {
+/// its 1-based number. Lines end as [`str::lines`] ends them (`\n`, or
+/// `\r\n`); bytes that are not UTF-8 read as U+FFFD.
+fn manifest_lines<'r>(
+    reader: impl BufRead + 'r,
+) -> impl Iterator<Item = Result<(String, String), usize>> + 'r {
+    text_lines(reader).enumerate().filter_map(|(i, line)| {
         if line.trim().is_empty() {
             return None;
         }
@@ -821,6 +916,26 @@ fn manifest_lines(text: &str) -> impl Iterator<Item = Result<(String, String), u
     })
 }
 
+/// The lines of `reader`'s text, as [`str::lines`] gives them. A read that
+/// fails ends the text: the same bytes were read whole, and hashed, before.
+fn text_lines(mut reader: impl BufRead) -> impl Iterator<Item = String> {
+    let mut line = Vec::new();
+    std::iter::from_fn(move || {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).ok()?;
+        if read == 0 {
+            return None;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        Some(String::from_utf8_lossy(&line).into_owned())
+    })
+}
+
 /// A manifest's lines as a map (a repeated path keeps its last line), its
 /// malformed lines added to `problems`.
 fn parse_manifest(
@@ -828,14 +943,14 @@ fn parse_manifest(
     manifest: &str,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, String> {
-    let text = manifest_text(contents, manifest);
-    BTreeMap::from_iter(well_formed_lines(&text, manifest, problems))
+    let lines = well_formed_lines(manifest_reader(contents, manifest), manifest, problems);
+    BTreeMap::from_iter(lines)
 }
 
 /// The well-formed lines of `manifest`'s `text`, each other line added to
 /// `problems` as it is passed.
 fn well_formed_lines<'a>(
-    text: &'a str,
+    text: impl BufRead + 'a,
     manifest: &'a str,
     problems: &'a mut Vec<Problem>,
 ) -> impl Iterator<Item = (String, String)> + 'a {
@@ -864,12 +979,12 @@ mod tests {
         ));
     }
 
-    fn file(bytes: &[u8]) -> BagEntry {
-        BagEntry {
+    fn file(bytes: &[u8]) -> (BagEntry, Option<Vec<u8>>) {
+        let entry = BagEntry {
             sha256: Sha256::digest(bytes).into(),
             size: bytes.len() as u64,
-            bytes: Some(bytes.to_vec()),
-        }
+        };
+        (entry, Some(bytes.to_vec()))
     }
 
     /// The payload manifest and the files are compared in one sorted pass:
@@ -891,22 +1006,23 @@ mod tests {
             hex(manifest.as_bytes()),
             hex(b"info")
         );
-        let mut entries = BTreeMap::new();
-        for (path, bytes) in [
-            ("bagit.txt", b"BagIt".as_slice()),
-            ("data/a", b"extra before"),
-            ("data/b", b"b"),
-            ("data/c", b"extra between"),
-            ("data/f", b"changed"),
-            ("data/g", b"extra after"),
-            (MANIFEST, manifest.as_bytes()),
-            (TAG_MANIFEST, tags.as_bytes()),
-        ] {
-            entries.insert(path.to_string(), file(bytes));
-        }
+        let entries = BagFiles::from_iter(
+            [
+                ("bagit.txt", b"BagIt".as_slice()),
+                ("data/a", b"extra before"),
+                ("data/b", b"b"),
+                ("data/c", b"extra between"),
+                ("data/f", b"changed"),
+                ("data/g", b"extra after"),
+                (MANIFEST, manifest.as_bytes()),
+                (TAG_MANIFEST, tags.as_bytes()),
+            ]
+            .map(|(path, bytes)| (path, file(bytes))),
+        );
         let verification = check(BagContents {
             name: "bag".into(),
             entries,
+            deflated_manifest: None,
             refused: Vec::new(),
             zip_sha256: None,
         });
@@ -935,16 +1051,82 @@ mod tests {
         assert_eq!(verification.payload_files, 3);
     }
 
+    /// A zip holding the payload manifest twice, one copy deflated (kept
+    /// as stored, inflated again when read) and one stored (kept as text):
+    /// whichever comes last is the manifest compared, as for any other
+    /// repeated name, and the repeat is a problem.
+    #[test]
+    fn a_repeated_manifest_is_read_from_its_last_copy_deflated_or_stored() {
+        use std::io::Write;
+        use zip::write::SimpleFileOptions;
+        let hex = |b: &[u8]| hex::encode(Sha256::digest(b));
+        // Repeated lines (the last of a path counts), so that deflate shrinks them.
+        let genuine = format!("{}  data/x\n", hex(b"x")).repeat(20);
+        let forged = format!("{}  data/x\n", hex(b"y")).repeat(20);
+        let deflated = SimpleFileOptions::default();
+        let stored = deflated.compression_method(zip::CompressionMethod::Stored);
+        for (first, second, last_deflated) in [(deflated, stored, false), (stored, deflated, true)]
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let files = [
+                (
+                    "bag/bagit.txt",
+                    b"BagIt-Version: 1.0\n".as_slice(),
+                    deflated,
+                ),
+                ("bag/data/x", b"x", deflated),
+                ("bag/manifest-sha256.txt", genuine.as_bytes(), first),
+                // Renamed to the manifest's name below (zip writers refuse a repeat).
+                ("bag/manifest-sha256.tXt", forged.as_bytes(), second),
+            ];
+            for (name, bytes, options) in files {
+                zip.start_file(name, options).unwrap();
+                zip.write_all(bytes).unwrap();
+            }
+            let mut bytes = zip.finish().unwrap().into_inner();
+            let from = b"bag/manifest-sha256.tXt";
+            while let Some(at) = bytes.windows(from.len()).position(|w| w == from) {
+                bytes[at..at + from.len()].copy_from_slice(b"bag/manifest-sha256.txt");
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bag.zip");
+            std::fs::write(&path, bytes).unwrap();
+            let verification = verify_path(&path).unwrap();
+            let shown: Vec<String> = (verification.problems.iter())
+                .map(ToString::to_string)
+                .collect();
+            assert!(
+                shown[0].starts_with("duplicate entry: bag/manifest-sha256.txt"),
+                "{shown:?}"
+            );
+            let changed = format!(
+                "changed: data/x (manifest-sha256.txt says {}, the file hashes to {})",
+                hex(b"y"),
+                hex(b"x")
+            );
+            assert!(shown.contains(&changed), "{shown:?}");
+            assert_eq!(
+                verification.payload(),
+                BTreeMap::from([("data/x".into(), hex(b"y"))])
+            );
+            let contents = &verification.contents;
+            assert_eq!(contents.deflated_manifest.is_some(), last_deflated);
+            assert_eq!(contents.entries.bytes(MANIFEST).is_some(), !last_deflated);
+        }
+    }
+
     #[test]
     fn a_manifest_hash_in_capitals_matches_and_a_repeated_line_keeps_the_last() {
         let upper = hex::encode_upper(Sha256::digest(b"x"));
         let manifest = format!("{}  data/x\n{upper}  data/x\n", "0".repeat(64));
-        let mut entries = BTreeMap::new();
-        entries.insert("data/x".to_string(), file(b"x"));
-        entries.insert(MANIFEST.to_string(), file(manifest.as_bytes()));
+        let entries = BagFiles::from_iter([
+            ("data/x", file(b"x")),
+            (MANIFEST, file(manifest.as_bytes())),
+        ]);
         let contents = BagContents {
             name: "bag".into(),
             entries,
+            deflated_manifest: None,
             refused: Vec::new(),
             zip_sha256: None,
         };
@@ -952,6 +1134,10 @@ mod tests {
         let payload = parse_manifest(&contents, MANIFEST, &mut problems);
         assert!(problems.is_empty());
         assert_eq!(payload.len(), 1);
-        assert!(contents.entries["data/x"].has_sha256(&payload["data/x"]));
+        assert!(contents
+            .entries
+            .get("data/x")
+            .unwrap()
+            .has_sha256(&payload["data/x"]));
     }
 }

@@ -77,8 +77,8 @@ pub(crate) fn kept_files(verification: &Verification) -> BTreeMap<String, &[u8]>
     verification
         .contents
         .entries
-        .iter()
-        .filter_map(|(k, e)| e.bytes.as_deref().map(|b| (k.clone(), b)))
+        .kept()
+        .map(|(path, bytes)| (path.to_string(), bytes))
         .collect()
 }
 

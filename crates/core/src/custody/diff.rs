@@ -443,8 +443,8 @@ pub fn read_facts(
     let entries = &report.verification.contents.entries;
     let bytes = |name: &str| {
         entries
-            .get(name)
-            .and_then(|e| e.bytes.clone())
+            .bytes(name)
+            .map(<[u8]>::to_vec)
             .ok_or_else(|| DiffError::Content {
                 bundle: bundle.clone(),
                 message: format!("{name} is missing"),

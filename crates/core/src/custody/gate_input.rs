@@ -122,8 +122,7 @@ pub fn results_in_bundle(
     let bytes = verification
         .contents
         .entries
-        .get("data/results.json")
-        .and_then(|e| e.bytes.as_deref())
+        .bytes("data/results.json")
         .ok_or_else(|| GateInputError::NoResults {
             path: path.to_path_buf(),
         })?;

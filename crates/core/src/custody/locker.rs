@@ -80,8 +80,7 @@ pub fn bundle_origin(verification: &Verification) -> Result<(String, String), St
     let bytes = verification
         .contents
         .entries
-        .get("data/results.json")
-        .and_then(|e| e.bytes.as_deref())
+        .bytes("data/results.json")
         .ok_or("the bundle has no data/results.json")?;
     let results = crate::outputs::results_json::parse_results(bytes)
         .map_err(|e| format!("data/results.json: {e}"))?;

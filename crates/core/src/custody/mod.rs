@@ -19,6 +19,7 @@
 //! dropped; KMS keys never leave KMS.
 
 pub mod bag_check;
+pub mod bag_files;
 #[cfg(test)]
 mod bag_properties;
 pub mod check;

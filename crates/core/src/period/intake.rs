@@ -217,9 +217,8 @@ pub fn take_in(
     let bag = report.verification.contents.name.clone();
     let entries = &mut report.verification.contents.entries;
     let mut file = |name: &str| -> Option<(BagEntry, Vec<u8>)> {
-        let mut entry = entries.remove(name)?;
-        let bytes = entry.bytes.take()?;
-        Some((entry, bytes))
+        let (entry, bytes) = entries.take(name)?;
+        Some((entry, bytes?))
     };
     if file("data/period.json").is_some() {
         return exclude(

@@ -189,26 +189,12 @@ pub(crate) fn write_package(
 
 /// The text of a bag's `bag-info.txt` (zip or folder), unverified.
 pub fn bag_info_text(path: &Path) -> Option<String> {
-    use std::io::Read;
     if path.is_dir() {
         return std::fs::read_to_string(path.join("bag-info.txt")).ok();
     }
-    let mut archive = open_zip(path).ok()?.ok()?;
-    // Found by the central directory's names: reading every entry's header
-    // to find one file would cost a pass over the zip.
-    let name = archive
-        .file_names()
-        .filter_map(Result::ok)
-        .find(|n| n.matches('/').count() == 1 && n.ends_with("/bag-info.txt"))?
-        .into_owned();
-    let mut text = String::new();
-    archive
-        .by_name(&name)
-        .ok()?
-        .take(64 * 1024)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
+    let in_top_folder = |n: &str| n.matches('/').count() == 1 && n.ends_with("/bag-info.txt");
+    let bytes = crate::custody::bag_check::read_zip_entry(path, in_top_folder, 64 * 1024)?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
