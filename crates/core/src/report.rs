@@ -414,10 +414,7 @@ pub fn run_report(
     // written, from the index as it is dropped).
     for a in &results.head().attachments {
         for file in [&a.file, &a.metadata_file] {
-            bag.add(
-                &format!("evidence/{file}"),
-                Content::File(request.evidence.join(file)),
-            );
+            bag.add_evidence(&request.evidence, file);
         }
     }
     bag.add("org.json", Content::File(request.evidence.join("org.json")));
@@ -498,8 +495,7 @@ pub fn run_report(
         Content::Bytes(crate::evidence::coverage::coverage_json(&coverage)),
     );
     for entry in evidence.iter() {
-        let file = request.evidence.join(&entry.path);
-        bag.add(&format!("evidence/{}", entry.path), Content::File(file));
+        bag.add_evidence(&request.evidence, &entry.path);
     }
     read_back(&request.evidence, evidence.check())?;
     drop(evidence);

@@ -99,6 +99,11 @@ pub(crate) const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
 pub(crate) enum Content {
     /// A file on disk, streamed into the zip.
     File(PathBuf),
+    /// A file of the evidence store: the one at the bag path's place below
+    /// `data/evidence/`, under the bag's evidence root (see
+    /// [`Bag::add_evidence`]). The source path is made when the file is
+    /// read, not held beside the bag path for each of ~840,000 files.
+    Evidence,
     /// Bytes made during the run (results, report, …).
     Bytes(Vec<u8>),
     /// An entry already deflated: the one entry of a small zip, named as it
@@ -222,12 +227,46 @@ pub(crate) struct BagInfo {
 #[derive(Debug, Default)]
 pub(crate) struct Bag {
     payload: BTreeMap<String, Content>,
+    /// Where [`Content::Evidence`] files are.
+    evidence_root: Option<PathBuf>,
 }
+
+/// Where the payload's evidence files are in the bag.
+const EVIDENCE_IN_BAG: &str = "data/evidence/";
 
 impl Bag {
     /// Adds a payload file at `data/<path>`.
     pub(crate) fn add(&mut self, path: &str, content: Content) {
         self.payload.insert(format!("data/{path}"), content);
+    }
+
+    /// Adds the evidence file `relative` of the store at `root`, as
+    /// `data/evidence/<relative>` (every evidence file of a bag comes from
+    /// one store: one from another is added as a plain file).
+    pub(crate) fn add_evidence(&mut self, root: &Path, relative: &str) {
+        let content = match self.evidence_root.get_or_insert_with(|| root.to_path_buf()) {
+            same if same == root => Content::Evidence,
+            _ => Content::File(root.join(relative)),
+        };
+        self.payload
+            .insert(format!("{EVIDENCE_IN_BAG}{relative}"), content);
+    }
+
+    /// Where the file at bag path `path` is read from: its own path, or its
+    /// place in the evidence store.
+    fn source<'c>(&self, path: &str, content: &'c Content) -> Option<std::borrow::Cow<'c, Path>> {
+        use std::borrow::Cow;
+        match content {
+            Content::File(from) | Content::Deflated { zip: from, .. } => {
+                Some(Cow::Borrowed(from.as_path()))
+            }
+            Content::Evidence => {
+                let root = self.evidence_root.as_ref()?;
+                let relative = path.strip_prefix(EVIDENCE_IN_BAG)?;
+                Some(Cow::Owned(root.join(relative)))
+            }
+            Content::Bytes(_) => None,
+        }
     }
 
     /// Writes the bag as a zip to `out`, every entry under `<name>/` as RFC 8493
@@ -245,13 +284,13 @@ impl Bag {
             move |source| BundleError::Io { path, source }
         };
         let mut zip = ZipStream::new(out, zip_time).map_err(io("the bundle"))?;
-        let mut manifest = String::new();
+        let mut manifest = Manifest::new().map_err(io(MANIFEST))?;
         let mut octets = 0u64;
         let chunks = self.chunks()?;
         for window in chunks.chunks(CHUNKS_AT_ONCE) {
             let chunks: Vec<Chunk> = window
                 .par_iter()
-                .map(|files| deflate_chunk(files, &info.name, zip_time))
+                .map(|files| self.deflate_chunk(files, &info.name, zip_time))
                 .collect::<Result<_, _>>()?;
             for chunk in chunks {
                 let hashes = match chunk {
@@ -260,11 +299,14 @@ impl Bag {
                         hashes
                     }
                     Chunk::Large(path, content, size) => {
-                        vec![stream_large(&mut zip, &info.name, path, content, size)?]
+                        let source = self.source(path, content);
+                        vec![stream_large(
+                            &mut zip, &info.name, path, content, source, size,
+                        )?]
                     }
                 };
                 for (path, digest, size) in hashes {
-                    manifest.push_str(&format!("{digest}  {}\n", encode_manifest_path(&path)));
+                    manifest.line(&digest, &path).map_err(io(MANIFEST))?;
                     octets += size;
                 }
             }
@@ -275,7 +317,6 @@ impl Bag {
                 BAG_INFO_TXT,
                 bag_info_txt(info, octets, self.payload.len(), signer),
             ),
-            (MANIFEST, manifest),
         ];
         let mut tags = Prepared::new(zip_time);
         let mut tag_manifest = String::new();
@@ -288,6 +329,20 @@ impl Bag {
             ));
         }
         drop(tag_files);
+        zip.append(&tags).map_err(io("the bundle"))?;
+        // The payload manifest (a line per file: ~120 MB at 10,000 accounts
+        // × 4 regions) was written to a temporary file; it is streamed in.
+        let (mut text, size) = manifest.finish().map_err(io(MANIFEST))?;
+        let mut hasher = Sha256::new();
+        zip.stream(
+            &format!("{}/{MANIFEST}", info.name),
+            &mut text,
+            size,
+            &mut |bytes| hasher.update(bytes),
+        )
+        .map_err(io(MANIFEST))?;
+        tag_manifest.push_str(&format!("{}  {MANIFEST}\n", hex::encode(hasher.finalize())));
+        let mut tags = Prepared::new(zip_time);
         tags.add(
             &format!("{}/{TAG_MANIFEST}", info.name),
             tag_manifest.as_bytes(),
@@ -317,7 +372,7 @@ impl Bag {
         let mut current = Vec::new();
         let mut bytes = 0u64;
         for (path, content) in &self.payload {
-            let size = content.len()?;
+            let size = content.len(self.source(path, content).as_deref())?;
             if size >= BYTES_PER_CHUNK && !current.is_empty() {
                 chunks.push(std::mem::take(&mut current));
                 bytes = 0;
@@ -337,16 +392,51 @@ impl Bag {
 }
 
 impl Content {
-    fn len(&self) -> Result<u64, BundleError> {
-        match self {
-            Content::Bytes(bytes) => Ok(bytes.len() as u64),
-            Content::File(path) | Content::Deflated { zip: path, .. } => std::fs::metadata(path)
-                .map(|m| m.len())
-                .map_err(|source| BundleError::Io {
-                    path: path.clone(),
-                    source,
-                }),
+    /// Its size: the bytes', or the file's at `source` (see [`Bag::source`]).
+    fn len(&self, source: Option<&Path>) -> Result<u64, BundleError> {
+        match (self, source) {
+            (Content::Bytes(bytes), _) => Ok(bytes.len() as u64),
+            (_, Some(path)) => {
+                std::fs::metadata(path)
+                    .map(|m| m.len())
+                    .map_err(|source| BundleError::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+            }
+            (_, None) => Err(no_source("")),
         }
+    }
+}
+
+/// The payload manifest, written to a temporary file a line at a time as the
+/// payload is zipped.
+struct Manifest {
+    file: std::io::BufWriter<std::fs::File>,
+    size: u64,
+}
+
+impl Manifest {
+    fn new() -> std::io::Result<Manifest> {
+        let file = crate::evidence::read_back::temporary("auditpack-manifest")?.into_file();
+        Ok(Manifest {
+            file: std::io::BufWriter::new(file),
+            size: 0,
+        })
+    }
+
+    fn line(&mut self, digest: &str, path: &str) -> std::io::Result<()> {
+        let line = format!("{digest}  {}\n", encode_manifest_path(path));
+        self.file.write_all(line.as_bytes())?;
+        self.size += line.len() as u64;
+        Ok(())
+    }
+
+    /// The text written, to read from its start, and its size.
+    fn finish(self) -> std::io::Result<(std::fs::File, u64)> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok((file, self.size))
     }
 }
 
@@ -365,41 +455,61 @@ enum Chunk<'b> {
     Large(&'b String, &'b Content, u64),
 }
 
-fn deflate_chunk<'b>(
-    files: &[(&'b String, &'b Content, u64)],
-    bag_name: &str,
-    zip_time: zip::DateTime,
-) -> Result<Chunk<'b>, BundleError> {
-    if let [(path, content, size)] = *files {
-        if !matches!(content, Content::Deflated { .. }) && size >= BYTES_PER_CHUNK {
-            return Ok(Chunk::Large(path, content, size));
-        }
-    }
-    let mut entries = Prepared::new(zip_time);
-    let mut hashes = Vec::with_capacity(files.len());
-    for (path, content, _) in files {
-        let name = format!("{bag_name}/{path}");
-        let added = match content {
-            Content::Deflated {
-                zip: from,
-                sha256,
-                size,
-            } => {
-                copy_deflated(from, &name, &mut entries)?;
-                (sha256.clone(), *size)
+impl Bag {
+    /// Deflates `files`, or leaves one large file to be streamed.
+    fn deflate_chunk<'b>(
+        &self,
+        files: &[(&'b String, &'b Content, u64)],
+        bag_name: &str,
+        zip_time: zip::DateTime,
+    ) -> Result<Chunk<'b>, BundleError> {
+        if let [(path, content, size)] = *files {
+            if !matches!(content, Content::Deflated { .. }) && size >= BYTES_PER_CHUNK {
+                return Ok(Chunk::Large(path, content, size));
             }
-            Content::Bytes(bytes) => add_hashing(&mut entries, &name, bytes, path)?,
-            Content::File(from) => {
-                let bytes = std::fs::read(from).map_err(|source| BundleError::Io {
-                    path: from.clone(),
+        }
+        let mut entries = Prepared::new(zip_time);
+        let mut hashes = Vec::with_capacity(files.len());
+        for (path, content, _) in files {
+            let name = format!("{bag_name}/{path}");
+            let added = self.deflate_one(&mut entries, &name, path, content)?;
+            hashes.push((path.to_string(), added.0, added.1));
+        }
+        Ok(Chunk::Prepared { entries, hashes })
+    }
+
+    /// Deflates one payload file into `entries`; its SHA-256 and size.
+    fn deflate_one(
+        &self,
+        entries: &mut Prepared,
+        name: &str,
+        path: &str,
+        content: &Content,
+    ) -> Result<(String, u64), BundleError> {
+        match (content, self.source(path, content)) {
+            (Content::Deflated { sha256, size, .. }, Some(from)) => {
+                copy_deflated(&from, name, entries)?;
+                Ok((sha256.clone(), *size))
+            }
+            (Content::Bytes(bytes), _) => add_hashing(entries, name, bytes, path),
+            (_, Some(from)) => {
+                let bytes = std::fs::read(&from).map_err(|source| BundleError::Io {
+                    path: from.to_path_buf(),
                     source,
                 })?;
-                add_hashing(&mut entries, &name, &bytes, path)?
+                add_hashing(entries, name, &bytes, path)
             }
-        };
-        hashes.push((path.to_string(), added.0, added.1));
+            (_, None) => Err(no_source(path)),
+        }
     }
-    Ok(Chunk::Prepared { entries, hashes })
+}
+
+/// An evidence file added with no evidence root (never made by `add_evidence`).
+fn no_source(path: &str) -> BundleError {
+    BundleError::Io {
+        path: PathBuf::from(path),
+        source: std::io::Error::other("an evidence file, with no evidence root"),
+    }
 }
 
 /// Deflates `bytes` as entry `name`; returns their SHA-256 and size.
@@ -423,22 +533,26 @@ fn stream_large<W: Write + Seek>(
     bag_name: &str,
     path: &str,
     content: &Content,
+    source: Option<std::borrow::Cow<'_, Path>>,
     size_hint: u64,
 ) -> Result<(String, String, u64), BundleError> {
     let name = format!("{bag_name}/{path}");
     let mut hasher = Sha256::new();
     let mut hash = |bytes: &[u8]| hasher.update(bytes);
-    let (sizes, source_path) = match content {
-        Content::Bytes(bytes) => (
+    let (sizes, source_path) = match (content, source) {
+        (Content::Bytes(bytes), _) => (
             zip.stream(&name, &mut bytes.as_slice(), size_hint, &mut hash),
             PathBuf::from(path),
         ),
-        Content::File(from) => (
-            std::fs::File::open(from)
+        (Content::Deflated { .. }, _) => {
+            unreachable!("deflated entries are copied, never streamed")
+        }
+        (_, Some(from)) => (
+            std::fs::File::open(&from)
                 .and_then(|mut file| zip.stream(&name, &mut file, size_hint, &mut hash)),
-            from.clone(),
+            from.into_owned(),
         ),
-        Content::Deflated { .. } => unreachable!("deflated entries are copied, never streamed"),
+        (_, None) => return Err(no_source(path)),
     };
     let sizes = sizes.map_err(|source| BundleError::Io {
         path: source_path,
@@ -674,6 +788,55 @@ mod tests {
             assert_eq!(&got, want, "{path}");
             let line = format!("{}  {path}", hex::encode(Sha256::digest(want)));
             assert!(manifest.lines().any(|l| l == line), "{line}");
+        }
+    }
+
+    /// Evidence files are read from their store when the bag is zipped (a
+    /// small one deflated in a chunk, a large one streamed), and one from
+    /// another store is held as a plain file: the zip has each file's bytes,
+    /// and it verifies (every manifest line, and the tag manifest's line for
+    /// the payload manifest, streamed from its temporary file).
+    #[test]
+    fn evidence_files_are_read_from_their_store_when_zipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, other) = (dir.path().join("store"), dir.path().join("other"));
+        let big: Vec<u8> = (0..BYTES_PER_CHUNK + 10).map(|i| (i % 7) as u8).collect();
+        let files = [
+            (&store, "1/us-east-1/s3/a.json", b"one".to_vec()),
+            (&store, "1/us-east-1/s3/b.json", big),
+            (&other, "2/global/iam/c.json", b"other".to_vec()),
+        ];
+        let mut bag = Bag::default();
+        for (root, relative, bytes) in &files {
+            let path = root.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+            bag.add_evidence(root, relative);
+        }
+        assert!(matches!(
+            bag.payload["data/evidence/1/us-east-1/s3/a.json"],
+            Content::Evidence
+        ));
+        assert!(matches!(
+            bag.payload["data/evidence/2/global/iam/c.json"],
+            Content::File(_)
+        ));
+        let zip_path = dir.path().join("bag.zip");
+        let out = std::fs::File::create(&zip_path).unwrap();
+        let time = zip_time("2026-11-20T09:16:41Z").unwrap();
+        bag.write_zip_signed(&test_info(), time, out, None).unwrap();
+
+        let verification = crate::custody::bag_check::verify_path(&zip_path).unwrap();
+        assert!(verification.is_intact(), "{:?}", verification.problems);
+        assert_eq!(verification.payload_files, 3);
+        let mut zip = ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+        for (_, relative, want) in &files {
+            let mut got = Vec::new();
+            zip.by_name(&format!("bag/data/evidence/{relative}"))
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            assert_eq!(&got, want, "{relative}");
         }
     }
 
