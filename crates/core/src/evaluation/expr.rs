@@ -29,6 +29,12 @@ pub enum ExprError {
         /// Its length.
         bytes: usize,
     },
+    /// Nested deeper than any control needs; see [`Expr::compile`].
+    #[error("the expression nests {depth} brackets deep; the limit is {MAX_EXPRESSION_DEPTH}")]
+    TooDeep {
+        /// Its deepest nesting.
+        depth: usize,
+    },
     /// The text is not a CEL expression; the message is the parser's.
     #[error(transparent)]
     Compile(#[from] ParseErrors),
@@ -56,6 +62,29 @@ pub struct Expr {
 /// about 2 KiB; the `cel` crate's error reporting fails past 64 KiB of line).
 pub const MAX_EXPRESSION_BYTES: usize = 16 * 1024;
 
+/// The deepest an expression's brackets may nest (the shipped controls nest
+/// under 10): the parser, the checks and the evaluator recurse once a level,
+/// and 16 KiB of `(((…` overflowed the fuzzer's stack.
+pub const MAX_EXPRESSION_DEPTH: usize = 64;
+
+/// How deep `source`'s brackets (`(`, `[`, `{`) nest, counting those inside
+/// string literals too (an over-count only refuses more).
+fn bracket_depth(source: &str) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for b in source.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 impl Expr {
     /// Compiles `source`; the error is the parser's message.
     ///
@@ -68,6 +97,10 @@ impl Expr {
             return Err(ExprError::TooLong {
                 bytes: source.len(),
             });
+        }
+        let depth = bracket_depth(source);
+        if depth > MAX_EXPRESSION_DEPTH {
+            return Err(ExprError::TooDeep { depth });
         }
         let program = Program::compile(source)?;
         let mut free_variables = BTreeSet::new();
@@ -412,6 +445,26 @@ mod tests {
         ));
         let fits = format!("{} == 1", "a".repeat(100));
         assert!(Expr::compile(&fits).is_ok());
+    }
+
+    /// Brackets nested past the limit are refused before the parser sees
+    /// them (a crafted control must not overflow the stack); nesting up to
+    /// the limit compiles.
+    #[test]
+    fn an_over_deep_expression_is_an_error_not_a_crash() {
+        let nested = |open: &str, close: &str, n: usize| {
+            format!("{}1{} == 1", open.repeat(n), close.repeat(n))
+        };
+        let deep = nested("(", ")", 5_000);
+        assert!(matches!(
+            Expr::compile(&deep),
+            Err(ExprError::TooDeep { depth: 5_000 })
+        ));
+        assert!(matches!(
+            Expr::compile(&nested("[", "]", MAX_EXPRESSION_DEPTH + 1)),
+            Err(ExprError::TooDeep { .. })
+        ));
+        assert!(Expr::compile(&nested("(", ")", MAX_EXPRESSION_DEPTH)).is_ok());
     }
 
     #[test]
