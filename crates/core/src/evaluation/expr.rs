@@ -64,7 +64,8 @@ pub const MAX_EXPRESSION_BYTES: usize = 16 * 1024;
 
 /// The deepest an expression's brackets may nest (the shipped controls nest
 /// under 10): the parser, the checks and the evaluator recurse once a level,
-/// and 16 KiB of `(((…` overflowed the fuzzer's stack.
+/// so this bounds their stack (a CI fuzzing run of control files died with
+/// SIGSEGV and no crash input, as a stack overflow does; not reproduced).
 pub const MAX_EXPRESSION_DEPTH: usize = 64;
 
 /// How deep `source`'s brackets (`(`, `[`, `{`) nest, counting those inside
