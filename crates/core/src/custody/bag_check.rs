@@ -327,44 +327,33 @@ fn read_zip_bag(
         let keep_deflated = rest == MANIFEST
             && entry.method == DEFLATED
             && entry.compressed_size <= declared.min(PREALLOCATE_AT_MOST);
-        let read = match entry.method {
-            STORED => read_entry(
-                &mut raw.take(declared.saturating_add(1)),
-                Keep::capped(keep),
+        let keep = match keep_deflated {
+            true => Keep::HashOnlyCappedAsKept,
+            false => Keep::capped(keep),
+        };
+        let mut raw = Copying::new(raw, keep_deflated.then_some(entry.compressed_size));
+        let read = with_entry_reader(entry.method, &mut raw, |reader| {
+            read_entry(
+                &mut reader.take(declared.saturating_add(1)),
+                keep,
                 declared,
                 allowance,
-            ),
-            DEFLATED if keep_deflated => INFLATE.with_borrow_mut(|(state, input)| {
-                let mut raw = Copying::new(raw, entry.compressed_size);
-                let inflate = Inflate::new(&mut raw, state, input);
-                let read = read_entry(
-                    &mut inflate.take(declared.saturating_add(1)),
-                    Keep::HashOnlyCappedAsKept,
-                    declared,
-                    allowance,
-                );
-                deflated_manifest = Some(raw.copy);
-                read
-            }),
-            DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
-                let inflate = Inflate::new(raw, state, input);
-                read_entry(
-                    &mut inflate.take(declared.saturating_add(1)),
-                    Keep::capped(keep),
-                    declared,
-                    allowance,
-                )
-            }),
-            other => {
-                return Err(not_bundle(format!(
-                    "entry '{name}' is compressed with method {other}, not deflate"
-                )))
-            }
-        }
+            )
+        })
+        .ok_or_else(|| {
+            not_bundle(format!(
+                "entry '{name}' is compressed with method {}, not deflate",
+                entry.method
+            ))
+        })?
         .map_err(|e| match e {
             EntryError::TooLarge(exceeded) => too_large(name, exceeded),
             EntryError::Io(e) => not_bundle(format!("entry '{name}' is corrupt ({e})")),
         })?;
+        // A manifest that comes twice: the last copy is the one kept.
+        if rest == MANIFEST {
+            deflated_manifest = raw.copy;
+        }
         let (read, bytes) = read;
         if read.size != declared {
             return Err(not_bundle(format!(
@@ -385,10 +374,6 @@ fn read_zip_bag(
         path: path.to_path_buf(),
         source,
     })?;
-    // A manifest that came twice: the last copy is the one kept.
-    if entries.bytes(MANIFEST).is_some() {
-        deflated_manifest = None;
-    }
     Ok(BagContents {
         name,
         entries,
@@ -447,16 +432,11 @@ pub(crate) fn read_zip_entry(
     };
     let raw = zip_directory::entry_data(&mut data, &entry, directory.start()).ok()?;
     let mut bytes = Vec::new();
-    let read = match entry.method {
-        STORED => raw.take(at_most).read_to_end(&mut bytes),
-        DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
-            Inflate::new(raw, state, input)
-                .take(at_most)
-                .read_to_end(&mut bytes)
-        }),
-        _ => return None,
-    };
-    read.ok().map(|_| bytes)
+    with_entry_reader(entry.method, raw, |reader| {
+        reader.take(at_most).read_to_end(&mut bytes)
+    })?
+    .ok()?;
+    Some(bytes)
 }
 
 /// A Windows drive prefix (`C:…`), which `unzip` and the zip crate would
@@ -598,28 +578,45 @@ impl Keep {
     }
 }
 
-/// A reader that keeps a copy of what it reads (the payload manifest's
-/// deflated bytes, at most the `expected` the zip declares ahead).
+/// A reader that keeps a copy of what it reads when asked to (the payload
+/// manifest's deflated bytes: `expected` is the size the zip declares).
 struct Copying<R> {
     source: R,
-    copy: Vec<u8>,
+    copy: Option<Vec<u8>>,
 }
 
 impl<R: Read> Copying<R> {
-    fn new(source: R, expected: u64) -> Copying<R> {
-        let capacity = usize::try_from(expected.min(PREALLOCATE_AT_MOST)).unwrap_or(0);
-        Copying {
-            source,
-            copy: Vec::with_capacity(capacity),
-        }
+    fn new(source: R, expected: Option<u64>) -> Copying<R> {
+        let copy = expected.map(|expected| {
+            Vec::with_capacity(usize::try_from(expected.min(PREALLOCATE_AT_MOST)).unwrap_or(0))
+        });
+        Copying { source, copy }
     }
 }
 
 impl<R: Read> Read for Copying<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.source.read(buf)?;
-        self.copy.extend_from_slice(&buf[..n]);
+        if let Some(copy) = &mut self.copy {
+            copy.extend_from_slice(&buf[..n]);
+        }
         Ok(n)
+    }
+}
+
+/// Runs `read` on an entry's data: `raw` (its bytes as the zip stores them)
+/// as it is, or inflated; `None` for a method other than store or deflate.
+fn with_entry_reader<R: Read, T>(
+    method: u16,
+    mut raw: R,
+    read: impl FnOnce(&mut dyn Read) -> T,
+) -> Option<T> {
+    match method {
+        STORED => Some(read(&mut raw)),
+        DEFLATED => Some(
+            INFLATE.with_borrow_mut(|(state, input)| read(&mut Inflate::new(raw, state, input))),
+        ),
+        _ => None,
     }
 }
 
@@ -855,24 +852,15 @@ pub(crate) fn copy_payload(
             }
             let raw = zip_directory::entry_data(&mut data, &entry, directory.start())
                 .map_err(malformed(format!("entry '{}' is corrupt", entry.name)))?;
-            match entry.method {
-                STORED => {
-                    let mut raw = raw;
-                    copy_one(rest, &mut raw)?
-                }
-                DEFLATED => INFLATE.with_borrow_mut(|(state, input)| {
-                    copy_one(rest, &mut Inflate::new(raw, state, input))
-                })?,
-                other => {
-                    return Err(VerifyError::NotABundle {
-                        path: bag.to_path_buf(),
-                        reason: format!(
-                            "entry '{}' is compressed with method {other}, not deflate",
-                            entry.name
-                        ),
-                    })
-                }
-            }
+            with_entry_reader(entry.method, raw, |reader| copy_one(rest, reader)).ok_or_else(
+                || VerifyError::NotABundle {
+                    path: bag.to_path_buf(),
+                    reason: format!(
+                        "entry '{}' is compressed with method {}, not deflate",
+                        entry.name, entry.method
+                    ),
+                },
+            )??;
         }
     }
     Ok(copied)

@@ -22,6 +22,7 @@
 //! by the tag manifest it signs) and files under `signature/`, which no
 //! manifest lists, because a signature cannot be part of what it signs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -252,20 +253,36 @@ impl Bag {
             .insert(format!("{EVIDENCE_IN_BAG}{relative}"), content);
     }
 
-    /// Where the file at bag path `path` is read from: its own path, or its
-    /// place in the evidence store.
-    fn source<'c>(&self, path: &str, content: &'c Content) -> Option<std::borrow::Cow<'c, Path>> {
-        use std::borrow::Cow;
+    /// What the file at bag path `path` is read from: its bytes, its own
+    /// path (a deflated entry's: its small zip), or its place in the
+    /// evidence store ([`Content::Evidence`] is only made by `add_evidence`,
+    /// which sets the root).
+    fn source<'c>(&self, path: &str, content: &'c Content) -> Source<'c> {
         match content {
+            Content::Bytes(bytes) => Source::Bytes(bytes),
             Content::File(from) | Content::Deflated { zip: from, .. } => {
-                Some(Cow::Borrowed(from.as_path()))
+                Source::File(Cow::Borrowed(from))
             }
             Content::Evidence => {
-                let root = self.evidence_root.as_ref()?;
-                let relative = path.strip_prefix(EVIDENCE_IN_BAG)?;
-                Some(Cow::Owned(root.join(relative)))
+                let root = self.evidence_root.as_deref().unwrap_or(Path::new(""));
+                let relative = path.strip_prefix(EVIDENCE_IN_BAG).unwrap_or(path);
+                Source::File(Cow::Owned(root.join(relative)))
             }
-            Content::Bytes(_) => None,
+        }
+    }
+
+    /// The size of the file at bag path `path`.
+    fn size(&self, path: &str, content: &Content) -> Result<u64, BundleError> {
+        match self.source(path, content) {
+            Source::Bytes(bytes) => Ok(bytes.len() as u64),
+            Source::File(from) => {
+                std::fs::metadata(&from)
+                    .map(|m| m.len())
+                    .map_err(|source| BundleError::Io {
+                        path: from.into_owned(),
+                        source,
+                    })
+            }
         }
     }
 
@@ -300,9 +317,7 @@ impl Bag {
                     }
                     Chunk::Large(path, content, size) => {
                         let source = self.source(path, content);
-                        vec![stream_large(
-                            &mut zip, &info.name, path, content, source, size,
-                        )?]
+                        vec![stream_large(&mut zip, &info.name, path, source, size)?]
                     }
                 };
                 for (path, digest, size) in hashes {
@@ -372,7 +387,7 @@ impl Bag {
         let mut current = Vec::new();
         let mut bytes = 0u64;
         for (path, content) in &self.payload {
-            let size = content.len(self.source(path, content).as_deref())?;
+            let size = self.size(path, content)?;
             if size >= BYTES_PER_CHUNK && !current.is_empty() {
                 chunks.push(std::mem::take(&mut current));
                 bytes = 0;
@@ -391,22 +406,10 @@ impl Bag {
     }
 }
 
-impl Content {
-    /// Its size: the bytes', or the file's at `source` (see [`Bag::source`]).
-    fn len(&self, source: Option<&Path>) -> Result<u64, BundleError> {
-        match (self, source) {
-            (Content::Bytes(bytes), _) => Ok(bytes.len() as u64),
-            (_, Some(path)) => {
-                std::fs::metadata(path)
-                    .map(|m| m.len())
-                    .map_err(|source| BundleError::Io {
-                        path: path.to_path_buf(),
-                        source,
-                    })
-            }
-            (_, None) => Err(no_source("")),
-        }
-    }
+/// What a payload file is read from (see [`Bag::source`]).
+enum Source<'c> {
+    Bytes(&'c [u8]),
+    File(Cow<'c, Path>),
 }
 
 /// The payload manifest, written to a temporary file a line at a time as the
@@ -486,29 +489,20 @@ impl Bag {
         path: &str,
         content: &Content,
     ) -> Result<(String, u64), BundleError> {
-        match (content, self.source(path, content)) {
-            (Content::Deflated { sha256, size, .. }, Some(from)) => {
-                copy_deflated(&from, name, entries)?;
-                Ok((sha256.clone(), *size))
-            }
-            (Content::Bytes(bytes), _) => add_hashing(entries, name, bytes, path),
-            (_, Some(from)) => {
+        if let Content::Deflated { zip, sha256, size } = content {
+            copy_deflated(zip, name, entries)?;
+            return Ok((sha256.clone(), *size));
+        }
+        match self.source(path, content) {
+            Source::Bytes(bytes) => add_hashing(entries, name, bytes, path),
+            Source::File(from) => {
                 let bytes = std::fs::read(&from).map_err(|source| BundleError::Io {
                     path: from.to_path_buf(),
                     source,
                 })?;
                 add_hashing(entries, name, &bytes, path)
             }
-            (_, None) => Err(no_source(path)),
         }
-    }
-}
-
-/// An evidence file added with no evidence root (never made by `add_evidence`).
-fn no_source(path: &str) -> BundleError {
-    BundleError::Io {
-        path: PathBuf::from(path),
-        source: std::io::Error::other("an evidence file, with no evidence root"),
     }
 }
 
@@ -532,27 +526,22 @@ fn stream_large<W: Write + Seek>(
     zip: &mut ZipStream<W>,
     bag_name: &str,
     path: &str,
-    content: &Content,
-    source: Option<std::borrow::Cow<'_, Path>>,
+    source: Source<'_>,
     size_hint: u64,
 ) -> Result<(String, String, u64), BundleError> {
     let name = format!("{bag_name}/{path}");
     let mut hasher = Sha256::new();
     let mut hash = |bytes: &[u8]| hasher.update(bytes);
-    let (sizes, source_path) = match (content, source) {
-        (Content::Bytes(bytes), _) => (
-            zip.stream(&name, &mut bytes.as_slice(), size_hint, &mut hash),
+    let (sizes, source_path) = match source {
+        Source::Bytes(mut bytes) => (
+            zip.stream(&name, &mut bytes, size_hint, &mut hash),
             PathBuf::from(path),
         ),
-        (Content::Deflated { .. }, _) => {
-            unreachable!("deflated entries are copied, never streamed")
-        }
-        (_, Some(from)) => (
+        Source::File(from) => (
             std::fs::File::open(&from)
                 .and_then(|mut file| zip.stream(&name, &mut file, size_hint, &mut hash)),
             from.into_owned(),
         ),
-        (_, None) => return Err(no_source(path)),
     };
     let sizes = sizes.map_err(|source| BundleError::Io {
         path: source_path,
