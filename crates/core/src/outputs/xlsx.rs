@@ -84,7 +84,38 @@ fn col(header: &str, width: f64) -> Column {
     (header.to_string(), width)
 }
 
-/// The formats every sheet shares.
+/// Excel's rows in one sheet: a table longer than a sheet holds goes on in
+/// continuation sheets (`Evidence index (2)`, …): at 10,000 accounts × 17
+/// regions the evidence index alone has over three million rows.
+const SHEET_ROWS: u32 = 1_048_576;
+/// The longest table written as an Excel table; a longer one is a filtered
+/// range (the same header, filters and frozen header row, without the
+/// table's banding and name). rust_xlsxwriter keeps an entry for every cell
+/// of every table until the workbook is saved (its check that tables do not
+/// overlap): ~520 MB for the tables of a 10,000 × 4 organization, against a
+/// few MB for tables of this length.
+const TABLE_ROWS_MAX: usize = 2_000;
+
+/// Where the workbook's sheets change shape: Excel's and this module's
+/// limits, smaller in the tests.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Rows in one sheet, the title and facts included (see [`SHEET_ROWS`]).
+    pub sheet_rows: u32,
+    /// Rows of the longest Excel table (see [`TABLE_ROWS_MAX`]).
+    pub table_rows: usize,
+}
+
+impl Limits {
+    /// Excel's.
+    pub(crate) const EXCEL: Limits = Limits {
+        sheet_rows: SHEET_ROWS,
+        table_rows: TABLE_ROWS_MAX,
+    };
+}
+
+/// What every sheet shares: the formats, the limits, and the sheet names
+/// taken (a continuation sheet's name must be new).
 struct Formats {
     /// Top-aligned, wrapped text (multi-line messages stay readable).
     text: Format,
@@ -94,10 +125,14 @@ struct Formats {
     label: Format,
     title: Format,
     link: Format,
+    limits: Limits,
+    /// Every sheet name given or reserved, lowercased (Excel's names are
+    /// case-insensitive).
+    taken: std::cell::RefCell<BTreeSet<String>>,
 }
 
 impl Formats {
-    fn new() -> Formats {
+    fn new(limits: Limits, names: &[String]) -> Formats {
         let text = Format::new().set_align(FormatAlign::Top).set_text_wrap();
         Formats {
             quoted: text.clone().set_quote_prefix(),
@@ -108,14 +143,38 @@ impl Formats {
                 .set_font_color("#0563C1")
                 .set_underline(rust_xlsxwriter::FormatUnderline::Single),
             text,
+            limits,
+            taken: std::cell::RefCell::new(names.iter().map(|n| n.to_lowercase()).collect()),
         }
+    }
+
+    /// A new name for part `part` of sheet `name`: `name (part)`, cut to
+    /// Excel's 31 characters, and never one taken.
+    fn continuation_name(&self, name: &str, part: usize) -> String {
+        let mut taken = self.taken.borrow_mut();
+        let free = (part..)
+            .map(|k| {
+                let suffix = format!(" ({k})");
+                let stem: String = name.chars().take(SHEET_NAME_MAX - suffix.len()).collect();
+                stem + &suffix
+            })
+            .find(|n| !taken.contains(&n.to_lowercase()))
+            .expect("an unbounded range has a free name");
+        taken.insert(free.to_lowercase());
+        free
     }
 }
 
 /// A sheet being written top to bottom: a title, facts (label, value), then
-/// one table whose header row is frozen.
+/// one table whose header row is frozen (going on in continuation sheets
+/// when it is longer than a sheet).
 struct Sheet<'w, 'f> {
-    ws: &'w mut Worksheet,
+    workbook: &'w mut Workbook,
+    /// The worksheet's index in `workbook`.
+    index: usize,
+    name: String,
+    title: String,
+    /// The next row to write.
     row: u32,
     formats: &'f Formats,
     /// The last column a fact's value spans (merged cells), so a paragraph
@@ -136,15 +195,24 @@ impl<'w, 'f> Sheet<'w, 'f> {
         span: u16,
         formats: &'f Formats,
     ) -> Result<Sheet<'w, 'f>, XlsxError> {
+        let index = workbook.worksheets().len();
         let ws = workbook.add_worksheet_with_constant_memory()?;
         ws.set_name(name)?;
         ws.write_string_with_format(0, 0, clip(title), &formats.title)?;
         Ok(Sheet {
-            ws,
+            workbook,
+            index,
+            name: name.to_string(),
+            title: title.to_string(),
             row: 2,
             formats,
             span,
         })
+    }
+
+    /// The worksheet being written.
+    fn ws(&mut self) -> Result<&mut Worksheet, XlsxError> {
+        self.workbook.worksheet_from_index(self.index)
     }
 
     fn text(&mut self, row: u32, col: u16, text: &str) -> Result<(), XlsxError> {
@@ -152,27 +220,28 @@ impl<'w, 'f> Sheet<'w, 'f> {
             true => &self.formats.quoted,
             false => &self.formats.text,
         };
-        self.ws
+        self.ws()?
             .write_string_with_format(row, col, clip(text), format)?;
         Ok(())
     }
 
     /// A label and its value on one row.
     fn fact(&mut self, label: &str, value: &str) -> Result<(), XlsxError> {
-        self.ws
-            .write_string_with_format(self.row, 0, label, &self.formats.label)?;
-        if self.span > 1 {
+        let (row, span, formats) = (self.row, self.span, self.formats);
+        self.ws()?
+            .write_string_with_format(row, 0, label, &formats.label)?;
+        if span > 1 {
             let format = match looks_like_formula(value) {
-                true => &self.formats.quoted,
-                false => &self.formats.text,
+                true => &formats.quoted,
+                false => &formats.text,
             };
-            self.ws
-                .merge_range(self.row, 1, self.row, self.span, &clip(value), format)?;
+            let ws = self.ws()?;
+            ws.merge_range(row, 1, row, span, &clip(value), format)?;
             // Merged cells are never auto-fitted: size the row for the text.
             let lines = value.len() / 160 + value.lines().count().max(1);
-            self.ws.set_row_height(self.row, 15.0 * lines as f64)?;
+            ws.set_row_height(row, 15.0 * lines as f64)?;
         } else {
-            self.text(self.row, 1, value)?;
+            self.text(row, 1, value)?;
         }
         self.row += 1;
         Ok(())
@@ -193,54 +262,122 @@ impl<'w, 'f> Sheet<'w, 'f> {
     }
 
     /// [`Sheet::table`] of rows made as they are written (the large tables).
+    /// Rows a sheet cannot hold go on in continuation sheets, each with the
+    /// header again and a table of its own (`name_2`, …).
     fn table_of(
         mut self,
         name: &str,
         columns: &[Column],
-        rows: impl ExactSizeIterator<Item = Vec<Cell>>,
+        mut rows: impl ExactSizeIterator<Item = Vec<Cell>>,
     ) -> Result<(), XlsxError> {
         if self.row > 2 {
             self.row += 1;
         }
-        let header = self.row;
-        for (i, (title, width)) in columns.iter().enumerate() {
-            self.ws.set_column_width(i as u16, *width)?;
-            self.ws
-                .write_string_with_format(header, i as u16, title, &self.formats.label)?;
-        }
-        self.ws.set_freeze_panes(header + 1, 0)?;
-        if rows.len() == 0 {
-            self.ws.write_string(header + 1, 0, "None.")?;
+        let total = rows.len();
+        if total == 0 {
+            let header = self.header(columns)?;
+            self.ws()?.write_string(header + 1, 0, "None.")?;
             return Ok(());
         }
-        // The table is declared before its rows are written: it rewrites the
-        // header row, which constant-memory mode allows only while that row
-        // is the current one.
+        let (mut written, mut part) = (0, 1);
+        loop {
+            let header = self.header(columns)?;
+            let room = (self.formats.limits.sheet_rows - header - 1) as usize;
+            let here = room.min(total - written);
+            let table = match part {
+                1 => name.to_string(),
+                _ => format!("{name}_{part}"),
+            };
+            self.declare(&table, columns, header, here)?;
+            for (r, cells) in rows.by_ref().take(here).enumerate() {
+                self.write_row(header + 1 + r as u32, &cells)?;
+            }
+            written += here;
+            if written == total {
+                return Ok(());
+            }
+            part += 1;
+            self = self.continuation(part, written, total)?;
+        }
+    }
+
+    /// The header row of a table at the next row, frozen; its row.
+    fn header(&mut self, columns: &[Column]) -> Result<u32, XlsxError> {
+        let (header, label) = (self.row, &self.formats.label);
+        let ws = self.workbook.worksheet_from_index(self.index)?;
+        for (i, (title, width)) in columns.iter().enumerate() {
+            ws.set_column_width(i as u16, *width)?;
+            ws.write_string_with_format(header, i as u16, title, label)?;
+        }
+        ws.set_freeze_panes(header + 1, 0)?;
+        Ok(header)
+    }
+
+    /// Declares the `rows` data rows under `header` an Excel table named
+    /// `name`, or a filtered range when longer than [`Limits::table_rows`].
+    /// A table is declared before its rows are written: it rewrites the
+    /// header row, which constant-memory mode allows only while that row is
+    /// the current one.
+    fn declare(
+        &mut self,
+        name: &str,
+        columns: &[Column],
+        header: u32,
+        rows: usize,
+    ) -> Result<(), XlsxError> {
+        let (last_row, last_col) = (header + rows as u32, columns.len() as u16 - 1);
+        let long = rows > self.formats.limits.table_rows;
+        let ws = self.ws()?;
+        if long {
+            ws.autofilter(header, 0, last_row, last_col)?;
+            return Ok(());
+        }
         let table = Table::new().set_name(name).set_columns(
             &(columns.iter())
                 .map(|(title, _)| TableColumn::new().set_header(title))
                 .collect::<Vec<_>>(),
         );
-        let last_row = header + rows.len() as u32;
-        self.ws
-            .add_table(header, 0, last_row, columns.len() as u16 - 1, &table)?;
-        for (r, cells) in rows.enumerate() {
-            let row = header + 1 + r as u32;
-            for (c, cell) in cells.iter().enumerate() {
-                match cell {
-                    Cell::Text(text) => self.text(row, c as u16, text)?,
-                    Cell::Number(n) => {
-                        self.ws.write_number(row, c as u16, *n)?;
-                    }
-                    Cell::Link { text, sheet } => {
-                        let url = Url::new(format!("internal:'{sheet}'!A1")).set_text(clip(text));
-                        self.ws
-                            .write_url_with_format(row, c as u16, url, &self.formats.link)?;
-                    }
+        ws.add_table(header, 0, last_row, last_col, &table)?;
+        Ok(())
+    }
+
+    fn write_row(&mut self, row: u32, cells: &[Cell]) -> Result<(), XlsxError> {
+        for (c, cell) in cells.iter().enumerate() {
+            match cell {
+                Cell::Text(text) => self.text(row, c as u16, text)?,
+                Cell::Number(n) => {
+                    self.ws()?.write_number(row, c as u16, *n)?;
+                }
+                Cell::Link { text, sheet } => {
+                    let url = Url::new(format!("internal:'{sheet}'!A1")).set_text(clip(text));
+                    let link = &self.formats.link;
+                    self.workbook
+                        .worksheet_from_index(self.index)?
+                        .write_url_with_format(row, c as u16, url, link)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The sheet that goes on with this one's table after its first
+    /// `written` of `total` rows: part `part`, named and titled for it.
+    fn continuation(
+        self,
+        part: usize,
+        written: usize,
+        total: usize,
+    ) -> Result<Sheet<'w, 'f>, XlsxError> {
+        let name = self.formats.continuation_name(&self.name, part);
+        let title = format!(
+            "{} (continued, part {part}: rows from {} of {total})",
+            self.title,
+            written + 1
+        );
+        let mut next = Sheet::new(self.workbook, &name, &title, 0, self.formats)?;
+        next.name = self.name;
+        next.title = self.title;
+        Ok(next)
     }
 }
 
@@ -320,23 +457,33 @@ pub(crate) fn write_xlsx(
     input: &ReportInput<'_>,
     out: impl std::io::Write + Send,
 ) -> Result<(), WorkbookError> {
-    let formats = Formats::new();
+    write_xlsx_within(input, out, Limits::EXCEL)
+}
+
+/// [`write_xlsx`] with `limits` (the tests' are small).
+pub(crate) fn write_xlsx_within(
+    input: &ReportInput<'_>,
+    out: impl std::io::Write + Send,
+    limits: Limits,
+) -> Result<(), WorkbookError> {
     let controls = &input.results.head().controls;
-    let names = sheet_names(
-        controls,
-        &[
-            SUMMARY,
-            CRITERIA,
-            CONTROLS,
-            IPE,
-            ATTACHMENTS,
-            EXCEPTIONS,
-            WAIVERS,
-            CHANGES,
-            POPULATION,
-            EVIDENCE,
-        ],
-    );
+    let fixed = [
+        SUMMARY,
+        CRITERIA,
+        CONTROLS,
+        IPE,
+        ATTACHMENTS,
+        EXCEPTIONS,
+        WAIVERS,
+        CHANGES,
+        POPULATION,
+        EVIDENCE,
+    ];
+    let names = sheet_names(controls, &fixed);
+    let taken: Vec<String> = (fixed.iter().map(|n| n.to_string()))
+        .chain(names.iter().cloned())
+        .collect();
+    let formats = Formats::new(limits, &taken);
     let mut workbook = Workbook::new();
     workbook.set_properties(&properties(input)?);
     summary(&mut workbook, input, &formats)?;
@@ -458,8 +605,8 @@ fn summary(
         &counts(&results.summary.items),
     )?;
     s.note("A control passes only when every account (and region) in its scope passes. Evidence that could not be collected is NOT ASSESSED, never a pass. Dates come from the evidence (run.json), not from when this file was written.")?;
-    s.ws.set_column_width(0, 34)?;
-    s.ws.set_column_width(1, 110)?;
+    s.ws()?.set_column_width(0, 34)?;
+    s.ws()?.set_column_width(1, 110)?;
     Ok(())
 }
 

@@ -282,3 +282,96 @@ fn long_text_is_cut_at_the_cell_limit_and_names_fit_excel() {
     let bytes = workbook_of(&e);
     assert!(open(&bytes).sheet_names().contains(&names[1]));
 }
+
+/// The rows of sheet `name` below its header row (at row 3, as every sheet
+/// without facts has it), and how many rows the sheet has.
+fn rows_below_header(book: &mut Xlsx<Cursor<Vec<u8>>>, name: &str) -> (Vec<Vec<String>>, usize) {
+    let range = book.worksheet_range(name).expect("the sheet exists");
+    let rows = range
+        .rows()
+        .skip(3)
+        .map(|r| r.iter().map(text).collect())
+        .collect();
+    (rows, range.height())
+}
+
+/// A table longer than a sheet goes on in continuation sheets, each with its
+/// header again, which together hold every row once and in order; a table
+/// longer than the table limit is a filtered range, not an Excel table, and
+/// the short ones stay tables.
+#[test]
+fn long_tables_go_on_in_continuation_sheets_as_filtered_ranges() {
+    let e = samples();
+    let limits = Limits {
+        sheet_rows: 60,
+        table_rows: 20,
+    };
+    let mut bytes = Vec::new();
+    write_xlsx_within(&input(&e), &mut bytes, limits).expect("the workbook is written");
+    let mut book = open(&bytes);
+    let sheets = book.sheet_names();
+
+    // The evidence index: 57 rows a sheet (title, blank row, header, data).
+    let per_sheet = 60 - 3;
+    let parts = e.evidence.len().div_ceil(per_sheet);
+    assert!(parts >= 3, "the samples fill {parts} sheets");
+    let names: Vec<String> = std::iter::once("Evidence index".to_string())
+        .chain((2..=parts).map(|k| format!("Evidence index ({k})")))
+        .collect();
+    let mut paths = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        assert!(sheets.contains(name), "{name} in {sheets:?}");
+        let (rows, height) = rows_below_header(&mut book, name);
+        assert!(height <= 60, "{name} has {height} rows");
+        let header = book.worksheet_range(name).unwrap().rows().nth(2).unwrap()[0].clone();
+        assert_eq!(text(&header), "File", "{name} repeats the header");
+        if k > 0 {
+            let title = text(&book.worksheet_range(name).unwrap()[(0, 0)]);
+            assert!(
+                title.contains(&format!(
+                    "continued, part {}: rows from {}",
+                    k + 1,
+                    k * per_sheet + 1
+                )),
+                "{title}"
+            );
+        }
+        paths.extend(rows.into_iter().map(|r| r[0].clone()));
+    }
+    let indexed: Vec<String> = e.evidence.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(paths, indexed, "every file once, in order");
+    assert!(!sheets.contains(&format!("Evidence index ({})", parts + 1)));
+
+    // Long tables are filtered ranges; short ones are still tables.
+    book.load_tables().expect("tables load");
+    let tables = book.table_names();
+    assert!(!tables.contains(&&"T_evidence".to_string()), "{tables:?}");
+    assert!(tables.contains(&&"T_criteria".to_string()) || e.results.criteria.len() > 20);
+    assert!(!tables.is_empty(), "short tables stay tables");
+    let workbook_xml = part(&bytes, "xl/workbook.xml");
+    let sheet_no = 1 + sheets
+        .iter()
+        .position(|s| s == "Evidence index (2)")
+        .unwrap();
+    let xml = part(&bytes, &format!("xl/worksheets/sheet{sheet_no}.xml"));
+    assert!(xml.contains("<autoFilter ref=\"A3:J60\""), "{workbook_xml}");
+}
+
+/// A continuation sheet's name is cut to Excel's 31 characters and never
+/// one already taken (control sheets' names are given before their rows).
+#[test]
+fn continuation_names_fit_excel_and_are_new() {
+    let taken = ["Evidence index (2)".to_string(), "x".repeat(31)];
+    let formats = Formats::new(Limits::EXCEL, &taken);
+    assert_eq!(
+        formats.continuation_name("Evidence index", 2),
+        "Evidence index (3)"
+    );
+    assert_eq!(
+        formats.continuation_name("Evidence index", 2),
+        "Evidence index (4)"
+    );
+    let long = formats.continuation_name(&"x".repeat(31), 2);
+    assert_eq!(long, format!("{} (2)", "x".repeat(27)));
+    assert_eq!(long.chars().count(), SHEET_NAME_MAX);
+}
