@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::controls::{control_view, gaps, group_gaps};
-use super::evidence::{evidence_accounts, EvidenceAccount, Index, LISTED_FILES_MAX};
+use super::evidence::{evidence_accounts, EvidenceAccount, Index};
 use super::links::Links;
 use super::Badge;
 use crate::evaluation::ResultsSource;
@@ -63,15 +63,10 @@ pub(super) struct View<'a> {
     attachments: Vec<AttachmentRow<'a>>,
     /// Coverage matrix rows (active accounts) grouped by role; columns are `controls`.
     matrix_groups: Vec<MatrixGroup<'a>>,
-    /// Each control's section (a `ControlView`), made as its items are read
-    /// and kept as the template reads it: the items are not held.
-    controls: Vec<serde_json::Value>,
+    /// The coverage matrix's columns. Each control's own section is not
+    /// here: it is written as its items are read (see [`control_section`]).
+    controls: Vec<ControlHeading<'a>>,
     inventory: Vec<InventoryRow<'a>>,
-    /// Requirements not assessed, grouped by control, requirement and reason
-    /// (`GapGroup`s, kept as the template reads them).
-    exceptions: Vec<serde_json::Value>,
-    /// How many (item, requirement) pairs were not assessed.
-    exceptions_total: usize,
     disabled: Vec<Disabled<'a>>,
     waivers: Vec<WaiverRow<'a>>,
     evidence: Vec<EvidenceAccount<'a>>,
@@ -81,6 +76,13 @@ pub(super) struct View<'a> {
     evidence_size: String,
     /// Each control's IPE sheet (section 7), in the order of `controls`.
     ipe: Vec<crate::outputs::ipe::IpeSheet>,
+}
+
+/// A control as the coverage matrix's column names it.
+#[derive(Serialize)]
+struct ControlHeading<'a> {
+    id: &'a str,
+    title: &'a str,
 }
 
 /// One verdict's count, with its segment of the inline SVG bar (percent of the total).
@@ -150,20 +152,10 @@ struct WaiverRow<'a> {
     state: Badge,
 }
 
-pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a> {
+fn build_view<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> View<'a> {
     let (org, run, controls) = (input.org, input.run, &input.results.head().controls);
     let management_id = org.organization.management_account_id.as_str();
-    let index = Index::new(input.evidence, LISTED_FILES_MAX);
     let items = input.results.head().summary.items;
-    // A control at a time: its section and its gaps are made while its
-    // items are read, and only what the page shows of them is kept.
-    let (mut sections, mut exceptions, mut exceptions_total) = (Vec::new(), Vec::new(), 0);
-    for c in input.results.controls() {
-        sections.push(as_template_value(&control_view(&c, links, &index)));
-        let gaps = gaps(&c);
-        exceptions_total += gaps.iter().filter(|g| g.item.is_some()).count();
-        exceptions.extend(group_gaps(gaps).iter().map(as_template_value));
-    }
     View {
         run,
         org_id: &org.organization.id,
@@ -200,7 +192,12 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
             })
             .collect(),
         matrix_groups: matrix_groups(input),
-        controls: sections,
+        controls: (controls.iter())
+            .map(|c| ControlHeading {
+                id: &c.id,
+                title: &c.title,
+            })
+            .collect(),
         inventory: (org.accounts.iter())
             .map(|a| InventoryRow {
                 account: a,
@@ -209,8 +206,6 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
                 joined: a.joined_at.get(..10).unwrap_or(&a.joined_at),
             })
             .collect(),
-        exceptions_total,
-        exceptions,
         disabled: (controls.iter())
             .filter(|c| c.status == Verdict::Disabled)
             .map(|c| Disabled {
@@ -225,11 +220,60 @@ pub(super) fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a>
                 state: waiver_state(record.state),
             })
             .collect(),
-        evidence: evidence_accounts(&index, org, links),
+        evidence: evidence_accounts(index, org, links),
         evidence_all_listed: index.all_listed(),
         evidence_files: input.evidence.len(),
         evidence_size: human_size(input.evidence.total_size()),
         ipe: crate::outputs::ipe::ipe_sheets(input),
+    }
+}
+
+/// What the page's templates read of the run, bar each control's section
+/// and the exceptions (see [`control_section`], [`Exceptions`]): the view
+/// as JSON, as Tera renders from.
+pub(super) fn page_view(
+    input: &ReportInput<'_>,
+    links: &Links,
+    index: &Index,
+) -> serde_json::Value {
+    as_template_value(&build_view(input, links, index))
+}
+
+/// Control `c`'s section of the page (its `ControlView`), as the section's
+/// template reads it: made while its items are read, and written before the
+/// next control's are.
+pub(super) fn control_section(
+    c: &ControlResult,
+    links: &Links,
+    index: &Index,
+) -> serde_json::Value {
+    as_template_value(&control_view(c, links, index))
+}
+
+/// The requirements not assessed, gathered a control at a time as the
+/// controls' sections are written, for the section after them.
+#[derive(Default)]
+pub(super) struct Exceptions {
+    /// Grouped by control, requirement and reason (`GapGroup`s, kept as the
+    /// template reads them).
+    groups: Vec<serde_json::Value>,
+    /// How many (item, requirement) pairs were not assessed.
+    total: usize,
+}
+
+impl Exceptions {
+    /// Adds control `c`'s gaps.
+    pub(super) fn add(&mut self, c: &ControlResult) {
+        let gaps = gaps(c);
+        self.total += gaps.iter().filter(|g| g.item.is_some()).count();
+        self.groups
+            .extend(group_gaps(gaps).iter().map(as_template_value));
+    }
+
+    /// Puts them in the page's view (`exceptions`, `exceptions_total`).
+    pub(super) fn put_in(self, view: &mut serde_json::Value) {
+        view["exceptions"] = serde_json::Value::Array(self.groups);
+        view["exceptions_total"] = self.total.into();
     }
 }
 
