@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use cel::objects::Key;
 use cel::{Context, Value};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -712,17 +713,25 @@ impl Evaluator<'_> {
         if let Some(hit) = self.bound_cache().get(map_key) {
             return hit.value.clone().unwrap_or(Value::Null);
         }
-        let mut map = serde_json::Map::new();
+        // Each account's document is made a CEL value as it is read, and
+        // not kept: at 10,000 accounts a JSON map of them all, or the
+        // documents, would be held beside the map for nothing.
+        let mut map: HashMap<Key, Value> = HashMap::new();
         for account in self.org.active_accounts() {
             let key = key_of(&account.id);
-            if let Some(doc) = self.store.get(&key) {
-                if let Ok(data) = self.usable_json(&doc) {
-                    map.insert(account.id.clone(), data.clone());
+            if let Some(doc) = self.store.peek(&key) {
+                // As `evidence_to_cel` of a map of them all: a null is absent.
+                let usable = self.usable_json(&doc).ok().filter(|d| !d.is_null());
+                if let Some(data) = usable {
+                    map.insert(
+                        Key::String(Arc::new(account.id.clone())),
+                        evidence_to_cel(data),
+                    );
                 }
             }
         }
         let bound = Arc::new(binding::Bound {
-            value: Ok(evidence_to_cel(&Json::Object(map))),
+            value: Ok(Value::Map(map.into())),
             evidence: Vec::new(),
         });
         let value = bound.value.clone().unwrap_or(Value::Null);

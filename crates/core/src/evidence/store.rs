@@ -159,6 +159,18 @@ impl EvidenceStore {
         self.load(&key.relative_path())
     }
 
+    /// [`EvidenceStore::get`] without keeping the document when it is read
+    /// from disk: for the run-wide maps over every account (`account =
+    /// "all"`), which keep the value they need, not 10,000 accounts' parsed
+    /// documents until the first pass ends.
+    pub(crate) fn peek(&self, key: &EvidenceKey) -> Option<Arc<EvidenceDoc>> {
+        let rel_path = key.relative_path();
+        if let Some(hit) = self.cached(&rel_path) {
+            return hit;
+        }
+        self.read_from_disk(&rel_path)
+    }
+
     /// Every qualified document of one operation in one account and region
     /// (e.g. `GetObjectLockConfiguration` for each bucket), sorted by path.
     pub(crate) fn list_qualified(&self, key: &EvidenceKey) -> Vec<Arc<EvidenceDoc>> {
@@ -242,22 +254,27 @@ impl EvidenceStore {
     }
 
     fn load(&self, rel_path: &str) -> Option<Arc<EvidenceDoc>> {
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .expect("evidence cache poisoned")
-            .get(rel_path)
-        {
-            return hit.clone();
+        if let Some(hit) = self.cached(rel_path) {
+            return hit;
         }
-        let doc = std::fs::read(self.root.join(rel_path))
-            .ok()
-            .map(|bytes| Arc::new(read_document(rel_path, &bytes)));
+        let doc = self.read_from_disk(rel_path);
         self.cache
             .lock()
             .expect("evidence cache poisoned")
             .insert(rel_path.to_string(), doc.clone());
         doc
+    }
+
+    /// The kept document (or kept absence) at `rel_path`, if any.
+    fn cached(&self, rel_path: &str) -> Option<Option<Arc<EvidenceDoc>>> {
+        let cache = self.cache.lock().expect("evidence cache poisoned");
+        cache.get(rel_path).cloned()
+    }
+
+    fn read_from_disk(&self, rel_path: &str) -> Option<Arc<EvidenceDoc>> {
+        std::fs::read(self.root.join(rel_path))
+            .ok()
+            .map(|bytes| Arc::new(read_document(rel_path, &bytes)))
     }
 }
 
@@ -361,4 +378,36 @@ pub fn read_json_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, 
         column: e.column(),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::RegionDir;
+
+    /// `peek` reads a document without keeping it (the run-wide maps over
+    /// every account would otherwise keep 10,000 accounts' documents until
+    /// a pass ends), and gives the kept one when there is one.
+    #[test]
+    fn peek_reads_without_keeping_and_get_keeps() {
+        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let store = EvidenceStore::open(&repo.join("evidence-samples")).unwrap();
+        let key = EvidenceKey {
+            account_id: "025569892925".into(),
+            region: RegionDir::Global,
+            service: "iam".into(),
+            operation: "GetAccountPasswordPolicy".into(),
+            qualifier: None,
+        };
+        let peeked = store.peek(&key).expect("the samples have the file");
+        assert_eq!(peeked.path, key.relative_path());
+        assert!(store.cached_documents().is_empty(), "peek kept a document");
+        let kept = store.get(&key).expect("the same file");
+        assert_eq!(store.cached_documents(), vec![key.relative_path()]);
+        assert!(
+            Arc::ptr_eq(&kept, &store.peek(&key).unwrap()),
+            "peek gives the kept copy"
+        );
+        assert_eq!(kept.sha256, peeked.sha256);
+    }
 }
