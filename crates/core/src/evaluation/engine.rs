@@ -101,6 +101,7 @@ fn evaluate_in_passes(
         changes: &config.changes,
         org,
         run,
+        global: global_context(&globals),
         globals,
         bound: Default::default(),
     };
@@ -196,6 +197,13 @@ struct Evaluator<'a> {
     org: &'a Org,
     run: &'a RunInfo,
     globals: Globals,
+    /// The context every control's root scope is made under: CEL's standard
+    /// library, auditpack's functions and the run's own values (`org`, `run`,
+    /// `home_region`), converted once. The `cel` crate copies a value into
+    /// its own form when it is added to a context, and `org` at 10,000
+    /// accounts is ~3.7 MB of JSON: copied into each control's root, it was
+    /// held once per control that reads it for the whole evaluation.
+    global: Context<'static, 'static>,
     /// Evidence already bound, by path (or folder and operation for `qualifier = "*"`):
     /// many scope items and controls read the same documents, and converting them
     /// to CEL (or listing a folder) once per run instead of once per item keeps
@@ -277,7 +285,7 @@ struct Plan<'a> {
     /// added to a context, so building it for each pass (or each piece of
     /// work a core takes) copied the organization and the maps over every
     /// account again and again: quadratic in the accounts.
-    root: Context<'static, 'static>,
+    root: Context<'a, 'static>,
 }
 
 impl Planned<'_> {
@@ -316,7 +324,7 @@ impl Planned<'_> {
 impl<'a> Evaluator<'a> {
     /// The control's scope and what its items share (see [`Plan`]), or its
     /// result when its population is empty.
-    fn plan(&self, control: &'a Control, params: BTreeMap<String, Json>) -> Planned<'a> {
+    fn plan<'e>(&'e self, control: &'e Control, params: BTreeMap<String, Json>) -> Planned<'e> {
         let mut result = control_header(control, params.clone());
         let items = match self.scope_items(control) {
             Ok((items, out_of_scope)) => {
@@ -336,7 +344,7 @@ impl<'a> Evaluator<'a> {
         let mut common = shared.bindings.values.clone();
         common.extend(self.run_wide_values(&params));
         common.extend(shared.evidence_maps.iter().cloned());
-        let root = context_for(&common, &used);
+        let root = scope_with(&self.global, &common, &used);
         Planned::Items(Box::new(Plan {
             control,
             result,
@@ -351,7 +359,7 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates the plan's next items whose account is in `in_pass` (they
     /// follow one another: items and passes both go in `org.json` order).
-    fn evaluate_items(&self, plan: &mut Plan<'a>, in_pass: &BTreeSet<&str>) {
+    fn evaluate_items(&self, plan: &mut Plan<'_>, in_pass: &BTreeSet<&str>) {
         let start = plan.next;
         let count = plan.items[start..]
             .iter()
@@ -427,7 +435,7 @@ impl<'a> Evaluator<'a> {
                 shared
             })
             .collect();
-        let mut ctx = context_for(&bindings.values, &names);
+        let mut ctx = scope_with(&self.global, &bindings.values, &names);
         compute_defines(defines, &mut bindings, &mut ctx);
         bindings.values.retain(|(name, _)| {
             !RUN_WIDE.contains(&name.as_str()) && !evidence_maps.iter().any(|(n, _)| n == name)
@@ -856,11 +864,31 @@ fn compute_defines(defines: Vec<&Define>, bindings: &mut Bindings, ctx: &mut Con
 /// A CEL context with the values the control's expressions read (and no
 /// others: converting unused values, such as the whole organization, for every
 /// scope item costs more than the evaluation itself).
-fn context_for(values: &[(String, Value)], used: &BTreeSet<String>) -> Context<'static, 'static> {
+/// The run's global context (see `Evaluator::global`).
+fn global_context(globals: &Globals) -> Context<'static, 'static> {
     let mut ctx = Context::default();
     register_functions(&mut ctx);
+    ctx.add_variable_from_value("org", globals.org.clone());
+    ctx.add_variable_from_value("run", globals.run.clone());
+    let home_region = Value::String(Arc::new(globals.home_region.clone()));
+    ctx.add_variable_from_value("home_region", home_region);
+    ctx
+}
+
+/// A scope under `global` with the `values` named in `used`, bar the run's
+/// own values, which `global` holds already (the same values: see
+/// `Evaluator::run_wide_values`).
+fn scope_with<'g>(
+    global: &'g Context<'static, 'static>,
+    values: &[(String, Value)],
+    used: &BTreeSet<String>,
+) -> Context<'g, 'static> {
+    let in_global = ["org", "run", "home_region"];
+    let mut ctx = global.new_inner_scope();
     for (name, value) in values.iter().filter(|(name, _)| used.contains(name)) {
-        ctx.add_variable_from_value(name.clone(), value.clone());
+        if !in_global.contains(&name.as_str()) {
+            ctx.add_variable_from_value(name.clone(), value.clone());
+        }
     }
     ctx
 }
