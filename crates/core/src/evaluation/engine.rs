@@ -816,6 +816,8 @@ impl RegionListing {
 /// Names every scope item shares: a define reading only these (and earlier
 /// such defines) is computed once per control.
 const RUN_WIDE: [&str; 4] = ["org", "run", "params", "home_region"];
+/// The run-wide values held by the run's global context (see [`global_context`]).
+const IN_GLOBAL_CONTEXT: [&str; 3] = ["org", "run", "home_region"];
 
 /// The names the item-level defines and the assertions of `control` read.
 fn names_read_per_item(control: &Control, shared: &Bindings) -> BTreeSet<String> {
@@ -861,10 +863,8 @@ fn compute_defines(defines: Vec<&Define>, bindings: &mut Bindings, ctx: &mut Con
     }
 }
 
-/// A CEL context with the values the control's expressions read (and no
-/// others: converting unused values, such as the whole organization, for every
-/// scope item costs more than the evaluation itself).
-/// The run's global context (see `Evaluator::global`).
+/// The run's global context (see `Evaluator::global`): the run-wide values
+/// but `params`, which is each control's own.
 fn global_context(globals: &Globals) -> Context<'static, 'static> {
     let mut ctx = Context::default();
     register_functions(&mut ctx);
@@ -875,20 +875,20 @@ fn global_context(globals: &Globals) -> Context<'static, 'static> {
     ctx
 }
 
-/// A scope under `global` with the `values` named in `used`, bar the run's
-/// own values, which `global` holds already (the same values: see
+/// A scope under `global` with the `values` the control's expressions read
+/// (`used`), and no others: converting unused values, such as the whole
+/// organization, costs more than the evaluation itself. The run's own values
+/// are left out too: `global` holds them already (the same values: see
 /// `Evaluator::run_wide_values`).
 fn scope_with<'g>(
     global: &'g Context<'static, 'static>,
     values: &[(String, Value)],
     used: &BTreeSet<String>,
 ) -> Context<'g, 'static> {
-    let in_global = ["org", "run", "home_region"];
     let mut ctx = global.new_inner_scope();
-    for (name, value) in values.iter().filter(|(name, _)| used.contains(name)) {
-        if !in_global.contains(&name.as_str()) {
-            ctx.add_variable_from_value(name.clone(), value.clone());
-        }
+    let read = |name: &str| used.contains(name) && !IN_GLOBAL_CONTEXT.contains(&name);
+    for (name, value) in values.iter().filter(|(name, _)| read(name)) {
+        ctx.add_variable_from_value(name.clone(), value.clone());
     }
     ctx
 }

@@ -162,7 +162,7 @@ impl StoredResults {
         while at < end {
             let next = (at + chunk.max(1)).min(end);
             let mut bytes = std::mem::take(&mut carried);
-            bytes.extend(self.parts[n].read(at, next)?);
+            self.parts[n].read_onto(&mut bytes, at, next)?;
             at = next;
             // Whole lines now; the last one's start waits for the next chunk.
             let whole = match at == end {

@@ -35,9 +35,16 @@ impl ReadBack {
 
     /// The bytes from `start` to `end`.
     pub fn read(&self, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
-        let mut bytes = vec![0; (end - start) as usize];
-        read_exact_at(self.file.as_file(), &mut bytes, start)?;
+        let mut bytes = Vec::new();
+        self.read_onto(&mut bytes, start, end)?;
         Ok(bytes)
+    }
+
+    /// The bytes from `start` to `end`, added at the end of `bytes`.
+    pub fn read_onto(&self, bytes: &mut Vec<u8>, start: u64, end: u64) -> std::io::Result<()> {
+        let at = bytes.len();
+        bytes.resize(at + (end - start) as usize, 0);
+        read_exact_at(self.file.as_file(), &mut bytes[at..], start)
     }
 
     /// What `read` gave, or none with its failure kept for [`ReadBack::check`].

@@ -92,7 +92,7 @@ pub(crate) fn write_report(
     let tera = engine()?;
     let index = evidence::Index::new(input.evidence, evidence::LISTED_FILES_MAX);
     let page = view::page_view(input, links, &index);
-    let page = render_page_part(&tera, TEMPLATE_NAME, page, &mut out)?;
+    let mut page = render_page_part(&tera, TEMPLATE_NAME, page, &mut out)?;
     let mut exceptions = view::Exceptions::default();
     for c in input.results.controls() {
         let mut values = serde_json::Map::new();
@@ -105,7 +105,6 @@ pub(crate) fn write_report(
         out.write_all(b" ").map_err(ReportError::Write)?;
         exceptions.add(&c);
     }
-    let mut page = page;
     exceptions.put_in(&mut page);
     render_page_part(&tera, TAIL_NAME, page, &mut out)?;
     Ok(())

@@ -303,11 +303,11 @@ impl<'w, 'f> Sheet<'w, 'f> {
 
     /// The header row of a table at the next row, frozen; its row.
     fn header(&mut self, columns: &[Column]) -> Result<u32, XlsxError> {
-        let (header, label) = (self.row, &self.formats.label);
-        let ws = self.workbook.worksheet_from_index(self.index)?;
+        let (header, formats) = (self.row, self.formats);
+        let ws = self.ws()?;
         for (i, (title, width)) in columns.iter().enumerate() {
             ws.set_column_width(i as u16, *width)?;
-            ws.write_string_with_format(header, i as u16, title, label)?;
+            ws.write_string_with_format(header, i as u16, title, &formats.label)?;
         }
         ws.set_freeze_panes(header + 1, 0)?;
         Ok(header)
@@ -350,10 +350,9 @@ impl<'w, 'f> Sheet<'w, 'f> {
                 }
                 Cell::Link { text, sheet } => {
                     let url = Url::new(format!("internal:'{sheet}'!A1")).set_text(clip(text));
-                    let link = &self.formats.link;
-                    self.workbook
-                        .worksheet_from_index(self.index)?
-                        .write_url_with_format(row, c as u16, url, link)?;
+                    let formats = self.formats;
+                    self.ws()?
+                        .write_url_with_format(row, c as u16, url, &formats.link)?;
                 }
             }
         }
