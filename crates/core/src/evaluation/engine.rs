@@ -345,6 +345,8 @@ impl<'a> Evaluator<'a> {
         common.extend(self.run_wide_values(&params));
         common.extend(shared.evidence_maps.iter().cloned());
         let root = scope_with(&self.global, &common, &used);
+        drop(common);
+        let shared = shared.converted();
         Planned::Items(Box::new(Plan {
             control,
             result,
@@ -395,6 +397,9 @@ impl<'a> Evaluator<'a> {
     /// tag listings of its accounts), which the next pass reads again rather
     /// than keep them all. The maps over every account (`account = "all"`)
     /// stay: they are the run-wide facts controls share.
+    /// The control-wide maps (cached under [`CONTROL_WIDE`]) go at the first
+    /// call, once every control is planned: each plan's root context holds
+    /// its own converted copy, and no item reads them again.
     fn forget_documents(&self) {
         self.bound_cache().retain(|key, _| key.starts_with("all:"));
         self.store.forget_every_document();
@@ -454,7 +459,10 @@ impl<'a> Evaluator<'a> {
     /// binding: the same for every scope item (built once per run).
     fn control_wide_map(&self, binding: &EvidenceBinding) -> Value {
         let any = self.binding_key(binding, String::new(), None);
-        let map_key = format!("all:{}/{}:{}", any.region, any.service, any.operation);
+        let map_key = format!(
+            "{CONTROL_WIDE}{}/{}:{}",
+            any.region, any.service, any.operation
+        );
         self.every_account_map(&map_key, |account_id| {
             self.binding_key(binding, account_id.to_string(), None)
         })
@@ -569,14 +577,17 @@ impl<'a> Evaluator<'a> {
         for binding in &control.evidence {
             self.bind(binding, account, region.as_deref(), &mut bindings);
         }
-        // A control-wide evidence map is already in `root`: adding it here
-        // would convert the whole organization's documents again for every
-        // item (the `cel` crate copies a value into its own form when it is
-        // added to a context), which is quadratic in the accounts.
+        // A control-wide evidence map is already in `root`, and `bind` gives
+        // none: adding it here would convert the whole organization's
+        // documents again for every item (the `cel` crate copies a value into
+        // its own form when it is added to a context), which is quadratic in
+        // the accounts.
         let mut ctx = root.new_inner_scope();
-        for (name, value) in bindings.values.iter().filter(|(name, _)| {
-            used.contains(name) && !shared.evidence_maps.iter().any(|(n, _)| n == name)
-        }) {
+        for (name, value) in bindings
+            .values
+            .iter()
+            .filter(|(name, _)| used.contains(name))
+        {
             ctx.add_variable_from_value(name.clone(), value.clone());
         }
         shared.gate(control, &mut bindings);
@@ -706,6 +717,11 @@ impl Evaluator<'_> {
                 .insert(binding.name.clone(), reason.to_string());
             return;
         }
+        // A control-wide map is in the item's root context already, and
+        // only its availability (the item's own document) is the item's.
+        if is_control_wide_map(binding) {
+            return;
+        }
         let map_key = format!(
             "all:{}/{}:{}",
             own_key.region, own_key.service, own_key.operation
@@ -755,8 +771,9 @@ struct Shared {
     /// The shared defines: values (in every item's root context) or reasons.
     bindings: Bindings,
     /// The control-wide `account = "all"` maps, by binding name (in the root
-    /// context; each item still binds its own document to know whether the
-    /// name is available to it).
+    /// context, and null here once it is built: see [`Shared::converted`];
+    /// each item still binds its own document to know whether the name is
+    /// available to it).
     evidence_maps: Vec<(String, Value)>,
     /// The shared defines that read an evidence map, directly or through
     /// another shared define.
@@ -764,6 +781,19 @@ struct Shared {
 }
 
 impl Shared {
+    /// The same with every value replaced by null once the control's root
+    /// context holds their converted copies (see [`Plan`]): items read the
+    /// shared names, reasons and gates, never these values, and at 10,000
+    /// accounts the maps over every account and the tallies made of them
+    /// are tens of MB each.
+    fn converted(mut self) -> Shared {
+        let values = (self.bindings.values.iter_mut()).chain(self.evidence_maps.iter_mut());
+        for (_, value) in values {
+            *value = Value::Null;
+        }
+        self
+    }
+
     /// Makes each gated define unavailable to an item for which a name it
     /// reads is unavailable (its own document of an evidence map cannot be
     /// used, or an earlier gated define is unavailable), with the reasons, in
@@ -818,6 +848,12 @@ impl RegionListing {
 const RUN_WIDE: [&str; 4] = ["org", "run", "params", "home_region"];
 /// The run-wide values held by the run's global context (see [`global_context`]).
 const IN_GLOBAL_CONTEXT: [&str; 3] = ["org", "run", "home_region"];
+
+/// The bound-evidence cache's prefix for a control-wide map over every
+/// account (see [`is_control_wide_map`]), kept only while controls are
+/// planned. Maps that follow the item's region are cached under `all:` for
+/// the run.
+const CONTROL_WIDE: &str = "control-wide:";
 
 /// The names the item-level defines and the assertions of `control` read.
 fn names_read_per_item(control: &Control, shared: &Bindings) -> BTreeSet<String> {
