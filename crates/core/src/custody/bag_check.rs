@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-pub use super::bag_files::{BagEntry, BagFiles};
 use super::limits::{Allowance, BadCap, BagLimits, Exceeded};
 use super::zip_directory::{self, CentralDirectory, ZipReadError};
 use super::zip_file::{Inflate, SeekBuffer};
+pub use crate::outputs::bag_files::{BagEntry, BagFiles};
 use crate::outputs::bagit::{decode_manifest_path, BAGIT_TXT, MANIFEST, TAG_MANIFEST};
 
 /// Files whose bytes are kept in memory while reading (small, needed afterwards

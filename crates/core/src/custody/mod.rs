@@ -19,7 +19,6 @@
 //! dropped; KMS keys never leave KMS.
 
 pub mod bag_check;
-pub mod bag_files;
 #[cfg(test)]
 mod bag_properties;
 pub mod check;

@@ -43,24 +43,40 @@ impl BagEntry {
 const RESTART: usize = 16;
 
 /// A bag's files by path (see the module's docs), added in any order by
-/// [`BagFiles::insert`] and read in path order.
-#[derive(Debug, Clone, Default)]
-pub struct BagFiles {
+/// [`BagFiles::insert`] and read in path order, each with an entry `E`:
+/// its hash and size as `verify` read them, or nothing (`()`, no memory)
+/// for the list of evidence files `report` bags.
+#[derive(Debug, Clone)]
+pub struct BagFiles<E = BagEntry> {
     /// The in-order paths, each as (bytes shared with the one before, then
     /// how many follow, as LEB128 numbers) and those bytes.
     coded: Vec<u8>,
     /// Where in `coded` each run of [`RESTART`] paths begins.
     restarts: Vec<usize>,
     /// The in-order paths' entries, in their order.
-    entries: Vec<BagEntry>,
+    entries: Vec<E>,
     /// The last in-order path, whole.
     last: Vec<u8>,
     /// Paths added out of order, with their entries.
-    others: BTreeMap<String, BagEntry>,
+    others: BTreeMap<String, E>,
     /// The kept files' bytes, by path.
     kept: BTreeMap<String, Vec<u8>>,
     /// Paths added more than once.
     duplicated: BTreeSet<String>,
+}
+
+impl<E> Default for BagFiles<E> {
+    fn default() -> Self {
+        BagFiles {
+            coded: Vec::new(),
+            restarts: Vec::new(),
+            entries: Vec::new(),
+            last: Vec::new(),
+            others: BTreeMap::new(),
+            kept: BTreeMap::new(),
+            duplicated: BTreeSet::new(),
+        }
+    }
 }
 
 impl BagFiles {
@@ -68,10 +84,12 @@ impl BagFiles {
     pub fn new() -> BagFiles {
         BagFiles::default()
     }
+}
 
+impl<E> BagFiles<E> {
     /// No files, with room for `files` entries (a zip declares how many it
     /// holds: reserved once rather than grown by doubling).
-    pub fn with_capacity(files: usize) -> BagFiles {
+    pub fn with_capacity(files: usize) -> BagFiles<E> {
         BagFiles {
             entries: Vec::with_capacity(files),
             ..BagFiles::default()
@@ -81,7 +99,7 @@ impl BagFiles {
     /// Adds the file at `path`, with its bytes when kept. A path added again
     /// keeps its last copy (entry and bytes), as a map would, and is named
     /// by [`BagFiles::finish`].
-    pub fn insert(&mut self, path: &str, entry: BagEntry, bytes: Option<Vec<u8>>) {
+    pub fn insert(&mut self, path: &str, entry: E, bytes: Option<Vec<u8>>) {
         if self.entries.is_empty() || path.as_bytes() > self.last.as_slice() {
             self.push_in_order(path, entry);
         } else if let Some(n) = self.in_order_position(path) {
@@ -96,7 +114,7 @@ impl BagFiles {
         };
     }
 
-    fn push_in_order(&mut self, path: &str, entry: BagEntry) {
+    fn push_in_order(&mut self, path: &str, entry: E) {
         let shared = match self.entries.len() % RESTART {
             0 => {
                 self.restarts.push(self.coded.len());
@@ -140,7 +158,7 @@ impl BagFiles {
     }
 
     /// The file at `path`.
-    pub fn get(&self, path: &str) -> Option<&BagEntry> {
+    pub fn get(&self, path: &str) -> Option<&E> {
         match self.in_order_position(path) {
             Some(n) => Some(&self.entries[n]),
             None => self.others.get(path),
@@ -162,15 +180,8 @@ impl BagFiles {
         self.kept.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
     }
 
-    /// Takes the kept bytes of the file at `path` out (the period package
-    /// takes results.json rather than copy hundreds of MB), with its entry.
-    pub fn take(&mut self, path: &str) -> Option<(BagEntry, Option<Vec<u8>>)> {
-        let entry = *self.get(path)?;
-        Some((entry, self.kept.remove(path)))
-    }
-
     /// Every file, in path order: the in-order paths and the others merged.
-    pub fn iter(&self) -> impl Iterator<Item = (String, &BagEntry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (String, &E)> {
         let mut decoder = Decoder::at(&self.coded, 0);
         let in_order = (self.entries.iter()).map_while(move |entry| {
             let path = String::from_utf8_lossy(decoder.next_path()?).into_owned();
@@ -195,6 +206,15 @@ impl BagFiles {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl BagFiles {
+    /// Takes the kept bytes of the file at `path` out (the period package
+    /// takes results.json rather than copy hundreds of MB), with its entry.
+    pub fn take(&mut self, path: &str) -> Option<(BagEntry, Option<Vec<u8>>)> {
+        let entry = *self.get(path)?;
+        Some((entry, self.kept.remove(path)))
     }
 }
 

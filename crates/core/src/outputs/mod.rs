@@ -1,6 +1,7 @@
 //! Outputs: what people and machines read, each format in its own file, all
 //! made from [`Results`] plus the run's facts. Nothing here decides a verdict.
 
+pub mod bag_files;
 pub mod bagit;
 pub mod catalog_markdown;
 pub mod changes_csv;
