@@ -91,8 +91,9 @@ pub(crate) fn write_report(
 ) -> Result<(), ReportError> {
     let tera = engine()?;
     let index = evidence::Index::new(input.evidence, evidence::LISTED_FILES_MAX);
-    let page = view::page_view(input, links, &index);
+    let page = view::page_view(input, links);
     let mut page = render_page_part(&tera, TEMPLATE_NAME, page, &mut out)?;
+    view::drop_head_only(&mut page);
     let mut exceptions = view::Exceptions::default();
     for c in input.results.controls() {
         let mut values = serde_json::Map::new();
@@ -106,6 +107,7 @@ pub(crate) fn write_report(
         exceptions.add(&c);
     }
     exceptions.put_in(&mut page);
+    view::put_tail_lists(&mut page, input, links, &index);
     render_page_part(&tera, TAIL_NAME, page, &mut out)?;
     Ok(())
 }

@@ -66,6 +66,12 @@ pub(super) struct View<'a> {
     /// The coverage matrix's columns. Each control's own section is not
     /// here: it is written as its items are read (see [`control_section`]).
     controls: Vec<ControlHeading<'a>>,
+}
+
+/// The lists only the page's tail reads (after the controls' sections),
+/// made once those are written (see [`put_tail_lists`]).
+#[derive(Serialize)]
+struct TailLists<'a> {
     inventory: Vec<InventoryRow<'a>>,
     disabled: Vec<Disabled<'a>>,
     waivers: Vec<WaiverRow<'a>>,
@@ -77,6 +83,10 @@ pub(super) struct View<'a> {
     /// Each control's IPE sheet (section 7), in the order of `controls`.
     ipe: Vec<crate::outputs::ipe::IpeSheet>,
 }
+
+/// What only the page's head reads (the coverage matrix above all),
+/// dropped from the view once the head is written (see [`drop_head_only`]).
+const HEAD_ONLY: [&str; 4] = ["matrix_groups", "controls", "criteria", "attachments"];
 
 /// A control as the coverage matrix's column names it.
 #[derive(Serialize)]
@@ -152,7 +162,7 @@ struct WaiverRow<'a> {
     state: Badge,
 }
 
-fn build_view<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> View<'a> {
+fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a> {
     let (org, run, controls) = (input.org, input.run, &input.results.head().controls);
     let management_id = org.organization.management_account_id.as_str();
     let items = input.results.head().summary.items;
@@ -198,6 +208,12 @@ fn build_view<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> View
                 title: &c.title,
             })
             .collect(),
+    }
+}
+
+fn tail_lists<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> TailLists<'a> {
+    let (org, controls) = (input.org, &input.results.head().controls);
+    TailLists {
         inventory: (org.accounts.iter())
             .map(|a| InventoryRow {
                 account: a,
@@ -228,15 +244,42 @@ fn build_view<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> View
     }
 }
 
-/// What the page's templates read of the run, bar each control's section
-/// and the exceptions (see [`control_section`], [`Exceptions`]): the view
-/// as JSON, as Tera renders from.
-pub(super) fn page_view(
+/// What the page's templates read of the run, bar each control's section,
+/// the exceptions and the tail's lists (see [`control_section`],
+/// [`Exceptions`], [`put_tail_lists`]): the view as JSON, as Tera renders
+/// from.
+///
+/// The view is held while the controls' sections are written, so what only
+/// one side of them reads is made or kept only for that side: at 10,000
+/// accounts the coverage matrix (the head) and the inventory, evidence
+/// listing and IPE sheets (the tail) are each tens of MB of JSON.
+pub(super) fn page_view(input: &ReportInput<'_>, links: &Links) -> serde_json::Value {
+    as_template_value(&build_view(input, links))
+}
+
+/// Drops from `view` what only the page's head reads, once it is written.
+pub(super) fn drop_head_only(view: &mut serde_json::Value) {
+    if let Some(fields) = view.as_object_mut() {
+        for name in HEAD_ONLY {
+            fields.remove(name);
+        }
+    }
+}
+
+/// Adds to `view` the lists only the page's tail reads.
+pub(super) fn put_tail_lists(
+    view: &mut serde_json::Value,
     input: &ReportInput<'_>,
     links: &Links,
     index: &Index,
-) -> serde_json::Value {
-    as_template_value(&build_view(input, links, index))
+) {
+    let serde_json::Value::Object(lists) = as_template_value(&tail_lists(input, links, index))
+    else {
+        unreachable!("a struct serialises as a JSON object")
+    };
+    if let Some(fields) = view.as_object_mut() {
+        fields.extend(lists);
+    }
 }
 
 /// Control `c`'s section of the page (its `ControlView`), as the section's
