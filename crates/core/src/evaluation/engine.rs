@@ -88,23 +88,10 @@ fn evaluate_in_passes(
     per_pass: usize,
     mut spill: Option<&mut ItemSpill>,
 ) -> std::io::Result<(Results, Vec<usize>)> {
-    let globals = Globals {
-        org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
-        run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
-        home_region: run.home_region.clone(),
-    };
     // Problems with attachments are refused before evaluation (`report`
     // names them); here the readable ones are judged.
     let (attachments, _) = store.attachments();
-    let evaluator = Evaluator {
-        store,
-        changes: &config.changes,
-        org,
-        run,
-        global: global_context(&globals),
-        globals,
-        bound: Default::default(),
-    };
+    let evaluator = Evaluator::new(store, config, org, run);
     // Every control is planned first (its scope, and the run-wide facts it
     // needs from other accounts, computed once); then the accounts are
     // evaluated a pass at a time, and each pass's evidence is dropped before
@@ -322,6 +309,23 @@ impl Planned<'_> {
 }
 
 impl<'a> Evaluator<'a> {
+    fn new(store: &'a EvidenceStore, config: &'a Config, org: &'a Org, run: &'a RunInfo) -> Self {
+        let globals = Globals {
+            org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
+            run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
+            home_region: run.home_region.clone(),
+        };
+        Evaluator {
+            store,
+            changes: &config.changes,
+            org,
+            run,
+            global: global_context(&globals),
+            globals,
+            bound: Default::default(),
+        }
+    }
+
     /// The control's scope and what its items share (see [`Plan`]), or its
     /// result when its population is empty.
     fn plan<'e>(&'e self, control: &'e Control, params: BTreeMap<String, Json>) -> Planned<'e> {
@@ -995,6 +999,48 @@ mod tests {
     use super::*;
     use crate::evaluation::{load_control_set, ControlSet};
     use crate::evidence::read_json_file;
+
+    /// A control's maps over every account are held, once it is planned,
+    /// only as its root scope's converted copy: its plan keeps nulls, the
+    /// run's cache drops them once every control is planned, and its items
+    /// neither build nor fetch them again.
+    #[test]
+    fn control_wide_maps_are_held_only_converted_in_the_plans_root_scope() {
+        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let folder = repo.join("evidence-samples");
+        let org: Org = read_json_file(&folder.join("org.json")).unwrap();
+        let controls = load_control_set(&ControlSet::only(&repo.join("controls"))).unwrap();
+        let store = EvidenceStore::open(&folder).unwrap();
+        let run = store.run_info().unwrap();
+        let config = Config::default();
+        let evaluator = Evaluator::new(&store, &config, &org, &run);
+        let control = (controls.iter())
+            .find(|c| c.evidence.iter().any(is_control_wide_map))
+            .expect("a control reads a map over every account");
+        let Planned::Items(mut plan) = evaluator.plan(control, BTreeMap::new()) else {
+            panic!("{} has scope items", control.id);
+        };
+        assert!(!plan.shared.evidence_maps.is_empty());
+        let values = (plan.shared.evidence_maps.iter()).chain(&plan.shared.bindings.values);
+        assert!(
+            values.clone().all(|(_, v)| *v == Value::Null),
+            "the plan keeps a value its root holds: {:?}",
+            values.map(|(n, _)| n).collect::<Vec<_>>()
+        );
+        evaluator.forget_documents();
+        let cached: Vec<String> = evaluator.bound_cache().keys().cloned().collect();
+        assert!(
+            cached.iter().all(|k| !k.starts_with(CONTROL_WIDE)),
+            "kept after planning: {cached:?}"
+        );
+        let accounts: BTreeSet<&str> = org.accounts.iter().map(|a| a.id.as_str()).collect();
+        evaluator.evaluate_items(&mut plan, &accounts);
+        assert_eq!(plan.result.results.len(), plan.items.len());
+        assert!(
+            (evaluator.bound_cache().keys()).all(|k| !k.starts_with(CONTROL_WIDE)),
+            "an item built the map again"
+        );
+    }
 
     /// Evaluating the accounts a pass at a time gives the same results
     /// whatever the pass size (one account, a few, all at once), and leaves
