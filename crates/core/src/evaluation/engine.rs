@@ -191,6 +191,11 @@ struct Evaluator<'a> {
     /// accounts is ~3.7 MB of JSON: copied into each control's root, it was
     /// held once per control that reads it for the whole evaluation.
     global: Context<'static, 'static>,
+    /// The active accounts of each role, listed once: every scope item of a
+    /// control that reads a role's account (the management account's
+    /// trails, the log-archive buckets) asks, and a walk of the organization
+    /// for each made evaluation quadratic in the accounts.
+    role_holders: BTreeMap<Role, Vec<&'a Account>>,
     /// Evidence already bound, by path (or folder and operation for `qualifier = "*"`):
     /// many scope items and controls read the same documents, and converting them
     /// to CEL (or listing a folder) once per run instead of once per item keeps
@@ -322,6 +327,12 @@ impl<'a> Evaluator<'a> {
             run,
             global: global_context(&globals),
             globals,
+            role_holders: org.active_accounts().fold(BTreeMap::new(), |mut roles, a| {
+                if let Some(role) = a.role {
+                    roles.entry(role).or_insert_with(Vec::new).push(a);
+                }
+                roles
+            }),
             bound: Default::default(),
         }
     }
@@ -646,8 +657,8 @@ impl<'a> Evaluator<'a> {
             }
             AccountRef::Scope => scope_account.id.clone(),
             AccountRef::Role(role) => {
-                let holders: Vec<&Account> = self.org.accounts_with_role(role).collect();
-                match holders.as_slice() {
+                let holders = self.role_holders.get(&role).map_or(&[][..], Vec::as_slice);
+                match holders {
                     [one] => one.id.clone(),
                     [] => {
                         out.unavailable.insert(

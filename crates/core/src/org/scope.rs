@@ -173,6 +173,24 @@ mod tests {
         }
     }
 
+    /// An account is found by its id whether `org.json` lists the accounts
+    /// sorted by id (a binary search) or not (a walk), and no other id finds one.
+    #[test]
+    fn accounts_are_found_by_id_sorted_or_not() {
+        let mut org = org();
+        let ids: Vec<String> = org.accounts.iter().map(|a| a.id.clone()).collect();
+        for order in ["sorted", "reversed"] {
+            for id in &ids {
+                let found = org.account(id).map(|a| a.id.as_str());
+                assert_eq!(found, Some(id.as_str()), "{order}");
+            }
+            for missing in ["", "000000000000", "222222222223", "999999999999"] {
+                assert!(org.account(missing).is_none(), "{order}: {missing}");
+            }
+            org.accounts.reverse();
+        }
+    }
+
     #[test]
     fn an_ou_selects_itself_and_what_is_below_it_only() {
         let org = org();
