@@ -1011,16 +1011,22 @@ mod tests {
     use crate::evaluation::{load_control_set, ControlSet};
     use crate::evidence::read_json_file;
 
+    /// The samples' evidence folder, organization and the bundled controls.
+    fn samples() -> (std::path::PathBuf, Org, Vec<Control>) {
+        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let folder = repo.join("evidence-samples");
+        let org: Org = read_json_file(&folder.join("org.json")).unwrap();
+        let controls = load_control_set(&ControlSet::only(&repo.join("controls"))).unwrap();
+        (folder, org, controls)
+    }
+
     /// A control's maps over every account are held, once it is planned,
     /// only as its root scope's converted copy: its plan keeps nulls, the
     /// run's cache drops them once every control is planned, and its items
     /// neither build nor fetch them again.
     #[test]
     fn control_wide_maps_are_held_only_converted_in_the_plans_root_scope() {
-        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let folder = repo.join("evidence-samples");
-        let org: Org = read_json_file(&folder.join("org.json")).unwrap();
-        let controls = load_control_set(&ControlSet::only(&repo.join("controls"))).unwrap();
+        let (folder, org, controls) = samples();
         let store = EvidenceStore::open(&folder).unwrap();
         let run = store.run_info().unwrap();
         let config = Config::default();
@@ -1058,10 +1064,7 @@ mod tests {
     /// no account's document in memory afterwards.
     #[test]
     fn results_do_not_depend_on_how_many_accounts_a_pass_holds() {
-        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let folder = repo.join("evidence-samples");
-        let org: Org = read_json_file(&folder.join("org.json")).unwrap();
-        let controls = load_control_set(&ControlSet::only(&repo.join("controls"))).unwrap();
+        let (folder, org, controls) = samples();
         let evaluated = |per_pass: usize| {
             let store = EvidenceStore::open(&folder).unwrap();
             let run = store.run_info().unwrap();
