@@ -49,17 +49,10 @@ pub fn evaluate(
     org: &Org,
     run: &RunInfo,
 ) -> Results {
-    evaluate_in_passes(
-        controls,
-        config,
-        store,
-        org,
-        run,
-        accounts_per_pass(run),
-        None,
-    )
-    .expect("results in memory are written nowhere")
-    .0
+    let per_pass = accounts_per_pass(run);
+    evaluate_in_passes(controls, config, store, org, run, per_pass, None)
+        .expect("results in memory are written nowhere")
+        .0
 }
 
 /// [`evaluate`], each pass's items written to a temporary file as the pass
