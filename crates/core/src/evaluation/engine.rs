@@ -192,10 +192,11 @@ struct Evaluator<'a> {
     /// accounts is ~3.7 MB of JSON: copied into each control's root, it was
     /// held once per control that reads it for the whole evaluation.
     global: Context<'static, 'static>,
-    /// The active accounts of each role, listed once: every scope item of a
-    /// control that reads a role's account (the management account's
-    /// trails, the log-archive buckets) asks, and a walk of the organization
-    /// for each made evaluation quadratic in the accounts.
+    /// The active accounts of each role (`Org::accounts_with_role`), listed
+    /// once: every scope item of a control that reads a role's account (the
+    /// management account's trails, the log-archive buckets) asks, and a walk
+    /// of the organization for each made evaluation quadratic in the
+    /// accounts. Controls scoped to a role take their accounts from here too.
     role_holders: BTreeMap<Role, Vec<&'a Account>>,
     /// Evidence already bound, by path (or folder and operation for `qualifier = "*"`):
     /// many scope items and controls read the same documents, and converting them
@@ -339,7 +340,7 @@ impl<'a> Evaluator<'a> {
             globals,
             role_holders: org.active_accounts().fold(BTreeMap::new(), |mut roles, a| {
                 if let Some(role) = a.role {
-                    roles.entry(role).or_insert_with(Vec::new).push(a);
+                    roles.entry(role).or_default().push(a);
                 }
                 roles
             }),
@@ -514,7 +515,9 @@ impl<'a> Evaluator<'a> {
     fn scope_items(&self, control: &Control) -> Result<ScopeItems<'a>, EmptyPopulation> {
         let accounts: Vec<&Account> = match control.accounts {
             AccountSelector::All => self.org.active_accounts().collect(),
-            AccountSelector::Role(role) => self.org.accounts_with_role(role).collect(),
+            AccountSelector::Role(role) => {
+                self.role_holders.get(&role).cloned().unwrap_or_default()
+            }
         };
         if accounts.is_empty() {
             return Err(match control.accounts {

@@ -1,6 +1,7 @@
 //! The files of a bag as `verify` read them: each path with its SHA-256 and
 //! size, in path order, and the bytes of the few files kept (tag files,
-//! results, org and run records).
+//! results, org and run records). The bag writer keeps its list of evidence
+//! files in the same form, without entries (`BagFiles<()>`).
 //!
 //! Why not a map of path to entry: a bundle of 10,000 accounts × 4 regions
 //! holds 837,000 files, and a `BTreeMap<String, _>` of them was ~200 MB of
@@ -187,15 +188,8 @@ impl<E> BagFiles<E> {
             let path = String::from_utf8_lossy(decoder.next_path()?).into_owned();
             Some((path, entry))
         });
-        let mut in_order = in_order.peekable();
-        let mut others = self.others.iter().peekable();
-        std::iter::from_fn(move || match (in_order.peek(), others.peek()) {
-            (Some((a, _)), Some((b, _))) if a.as_str() > b.as_str() => {
-                others.next().map(|(p, e)| (p.clone(), e))
-            }
-            (Some(_), _) => in_order.next(),
-            (None, _) => others.next().map(|(p, e)| (p.clone(), e)),
-        })
+        let others = self.others.iter().map(|(p, e)| (p.clone(), e));
+        merge_in_path_order(in_order, others)
     }
 
     /// How many files.
@@ -228,6 +222,30 @@ impl<'p> FromIterator<(&'p str, (BagEntry, Option<Vec<u8>>))> for BagFiles {
         }
         all
     }
+}
+
+/// Two sequences of (path, item), each in path order, as one in path order.
+/// A path both have comes once, with `second`'s item: the bag writer's
+/// payload map goes over its evidence list (the two never share a path in
+/// a [`BagFiles`]).
+pub(crate) fn merge_in_path_order<T>(
+    first: impl Iterator<Item = (String, T)>,
+    second: impl Iterator<Item = (String, T)>,
+) -> impl Iterator<Item = (String, T)> {
+    use std::cmp::Ordering;
+    let (mut first, mut second) = (first.peekable(), second.peekable());
+    std::iter::from_fn(move || {
+        let order = match (first.peek(), second.peek()) {
+            (Some((a, _)), Some((b, _))) => a.cmp(b),
+            (Some(_), None) => Ordering::Less,
+            (None, _) => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => first.next(),
+            Ordering::Equal => first.next().and(second.next()),
+            Ordering::Greater => second.next(),
+        }
+    })
 }
 
 /// How many leading bytes `a` and `b` share, cut back to a character

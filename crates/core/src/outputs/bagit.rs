@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipArchive};
 
-use super::bag_files::BagFiles;
+use super::bag_files::{merge_in_path_order, BagFiles};
 use super::zip_writer::{Prepared, Sizes, ZipStream};
 
 /// At most this many payload files are deflated together by one task…
@@ -249,7 +249,7 @@ const EVIDENCE_IN_BAG: &str = "data/evidence/";
 impl Bag {
     /// Adds a payload file at `data/<path>`.
     pub(crate) fn add(&mut self, path: &str, content: Content) {
-        self.add_at(format!("data/{path}"), content);
+        self.payload.insert(format!("data/{path}"), content);
     }
 
     /// Adds the evidence file `relative` of the store at `root`, as
@@ -259,14 +259,11 @@ impl Bag {
         let path = format!("{EVIDENCE_IN_BAG}{relative}");
         match self.evidence_root.get_or_insert_with(|| root.to_path_buf()) {
             same if same == root => self.evidence.insert(&path, (), None),
-            _ => self.add_at(path, Content::File(root.join(relative))),
+            _ => {
+                self.payload
+                    .insert(path, Content::File(root.join(relative)));
+            }
         }
-    }
-
-    /// Adds a payload file at bag path `path`; the payload map's entry is
-    /// the one zipped when the evidence list has the path too.
-    fn add_at(&mut self, path: String, content: Content) {
-        self.payload.insert(path, content);
     }
 
     /// How many payload files, each path once.
@@ -278,23 +275,9 @@ impl Bag {
     /// Every payload file in path order: the evidence list and the payload
     /// map merged (a path in both once, as the map has it).
     fn files(&self) -> impl Iterator<Item = (String, &Content)> {
-        let mut evidence = self.evidence.iter().map(|(p, _)| p).peekable();
-        let mut others = self.payload.iter().peekable();
-        std::iter::from_fn(move || {
-            let next_other = match (evidence.peek(), others.peek()) {
-                (Some(e), Some((o, _))) if e.as_str() == o.as_str() => {
-                    evidence.next();
-                    true
-                }
-                (Some(e), Some((o, _))) => e.as_str() > o.as_str(),
-                (Some(_), None) => false,
-                (None, _) => true,
-            };
-            match next_other {
-                true => others.next().map(|(p, c)| (p.clone(), c)),
-                false => evidence.next().map(|p| (p, &EVIDENCE)),
-            }
-        })
+        let evidence = self.evidence.iter().map(|(p, _)| (p, &EVIDENCE));
+        let others = self.payload.iter().map(|(p, c)| (p.clone(), c));
+        merge_in_path_order(evidence, others)
     }
 
     /// What the file at bag path `path` is read from: its bytes, its own
