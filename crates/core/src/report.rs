@@ -15,7 +15,7 @@ use crate::evaluation::{
 use crate::evidence::{read_json_file, EvidenceStore, RunInfo, StoreError};
 use crate::org::Org;
 use crate::outputs::bagit::{bag_name, file_sha256, zip_time, Bag, BagInfo, BundleError, Content};
-use crate::outputs::report_html::{write_report, Links, ReportError};
+use crate::outputs::report_html::{write_reports, Links, ReportError};
 use crate::outputs::{EvidenceIndex, ReportInput};
 use sha2::{Digest, Sha256};
 
@@ -202,7 +202,13 @@ impl Inputs {
 }
 
 fn read_inputs(request: &ReportRequest) -> Result<Inputs, PipelineError> {
+    let started = std::time::Instant::now();
     let store = EvidenceStore::open(&request.evidence)?;
+    let ms = |since: std::time::Instant| since.elapsed().as_millis() as u64;
+    tracing::debug!(
+        ms = ms(started),
+        "evidence folder checked (no links, UTF-8 names)"
+    );
     let run: RunInfo = store.run_info()?;
     let org: Org = read_json_file(&request.evidence.join("org.json"))?;
     check_version(&request.evidence.join("run.json"), run.schema_version)?;
@@ -218,7 +224,13 @@ fn read_inputs(request: &ReportRequest) -> Result<Inputs, PipelineError> {
     let (attachments, attachment_errors) = store.attachments();
     crate::evaluation::check_attachments(&request.evidence, &attachments, &attachment_errors)
         .map_err(PipelineError::Lint)?;
+    let indexing = std::time::Instant::now();
     let evidence = EvidenceIndex::of_store(&store)?;
+    tracing::debug!(
+        ms = ms(indexing),
+        files = evidence.len(),
+        "evidence indexed"
+    );
     Ok(Inputs {
         store,
         run,
@@ -407,6 +419,7 @@ pub fn run_report(
         run: &run,
         evidence: &evidence,
         bundle_name: &name,
+        ipe: Default::default(),
     };
     let mut bag = Bag::default();
     // Attachments are evidence like the envelopes: bagged and hashed (the
@@ -454,6 +467,11 @@ pub fn run_report(
         )?)
     })?;
     outputs.debug_phase("results.json");
+    // The IPE sheets (the page's section 7, a workbook sheet, ipe.json) are
+    // made once, here, before the page's view is held: making one holds a
+    // control's items and the index entries of every file they cite.
+    input.ipe_sheets();
+    outputs.debug_phase("the IPE sheets");
     // The bag's copy links inside the bag (`data/evidence/…`); the out folder's
     // copy links to the evidence and controls folders this run read.
     let beside = Links::beside(
@@ -461,14 +479,22 @@ pub fn run_report(
         &request.evidence,
         request.controls.folder.as_deref(),
     );
+    // Both copies are written side by side, each control's items read once.
+    let bag_copy = outputs.bag_only_file("report.html");
     let report_path = outputs
-        .write_with("report.html", |file| {
-            Ok(write_report(&input, &beside, file)?)
+        .write_with("report.html", |page_beside| {
+            let bagged = |page_in_bag: &mut Buffered| {
+                let mut copies: [(&Links, &mut dyn Write); 2] = [
+                    (&beside, &mut *page_beside),
+                    (&Links::bundle(), page_in_bag),
+                ];
+                Ok(write_reports(&input, &mut copies)?)
+            };
+            write_file(&bag_copy, &request.out.join("report.html"), bagged)
+                .map_err(WriteFailure::Pipeline)
         })?
         .0;
-    outputs.write_bag_only(&mut bag, "report.html", |file| {
-        Ok(write_report(&input, &Links::bundle(), file)?)
-    })?;
+    bag.add("report.html", Content::File(bag_copy));
     outputs.debug_phase("report.html (out-folder and bundle copies)");
     // The outputs that read the evidence index first; then the index is
     // dropped (~500 MB at 10,000 accounts × 4 regions), turned into the
@@ -486,7 +512,7 @@ pub fn run_report(
         )?)
     })?;
     outputs.debug_phase("oscal-assessment-results.json");
-    let ipe = crate::outputs::ipe::ipe_json(&crate::outputs::ipe::ipe_sheets(&input));
+    let ipe = crate::outputs::ipe::ipe_json(input.ipe_sheets());
     outputs.write_bagged(&mut bag, "ipe.json", &ipe)?;
     drop(ipe);
     let coverage = crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path));
@@ -731,21 +757,12 @@ impl Outputs {
         Ok(path)
     }
 
-    /// Writes a file only the bag holds (its copy of `name` differs from the
-    /// out folder's) with `write`, and bags it as `data/<name>`; it is
-    /// removed with the temporary files, never published.
-    fn write_bag_only(
-        &mut self,
-        bag: &mut Bag,
-        name: &str,
-        write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
-    ) -> Result<(), PipelineError> {
+    /// The temporary file for the bag's own copy of `name`, registered
+    /// before it is written, so a failure part-way removes it too.
+    fn bag_only_file(&mut self, name: &str) -> PathBuf {
         let tmp = self.dir.join(format!(".{name}.bagged.partial"));
-        // Registered first, so a failure part-way removes it too.
         self.bag_only.push(tmp.clone());
-        write_file(&tmp, &self.dir.join(name), write)?;
-        bag.add(name, Content::File(tmp));
-        Ok(())
+        tmp
     }
 
     /// Puts every output in place (the bag-only files are removed on drop);

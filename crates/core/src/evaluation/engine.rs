@@ -92,7 +92,15 @@ fn evaluate_in_passes(
     // Problems with attachments are refused before evaluation (`report`
     // names them); here the readable ones are judged.
     let (attachments, _) = store.attachments();
+    let started = std::time::Instant::now();
     let evaluator = Evaluator::new(store, config, org, run);
+    let accounts: Vec<&str> = org.accounts.iter().map(|a| a.id.as_str()).collect();
+    let passes: Vec<&[&str]> = accounts.chunks(per_pass.max(1)).collect();
+    // The first pass's files are read ahead while the controls are
+    // planned, each next pass's while the one before is evaluated.
+    if let Some(first) = passes.first() {
+        store.read_ahead_accounts(first);
+    }
     // Every control is planned first (its scope, and the run-wide facts it
     // needs from other accounts, computed once); then the accounts are
     // evaluated a pass at a time, and each pass's evidence is dropped before
@@ -117,8 +125,12 @@ fn evaluate_in_passes(
         })
         .collect();
     evaluator.forget_documents();
-    let accounts: Vec<&str> = org.accounts.iter().map(|a| a.id.as_str()).collect();
-    for pass in accounts.chunks(per_pass.max(1)) {
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(ms, "controls planned");
+    for (n, pass) in passes.iter().enumerate() {
+        if let Some(next) = passes.get(n + 1) {
+            store.read_ahead_accounts(next);
+        }
         let in_pass: BTreeSet<&str> = pass.iter().copied().collect();
         planned.par_iter_mut().for_each(|p| {
             if let Planned::Items(plan) = p {
@@ -326,6 +338,9 @@ impl Planned<'_> {
 
 impl<'a> Evaluator<'a> {
     fn new(store: &'a EvidenceStore, config: &'a Config, org: &'a Org, run: &'a RunInfo) -> Self {
+        // Planning reads every active account's region listing, one
+        // account after another (see `scope_items`).
+        store.read_ahead_keys(org.active_accounts().map(|a| region_listing_key(&a.id)));
         let globals = Globals {
             org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
             run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),
@@ -559,14 +574,7 @@ impl<'a> Evaluator<'a> {
     /// evidence (collected with `--regions all`); `None` when there is no
     /// usable listing, and every region of the run is then in scope.
     fn enabled_regions(&self, account: &Account) -> Option<RegionListing> {
-        let key = EvidenceKey {
-            account_id: account.id.clone(),
-            region: RegionDir::Global,
-            service: "account".into(),
-            operation: "ListRegions".into(),
-            qualifier: None,
-        };
-        let doc = self.store.get(&key)?;
+        let doc = self.store.get(&region_listing_key(&account.id))?;
         let data = self.usable_json(&doc).ok()?;
         let (enabled, _) = crate::evidence::split_regions(data);
         Some(RegionListing {
@@ -769,6 +777,7 @@ impl Evaluator<'_> {
         // not kept: at 10,000 accounts a JSON map of them all, or the
         // documents, would be held beside the map for nothing.
         let mut map: HashMap<Key, Value> = HashMap::new();
+        (self.store).read_ahead_keys(self.org.active_accounts().map(|a| key_of(&a.id)));
         for account in self.org.active_accounts() {
             let key = key_of(&account.id);
             if let Some(doc) = self.store.peek(&key) {
@@ -791,6 +800,18 @@ impl Evaluator<'_> {
             .entry(map_key.to_string())
             .or_insert(bound);
         value
+    }
+}
+
+/// Where an account's `account:ListRegions` answer is: the regions it has
+/// enabled, which decide its scope items.
+fn region_listing_key(account_id: &str) -> EvidenceKey {
+    EvidenceKey {
+        account_id: account_id.to_string(),
+        region: RegionDir::Global,
+        service: "account".into(),
+        operation: "ListRegions".into(),
+        qualifier: None,
     }
 }
 

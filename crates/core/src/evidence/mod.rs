@@ -13,6 +13,7 @@ mod layout;
 pub mod merge;
 pub mod org_check;
 pub mod period;
+pub(crate) mod read_ahead;
 pub mod read_back;
 pub mod regions;
 mod run;

@@ -33,6 +33,7 @@ use zip::{CompressionMethod, ZipArchive};
 
 use super::bag_files::{merge_in_path_order, BagFiles};
 use super::zip_writer::{Prepared, Sizes, ZipStream};
+use crate::evidence::read_ahead::ReadAhead;
 
 /// At most this many payload files are deflated together by one task…
 const FILES_PER_CHUNK: usize = 256;
@@ -41,6 +42,8 @@ const BYTES_PER_CHUNK: u64 = 4 << 20;
 /// Chunks compressed before they are appended: bounds the memory held by
 /// compressed chunks waiting for their turn, whatever the evidence size.
 const CHUNKS_AT_ONCE: usize = 16;
+/// The files of a window of chunks, at most: how far ahead the payload is read.
+const WINDOW_FILES: usize = CHUNKS_AT_ONCE * FILES_PER_CHUNK;
 
 /// Name of the BagIt declaration.
 pub(crate) const BAGIT_TXT: &str = "bagit.txt";
@@ -298,6 +301,17 @@ impl Bag {
         }
     }
 
+    /// The files the payload is read from, in the payload's order (not the
+    /// entries copied from another zip, whose file is read as a whole).
+    fn files_to_read(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        (self.files())
+            .filter(|(_, content)| matches!(content, Content::Evidence | Content::File(_)))
+            .filter_map(|(path, content)| match self.source(&path, content) {
+                Source::File(from) => Some(from.into_owned()),
+                Source::Bytes(_) => None,
+            })
+    }
+
     /// The size of the file at bag path `path`.
     fn size(&self, path: &str, content: &Content) -> Result<u64, BundleError> {
         match self.source(path, content) {
@@ -331,11 +345,17 @@ impl Bag {
         let mut manifest = Manifest::new().map_err(io(MANIFEST))?;
         let mut octets = 0u64;
         let mut chunks = self.chunks();
+        // The files of the next window are read ahead while one is deflated.
+        let read_ahead = ReadAhead::default();
+        let mut ahead = self.files_to_read();
+        read_ahead.files(ahead.by_ref().take(2 * WINDOW_FILES).collect());
         loop {
             let window = (chunks.by_ref().take(CHUNKS_AT_ONCE)).collect::<Result<Vec<_>, _>>()?;
             if window.is_empty() {
                 break;
             }
+            let in_window = window.iter().map(Vec::len).sum();
+            read_ahead.files(ahead.by_ref().take(in_window).collect());
             let chunks: Vec<Chunk> = window
                 .par_iter()
                 .map(|files| self.deflate_chunk(files, &info.name, zip_time))

@@ -84,9 +84,10 @@ const INDEX_BATCH: usize = 4096;
 pub fn index_store(store: &EvidenceStore) -> Result<Vec<EvidenceIndexEntry>, StoreError> {
     let paths = store.evidence_paths()?;
     let mut index = Vec::with_capacity(paths.len());
-    for batch in paths.chunks(INDEX_BATCH) {
-        index.extend(index_documents(&store.read_documents(batch)?));
-    }
+    store.read_in_batches(&paths, INDEX_BATCH, |docs| {
+        index.extend(index_documents(&docs));
+        Ok(())
+    })?;
     Ok(index)
 }
 
@@ -179,14 +180,15 @@ impl EvidenceIndex {
             path: std::env::temp_dir(),
             source,
         })?;
-        for batch in paths.chunks(INDEX_BATCH) {
-            for entry in index_documents(&store.read_documents(batch)?) {
+        store.read_in_batches(&paths, INDEX_BATCH, |docs| {
+            for entry in index_documents(&docs) {
                 writer.push(&entry).map_err(|source| StoreError::Read {
                     path: writer.file.file().path().to_path_buf(),
                     source,
                 })?;
             }
-        }
+            Ok(())
+        })?;
         let path = writer.file.file().path().to_path_buf();
         writer
             .finish()

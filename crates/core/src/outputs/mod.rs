@@ -38,4 +38,17 @@ pub(crate) struct ReportInput<'a> {
     pub evidence: &'a EvidenceIndex,
     /// Name of the bundle (zip file stem and the bag's top folder).
     pub bundle_name: &'a str,
+    /// Every control's IPE sheet, once made (see [`ReportInput::ipe_sheets`]).
+    pub ipe: std::sync::OnceLock<Vec<ipe::IpeSheet>>,
+}
+
+impl ReportInput<'_> {
+    /// Every control's IPE sheet, made on first use and kept: the page, the
+    /// workbook and `ipe.json` show the same sheets, and making them reads
+    /// every control's items back and looks up each file they cite in the
+    /// evidence index on disk (about a tenth of `report`'s CPU time when
+    /// each output made its own). The sheets are a few lines a control.
+    pub(crate) fn ipe_sheets(&self) -> &[ipe::IpeSheet] {
+        self.ipe.get_or_init(|| ipe::ipe_sheets(self))
+    }
 }

@@ -81,34 +81,59 @@ pub(crate) fn render_report(input: &ReportInput<'_>, links: &Links) -> Result<St
     Ok(String::from_utf8(page).expect("Tera writes UTF-8"))
 }
 
-/// Writes the page to `out` as Tera renders it: the page itself is never a
-/// value in memory, only its view (which the templates need whole) bar the
-/// controls' sections, which are made, written and dropped one at a time.
+/// Writes the page to `out` as Tera renders it (see [`write_reports`]).
+#[cfg(test)]
 pub(crate) fn write_report(
     input: &ReportInput<'_>,
     links: &Links,
     mut out: impl std::io::Write,
 ) -> Result<(), ReportError> {
+    write_reports(input, &mut [(links, &mut out)])
+}
+
+/// Writes each copy of the page (its links, where it goes) as Tera renders
+/// it: the page itself is never a value in memory, only its view (which the
+/// templates need whole) bar the controls' sections, which are made,
+/// written and dropped one at a time. The copies differ only in their links
+/// (the bag's and the out folder's) and are written side by side, so each
+/// control's items are read back once for all of them.
+pub(crate) fn write_reports(
+    input: &ReportInput<'_>,
+    copies: &mut [(&Links, &mut dyn std::io::Write)],
+) -> Result<(), ReportError> {
     let tera = engine()?;
     let index = evidence::Index::new(input.evidence, evidence::LISTED_FILES_MAX);
-    let page = view::page_view(input, links);
-    let mut page = render_page_part(&tera, TEMPLATE_NAME, page, &mut out)?;
-    view::drop_head_only(&mut page);
+    let mut pages = Vec::with_capacity(copies.len());
+    for (links, out) in copies.iter_mut() {
+        let page = view::page_view(input, links);
+        let mut page = render_page_part(&tera, TEMPLATE_NAME, page, out)?;
+        view::drop_head_only(&mut page);
+        pages.push(page);
+    }
     let mut exceptions = view::Exceptions::default();
     for c in input.results.controls() {
-        let mut values = serde_json::Map::new();
-        values.insert("c".into(), view::control_section(&c, links, &index));
-        let context = Context::from_value(serde_json::Value::Object(values))?;
-        // The whitespace the template's loop over the controls put around each.
-        out.write_all(b"\n ").map_err(ReportError::Write)?;
-        tera.render_to(CONTROL_NAME, &context, &mut out)
-            .map_err(written)?;
-        out.write_all(b" ").map_err(ReportError::Write)?;
+        for (links, out) in copies.iter_mut() {
+            let mut values = serde_json::Map::new();
+            values.insert("c".into(), view::control_section(&c, links, &index));
+            let context = Context::from_value(serde_json::Value::Object(values))?;
+            // The whitespace the template's loop over the controls put around each.
+            out.write_all(b"\n ").map_err(ReportError::Write)?;
+            tera.render_to(CONTROL_NAME, &context, &mut *out)
+                .map_err(written)?;
+            out.write_all(b" ").map_err(ReportError::Write)?;
+        }
         exceptions.add(&c);
     }
-    exceptions.put_in(&mut page);
-    view::put_tail_lists(&mut page, input, links, &index);
-    render_page_part(&tera, TAIL_NAME, page, &mut out)?;
+    let last = copies.len().saturating_sub(1);
+    for (n, ((links, out), mut page)) in copies.iter_mut().zip(pages).enumerate() {
+        // The last copy takes the exceptions; the others, a copy each in turn.
+        match n == last {
+            true => std::mem::take(&mut exceptions).put_in(&mut page),
+            false => exceptions.clone().put_in(&mut page),
+        }
+        view::put_tail_lists(&mut page, input, links, &index);
+        render_page_part(&tera, TAIL_NAME, page, out)?;
+    }
     Ok(())
 }
 

@@ -68,5 +68,6 @@ pub(crate) fn input(e: &Evaluated) -> ReportInput<'_> {
         run: &e.run,
         evidence: &e.index,
         bundle_name: "auditpack-test",
+        ipe: Default::default(),
     }
 }

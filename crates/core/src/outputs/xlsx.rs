@@ -960,7 +960,7 @@ fn ipe(
         col("Collected by; calls made as", 60.0),
     ];
     let mut rows = Vec::new();
-    for s in crate::outputs::ipe::ipe_sheets(input) {
+    for s in input.ipe_sheets() {
         let population = s.population.join("\n");
         let accuracy = s.accuracy.join("\n");
         let who = format!("{}; {}", s.collected_by, s.callers.join(", "));

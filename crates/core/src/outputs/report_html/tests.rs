@@ -166,8 +166,53 @@ fn render_results_with(results: &Results, links: &Links) -> String {
         run: &run,
         evidence: &evidence,
         bundle_name: "auditpack-o-test123456-2026-Q4",
+        ipe: Default::default(),
     };
     render_report(&input, links).expect("renders")
+}
+
+/// `report` writes the bag's and the out folder's copies side by side, each
+/// control's items read once for both: each copy is the page written alone
+/// with its links, exceptions (given to one copy, copied to the other) and
+/// all.
+#[test]
+fn copies_written_side_by_side_are_each_the_page_written_alone() {
+    let (org, run) = (org(), run());
+    let evidence = crate::outputs::EvidenceIndex::of_entries(&evidence()).unwrap();
+    let results = crate::evaluation::StoredResults::of_results(results()).unwrap();
+    let input = ReportInput {
+        results: &results,
+        org: &org,
+        run: &run,
+        evidence: &evidence,
+        bundle_name: "auditpack-o-test123456-2026-Q4",
+        ipe: Default::default(),
+    };
+    let beside = Links::beside(
+        std::path::Path::new("/work/out"),
+        std::path::Path::new("/work/evidence"),
+        None,
+    );
+    let (mut in_bag, mut out_folder) = (Vec::new(), Vec::new());
+    write_reports(
+        &input,
+        &mut [(&Links::bundle(), &mut in_bag), (&beside, &mut out_folder)],
+    )
+    .unwrap();
+    let (in_bag, out_folder) = (
+        String::from_utf8(in_bag).unwrap(),
+        String::from_utf8(out_folder).unwrap(),
+    );
+    assert_eq!(in_bag, render_report(&input, &Links::bundle()).unwrap());
+    assert_eq!(out_folder, render_report(&input, &beside).unwrap());
+    assert_ne!(in_bag, out_folder, "the copies' links differ");
+    for page in [&in_bag, &out_folder] {
+        assert!(
+            page.contains("<table class=\"exceptions\">"),
+            "the exceptions are listed"
+        );
+        assert!(page.contains("Not assessed (2 requirement(s) × item)"));
+    }
 }
 
 #[test]

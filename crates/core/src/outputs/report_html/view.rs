@@ -81,7 +81,7 @@ struct TailLists<'a> {
     evidence_files: usize,
     evidence_size: String,
     /// Each control's IPE sheet (section 7), in the order of `controls`.
-    ipe: Vec<crate::outputs::ipe::IpeSheet>,
+    ipe: &'a [crate::outputs::ipe::IpeSheet],
 }
 
 /// What only the page's head reads (the coverage matrix above all),
@@ -211,7 +211,7 @@ fn build_view<'a>(input: &ReportInput<'a>, links: &Links) -> View<'a> {
     }
 }
 
-fn tail_lists<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> TailLists<'a> {
+fn tail_lists<'a>(input: &'a ReportInput<'_>, links: &Links, index: &Index) -> TailLists<'a> {
     let (org, controls) = (input.org, &input.results.head().controls);
     TailLists {
         inventory: (org.accounts.iter())
@@ -240,7 +240,7 @@ fn tail_lists<'a>(input: &ReportInput<'a>, links: &Links, index: &Index) -> Tail
         evidence_all_listed: index.all_listed(),
         evidence_files: input.evidence.len(),
         evidence_size: human_size(input.evidence.total_size()),
-        ipe: crate::outputs::ipe::ipe_sheets(input),
+        ipe: input.ipe_sheets(),
     }
 }
 
@@ -295,7 +295,7 @@ pub(super) fn control_section(
 
 /// The requirements not assessed, gathered a control at a time as the
 /// controls' sections are written, for the section after them.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Exceptions {
     /// Grouped by control, requirement and reason (`GapGroup`s, kept as the
     /// template reads them).
