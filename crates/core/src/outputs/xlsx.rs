@@ -484,6 +484,11 @@ pub(crate) fn write_xlsx_within(
         .collect();
     let formats = Formats::new(limits, &taken);
     let mut workbook = Workbook::new();
+    // Deflated at level 2, not rust_xlsxwriter's 6: at 3,000 accounts × 4
+    // regions the workbook took 15.9 s instead of 20.4 s and is 75 MB
+    // instead of 59 MB (level 1: 14.6 s, 103 MB); the bundle deflates it
+    // again (its zip: 447 MB instead of 437 MB).
+    workbook.set_zip_compression_level(2);
     workbook.set_properties(&properties(input)?);
     summary(&mut workbook, input, &formats)?;
     criteria(&mut workbook, input, &formats)?;
