@@ -157,18 +157,38 @@ fn render_results(results: &Results) -> String {
 
 /// The page of `results` with the fixture org, run and evidence.
 fn render_results_with(results: &Results, links: &Links) -> String {
-    let (org, run) = (org(), run());
-    let evidence = crate::outputs::EvidenceIndex::of_entries(&evidence()).unwrap();
-    let results = crate::evaluation::StoredResults::of_results(results.clone()).unwrap();
-    let input = ReportInput {
-        results: &results,
-        org: &org,
-        run: &run,
-        evidence: &evidence,
-        bundle_name: "auditpack-o-test123456-2026-Q4",
-        ipe: Default::default(),
-    };
-    render_report(&input, links).expect("renders")
+    render_report(&Fixture::of(results).input(), links).expect("renders")
+}
+
+/// What a page is rendered from: the fixture org, run and evidence index,
+/// and results with their items on disk.
+struct Fixture {
+    org: Org,
+    run: RunInfo,
+    evidence: crate::outputs::EvidenceIndex,
+    results: crate::evaluation::StoredResults,
+}
+
+impl Fixture {
+    fn of(results: &Results) -> Fixture {
+        Fixture {
+            org: org(),
+            run: run(),
+            evidence: crate::outputs::EvidenceIndex::of_entries(&evidence()).unwrap(),
+            results: crate::evaluation::StoredResults::of_results(results.clone()).unwrap(),
+        }
+    }
+
+    fn input(&self) -> ReportInput<'_> {
+        ReportInput {
+            results: &self.results,
+            org: &self.org,
+            run: &self.run,
+            evidence: &self.evidence,
+            bundle_name: "auditpack-o-test123456-2026-Q4",
+            ipe: Default::default(),
+        }
+    }
 }
 
 /// `report` writes the bag's and the out folder's copies side by side, each
@@ -177,17 +197,8 @@ fn render_results_with(results: &Results, links: &Links) -> String {
 /// all.
 #[test]
 fn copies_written_side_by_side_are_each_the_page_written_alone() {
-    let (org, run) = (org(), run());
-    let evidence = crate::outputs::EvidenceIndex::of_entries(&evidence()).unwrap();
-    let results = crate::evaluation::StoredResults::of_results(results()).unwrap();
-    let input = ReportInput {
-        results: &results,
-        org: &org,
-        run: &run,
-        evidence: &evidence,
-        bundle_name: "auditpack-o-test123456-2026-Q4",
-        ipe: Default::default(),
-    };
+    let fixture = Fixture::of(&results());
+    let input = fixture.input();
     let beside = Links::beside(
         std::path::Path::new("/work/out"),
         std::path::Path::new("/work/evidence"),
