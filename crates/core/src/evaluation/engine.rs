@@ -96,8 +96,11 @@ fn evaluate_in_passes(
     let evaluator = Evaluator::new(store, config, org, run);
     let accounts: Vec<&str> = org.accounts.iter().map(|a| a.id.as_str()).collect();
     let passes: Vec<&[&str]> = accounts.chunks(per_pass.max(1)).collect();
-    // The first pass's files are read ahead while the controls are
-    // planned, each next pass's while the one before is evaluated.
+    // Planning reads every active account's region listing, one account
+    // after another (see `scope_items`): read ahead first. The first pass's
+    // files are read ahead while the controls are planned, each next pass's
+    // while the one before is evaluated.
+    store.read_ahead_keys(org.active_accounts().map(|a| region_listing_key(&a.id)));
     if let Some(first) = passes.first() {
         store.read_ahead_accounts(first);
     }
@@ -338,9 +341,6 @@ impl Planned<'_> {
 
 impl<'a> Evaluator<'a> {
     fn new(store: &'a EvidenceStore, config: &'a Config, org: &'a Org, run: &'a RunInfo) -> Self {
-        // Planning reads every active account's region listing, one
-        // account after another (see `scope_items`).
-        store.read_ahead_keys(org.active_accounts().map(|a| region_listing_key(&a.id)));
         let globals = Globals {
             org: json_to_cel(&serde_json::to_value(org).expect("org serialises")),
             run: json_to_cel(&serde_json::to_value(run).expect("run serialises")),

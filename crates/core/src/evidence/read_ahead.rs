@@ -21,7 +21,7 @@
 //! the [`ReadAhead`] is dropped (without finishing what they were still
 //! asked).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,10 +32,10 @@ const THREADS: usize = 2;
 /// Files in one piece of an ask, taken by one thread.
 const FILES_A_PIECE: usize = 64;
 
-/// What to read ahead: files, or every file below some folders.
+/// What to read ahead: files, or every file below a folder.
 enum Ask {
     Files(Vec<PathBuf>),
-    Folders(Vec<PathBuf>),
+    Folder(PathBuf),
 }
 
 /// The background threads and how to reach them.
@@ -59,15 +59,20 @@ pub(crate) struct ReadAhead {
 impl ReadAhead {
     /// Reads ahead `files`, in their order, after what was asked before.
     pub(crate) fn files(&self, files: Vec<PathBuf>) {
-        for piece in files.chunks(FILES_A_PIECE) {
-            self.send(Ask::Files(piece.to_vec()));
+        let mut files = files.into_iter();
+        loop {
+            let piece: Vec<PathBuf> = files.by_ref().take(FILES_A_PIECE).collect();
+            if piece.is_empty() {
+                return;
+            }
+            self.send(Ask::Files(piece));
         }
     }
 
     /// Reads ahead every file below each of `folders` (those that exist).
     pub(crate) fn folders(&self, folders: Vec<PathBuf>) {
         for folder in folders {
-            self.send(Ask::Folders(vec![folder]));
+            self.send(Ask::Folder(folder));
         }
     }
 
@@ -115,7 +120,7 @@ impl ReadAhead {
                         .and_then(|r| r.recv().map_err(|_| ()));
                     let done = match ask {
                         Ok(Ask::Files(files)) => advise_each(files.iter(), &stop, &advised),
-                        Ok(Ask::Folders(folders)) => advise_below(&folders, &stop, &advised),
+                        Ok(Ask::Folder(folder)) => advise_below(&folder, &stop, &advised),
                         Err(()) => return,
                     };
                     if done.is_err() {
@@ -158,23 +163,16 @@ fn advise_each<'p>(
     Ok(())
 }
 
-/// Advises every file below each of `folders`, until told to stop.
-fn advise_below(
-    folders: &[PathBuf],
-    stop: &AtomicBool,
-    advised: &AtomicUsize,
-) -> Result<(), Stopped> {
-    for folder in folders {
-        let files = walkdir::WalkDir::new(folder)
-            .follow_links(false)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(walkdir::DirEntry::into_path)
-            .collect::<Vec<_>>();
-        advise_each(files.iter(), stop, advised)?;
-    }
-    Ok(())
+/// Advises every file below `folder`, until told to stop.
+fn advise_below(folder: &Path, stop: &AtomicBool, advised: &AtomicUsize) -> Result<(), Stopped> {
+    let files = walkdir::WalkDir::new(folder)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect::<Vec<_>>();
+    advise_each(files.iter(), stop, advised)
 }
 
 /// Tells the kernel `file` will be read whole soon; whether it could.

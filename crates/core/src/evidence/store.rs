@@ -233,13 +233,13 @@ impl EvidenceStore {
 
     /// Starts reading `rel_paths` in the background (the next batch of the
     /// index), for the reads that follow.
-    pub(crate) fn read_ahead_paths(&self, rel_paths: &[String]) {
+    fn read_ahead_paths(&self, rel_paths: &[String]) {
         let files = rel_paths.iter().map(|p| self.root.join(p)).collect();
         self.read_ahead.files(files);
     }
 
-    /// Starts reading the documents of `keys` in the background (a map over
-    /// every account, read one account after another).
+    /// Starts reading the documents of `keys` in the background (what
+    /// planning reads one account after another).
     pub(crate) fn read_ahead_keys(&self, keys: impl Iterator<Item = EvidenceKey>) {
         let files = keys.map(|k| self.root.join(k.relative_path())).collect();
         self.read_ahead.files(files);
