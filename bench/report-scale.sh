@@ -47,7 +47,7 @@ done
 # (docs/performance.md): it is counted in the evaluation.
 phase() { { grep -F "$1" "$work/best-stderr.txt" || true; } | grep -Eo 'ms=[0-9]+' | head -1 | cut -d= -f2; }
 evaluated=$(phase "evaluated")
-rendered=$(phase "rendered report.html")
+rendered=$(phase "wrote report.html")
 bundled=$(phase "wrote the bundle")
 report_bytes=$(stat -c %s "$work/out/report.html")
 zip=$(ls "$work/out"/*.zip)

@@ -31,6 +31,9 @@ use super::ReportInput;
 use crate::evaluation::ResultsSource;
 use crate::evaluation::{ControlResult, ItemResult, Verdict};
 
+mod items;
+use items::{tallies, ChangeItem, ExceptionItem, Tally};
+
 /// Excel's limit for one cell's text, in UTF-16 units; longer text (a
 /// message quoting a whole policy) is cut, saying where the full text is.
 const CELL_MAX: usize = 32_767;
@@ -490,24 +493,21 @@ pub(crate) fn write_xlsx_within(
     // again (its zip: 447 MB instead of 437 MB).
     workbook.set_zip_compression_level(2);
     workbook.set_properties(&properties(input)?);
+    // Every large sheet's rows counted first, in one pass over the items.
+    let tallies = tallies(input.results);
     summary(&mut workbook, input, &formats)?;
     criteria(&mut workbook, input, &formats)?;
-    controls_sheet(&mut workbook, input, &names, &formats)?;
+    controls_sheet(&mut workbook, input, &names, &tallies, &formats)?;
     ipe(&mut workbook, input, &formats)?;
     attachments(&mut workbook, input, &formats)?;
-    // A control at a time, its items read from the results' file.
-    for (i, (c, name)) in input.results.controls().zip(&names).enumerate() {
-        control_sheet(
-            &mut workbook,
-            &c,
-            name,
-            &format!("T_control_{}", i + 1),
-            &formats,
-        )?;
+    // A control at a time, its items read from the results' file in pieces.
+    for (i, name) in names.iter().enumerate() {
+        let table = format!("T_control_{}", i + 1);
+        control_sheet(&mut workbook, input, i, tallies[i], name, &table, &formats)?;
     }
-    exceptions(&mut workbook, input, &formats)?;
+    exceptions(&mut workbook, input, &tallies, &formats)?;
     waivers(&mut workbook, input, &formats)?;
-    changes(&mut workbook, input, &formats)?;
+    changes(&mut workbook, input, &tallies, &formats)?;
     population(&mut workbook, input, &formats)?;
     evidence(&mut workbook, input, &formats)?;
     Ok(workbook.save_to_writer(out)?)
@@ -619,6 +619,7 @@ fn controls_sheet(
     workbook: &mut Workbook,
     input: &ReportInput<'_>,
     names: &[String],
+    tallies: &[Tally],
     formats: &Formats,
 ) -> Result<(), XlsxError> {
     let columns = [
@@ -638,14 +639,10 @@ fn controls_sheet(
     let stored = input.results;
     let rows = (stored.head().controls.iter().zip(names).enumerate())
         .map(|(i, (c, sheet))| {
-            // The counts are kept beside the items; the items are read only
-            // when a waiver may hide a failure (the remediation shows then).
+            // The remediation shows where an item failed, before a waiver
+            // or after it.
             let n = stored.counts(i);
-            let remediation = match (n.fail, n.waived) {
-                (0, 0) => String::new(),
-                (0, _) => remediation_if_failed(&stored.control(i)),
-                _ => one_paragraph(&c.remediation),
-            };
+            let remediation = remediation_if_failed(c, tallies[i]);
             vec![
                 Cell::Link {
                     text: c.id.clone(),
@@ -676,12 +673,8 @@ fn controls_sheet(
 }
 
 /// The remediation text where some item failed (before or after a waiver).
-fn remediation_if_failed(c: &ControlResult) -> String {
-    let failed = c.results.iter().any(|i| {
-        i.status == Verdict::Fail
-            || (i.waiver.as_ref()).is_some_and(|w| w.original_status == Verdict::Fail)
-    });
-    match failed {
+fn remediation_if_failed(c: &ControlResult, tally: Tally) -> String {
+    match tally.failed {
         true => one_paragraph(&c.remediation),
         false => String::new(),
     }
@@ -701,11 +694,15 @@ fn one_paragraph(text: &str) -> String {
 /// verdict for the item.
 fn control_sheet(
     workbook: &mut Workbook,
-    c: &ControlResult,
+    input: &ReportInput<'_>,
+    i: usize,
+    tally: Tally,
     name: &str,
     table: &str,
     formats: &Formats,
 ) -> Result<(), XlsxError> {
+    let stored = input.results;
+    let c = &stored.head().controls[i];
     let mut columns = vec![
         col("Item", 6.0),
         col("Account id", 15.0),
@@ -747,14 +744,14 @@ fn control_sheet(
             "accounts: {}; regions: {}; {} item(s)",
             c.scope_accounts,
             c.scope_regions,
-            c.results.len()
+            stored.item_count(i)
         ),
     )?;
     if let Some(message) = &c.message {
         s.fact("Note", message)?;
     }
     s.fact("Objective", &one_paragraph(&c.objective))?;
-    let fix = remediation_if_failed(c);
+    let fix = remediation_if_failed(c, tally);
     if !fix.is_empty() {
         s.fact("Remediation", &fix)?;
     }
@@ -766,21 +763,32 @@ fn control_sheet(
         ),
     )?;
     // One row per item and evidence file (one for an item with none), made
-    // as they are written.
-    let count = (c.results.iter())
-        .map(|item| item.evidence.len().max(1))
-        .sum();
-    let rows = c.results.iter().enumerate().flat_map(|(n, item)| {
-        let files: Vec<(&str, &str)> = match item.evidence.is_empty() {
-            true => vec![("", "")],
-            false => item
-                .evidence
-                .iter()
-                .map(|e| (e.path.as_str(), e.sha256.as_str()))
-                .collect(),
-        };
-        files.into_iter().map(move |(path, sha256)| {
-            let mut row = item_cells(n + 1, item);
+    // a piece of items at a time as they are written.
+    let mut number = 0;
+    let rows = stored.item_pieces::<ItemResult>(i).flat_map(move |piece| {
+        let rows: Vec<Vec<Cell>> = (piece.iter())
+            .flat_map(|item| {
+                number += 1;
+                item_rows(number, item, c)
+            })
+            .collect();
+        rows
+    });
+    s.table_of(table, &columns, Counted::new(tally.evidence_rows, rows))
+}
+
+/// Item `n`'s rows of its control's sheet: one per evidence file it cites
+/// (one if none), the item's columns repeated on each.
+fn item_rows(n: usize, item: &ItemResult, c: &ControlResult) -> Vec<Vec<Cell>> {
+    let files: Vec<(&str, &str)> = match item.evidence.is_empty() {
+        true => vec![("", "")],
+        false => (item.evidence.iter())
+            .map(|e| (e.path.as_str(), e.sha256.as_str()))
+            .collect(),
+    };
+    (files.into_iter())
+        .map(|(path, sha256)| {
+            let mut row = item_cells(n, item);
             row.extend(c.assertions.iter().map(|a| {
                 let status = item.assertions.iter().find(|r| r.id == a.id);
                 Cell::from(status.map_or("", |r| r.status.label()))
@@ -791,8 +799,7 @@ fn control_sheet(
             row.push(sha256.into());
             row
         })
-    });
-    s.table_of(table, &columns, Counted::new(count, rows))
+        .collect()
 }
 
 /// Rows made as they are written, their number known first: a table is
@@ -809,16 +816,24 @@ impl<I: Iterator> Counted<I> {
     }
 }
 
-impl<I: Iterator> Iterator for Counted<I> {
+impl<I: Iterator<Item: Default>> Iterator for Counted<I> {
     type Item = I::Item;
 
     fn next(&mut self) -> Option<I::Item> {
-        let row = self.rows.next();
-        match row {
-            Some(_) => self.left = self.left.checked_sub(1).expect("more rows than counted"),
-            None => assert_eq!(self.left, 0, "fewer rows than counted"),
+        match self.rows.next() {
+            Some(row) => {
+                self.left = self.left.checked_sub(1).expect("more rows than counted");
+                Some(row)
+            }
+            // Rows come short only when reading the items back failed part
+            // way: `report` then fails before it publishes anything
+            // (`StoredResults::check`), and the table is ended with empty rows.
+            None if self.left > 0 => {
+                self.left -= 1;
+                Some(I::Item::default())
+            }
+            None => None,
         }
-        row
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -826,7 +841,7 @@ impl<I: Iterator> Iterator for Counted<I> {
     }
 }
 
-impl<I: Iterator> ExactSizeIterator for Counted<I> {}
+impl<I: Iterator<Item: Default>> ExactSizeIterator for Counted<I> {}
 
 /// The columns of an item that come before its requirements.
 fn item_cells(n: usize, item: &ItemResult) -> Vec<Cell> {
@@ -1021,6 +1036,7 @@ fn ipe(
 fn exceptions(
     workbook: &mut Workbook,
     input: &ReportInput<'_>,
+    tallies: &[Tally],
     formats: &Formats,
 ) -> Result<(), XlsxError> {
     let columns = [
@@ -1031,8 +1047,12 @@ fn exceptions(
         col("Region", 13.0),
         col("Reason", 100.0),
     ];
-    // Counted, then written: the table is declared with its last row.
-    let count = exception_rows(input).count();
+    // Counted first: the table is declared with its last row.
+    let count = (input.results.head().controls.iter())
+        .zip(tallies)
+        .enumerate()
+        .map(|(i, (c, tally))| whole_control_row(input, i, c).map_or(0, |_| 1) + tally.not_assessed)
+        .sum();
     let rows = Counted::new(count, exception_rows(input));
     let s = Sheet::new(
         workbook,
@@ -1045,41 +1065,57 @@ fn exceptions(
 }
 
 /// The rows of the exceptions sheet, made as they are written (one per
-/// requirement not assessed: most of a large organization's gaps).
+/// requirement not assessed: most of a large organization's gaps), a piece
+/// of a control's items at a time.
 fn exception_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
-    // A control's rows are made together: its items are read a control at a time.
-    input.results.controls().flat_map(|c| {
-        let c = &*c;
-        let whole = (c.results.is_empty())
-            .then_some(c.message.as_ref())
-            .flatten()
-            .map(|message| {
-                vec![
-                    c.id.as_str().into(),
-                    "(the whole control)".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                    message.as_str().into(),
-                ]
+    let stored = input.results;
+    (stored.head().controls.iter().enumerate()).flat_map(move |(i, c)| {
+        let items = stored
+            .item_pieces::<ExceptionItem>(i)
+            .flat_map(move |piece| {
+                let rows: Vec<Vec<Cell>> = (piece.iter())
+                    .flat_map(|item| exception_item_rows(c, item))
+                    .collect();
+                rows
             });
-        let items = c.results.iter().flat_map(|item| {
-            (item.assertions.iter())
-                .filter(|a| a.status == Verdict::NotAssessed)
-                .map(move |a| {
-                    vec![
-                        c.id.as_str().into(),
-                        a.id.as_str().into(),
-                        item.account_id.as_str().into(),
-                        item.account_name.as_str().into(),
-                        item.region.as_deref().unwrap_or("global").into(),
-                        a.message.as_str().into(),
-                    ]
-                })
-        });
-        let rows: Vec<Vec<Cell>> = whole.into_iter().chain(items).collect();
-        rows
+        whole_control_row(input, i, c).into_iter().chain(items)
     })
+}
+
+/// The row of a control without items that says why (disabled, or no
+/// population).
+fn whole_control_row(input: &ReportInput<'_>, i: usize, c: &ControlResult) -> Option<Vec<Cell>> {
+    let message = c
+        .message
+        .as_ref()
+        .filter(|_| input.results.item_count(i) == 0)?;
+    Some(vec![
+        c.id.as_str().into(),
+        "(the whole control)".into(),
+        "".into(),
+        "".into(),
+        "".into(),
+        message.as_str().into(),
+    ])
+}
+
+/// An item's rows of the exceptions sheet: one per requirement not assessed.
+fn exception_item_rows<'a>(
+    c: &'a ControlResult,
+    item: &'a ExceptionItem,
+) -> impl Iterator<Item = Vec<Cell>> + 'a {
+    (item.assertions.iter())
+        .filter(|a| a.status == Verdict::NotAssessed)
+        .map(move |a| {
+            vec![
+                c.id.as_str().into(),
+                a.id.as_str().into(),
+                item.account_id.as_str().into(),
+                item.account_name.as_str().into(),
+                item.region.as_deref().unwrap_or("global").into(),
+                a.message.as_str().into(),
+            ]
+        })
 }
 
 /// The exceptions register as applied.
@@ -1136,10 +1172,11 @@ fn waivers(
 fn changes(
     workbook: &mut Workbook,
     input: &ReportInput<'_>,
+    tallies: &[Tally],
     formats: &Formats,
 ) -> Result<(), XlsxError> {
     let columns: Vec<Column> = CHANGES_HEADER.iter().map(|h| col(h, 18.0)).collect();
-    let count = change_rows(input).count();
+    let count = tallies.iter().map(|t| t.changes).sum();
     let rows = Counted::new(count, change_rows(input));
     let s = Sheet::new(
         workbook,
@@ -1153,20 +1190,21 @@ fn changes(
 
 /// The rows of the changes sheet, made as they are written.
 fn change_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
-    input.results.controls().flat_map(|c| {
-        let rows: Vec<Vec<Cell>> = c
-            .results
-            .iter()
-            .flat_map(|item| control_change_rows(&c, item))
-            .collect();
-        rows
+    let stored = input.results;
+    (stored.head().controls.iter().enumerate()).flat_map(move |(i, c)| {
+        stored.item_pieces::<ChangeItem>(i).flat_map(move |piece| {
+            let rows: Vec<Vec<Cell>> = (piece.iter())
+                .flat_map(|item| control_change_rows(c, item))
+                .collect();
+            rows
+        })
     })
 }
 
 /// One item's rows of the changes sheet.
 fn control_change_rows<'a>(
     c: &'a ControlResult,
-    item: &'a ItemResult,
+    item: &'a ChangeItem,
 ) -> impl Iterator<Item = Vec<Cell>> + 'a {
     std::iter::once((c, item)).flat_map(|(c, item)| {
         let region = item.region.clone().unwrap_or_else(|| "global".into());

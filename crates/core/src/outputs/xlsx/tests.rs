@@ -375,3 +375,36 @@ fn continuation_names_fit_excel_and_are_new() {
     assert_eq!(long, format!("{} (2)", "x".repeat(27)));
     assert_eq!(long.chars().count(), SHEET_NAME_MAX);
 }
+
+/// A control's items that can no longer be read back end the workbook's
+/// tables short of what was counted: the workbook is still written (empty
+/// rows where the items were), never a panic, and the failure is kept for
+/// `report` to fail on before it publishes.
+#[test]
+fn items_unreadable_after_they_were_counted_leave_the_failure_for_report() {
+    let e = samples();
+    let n = (e.results.controls.iter())
+        .position(|c| c.results.len() > 1)
+        .expect("a control with items");
+    let input = input(&e);
+    let tallies = items::tallies(input.results);
+    e.stored.corrupt_for_test(n);
+    let formats = Formats::new(Limits::EXCEL, &[]);
+    let mut workbook = Workbook::new();
+    let name = format!("C{n}");
+    control_sheet(&mut workbook, &input, n, tallies[n], &name, "T_c", &formats)
+        .expect("the sheet is written");
+    let mut bytes = Vec::new();
+    workbook.save_to_writer(&mut bytes).expect("saved");
+    let rows = open(&bytes)
+        .worksheet_range(&name)
+        .expect("the sheet")
+        .rows()
+        .count();
+    assert!(rows > tallies[n].evidence_rows, "{rows} rows");
+    let error = e.stored.check().unwrap_err();
+    assert!(
+        error.to_string().contains("reading the results back"),
+        "{error}"
+    );
+}
