@@ -1,9 +1,11 @@
 //! Results whose items are kept on disk: `report` evaluates an organization a
 //! pass of accounts at a time and appends each pass's items to a temporary
 //! file per control, read back in place, so the verdicts of 10,000 accounts are
-//! never a value in memory. Every output reads them back a control at a time
+//! never a value in memory. The outputs read them back a control at a time
 //! ([`ResultsSource::controls`]), holding one control's items at most (~0.7 KB
-//! an item: ~28 MB for a control over 10,000 accounts × 4 regions).
+//! an item: ~28 MB for a control over 10,000 accounts × 4 regions), or a
+//! piece of a control's items at a time ([`StoredResults::item_pieces`]: the
+//! workbook, written beside the other outputs).
 //!
 //! [`ResultsSource`] is what the outputs read: results in memory (a parsed
 //! `results.json`, the tests) and [`StoredResults`] give the same bytes.
