@@ -38,6 +38,12 @@ use super::ReportInput;
 use crate::evaluation::ResultsSource;
 use crate::evaluation::{ControlResult, ItemResult, Verdict};
 
+mod parts;
+use parts::{
+    prop, sha256, status, Finding, Observation, Related, RelevantEvidence, Resource, Rlink,
+    Subject, Target,
+};
+
 /// The OSCAL version the document declares and the tests validate against.
 pub(crate) const OSCAL_VERSION: &str = "1.1.2";
 /// The namespace of auditpack's own properties (OSCAL requires one for
@@ -87,41 +93,6 @@ impl Uuids {
     }
 }
 
-/// An auditpack property (single line, trimmed: OSCAL's string type).
-fn prop(name: &str, value: &str) -> Value {
-    let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
-    let value = if value.is_empty() {
-        "none".to_string()
-    } else {
-        value
-    };
-    json!({ "name": name, "ns": NS, "value": value })
-}
-
-/// OSCAL's status of a verdict, and why when it is not a plain pass or fail.
-fn status(verdict: Verdict, why: Option<&str>) -> Value {
-    let (state, reason) = match verdict {
-        Verdict::Pass => ("satisfied", "pass"),
-        Verdict::Fail => ("not-satisfied", "fail"),
-        Verdict::NotAssessed | Verdict::Waived | Verdict::Disabled => ("not-satisfied", "other"),
-    };
-    let mut status = json!({ "state": state, "reason": reason });
-    let note = match verdict {
-        Verdict::NotAssessed => Some("NOT ASSESSED: the evidence was missing or its collection failed; not a pass."),
-        Verdict::Waived => Some("WAIVED: the evidence gave FAIL or NOT ASSESSED and an unexpired waiver accepts it; the objective is not shown satisfied."),
-        Verdict::Disabled => Some("DISABLED: turned off in auditpack.toml with a written reason; not tested."),
-        _ => None,
-    };
-    if let Some(note) = note {
-        let remarks = match why.filter(|w| !w.trim().is_empty()) {
-            Some(why) => format!("{note}\n\n{why}"),
-            None => note.to_string(),
-        };
-        status["remarks"] = remarks.into();
-    }
-    status
-}
-
 /// `account/region` of an item, as the report writes it.
 fn place(item: &ItemResult) -> String {
     match &item.region {
@@ -147,7 +118,7 @@ struct Streamed<F>(F);
 impl<F, I> Serialize for Streamed<F>
 where
     F: Fn() -> I,
-    I: Iterator<Item = Value>,
+    I: Iterator<Item: Serialize>,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq((self.0)())
@@ -245,40 +216,42 @@ pub(crate) fn write_oscal(
     // observation a few KB as a JSON value).
     let (observation_uuid, collected) = (&observation_uuid, &collected);
     let (evidence_uuid, account_uuid) = (&evidence_uuid, &account_uuid);
+    let stored = input.results;
+    let controls = &results.controls;
     let observations = Streamed(|| {
-        input.results.controls().flat_map(move |c| {
-            (0..c.results.len()).map(move |n| {
-                let item = &c.results[n];
-                let obs = observation_uuid(&c, item);
-                observation(
-                    &c,
-                    item,
-                    &obs,
-                    &collected(item),
-                    evidence_uuid,
-                    account_uuid,
-                )
+        (controls.iter().enumerate()).flat_map(move |(n, c)| {
+            stored.item_pieces::<ItemResult>(n).flat_map(move |piece| {
+                let observations: Vec<Observation> = (piece.iter())
+                    .map(|item| {
+                        let obs = observation_uuid(c, item);
+                        observation(c, item, obs, collected(item), evidence_uuid, account_uuid)
+                    })
+                    .collect();
+                observations
             })
         })
     });
     let ids = &ids;
     let findings = Streamed(|| {
-        input.results.controls().flat_map(move |c| {
-            let c = std::rc::Rc::new(c);
+        (controls.iter().enumerate()).flat_map(move |(n, c)| {
+            // The control's own finding, after its items', relates them all.
+            let related = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
             let items = {
-                let c = std::rc::Rc::clone(&c);
-                (0..c.results.len()).map(move |n| {
-                    let item = &c.results[n];
-                    item_finding(&c, item, ids, &observation_uuid(&c, item))
+                let related = std::rc::Rc::clone(&related);
+                stored.item_pieces::<ItemResult>(n).flat_map(move |piece| {
+                    let findings: Vec<Finding> = (piece.iter())
+                        .map(|item| {
+                            let obs = observation_uuid(c, item);
+                            related.borrow_mut().push(Related {
+                                observation_uuid: obs.clone(),
+                            });
+                            item_finding(c, item, ids, obs)
+                        })
+                        .collect();
+                    findings
                 })
             };
-            // The control's own finding, after its items', relates them all.
-            let control = std::iter::once_with(move || {
-                let related = (c.results.iter())
-                    .map(|item| json!({ "observation-uuid": observation_uuid(&c, item) }))
-                    .collect();
-                control_finding(&c, ids, related)
-            });
+            let control = std::iter::once_with(move || control_finding(c, ids, related.take()));
             items.chain(control)
         })
     });
@@ -301,23 +274,23 @@ pub(crate) fn write_oscal(
 
     let plan = ids.of("assessment plan");
     let resources = Streamed(|| {
-        let plan_resource = json!({
-            "uuid": plan,
-            "title": "Assessment plan: the control files evaluated",
-            "description": "auditpack has no separate assessment plan: the control files (data/controls/ in the bundle, each with its objective, procedure and exact CEL tests) and auditpack.toml, when given, are the plan.",
-            "rlinks": [{ "href": "controls/" }]
-        });
-        let control_files = results.controls.iter().map(|c| {
-            let mut rlink =
-                json!({ "href": format!("controls/{}", c.file), "media-type": "application/toml" });
-            if let Some(sha) = &c.file_sha256 {
-                rlink["hashes"] = json!([{ "algorithm": "SHA-256", "value": sha }]);
-            }
-            json!({
-                "uuid": ids.of(&format!("control file {}", c.id)),
-                "title": format!("Control file of {}", c.id),
-                "rlinks": [rlink]
-            })
+        let plan_resource = Resource {
+            uuid: plan.clone(),
+            title: "Assessment plan: the control files evaluated".into(),
+            description: Some("auditpack has no separate assessment plan: the control files (data/controls/ in the bundle, each with its objective, procedure and exact CEL tests) and auditpack.toml, when given, are the plan.".into()),
+            props: Vec::new(),
+            rlinks: [Rlink { href: "controls/".into(), media_type: None, hashes: Vec::new() }],
+        };
+        let control_files = results.controls.iter().map(|c| Resource {
+            uuid: ids.of(&format!("control file {}", c.id)),
+            title: format!("Control file of {}", c.id),
+            description: None,
+            props: Vec::new(),
+            rlinks: [Rlink {
+                href: format!("controls/{}", c.file),
+                media_type: Some("application/toml"),
+                hashes: c.file_sha256.as_deref().map(sha256).unwrap_or_default(),
+            }],
         });
         // Attachments (evidence no API gives) and their metadata files.
         let attachments = results.attachments.iter().flat_map(|a| {
@@ -330,31 +303,39 @@ pub(crate) fn write_oscal(
                 ),
             ]
             .into_iter()
-            .map(|(path, sha, what)| {
-                json!({
-                    "uuid": evidence_uuid(path),
-                    "title": path,
-                    "description": what,
-                    "props": [prop("owner", &a.owner), prop("date", &a.date), prop("reviewed-by", &a.reviewed_by)],
-                    "rlinks": [{
-                        "href": format!("evidence/{path}"),
-                        "hashes": [{ "algorithm": "SHA-256", "value": sha }]
-                    }]
-                })
+            .map(|(path, sha, what)| Resource {
+                uuid: evidence_uuid(path),
+                title: path.clone(),
+                description: Some(what),
+                props: vec![
+                    prop("owner", &a.owner),
+                    prop("date", &a.date),
+                    prop("reviewed-by", &a.reviewed_by),
+                ],
+                rlinks: [Rlink {
+                    href: format!("evidence/{path}"),
+                    media_type: None,
+                    hashes: sha256(sha),
+                }],
             })
         });
-        let evidence = input.evidence.iter().map(|e| {
-            json!({
-                "uuid": evidence_uuid(&e.path),
-                "title": e.path,
-                "description": format!("{}:{} in {} ({}), answer {}", e.service, e.operation, e.account_id, e.region.as_deref().unwrap_or("global"), e.status),
-                "props": [prop("sha256", &e.sha256)],
-                "rlinks": [{
-                    "href": format!("evidence/{}", e.path),
-                    "media-type": "application/json",
-                    "hashes": [{ "algorithm": "SHA-256", "value": e.sha256 }]
-                }]
-            })
+        let evidence = input.evidence.iter().map(|e| Resource {
+            uuid: evidence_uuid(&e.path),
+            description: Some(format!(
+                "{}:{} in {} ({}), answer {}",
+                e.service,
+                e.operation,
+                e.account_id,
+                e.region.as_deref().unwrap_or("global"),
+                e.status
+            )),
+            props: vec![prop("sha256", &e.sha256)],
+            rlinks: [Rlink {
+                href: format!("evidence/{}", e.path),
+                media_type: Some("application/json"),
+                hashes: sha256(&e.sha256),
+            }],
+            title: e.path,
         });
         std::iter::once(plan_resource)
             .chain(control_files)
@@ -385,10 +366,13 @@ pub(crate) fn write_oscal(
         },
     });
     if let Some(d) = &results.period_dates {
-        head["props"].as_array_mut().expect("props").push(prop(
-            "audit-period-dates",
-            &format!("{}/{}", d.start, d.end),
-        ));
+        head["props"]
+            .as_array_mut()
+            .expect("props")
+            .push(json!(prop(
+                "audit-period-dates",
+                &format!("{}/{}", d.start, d.end),
+            )));
     }
     if inventory_is_empty(&head) {
         head.as_object_mut()
@@ -442,46 +426,40 @@ fn inventory_is_empty(result: &Value) -> bool {
 fn observation(
     c: &ControlResult,
     item: &ItemResult,
-    uuid: &str,
-    collected: &str,
+    uuid: String,
+    collected: String,
     evidence_uuid: &dyn Fn(&str) -> String,
     account_uuid: &dyn Fn(&str) -> String,
-) -> Value {
+) -> Observation {
     let description = match item.message.trim() {
         "" => format!("{}: every requirement met in {}.", c.id, place(item)),
         message => message.to_string(),
     };
-    let mut obs = json!({
-        "uuid": uuid,
-        "title": format!("{} in {}", c.id, place(item)),
-        "description": description,
-        "props": [
+    Observation {
+        uuid,
+        title: format!("{} in {}", c.id, place(item)),
+        description,
+        props: [
             prop("control", &c.id),
             prop("account", &item.account_id),
             prop("region", item.region.as_deref().unwrap_or("global")),
             prop("auditpack-status", &verdict_name(item.status)),
         ],
-        "methods": ["TEST"],
-        "types": ["control-objective"],
-        "subjects": [{
-            "subject-uuid": account_uuid(&item.account_id),
-            "type": "inventory-item",
-            "title": format!("{} ({})", item.account_name, item.account_id)
+        methods: ["TEST"],
+        types: ["control-objective"],
+        subjects: [Subject {
+            subject_uuid: account_uuid(&item.account_id),
+            kind: "inventory-item",
+            title: format!("{} ({})", item.account_name, item.account_id),
         }],
-        "collected": collected,
-    });
-    if !item.evidence.is_empty() {
-        obs["relevant-evidence"] = (item.evidence.iter())
-            .map(|e| {
-                json!({
-                    "href": format!("#{}", evidence_uuid(&e.path)),
-                    "description": format!("{} (SHA-256 {})", e.path, e.sha256)
-                })
+        collected,
+        relevant_evidence: (item.evidence.iter())
+            .map(|e| RelevantEvidence {
+                href: format!("#{}", evidence_uuid(&e.path)),
+                description: format!("{} (SHA-256 {})", e.path, e.sha256),
             })
-            .collect::<Vec<_>>()
-            .into();
+            .collect(),
     }
-    obs
 }
 
 /// A verdict as results.json writes it (`NOT_ASSESSED`).
@@ -493,61 +471,71 @@ fn verdict_name(verdict: Verdict) -> String {
 }
 
 /// The finding of one scope item.
-fn item_finding(c: &ControlResult, item: &ItemResult, ids: &Uuids, obs: &str) -> Value {
+fn item_finding<'c>(
+    c: &'c ControlResult,
+    item: &ItemResult,
+    ids: &Uuids,
+    obs: String,
+) -> Finding<'c> {
     let why = match &item.waiver {
-        Some(w) => Some(format!(
+        Some(w) => format!(
             "Before the waiver: {}. Waived until {} by {} ({}): {}",
             w.original_status.label(),
             w.expires,
             w.approver,
             w.ticket,
             w.reason
-        )),
-        None => Some(item.message.clone()),
+        ),
+        None => item.message.clone(),
     };
-    json!({
-        "uuid": ids.of(&format!("finding {} {}", c.id, place(item))),
-        "title": format!("{} in {}: {}", c.id, place(item), item.status.label()),
-        "description": format!("{} — {} ({}).", c.title, item.account_name, place(item)),
-        "props": [
+    Finding {
+        uuid: ids.of(&format!("finding {} {}", c.id, place(item))),
+        title: format!("{} in {}: {}", c.id, place(item), item.status.label()),
+        description: format!("{} — {} ({}).", c.title, item.account_name, place(item)),
+        props: [
             prop("auditpack-status", &verdict_name(item.status)),
             prop("account", &item.account_id),
             prop("region", item.region.as_deref().unwrap_or("global")),
         ],
-        "target": {
-            "type": "objective-id",
-            "target-id": c.id,
-            "status": status(item.status, why.as_deref()),
+        target: Target {
+            kind: "objective-id",
+            target_id: &c.id,
+            description: None,
+            status: status(item.status, Some(&why)),
         },
-        "related-observations": [{ "observation-uuid": obs }]
-    })
+        related_observations: vec![Related {
+            observation_uuid: obs,
+        }],
+        remarks: None,
+    }
 }
 
 /// The finding of a control across its population.
-fn control_finding(c: &ControlResult, ids: &Uuids, related: Vec<Value>) -> Value {
-    let mut finding = json!({
-        "uuid": ids.of(&format!("finding {}", c.id)),
-        "title": format!("{}: {}", c.id, c.status.label()),
-        "description": format!("{} Criteria: {}. Severity: {}.", c.title, c.tsc.join(", "), c.severity.as_str()),
-        "props": [
+fn control_finding<'c>(c: &'c ControlResult, ids: &Uuids, related: Vec<Related>) -> Finding<'c> {
+    Finding {
+        uuid: ids.of(&format!("finding {}", c.id)),
+        title: format!("{}: {}", c.id, c.status.label()),
+        description: format!(
+            "{} Criteria: {}. Severity: {}.",
+            c.title,
+            c.tsc.join(", "),
+            c.severity.as_str()
+        ),
+        props: [
             prop("auditpack-status", &verdict_name(c.status)),
             prop("criteria", &c.tsc.join(" ")),
             prop("severity", c.severity.as_str()),
         ],
-        "target": {
-            "type": "objective-id",
-            "target-id": c.id,
-            "description": c.objective,
-            "status": status(c.status, c.message.as_deref()),
+        target: Target {
+            kind: "objective-id",
+            target_id: &c.id,
+            description: Some(&c.objective),
+            status: status(c.status, c.message.as_deref()),
         },
-    });
-    if !related.is_empty() {
-        finding["related-observations"] = related.into();
+        related_observations: related,
+        remarks: (!c.remediation.is_empty() && c.status == Verdict::Fail)
+            .then(|| format!("Remediation: {}", c.remediation)),
     }
-    if !c.remediation.is_empty() && c.status == Verdict::Fail {
-        finding["remarks"] = format!("Remediation: {}", c.remediation).into();
-    }
-    finding
 }
 
 #[cfg(test)]
