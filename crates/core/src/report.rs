@@ -458,43 +458,52 @@ pub fn run_report(
     // reads files, so no output is ever a value in memory, held twice or
     // kept once written.
     let mut outputs = Outputs::new(&request.out);
-    // Hashed on its way to the file: the hash seeds the OSCAL UUIDs.
-    let mut results_hash = Sha256::new();
-    let results_path = outputs.write_bagged_with(&mut bag, "results.json", |file| {
-        let hashing = Hashing::new(file, &mut results_hash);
-        Ok(crate::outputs::results_json::write_results(
-            &results, hashing,
-        )?)
-    })?;
-    outputs.debug_phase("results.json");
-    // The IPE sheets (the page's section 7, a workbook sheet, ipe.json) are
-    // made once, here, before the page's view is held: making one holds a
-    // control's items and the index entries of every file they cite.
-    input.ipe_sheets();
-    outputs.debug_phase("the IPE sheets");
-    // The workbook (a quarter of the outputs' time) is written on a thread
-    // of its own, beside the page, OSCAL, ipe.json and the CSV and CI files
-    // on this one: each output is one core's work, and the machine has two.
-    // The evidence index they read is dropped once both are done.
+    // The outputs are written on two threads, each output one core's work
+    // (the machine has two): results.json, then the workbook (a quarter of
+    // the outputs' time) on one; the IPE sheets, the page, OSCAL, ipe.json
+    // and the CSV and CI files on this one. Each reads the results' items a
+    // piece at a time where a control's items are many (results.json, the
+    // IPE sheets, the workbook, OSCAL), so the two together hold little more
+    // than one. OSCAL waits for results.json's hash (it seeds its UUIDs).
+    let results_file = outputs.stage("results.json");
     let workbook = outputs.stage("results.xlsx");
     let report_path = std::thread::scope(|scope| {
-        let writing_workbook = scope.spawn(|| {
+        let (hash_sent, hash) = std::sync::mpsc::channel();
+        let (input, results) = (&input, &results);
+        let (results_file, workbook) = (&results_file, &workbook);
+        let second = scope.spawn(move || {
             let started = std::time::Instant::now();
-            let written = write_file(&workbook.0, &workbook.1, |file| {
-                Ok(crate::outputs::xlsx::write_xlsx(&input, file)?)
-            });
-            debug_took("results.xlsx (beside the outputs below)", started);
-            written
+            let mut results_hash = Sha256::new();
+            write_file(&results_file.0, &results_file.1, |file| {
+                let hashing = Hashing::new(file, &mut results_hash);
+                Ok(crate::outputs::results_json::write_results(
+                    results, hashing,
+                )?)
+            })?;
+            debug_took("results.json (beside the IPE sheets)", started);
+            // Received unless this thread's first output failed.
+            let _ = hash_sent.send(results_hash);
+            let started = std::time::Instant::now();
+            write_file(&workbook.0, &workbook.1, |file| {
+                Ok(crate::outputs::xlsx::write_xlsx(input, file)?)
+            })?;
+            debug_took(
+                "results.xlsx (after results.json, beside the others)",
+                started,
+            );
+            Ok::<(), PipelineError>(())
         });
-        let beside_workbook =
-            write_beside_workbook(&mut outputs, &mut bag, &input, request, results_hash);
-        let workbook_written = match writing_workbook.join() {
+        let first = write_beside_workbook(&mut outputs, &mut bag, input, request, &hash);
+        let second = match second.join() {
             Ok(written) => written,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        let report_path = beside_workbook?;
-        workbook_written.map(|()| report_path)
+        // The other thread's failure first: without results.json's hash
+        // this one stopped too.
+        second.and(first)
     })?;
+    let results_path = results_file.1;
+    bag.add("results.json", Content::File(results_file.0));
     bag.add("results.xlsx", Content::File(workbook.0));
     let coverage = crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path));
     bag.add(
@@ -545,18 +554,27 @@ pub fn run_report(
     })
 }
 
-/// The outputs written while the workbook is (see [`run_report`]), one
-/// after another: the page (both copies), OSCAL, ipe.json, then the CSV and
-/// CI files. Returns the out folder's report.html.
+/// The outputs written while results.json and the workbook are (see
+/// [`run_report`]), one after another: the IPE sheets, the page (both
+/// copies), OSCAL (once `results_hash` gives results.json's hash), ipe.json,
+/// then the CSV and CI files. Returns the out folder's report.html.
 fn write_beside_workbook(
     outputs: &mut Outputs,
     bag: &mut Bag,
     input: &ReportInput<'_>,
     request: &ReportRequest,
-    results_hash: Sha256,
+    results_hash: &std::sync::mpsc::Receiver<Sha256>,
 ) -> Result<PathBuf, PipelineError> {
+    // The IPE sheets (the page's section 7, a workbook sheet, ipe.json) are
+    // made once, here, before the page's view is held.
+    input.ipe_sheets();
+    outputs.debug_phase("the IPE sheets");
     let report_path = write_pages(outputs, bag, input, request)?;
     outputs.debug_phase("report.html (out-folder and bundle copies)");
+    let results_hash = results_hash.recv().map_err(|_| PipelineError::Output {
+        path: request.out.join("results.json"),
+        source: std::io::Error::other("results.json was not written"),
+    })?;
     outputs.write_bagged_with(bag, "oscal-assessment-results.json", |file| {
         Ok(crate::outputs::oscal::write_oscal(
             input,

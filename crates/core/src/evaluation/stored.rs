@@ -32,6 +32,11 @@ pub trait ResultsSource {
     fn controls(&self) -> impl Iterator<Item = Cow<'_, ControlResult>> {
         (0..self.head().controls.len()).map(|n| self.control(n))
     }
+
+    /// Control `n`'s items a piece at a time, in order (see
+    /// [`StoredResults::item_pieces`]), for an output that writes each item
+    /// and drops it.
+    fn item_pieces_of(&self, n: usize) -> impl Iterator<Item = Cow<'_, [ItemResult]>>;
 }
 
 impl ResultsSource for Results {
@@ -41,6 +46,10 @@ impl ResultsSource for Results {
 
     fn control(&self, n: usize) -> Cow<'_, ControlResult> {
         Cow::Borrowed(&self.controls[n])
+    }
+
+    fn item_pieces_of(&self, n: usize) -> impl Iterator<Item = Cow<'_, [ItemResult]>> {
+        std::iter::once(Cow::Borrowed(&self.controls[n].results[..]))
     }
 }
 
@@ -77,6 +86,10 @@ impl ResultsSource for StoredResults {
             control.results = items;
         }
         Cow::Owned(control)
+    }
+
+    fn item_pieces_of(&self, n: usize) -> impl Iterator<Item = Cow<'_, [ItemResult]>> {
+        self.item_pieces::<ItemResult>(n).map(Cow::Owned)
     }
 }
 

@@ -80,9 +80,51 @@ pub(crate) struct IpeOperation {
 /// them, a few lines, not the items.)
 pub(crate) fn ipe_sheets(input: &ReportInput<'_>) -> Vec<IpeSheet> {
     let organization = organization_facts(input);
-    (input.results.controls())
-        .map(|c| sheet(&c, input, &organization))
+    (input.results.head().controls.iter().enumerate())
+        .map(|(n, c)| sheet(c, &Cited::of(input, n), input, &organization))
         .collect()
+}
+
+/// What a sheet reads of a control's items: the files they cite, and the
+/// accounts and regions they cover. Read a piece of items at a time, only
+/// these fields parsed (the sheets are made beside results.json).
+#[derive(Default)]
+struct Cited {
+    paths: BTreeSet<String>,
+    accounts: BTreeSet<String>,
+    regions: BTreeSet<String>,
+    items: usize,
+}
+
+/// The fields of an item a [`Cited`] reads; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct CitedFields {
+    account_id: String,
+    region: Option<String>,
+    #[serde(default)]
+    evidence: Vec<PathOnly>,
+}
+
+#[derive(serde::Deserialize)]
+struct PathOnly {
+    path: String,
+}
+
+impl Cited {
+    fn of(input: &ReportInput<'_>, n: usize) -> Cited {
+        let mut cited = Cited::default();
+        for piece in input.results.item_pieces::<CitedFields>(n) {
+            for item in piece {
+                cited.items += 1;
+                cited.accounts.insert(item.account_id);
+                cited.regions.extend(item.region);
+                cited
+                    .paths
+                    .extend(item.evidence.into_iter().map(|e| e.path));
+            }
+        }
+        cited
+    }
 }
 
 /// `ipe.json`: every control's sheet.
@@ -147,13 +189,15 @@ fn organization_facts(input: &ReportInput<'_>) -> Vec<String> {
     lines
 }
 
-fn sheet(c: &ControlResult, input: &ReportInput<'_>, organization: &[String]) -> IpeSheet {
-    // Every evidence file the control read, once.
-    let paths: BTreeSet<&str> = (c.results.iter())
-        .flat_map(|i| i.evidence.iter().map(|e| e.path.as_str()))
-        .collect();
-    // Looked up in the index on disk: only this control's files are read.
-    let files: Vec<EvidenceIndexEntry> = (paths.iter())
+fn sheet(
+    c: &ControlResult,
+    cited: &Cited,
+    input: &ReportInput<'_>,
+    organization: &[String],
+) -> IpeSheet {
+    // Every evidence file the control read, once, looked up in the index on
+    // disk: only this control's files are read.
+    let files: Vec<EvidenceIndexEntry> = (cited.paths.iter())
         .filter_map(|p| input.evidence.find(p))
         .collect();
     let mut by_call: BTreeMap<String, Vec<&EvidenceIndexEntry>> = BTreeMap::new();
@@ -201,12 +245,7 @@ fn sheet(c: &ControlResult, input: &ReportInput<'_>, organization: &[String]) ->
 
     let run = input.run;
     let mut population = organization.to_vec();
-    let accounts: BTreeSet<&str> = c.results.iter().map(|i| i.account_id.as_str()).collect();
-    let regions: BTreeSet<&str> = c
-        .results
-        .iter()
-        .filter_map(|i| i.region.as_deref())
-        .collect();
+    let (accounts, regions) = (&cited.accounts, &cited.regions);
     population.push(format!(
         "This control: scope accounts = {}, regions = {}: {} account(s){} → {} item(s) tested",
         c.scope_accounts,
@@ -216,17 +255,17 @@ fn sheet(c: &ControlResult, input: &ReportInput<'_>, organization: &[String]) ->
             0 => " (account-wide)".to_string(),
             n => format!(
                 " × {n} region(s) ({})",
-                Vec::from_iter(regions.iter().copied()).join(", ")
+                Vec::from_iter(regions.iter().map(String::as_str)).join(", ")
             ),
         },
-        c.results.len()
+        cited.items
     ));
     if c.scope_regions == "each" {
         let missing: Vec<&str> = run
             .regions
             .iter()
             .map(String::as_str)
-            .filter(|r| !regions.contains(r))
+            .filter(|r| !regions.contains(*r))
             .collect();
         population.push(format!(
             "Regions: {} in the run ({}), {} with items{}",
