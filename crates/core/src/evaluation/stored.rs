@@ -37,6 +37,10 @@ pub trait ResultsSource {
     /// [`StoredResults::item_pieces`]), for an output that writes each item
     /// and drops it.
     fn item_pieces_of(&self, n: usize) -> impl Iterator<Item = Cow<'_, [ItemResult]>>;
+
+    /// Control `n`'s items by verdict, without reading them where they are
+    /// counted already.
+    fn item_counts(&self, n: usize) -> Counts;
 }
 
 impl ResultsSource for Results {
@@ -50,6 +54,10 @@ impl ResultsSource for Results {
 
     fn item_pieces_of(&self, n: usize) -> impl Iterator<Item = Cow<'_, [ItemResult]>> {
         std::iter::once(Cow::Borrowed(&self.controls[n].results[..]))
+    }
+
+    fn item_counts(&self, n: usize) -> Counts {
+        Counts::of(self.controls[n].results.iter().map(|i| i.status))
     }
 }
 
@@ -90,6 +98,10 @@ impl ResultsSource for StoredResults {
 
     fn item_pieces_of(&self, n: usize) -> impl Iterator<Item = Cow<'_, [ItemResult]>> {
         self.item_pieces::<ItemResult>(n).map(Cow::Owned)
+    }
+
+    fn item_counts(&self, n: usize) -> Counts {
+        self.counts[n]
     }
 }
 

@@ -12,7 +12,7 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::evaluation::{ControlResult, ItemResult, ResultsSource, Verdict};
+use crate::evaluation::{ControlResult, Counts, ItemResult, ResultsSource, Verdict};
 
 /// Renders `results` as JUnit XML, in memory (see [`write_junit`]).
 #[cfg(test)]
@@ -26,7 +26,8 @@ pub(crate) fn junit_xml(results: &impl ResultsSource) -> Vec<u8> {
 /// `quick-junit` writes for the whole report, without its model of every
 /// test case (~900 MB at 10,000 accounts × 4 regions, with JUnit's and
 /// SARIF's models together). The totals on `<testsuites>` come first in the
-/// file, so each control's suite is built twice: once to count, once to write.
+/// file: they are counted from the verdicts kept beside the items
+/// ([`suite_totals`]), so each suite is built once, to be written.
 pub(crate) fn write_junit(source: &impl ResultsSource, mut out: impl Write) -> std::io::Result<()> {
     let results = source.head();
     let mut head = Report::new(format!(
@@ -36,7 +37,8 @@ pub(crate) fn write_junit(source: &impl ResultsSource, mut out: impl Write) -> s
     if let Ok(time) = chrono::DateTime::parse_from_rfc3339(&results.generated_at) {
         head.set_timestamp(time);
     }
-    for suite in source.controls().map(|c| control_suite(&c)) {
+    for n in 0..results.controls.len() {
+        let suite = suite_totals(&results.controls[n], source.item_counts(n));
         head.tests += suite.tests;
         head.failures += suite.failures;
         head.errors += suite.errors;
@@ -82,6 +84,30 @@ fn serialized(report: &Report) -> std::io::Result<Vec<u8>> {
         .serialize(&mut bytes)
         .map_err(std::io::Error::other)?;
     Ok(bytes)
+}
+
+/// A suite's totals, as [`control_suite`] counts its cases: from the
+/// control's items by verdict (`counts`), or its one case when it has none.
+fn suite_totals(control: &ControlResult, counts: Counts) -> Totals {
+    let counts = match counts.total() {
+        0 => Counts::of([control.status]),
+        _ => counts,
+    };
+    Totals {
+        tests: counts.total(),
+        failures: counts.fail,
+        errors: counts.not_assessed,
+        skipped: counts.waived + counts.disabled,
+    }
+}
+
+/// What `<testsuites>` and `<testsuite>` count.
+#[derive(Debug, PartialEq, Eq)]
+struct Totals {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
 }
 
 fn control_suite(control: &ControlResult) -> TestSuite {
@@ -189,6 +215,21 @@ mod tests {
         let text = String::from_utf8(written).unwrap();
         assert_eq!(text.matches("<testsuite ").count(), results.controls.len());
         assert!(text.ends_with("</testsuites>\n"), "{text}");
+        for (n, control) in results.controls.iter().enumerate() {
+            let suite = control_suite(control);
+            let built = Totals {
+                tests: suite.tests,
+                failures: suite.failures,
+                errors: suite.errors,
+                skipped: suite.skipped,
+            };
+            assert_eq!(
+                suite_totals(control, results.item_counts(n)),
+                built,
+                "{}",
+                control.id
+            );
+        }
         results.controls.clear();
         assert_eq!(junit_xml(&results), whole(&results));
     }
