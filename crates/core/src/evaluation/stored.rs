@@ -4,8 +4,9 @@
 //! never a value in memory. The outputs read them back a control at a time
 //! ([`ResultsSource::controls`]), holding one control's items at most (~0.7 KB
 //! an item: ~28 MB for a control over 10,000 accounts × 4 regions), or a
-//! piece of a control's items at a time ([`StoredResults::item_pieces`]: the
-//! workbook, written beside the other outputs).
+//! piece of a control's items at a time ([`StoredResults::item_pieces`]:
+//! results.json, the IPE sheets, the workbook and OSCAL, which `report`
+//! writes on two threads).
 //!
 //! [`ResultsSource`] is what the outputs read: results in memory (a parsed
 //! `results.json`, the tests) and [`StoredResults`] give the same bytes.
