@@ -411,6 +411,43 @@ mod tests {
         );
     }
 
+    /// A large entry as `report` writes it (deflated in blocks side by side,
+    /// each ended by a sync flush, then an empty final block) inflates whole
+    /// with the reused state.
+    #[test]
+    fn a_stream_deflated_in_blocks_inflates_whole() {
+        let data: Vec<u8> = (0..9 << 20).map(|i| ((i / 5) % 241) as u8).collect();
+        let when = zip::DateTime::from_date_and_time(2026, 11, 27, 0, 0, 0).unwrap();
+        let mut zip =
+            crate::outputs::zip_writer::ZipStream::new(Cursor::new(Vec::new()), when).unwrap();
+        zip.stream(
+            "bag/big",
+            &mut data.as_slice(),
+            data.len() as u64,
+            &mut |_| {},
+        )
+        .unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let mut archive = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+        let mut deflated = Vec::new();
+        archive
+            .by_index_raw(0)
+            .unwrap()
+            .read_to_end(&mut deflated)
+            .unwrap();
+        let (mut state, mut input) = (flate2::Decompress::new(false), vec![0u8; 1 << 16]);
+        let mut inflated = Vec::new();
+        Inflate::new(deflated.as_slice(), &mut state, &mut input)
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert!(
+            inflated == data,
+            "{} of {} bytes",
+            inflated.len(),
+            data.len()
+        );
+    }
+
     #[test]
     fn inflating_with_one_reused_state_gives_each_entry_and_refuses_a_cut_stream() {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
