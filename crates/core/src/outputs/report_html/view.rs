@@ -472,6 +472,13 @@ fn role_group(account: &Account) -> (usize, String) {
     }
 }
 
+/// What the coverage matrix reads of an item; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct AccountVerdict {
+    account_id: String,
+    status: Verdict,
+}
+
 /// Active accounts × controls: each cell the worst verdict of that control's
 /// items for the account, DISABLED within a disabled control's scope, else "—".
 fn matrix_groups<'a>(input: &ReportInput<'a>) -> Vec<MatrixGroup<'a>> {
@@ -482,14 +489,18 @@ fn matrix_groups<'a>(input: &ReportInput<'a>) -> Vec<MatrixGroup<'a>> {
         .map(|a| (a.id.as_str(), a.id.as_str()))
         .collect();
     let mut worst: HashMap<(&str, usize), Verdict> = HashMap::new();
-    for (column, c) in input.results.controls().enumerate() {
-        for item in &c.results {
-            let Some(&account) = ids.get(item.account_id.as_str()) else {
-                continue;
-            };
-            let key = (account, column);
-            let seen = worst.get(&key).copied();
-            worst.insert(key, Verdict::all_of(seen.into_iter().chain([item.status])));
+    for column in 0..controls.len() {
+        // A piece of the control's items at a time, only their account and
+        // verdict parsed.
+        for piece in input.results.item_pieces::<AccountVerdict>(column) {
+            for item in piece {
+                let Some(&account) = ids.get(item.account_id.as_str()) else {
+                    continue;
+                };
+                let key = (account, column);
+                let seen = worst.get(&key).copied();
+                worst.insert(key, Verdict::all_of(seen.into_iter().chain([item.status])));
+            }
         }
     }
     let mut groups: BTreeMap<(usize, String), Vec<&Account>> = BTreeMap::new();
