@@ -474,7 +474,7 @@ pub fn run_report(
         let second = scope.spawn(move || {
             let started = std::time::Instant::now();
             let mut results_hash = Sha256::new();
-            write_file(&results_file.0, &results_file.1, |file| {
+            write_file(&results_file.tmp, &results_file.path, |file| {
                 let hashing = Hashing::new(file, &mut results_hash);
                 Ok(crate::outputs::results_json::write_results(
                     results, hashing,
@@ -484,7 +484,7 @@ pub fn run_report(
             // Received unless this thread's first output failed.
             let _ = hash_sent.send(results_hash);
             let started = std::time::Instant::now();
-            write_file(&workbook.0, &workbook.1, |file| {
+            write_file(&workbook.tmp, &workbook.path, |file| {
                 Ok(crate::outputs::xlsx::write_xlsx(input, file)?)
             })?;
             debug_took(
@@ -502,9 +502,9 @@ pub fn run_report(
         // this one stopped too.
         second.and(first)
     })?;
-    let results_path = results_file.1;
-    bag.add("results.json", Content::File(results_file.0));
-    bag.add("results.xlsx", Content::File(workbook.0));
+    let results_path = results_file.path;
+    bag.add("results.json", Content::File(results_file.tmp));
+    bag.add("results.xlsx", Content::File(workbook.tmp));
     let coverage = crate::evidence::coverage::coverage(&org, evidence.iter().map(|e| e.path));
     bag.add(
         "coverage.json",
@@ -637,9 +637,9 @@ fn write_pages(
     Ok(report_path)
 }
 
-/// Says at debug level that `what` was written, in the time since `started`
-/// (an output written on a thread of its own, outside the phases of
-/// [`Outputs::debug_phase`]).
+/// Says at debug level that `what` was written, in the time since `started`,
+/// with the memory now and the peak so far (also for an output written on a
+/// thread of its own, outside the phases of [`Outputs::debug_phase`]).
 fn debug_took(what: &str, started: std::time::Instant) {
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -775,12 +775,7 @@ impl Outputs {
     /// benchmarks) that `what` was written: how long it took since the last
     /// phase, the memory now and the peak so far.
     pub(crate) fn debug_phase(&mut self, what: &str) {
-        tracing::debug!(
-            ms = self.phase.elapsed().as_millis() as u64,
-            rss_mb = memory_mb("VmRSS:"),
-            peak_mb = memory_mb("VmHWM:"),
-            "wrote {what}"
-        );
+        debug_took(what, self.phase);
         self.phase = std::time::Instant::now();
     }
 
@@ -797,7 +792,7 @@ impl Outputs {
         name: &str,
         write: impl FnOnce(&mut Buffered) -> Result<(), WriteFailure>,
     ) -> Result<(PathBuf, PathBuf), PipelineError> {
-        let (tmp, path) = self.stage(name);
+        let Staged { tmp, path } = self.stage(name);
         write_file(&tmp, &path, write)?;
         Ok((path, tmp))
     }
@@ -805,11 +800,11 @@ impl Outputs {
     /// The temporary and final paths of `name`, registered before it is
     /// written (by [`write_file`], on any thread), so a failure part-way
     /// removes it too.
-    fn stage(&mut self, name: &str) -> (PathBuf, PathBuf) {
+    fn stage(&mut self, name: &str) -> Staged {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.partial"));
         self.staged.push((tmp.clone(), path.clone()));
-        (tmp, path)
+        Staged { tmp, path }
     }
 
     /// [`Outputs::write`], and the file bagged as `data/<name>` from where
@@ -856,6 +851,13 @@ impl Outputs {
         }
         Ok(())
     }
+}
+
+/// An output's temporary file, and the path it is put at once every output
+/// is written (see [`Outputs::publish`]).
+struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
 }
 
 /// Writes `tmp` with `write` through a buffer; a failure names `path`, the

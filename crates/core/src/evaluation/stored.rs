@@ -209,6 +209,24 @@ impl StoredResults {
         })
     }
 
+    /// What `make` gives for each of control `n`'s items (parsed as `T`),
+    /// made a piece of items at a time: an output's rows or records, with
+    /// the piece's items dropped once they are made (see
+    /// [`StoredResults::item_pieces`]).
+    pub fn made_per_item<'s, T, R, I>(
+        &'s self,
+        n: usize,
+        mut make: impl FnMut(&T) -> I + 's,
+    ) -> impl Iterator<Item = R> + 's
+    where
+        T: serde::de::DeserializeOwned + Send + 's,
+        I: IntoIterator<Item = R>,
+        R: 's,
+    {
+        self.item_pieces::<T>(n)
+            .flat_map(move |piece| piece.iter().flat_map(&mut make).collect::<Vec<R>>())
+    }
+
     /// Control `n`'s items `chunk` bytes of its file at a time, each whole
     /// line parsed as `T`; after a failure, nothing more.
     fn pieces_by<T: serde::de::DeserializeOwned + Send>(

@@ -210,24 +210,19 @@ pub(crate) fn write_oscal(
     criteria.sort_by_key(|c| crate::evaluation::criterion_order(c));
     criteria.dedup();
 
-    // Each control's items are read in turn from the results' file, and its
-    // observations and findings made one at a time as they are written (a
-    // control's items at 10,000 accounts × 4 regions are 40,000, each
-    // observation a few KB as a JSON value).
+    // Each control's items are read in turn from the results' file, a piece
+    // at a time, and its observations and findings made as they are written
+    // (a control's items at 10,000 accounts × 4 regions are 40,000).
     let (observation_uuid, collected) = (&observation_uuid, &collected);
     let (evidence_uuid, account_uuid) = (&evidence_uuid, &account_uuid);
     let stored = input.results;
     let controls = &results.controls;
     let observations = Streamed(|| {
         (controls.iter().enumerate()).flat_map(move |(n, c)| {
-            stored.item_pieces::<ItemResult>(n).flat_map(move |piece| {
-                let observations: Vec<Observation> = (piece.iter())
-                    .map(|item| {
-                        let obs = observation_uuid(c, item);
-                        observation(c, item, obs, collected(item), evidence_uuid, account_uuid)
-                    })
-                    .collect();
-                observations
+            stored.made_per_item(n, move |item: &ItemResult| {
+                let obs = observation_uuid(c, item);
+                let made = observation(c, item, obs, collected(item), evidence_uuid, account_uuid);
+                [made]
             })
         })
     });
@@ -238,17 +233,12 @@ pub(crate) fn write_oscal(
             let related = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
             let items = {
                 let related = std::rc::Rc::clone(&related);
-                stored.item_pieces::<ItemResult>(n).flat_map(move |piece| {
-                    let findings: Vec<Finding> = (piece.iter())
-                        .map(|item| {
-                            let obs = observation_uuid(c, item);
-                            related.borrow_mut().push(Related {
-                                observation_uuid: obs.clone(),
-                            });
-                            item_finding(c, item, ids, obs)
-                        })
-                        .collect();
-                    findings
+                stored.made_per_item(n, move |item: &ItemResult| {
+                    let obs = observation_uuid(c, item);
+                    related.borrow_mut().push(Related {
+                        observation_uuid: obs.clone(),
+                    });
+                    [item_finding(c, item, ids, obs)]
                 })
             };
             let control = std::iter::once_with(move || control_finding(c, ids, related.take()));

@@ -765,14 +765,9 @@ fn control_sheet(
     // One row per item and evidence file (one for an item with none), made
     // a piece of items at a time as they are written.
     let mut number = 0;
-    let rows = stored.item_pieces::<ItemResult>(i).flat_map(move |piece| {
-        let rows: Vec<Vec<Cell>> = (piece.iter())
-            .flat_map(|item| {
-                number += 1;
-                item_rows(number, item, c)
-            })
-            .collect();
-        rows
+    let rows = stored.made_per_item(i, move |item: &ItemResult| {
+        number += 1;
+        item_rows(number, item, c)
     });
     s.table_of(table, &columns, Counted::new(tally.evidence_rows, rows))
 }
@@ -1051,7 +1046,9 @@ fn exceptions(
     let count = (input.results.head().controls.iter())
         .zip(tallies)
         .enumerate()
-        .map(|(i, (c, tally))| whole_control_row(input, i, c).map_or(0, |_| 1) + tally.not_assessed)
+        .map(|(i, (c, tally))| {
+            usize::from(whole_control_row(input, i, c).is_some()) + tally.not_assessed
+        })
         .sum();
     let rows = Counted::new(count, exception_rows(input));
     let s = Sheet::new(
@@ -1070,14 +1067,9 @@ fn exceptions(
 fn exception_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
     let stored = input.results;
     (stored.head().controls.iter().enumerate()).flat_map(move |(i, c)| {
-        let items = stored
-            .item_pieces::<ExceptionItem>(i)
-            .flat_map(move |piece| {
-                let rows: Vec<Vec<Cell>> = (piece.iter())
-                    .flat_map(|item| exception_item_rows(c, item))
-                    .collect();
-                rows
-            });
+        let items = stored.made_per_item(i, move |item: &ExceptionItem| {
+            exception_item_rows(c, item).collect::<Vec<_>>()
+        });
         whole_control_row(input, i, c).into_iter().chain(items)
     })
 }
@@ -1192,11 +1184,8 @@ fn changes(
 fn change_rows<'a>(input: &'a ReportInput<'_>) -> impl Iterator<Item = Vec<Cell>> + 'a {
     let stored = input.results;
     (stored.head().controls.iter().enumerate()).flat_map(move |(i, c)| {
-        stored.item_pieces::<ChangeItem>(i).flat_map(move |piece| {
-            let rows: Vec<Vec<Cell>> = (piece.iter())
-                .flat_map(|item| control_change_rows(c, item))
-                .collect();
-            rows
+        stored.made_per_item(i, move |item: &ChangeItem| {
+            control_change_rows(c, item).collect::<Vec<_>>()
         })
     })
 }

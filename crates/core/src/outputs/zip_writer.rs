@@ -171,7 +171,7 @@ impl<W: Write + Seek> ZipStream<W> {
         let mut crc = crc32fast::Hasher::new();
         let (mut size, mut compressed) = (0u64, 0u64);
         loop {
-            let blocks = read_blocks(source)?;
+            let (blocks, at_end) = read_blocks(source)?;
             for block in &blocks {
                 crc.update(block);
                 seen(block);
@@ -184,9 +184,7 @@ impl<W: Write + Seek> ZipStream<W> {
                 self.out.write_all(block)?;
                 compressed += block.len() as u64;
             }
-            if blocks.len() < STREAM_BLOCKS_AT_ONCE
-                || blocks.last().is_some_and(|b| b.len() < STREAM_BLOCK)
-            {
+            if at_end {
                 break;
             }
         }
@@ -317,8 +315,8 @@ impl<W: Write + Seek> ZipStream<W> {
 }
 
 /// Up to [`STREAM_BLOCKS_AT_ONCE`] blocks of `source`, each
-/// [`STREAM_BLOCK`] bytes but the last one read (none at its end).
-fn read_blocks(source: &mut dyn Read) -> io::Result<Vec<Vec<u8>>> {
+/// [`STREAM_BLOCK`] bytes but the last one read; and whether `source` ended.
+fn read_blocks(source: &mut dyn Read) -> io::Result<(Vec<Vec<u8>>, bool)> {
     let mut blocks = Vec::with_capacity(STREAM_BLOCKS_AT_ONCE);
     while blocks.len() < STREAM_BLOCKS_AT_ONCE {
         let mut block = Vec::with_capacity(STREAM_BLOCK);
@@ -328,10 +326,10 @@ fn read_blocks(source: &mut dyn Read) -> io::Result<Vec<Vec<u8>>> {
             blocks.push(block);
         }
         if !full {
-            break;
+            return Ok((blocks, true));
         }
     }
-    Ok(blocks)
+    Ok((blocks, false))
 }
 
 /// `block` deflated on its own and ended by a sync flush: not the stream's
